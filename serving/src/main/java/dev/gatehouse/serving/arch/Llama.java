@@ -1,0 +1,139 @@
+package dev.gatehouse.serving.arch;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.gatehouse.serving.load.ModelConfig;
+import dev.gatehouse.serving.load.ModelWeights;
+
+/**
+ * The Llama family: Llama 2/3 (with llama3 rope scaling), Mistral (sliding window), Qwen2 (q/k/v
+ * bias) and Qwen3 (per-head RMSNorm of q and k). Pre-norm decoder layers: RMSNorm, attention with
+ * rotary positions and grouped-query heads, RMSNorm, SwiGLU MLP.
+ *
+ * <p>At load, q/k/v projections are concatenated into one matrix and gate/up into another, so a
+ * layer runs three matmuls in place of seven.
+ */
+public final class Llama implements CausalLM {
+    private final ModelConfig cfg;
+    private final NDManager manager;
+    private final DataType dtype;
+    private final Rope rope;
+    private final NDArray embed;
+    private final NDArray finalNorm;
+    private final NDArray lmHead;
+    private final Layer[] layers;
+
+    private record Layer(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray qkNorm, NDArray out,
+                         NDArray postNorm, NDArray gateUp, NDArray down) {}
+
+    public Llama(ModelConfig cfg, ModelWeights w, NDManager manager, DataType dtype) {
+        this.cfg = cfg;
+        this.manager = manager;
+        this.dtype = dtype;
+        this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeScaling());
+        long hidden = cfg.hiddenSize();
+        long q = (long) cfg.numHeads() * cfg.headDim();
+        long kv = (long) cfg.numKvHeads() * cfg.headDim();
+        long inter = cfg.intermediateSize();
+        embed = w.load("model.embed_tokens.weight", manager, dtype, cfg.vocabSize(), hidden);
+        finalNorm = w.load("model.norm.weight", manager, dtype, hidden);
+        lmHead = cfg.tieWordEmbeddings() || !w.has("lm_head.weight")
+                ? embed : w.load("lm_head.weight", manager, dtype, cfg.vocabSize(), hidden);
+        layers = new Layer[cfg.numLayers()];
+        for (int i = 0; i < layers.length; i++) {
+            String p = "model.layers." + i + ".";
+            String a = p + "self_attn.";
+            NDArray qkv = concat(w.load(a + "q_proj.weight", manager, dtype, q, hidden),
+                    w.load(a + "k_proj.weight", manager, dtype, kv, hidden),
+                    w.load(a + "v_proj.weight", manager, dtype, kv, hidden));
+            NDArray qkvBias = cfg.qkvBias() ? concat(w.load(a + "q_proj.bias", manager, dtype, q),
+                    w.load(a + "k_proj.bias", manager, dtype, kv), w.load(a + "v_proj.bias", manager, dtype, kv)) : null;
+            NDArray qkNorm = cfg.qkNorm() ? headNorms(w.load(a + "q_norm.weight", manager, dtype, cfg.headDim()),
+                    w.load(a + "k_norm.weight", manager, dtype, cfg.headDim())) : null;
+            NDArray gateUp = concat(w.load(p + "mlp.gate_proj.weight", manager, dtype, inter, hidden),
+                    w.load(p + "mlp.up_proj.weight", manager, dtype, inter, hidden));
+            layers[i] = new Layer(w.load(p + "input_layernorm.weight", manager, dtype, hidden), qkv, qkvBias, qkNorm,
+                    w.load(a + "o_proj.weight", manager, dtype, hidden, q),
+                    w.load(p + "post_attention_layernorm.weight", manager, dtype, hidden), gateUp,
+                    w.load(p + "mlp.down_proj.weight", manager, dtype, hidden, inter));
+        }
+    }
+
+    private static NDArray concat(NDArray... parts) {
+        NDArray joined = NDArrays.concat(new NDList(parts), 0);
+        for (NDArray part : parts) {
+            part.close();
+        }
+        return joined;
+    }
+
+    /** Qwen3's q and k norms as one [heads + kvHeads, headDim] weight, so both are normed in one op. */
+    private NDArray headNorms(NDArray qNorm, NDArray kNorm) {
+        NDArray joined = NDArrays.concat(new NDList(
+                qNorm.expandDims(0).repeat(0, cfg.numHeads()), kNorm.expandDims(0).repeat(0, cfg.numKvHeads())), 0);
+        qNorm.close();
+        kNorm.close();
+        return joined;
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public DataType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public KvCache newCache(int slots, int maxLength) {
+        return new KvCache(manager, cfg.numLayers(), slots, cfg.numKvHeads(), maxLength, cfg.headDim(), dtype);
+    }
+
+    @Override
+    public NDArray forward(StepBatch batch, KvCache cache, NDManager step) {
+        int b = batch.batchSize();
+        int t = batch.tokensPerSeq();
+        int heads = cfg.numHeads();
+        int kvHeads = cfg.numKvHeads();
+        NDArray[] angles = rope.angles(batch, step, dtype);
+        NDArray mask = Attention.mask(batch, cfg.slidingWindow(), step, dtype);
+        NDArray x = Layers.embedding(step.create(batch.tokens(), new Shape(b, t)), embed);
+        for (int i = 0; i < layers.length; i++) {
+            Layer layer = layers[i];
+            NDArray h = Layers.rmsNorm(x, layer.inputNorm(), cfg.normEps());
+            NDArray qkv = Layers.linear(h, layer.qkv(), layer.qkvBias())
+                    .reshape(new Shape(b, t, heads + 2L * kvHeads, cfg.headDim()));
+            NDArray qk = qkv.get(new NDIndex(":, :, :" + (heads + kvHeads)));
+            NDArray v = qkv.get(new NDIndex(":, :, " + (heads + kvHeads) + ":"));
+            if (layer.qkNorm() != null) {
+                qk = Layers.rmsNorm(qk, layer.qkNorm(), cfg.normEps());
+            }
+            qk = Rope.apply(qk, angles);
+            NDArray q = qk.get(new NDIndex(":, :, :" + heads));
+            NDArray k = qk.get(new NDIndex(":, :, " + heads + ":"));
+            NDArray attn = Attention.run(q, k, v, cache, i, batch, mask, step);
+            x = x.add(Layers.linear(attn, layer.out(), null));
+            h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
+            NDArray gateUp = Layers.linear(h, layer.gateUp(), null);
+            long inter = cfg.intermediateSize();
+            NDArray gate = gateUp.get(new NDIndex("..., :" + inter));
+            NDArray up = gateUp.get(new NDIndex("..., " + inter + ":"));
+            x = x.add(Layers.linear(Layers.silu(gate).mul(up), layer.down(), null));
+        }
+        NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex(":, " + (t - 1)));
+        NDArray logits = Layers.linear(Layers.rmsNorm(last, finalNorm, cfg.normEps()), lmHead, null);
+        return logits.toType(DataType.FLOAT32, false);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

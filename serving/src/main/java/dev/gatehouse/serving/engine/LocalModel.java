@@ -1,0 +1,124 @@
+package dev.gatehouse.serving.engine;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.gatehouse.serving.arch.CausalLM;
+import dev.gatehouse.serving.arch.Gpt2;
+import dev.gatehouse.serving.arch.Llama;
+import dev.gatehouse.serving.load.GenerationConfig;
+import dev.gatehouse.serving.load.ModelConfig;
+import dev.gatehouse.serving.load.ModelLoadException;
+import dev.gatehouse.serving.load.ModelWeights;
+import dev.gatehouse.serving.load.Safetensors;
+import dev.gatehouse.serving.text.ChatTemplate;
+import dev.gatehouse.serving.text.Tokenizer;
+import dev.gatehouse.serving.text.TokenizerConfig;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.Set;
+
+/** A model folder loaded and ready to generate: weights on a device, tokenizer, chat template, stop ids. */
+public final class LocalModel implements AutoCloseable {
+    private final String name;
+    private final CausalLM lm;
+    private final Tokenizer tokenizer;
+    private final TokenizerConfig tokenizerConfig;
+    private final ChatTemplate chatTemplate;
+    private final Set<Integer> eosTokenIds;
+    private final NDManager manager;
+
+    private LocalModel(String name, CausalLM lm, Tokenizer tokenizer, TokenizerConfig tokenizerConfig,
+                       Set<Integer> eosTokenIds, NDManager manager) {
+        this.name = name;
+        this.lm = lm;
+        this.tokenizer = tokenizer;
+        this.tokenizerConfig = tokenizerConfig;
+        this.chatTemplate = ChatTemplate.of(tokenizerConfig);
+        this.eosTokenIds = eosTokenIds;
+        this.manager = manager;
+    }
+
+    public static LocalModel load(Path folder, DeviceChoice deviceChoice) {
+        if (!Files.isDirectory(folder)) {
+            throw new ModelLoadException("model folder " + folder + " does not exist");
+        }
+        ModelConfig config = ModelConfig.load(folder);
+        ModelWeights weights = ModelWeights.open(folder);
+        TokenizerConfig tokenizerConfig = TokenizerConfig.load(folder);
+        Tokenizer tokenizer = Tokenizer.load(folder);
+        Device device = deviceChoice.resolve();
+        DataType dtype = device.isGpu() ? gpuType(weights) : DataType.FLOAT32;
+        NDManager manager = NDManager.newBaseManager(device);
+        try {
+            CausalLM lm = switch (config.family()) {
+                case LLAMA -> new Llama(config, weights, manager, dtype);
+                case GPT2 -> new Gpt2(config, weights, manager, dtype);
+            };
+            Set<Integer> eos = new LinkedHashSet<>(GenerationConfig.load(folder).eosTokenIds());
+            eos.addAll(config.eosTokenIds());
+            if (tokenizerConfig.eosToken() != null) {
+                int[] ids = tokenizer.encode(tokenizerConfig.eosToken(), false);
+                if (ids.length == 1) {
+                    eos.add(ids[0]);
+                }
+            }
+            return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, Set.copyOf(eos), manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            tokenizer.close();
+            throw e;
+        }
+    }
+
+    /** On GPU the checkpoint's own 16-bit type is kept; FP32 checkpoints stay FP32. */
+    private static DataType gpuType(ModelWeights weights) {
+        String probe = weights.names().iterator().next();
+        return switch (weights.storedType(probe)) {
+            case F16 -> DataType.FLOAT16;
+            case BF16 -> DataType.BFLOAT16;
+            case F32 -> DataType.FLOAT32;
+        };
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public CausalLM lm() {
+        return lm;
+    }
+
+    public ModelConfig config() {
+        return lm.config();
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public TokenizerConfig tokenizerConfig() {
+        return tokenizerConfig;
+    }
+
+    public ChatTemplate chatTemplate() {
+        return chatTemplate;
+    }
+
+    public Set<Integer> eosTokenIds() {
+        return eosTokenIds;
+    }
+
+    /** A sub-manager on the model's device for one step's intermediates. */
+    public NDManager newStepManager() {
+        return manager.newSubManager();
+    }
+
+    @Override
+    public void close() {
+        lm.close(); // closes the manager it was built on
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,159 @@
+package dev.gatehouse.serving.text;
+
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import jinjava.javax.el.CompositeELResolver;
+
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns chat messages into a model's prompt text with the model's Jinja chat template, as
+ * transformers' {@code apply_chat_template(messages, tokenize=False, add_generation_prompt=...)}
+ * does.
+ *
+ * <p>The template sees {@code messages} (maps with "role" and "content"),
+ * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, {@code pad_token},
+ * {@code tools} and {@code documents} (both none), and the functions {@code raise_exception(msg)}
+ * and {@code strftime_now(format)}. It is rendered with trim_blocks and lstrip_blocks on, one
+ * trailing newline of the template dropped (Jinja2's keep_trailing_newline=False), Python's
+ * {@code tojson} spacing, and Python's str methods ({@code startswith}, {@code strip}, ...).
+ *
+ * <p><b>Fallback.</b> When the model has no template, messages are written one per line as
+ * {@code Role: content} with the role capitalized, and the generation prompt is
+ * {@code Assistant:}. The bos token goes first only if tokenizer_config says
+ * {@code add_bos_token: true}. For example:
+ *
+ * <pre>
+ * System: You are terse.
+ * User: Hi
+ * Assistant:</pre>
+ *
+ * <p>The rendered prompt already holds the special tokens the template writes (for example the
+ * bos token), so encode it with {@code Tokenizer.encode(prompt, false)}.
+ *
+ * <p>Thread-safe.
+ */
+public final class ChatTemplate {
+
+    /** Used when the model has no chat template; see the class comment. */
+    static final String FALLBACK_TEMPLATE =
+            "{% for message in messages %}{{ message['role'] | capitalize }}: {{ message['content'] }}\n"
+                    + "{% endfor %}{% if add_generation_prompt %}Assistant:{% endif %}";
+
+    /**
+     * Jinjava's switches towards Jinja2 semantics (upstream's "3.0" set): {{- ... }} trims like
+     * Jinja2, operator precedence, dict and loop behaviour. Not LegacyOverrides.ALL: in 2.7.4 it
+     * also requires a space after "{{", and real templates write {{'...'}}.
+     */
+    private static final LegacyOverrides JINJA2_BEHAVIOUR = LegacyOverrides.newBuilder()
+            .withEvaluateMapKeys(true)
+            .withIterateOverMapKeys(true)
+            .withUsePyishObjectMapper(true)
+            .withUseSnakeCasePropertyNaming(true)
+            .withUseNaturalOperatorPrecedence(true)
+            .withParseWhitespaceControlStrictly(true)
+            .withAllowAdjacentTextNodes(true)
+            .withUseTrimmingForNotesAndExpressions(true)
+            .withKeepNullableLoopValues(true)
+            .build();
+
+    private static final Jinjava ENGINE = createEngine();
+
+    private final String template;
+    private final Map<String, Object> specialTokens;
+
+    private ChatTemplate(String template, Map<String, Object> specialTokens) {
+        this.template = jinja2Source(template);
+        this.specialTokens = specialTokens;
+    }
+
+    /** The model's template with its special tokens, or the plain fallback when it has none. */
+    public static ChatTemplate of(TokenizerConfig cfg) {
+        Map<String, Object> tokens = new HashMap<>();
+        tokens.put("bos_token", cfg.bosToken());
+        tokens.put("eos_token", cfg.eosToken());
+        tokens.put("pad_token", cfg.padToken());
+        String template = cfg.chatTemplate();
+        if (template == null || template.isBlank()) {
+            boolean bos = Boolean.TRUE.equals(cfg.addBosToken()) && cfg.bosToken() != null;
+            template = (bos ? "{{ bos_token }}" : "") + FALLBACK_TEMPLATE;
+        }
+        return new ChatTemplate(template, tokens);
+    }
+
+    /**
+     * Renders the conversation to prompt text.
+     *
+     * @param addGenerationPrompt end with the header that opens the assistant's reply
+     * @throws IllegalArgumentException when the template calls raise_exception (with its message,
+     *     for example a role order the model does not accept) or cannot be rendered
+     */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        Map<String, Object> vars = new HashMap<>(specialTokens);
+        vars.put("messages", messages.stream().map(ChatTemplate::asMap).toList());
+        vars.put("add_generation_prompt", addGenerationPrompt);
+        vars.put("tools", null);
+        vars.put("documents", null);
+        // Templates test "strftime_now is defined" before calling it; a call still reaches the function.
+        TemplateFunctions.NAMES.forEach(name -> vars.put(name, name));
+        RenderResult result = ENGINE.renderForResult(template, vars);
+        List<TemplateError> fatal = result.getErrors().stream()
+                .filter(error -> error.getSeverity() == TemplateError.ErrorType.FATAL)
+                .toList();
+        if (!fatal.isEmpty()) {
+            throw failure(fatal);
+        }
+        return result.getOutput();
+    }
+
+    private static Map<String, Object> asMap(ChatMessage message) {
+        Map<String, Object> map = new LinkedHashMap<>(); // role first, as in Python's dict
+        map.put("role", message.role());
+        map.put("content", message.content());
+        return map;
+    }
+
+    /** raise_exception's message as is (jinjava goes on after it); else the first error with its line. */
+    private static IllegalArgumentException failure(List<TemplateError> errors) {
+        for (TemplateError error : errors) {
+            for (Throwable t = error.getException(); t != null; t = t.getCause()) {
+                if (t instanceof TemplateFunctions.Raised raised) {
+                    return new IllegalArgumentException(raised.getMessage());
+                }
+            }
+        }
+        TemplateError first = errors.get(0);
+        return new IllegalArgumentException(
+                "chat template error at line " + first.getLineno() + ": " + first.getMessage(), first.getException());
+    }
+
+    /** What Jinja2's lexer does to a source: newlines become \n and one trailing newline goes. */
+    private static String jinja2Source(String template) {
+        String source = template.replace("\r\n", "\n").replace('\r', '\n');
+        return source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
+    }
+
+    private static Jinjava createEngine() {
+        CompositeELResolver resolver = new CompositeELResolver();
+        resolver.add(new PythonMethods());
+        resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
+        JinjavaConfig config = JinjavaConfig.newBuilder()
+                .withTrimBlocks(true)
+                .withLstripBlocks(true)
+                .withLegacyOverrides(JINJA2_BEHAVIOUR)
+                .withElResolver(resolver)
+                .build();
+        Jinjava engine = new Jinjava(config);
+        TemplateFunctions.definitions().forEach(engine.getGlobalContext()::registerFunction);
+        engine.getGlobalContext().registerFilter(new PythonJsonFilter());
+        engine.getGlobalContext().registerExpTest(new PythonIterableTest());
+        return engine;
+    }
+}

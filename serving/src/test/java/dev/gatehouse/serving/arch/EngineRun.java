@@ -1,0 +1,51 @@
+package dev.gatehouse.serving.arch;
+
+import ai.djl.ndarray.NDManager;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.GenerationResult;
+import dev.gatehouse.serving.engine.Generator;
+import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.sample.SamplingParams;
+
+import java.nio.file.Path;
+
+/** Gatehouse's engine seen the way the oracles are: next-token probabilities and greedy continuations by token id. */
+final class EngineRun implements AutoCloseable {
+    final LocalModel model;
+
+    EngineRun(Path folder) {
+        model = LocalModel.load(folder, DeviceChoice.CPU);
+    }
+
+    /** softmax of the logits after the whole sequence, computed in one prefill pass. */
+    float[] nextTokenProbabilities(int[] ids) {
+        try (KvCache cache = model.lm().newCache(1, ids.length); NDManager step = model.newStepManager()) {
+            return model.lm().forward(StepBatch.single(ids, 0, 0), cache, step).softmax(-1).toFloatArray();
+        }
+    }
+
+    /** Probabilities after the sequence when it is fed one token per step (exercises the KV cache). */
+    float[] nextTokenProbabilitiesIncremental(int[] ids) {
+        try (KvCache cache = model.lm().newCache(1, ids.length)) {
+            float[] probs = null;
+            for (int i = 0; i < ids.length; i++) {
+                try (NDManager step = model.newStepManager()) {
+                    probs = model.lm().forward(StepBatch.single(new int[] {ids[i]}, i, 0), cache, step)
+                            .softmax(-1).toFloatArray();
+                }
+            }
+            return probs;
+        }
+    }
+
+    int[] greedy(int[] prompt, int n) {
+        SamplingParams greedy = SamplingParams.greedy().withMaxTokens(n).withIgnoreEos(true);
+        GenerationResult result = new Generator(model).generate(prompt, greedy, (text, token) -> {});
+        return result.tokenIds();
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

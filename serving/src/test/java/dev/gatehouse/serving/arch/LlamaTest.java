@@ -1,0 +1,93 @@
+package dev.gatehouse.serving.arch;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.gatehouse.serving.testing.JlamaOracle;
+import dev.gatehouse.serving.testing.ReferenceModel;
+import dev.gatehouse.serving.testing.TensorDtype;
+import dev.gatehouse.serving.testing.TestModelFolder;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The Llama family against independent implementations: Jlama where it runs the variant (F32
+ * folders, where it is exact), else a float64 reference written from the published formulas.
+ */
+class LlamaTest {
+    static final float TOLERANCE = 1e-4f;
+    static final int GREEDY_TOKENS = 32;
+
+    @TempDir
+    Path tmp;
+
+    static Stream<Arguments> jlamaVariants() {
+        return Stream.of(
+                Arguments.of("llama-untied", TestModelFolder.llama()),
+                Arguments.of("llama-tied", TestModelFolder.llama().tied(true)),
+                Arguments.of("llama-mha-3layers", TestModelFolder.llama().kvHeads(4).layers(3).seed(7)),
+                Arguments.of("llama-sharded", TestModelFolder.llama().shards(2).seed(3)),
+                Arguments.of("mistral", TestModelFolder.mistral()),
+                Arguments.of("qwen2-tied", TestModelFolder.qwen2()),
+                Arguments.of("qwen2-untied-sharded", TestModelFolder.qwen2().tied(false).shards(2)));
+    }
+
+    static Stream<Arguments> referenceVariants() {
+        return Stream.of(
+                Arguments.of("qwen3", TestModelFolder.qwen3()),
+                Arguments.of("qwen3-head-dim", TestModelFolder.qwen3().headDim(32).seed(5)),
+                Arguments.of("llama3-rope-scaling", TestModelFolder.llama().ropeScaling(8.0, 1.0, 4.0, 64).maxPositions(256)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("jlamaVariants")
+    void agreesWithJlama(String label, TestModelFolder folder) throws Exception {
+        Path dir = folder.write(tmp.resolve(label));
+        int[] prompt = folder.randomTokens(8, 1);
+        try (JlamaOracle jlama = JlamaOracle.load(dir); EngineRun engine = new EngineRun(dir)) {
+            assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilities(prompt), label);
+            assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilitiesIncremental(prompt), label);
+            assertArrayEquals(jlama.greedy(prompt, GREEDY_TOKENS), engine.greedy(prompt, GREEDY_TOKENS), label);
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("referenceVariants")
+    void agreesWithReference(String label, TestModelFolder folder) throws Exception {
+        Path dir = folder.write(tmp.resolve(label));
+        int[] prompt = folder.randomTokens(8, 1);
+        ReferenceModel reference = ReferenceModel.load(dir);
+        try (EngineRun engine = new EngineRun(dir)) {
+            assertClose(reference.nextTokenProbabilities(prompt), engine.nextTokenProbabilities(prompt), label);
+            assertArrayEquals(reference.greedy(prompt, GREEDY_TOKENS), engine.greedy(prompt, GREEDY_TOKENS), label);
+        }
+    }
+
+    /** 16-bit checkpoints run in FP32 on CPU: same tokens as the float64 reference on the widened weights. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("sixteenBitVariants")
+    void sixteenBitCheckpointsAgreeWithReference(String label, TestModelFolder folder) throws Exception {
+        agreesWithReference(label, folder);
+    }
+
+    static Stream<Arguments> sixteenBitVariants() {
+        return Stream.of(
+                Arguments.of("llama-bf16", TestModelFolder.llama().dtype(TensorDtype.BF16)),
+                Arguments.of("qwen2-f16-sharded", TestModelFolder.qwen2().dtype(TensorDtype.F16).shards(2)));
+    }
+
+    static void assertClose(float[] expected, float[] actual, String label) {
+        assertEquals(expected.length, actual.length, label + ": vocabulary size");
+        float worst = 0;
+        for (int i = 0; i < expected.length; i++) {
+            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
+        }
+        if (worst > TOLERANCE) {
+            throw new AssertionError(label + ": next-token probabilities differ by up to " + worst);
+        }
+    }
+}
