@@ -5,6 +5,10 @@ import dev.gatehouse.gateway.cli.InfoCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.logging.LogManager;
+
 /** The {@code gatehouse} command line: {@code scripts/gatehouse --help}. */
 @Command(name = "gatehouse", mixinStandardHelpOptions = true, version = "gatehouse 0.1.0",
         description = "Self-hosted OpenAI-compatible gateway for open models.",
@@ -12,7 +16,22 @@ import picocli.CommandLine.Command;
 public final class Main {
 
     public static void main(String[] args) {
+        configureLogging();
         System.exit(commandLine().execute(args));
+    }
+
+    /** Reads logging.properties from the class path unless the user points JUL elsewhere. */
+    private static void configureLogging() {
+        if (System.getProperty("java.util.logging.config.file") != null) {
+            return;
+        }
+        try (InputStream in = Main.class.getResourceAsStream("/logging.properties")) {
+            if (in != null) {
+                LogManager.getLogManager().readConfiguration(in);
+            }
+        } catch (IOException e) {
+            System.err.println("warning: cannot read logging.properties: " + e.getMessage());
+        }
     }
 
     /** The CLI with one error policy for every command: a clear message, no stack trace. */

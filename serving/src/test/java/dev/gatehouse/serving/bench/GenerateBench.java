@@ -1,0 +1,106 @@
+package dev.gatehouse.serving.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.GenerationResult;
+import dev.gatehouse.serving.engine.Generator;
+import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.testing.TestModelFolder;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Single-stream generation speed on random-weight models of real shapes, next to the
+ * memory-bandwidth ceiling (decoding one token reads every weight once, so tokens/s can not exceed
+ * read bandwidth / weight bytes). Run with {@code scripts/bench-generate}; see docs/benchmarks.md.
+ */
+public final class GenerateBench {
+    private static final Map<String, TestModelFolder> SHAPES = Map.of(
+            "smollm2-135m", TestModelFolder.llama().hidden(576).intermediate(1536).layers(30).heads(9).kvHeads(3)
+                    .vocab(49152).tied(true).maxPositions(8192),
+            "qwen2.5-0.5b", TestModelFolder.qwen2().hidden(896).intermediate(4864).layers(24).heads(14).kvHeads(2)
+                    .vocab(151936).tied(true).maxPositions(32768));
+
+    public static void main(String[] args) throws Exception {
+        Path cache = Path.of(System.getProperty("bench.models", "target/bench-models"));
+        List<String> names = args.length > 0 ? List.of(args[0].split(",")) : List.of("smollm2-135m", "qwen2.5-0.5b");
+        int promptTokens = Integer.getInteger("bench.prompt", 256);
+        int decodeTokens = Integer.getInteger("bench.tokens", 64);
+        int runs = Integer.getInteger("bench.runs", 3);
+
+        double[] bandwidth = bandwidth();
+        List<String> rows = new ArrayList<>();
+        for (String name : names) {
+            TestModelFolder shape = SHAPES.get(name);
+            if (shape == null) {
+                throw new IllegalArgumentException("unknown shape " + name + "; known: " + SHAPES.keySet());
+            }
+            Path dir = cache.resolve(name);
+            if (!Files.exists(dir.resolve("config.json"))) {
+                System.err.println("writing random " + name + " to " + dir + " ...");
+                shape.write(dir);
+            }
+            try (LocalModel model = LocalModel.load(dir, DeviceChoice.CPU)) {
+                long weightBytes = weightBytes(dir);
+                double ceiling = bandwidth[1] * 1e9 / weightBytes;
+                int[] prompt = shape.randomTokens(promptTokens, 1);
+                SamplingParams greedy = SamplingParams.greedy().withMaxTokens(decodeTokens).withIgnoreEos(true);
+                Generator generator = new Generator(model);
+                generator.generate(prompt, greedy.withMaxTokens(4), (t, tok) -> {}); // warm-up
+                double bestDecode = 0;
+                double bestPrefill = 0;
+                for (int r = 0; r < runs; r++) {
+                    GenerationResult result = generator.generate(prompt, greedy, (t, tok) -> {});
+                    bestDecode = Math.max(bestDecode, result.decodeTokensPerSecond());
+                    bestPrefill = Math.max(bestPrefill, result.promptTokensPerSecond());
+                }
+                rows.add(String.format("| %s | %.0f | %.1f | %.1f | %.1f | %.1f | %.0f %% | %.0f |", name,
+                        weightBytes / 1e6, bandwidth[0], bandwidth[1], ceiling, bestDecode, 100 * bestDecode / ceiling, bestPrefill));
+            }
+        }
+        System.out.printf("%nsingle stream, FP32 on CPU (%d cores), prompt %d tokens, %d decoded tokens, best of %d%n%n",
+                Runtime.getRuntime().availableProcessors(), promptTokens, decodeTokens, runs);
+        System.out.println("| model shape | weights MB | copy GB/s | read GB/s | ceiling tok/s | decode tok/s | of ceiling | prefill tok/s |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        rows.forEach(System.out::println);
+    }
+
+    /** Bytes of the weight files: what one decode step must stream from memory. */
+    private static long weightBytes(Path dir) throws Exception {
+        try (var files = Files.list(dir)) {
+            return files.filter(p -> p.toString().endsWith(".safetensors")).mapToLong(p -> p.toFile().length()).sum();
+        }
+    }
+
+    /**
+     * Best-of-5 memory bandwidth through PyTorch on a 512 MiB FP32 array: [0] a copy, counted as
+     * bytes read + written (STREAM's convention), [1] a sum, which only reads. Decoding only reads
+     * weights, so the read figure is the ceiling's; the copy figure is shown for comparison.
+     */
+    private static double[] bandwidth() {
+        try (NDManager manager = NDManager.newBaseManager()) {
+            NDArray src = manager.ones(new Shape(128, 1024, 1024), DataType.FLOAT32);
+            double bytes = src.size() * 4.0;
+            double copy = 0;
+            double read = 0;
+            for (int i = 0; i < 5; i++) {
+                long t0 = System.nanoTime();
+                src.duplicate().close();
+                long t1 = System.nanoTime();
+                src.sum().close();
+                long t2 = System.nanoTime();
+                copy = Math.max(copy, 2 * bytes / (t1 - t0));
+                read = Math.max(read, bytes / (t2 - t1));
+            }
+            return new double[] {copy, read};
+        }
+    }
+}
