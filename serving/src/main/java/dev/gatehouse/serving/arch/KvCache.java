@@ -49,18 +49,24 @@ public final class KvCache implements AutoCloseable {
     void write(int layer, NDArray k, NDArray v, StepBatch batch, NDManager step) {
         int t = batch.tokensPerSeq();
         for (int b = 0; b < batch.batchSize(); b++) {
-            int start = batch.starts()[b];
-            if (start + t > maxLength) {
+            if (batch.starts()[b] + t > maxLength) {
                 throw new IllegalStateException("sequence exceeds the KV cache length " + maxLength);
             }
+        }
+        if (t == 1 && batch.batchSize() > 1) {
+            // A decode step: one scatter per tensor, cache[slot_b, :, start_b, :] = new[b], not one copy per sequence.
+            NDArray slots = step.create(batch.slots()).toType(DataType.INT64, false);
+            NDArray starts = step.create(batch.starts()).toType(DataType.INT64, false);
+            NDIndex at = new NDIndex("{}, :, {}", slots, starts);
+            keys[layer].set(at, k.squeeze(2));
+            values[layer].set(at, v.squeeze(2));
+            return;
+        }
+        for (int b = 0; b < batch.batchSize(); b++) {
+            int start = batch.starts()[b];
             NDIndex at = new NDIndex().addIndices(batch.slots()[b]).addAllDim().addSliceDim(start, start + t);
-            if (batch.batchSize() == 1) {
-                keys[layer].set(at, k.squeeze(0));
-                values[layer].set(at, v.squeeze(0));
-            } else {
-                keys[layer].set(at, k.get(step, b));
-                values[layer].set(at, v.get(step, b));
-            }
+            keys[layer].set(at, batch.batchSize() == 1 ? k.squeeze(0) : k.get(step, b));
+            values[layer].set(at, batch.batchSize() == 1 ? v.squeeze(0) : v.get(step, b));
         }
     }
 

@@ -4,16 +4,14 @@ import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.arch.KvCache;
 import dev.gatehouse.serving.arch.StepBatch;
 import dev.gatehouse.serving.sample.SampledToken;
-import dev.gatehouse.serving.sample.Sampler;
 import dev.gatehouse.serving.sample.SamplingParams;
-import dev.gatehouse.serving.text.Detokenizer;
-import dev.gatehouse.serving.text.StopMatcher;
 
 import java.util.Arrays;
 
 /**
- * Generates one sequence at a time: prefill the prompt in chunks, then one forward pass per new
- * token with the keys and values of earlier positions kept in a {@link KvCache}.
+ * Generates one sequence on the caller's thread, unbatched: prefill the prompt in chunks, then one
+ * forward pass per new token with earlier keys and values kept in a {@link KvCache}. The CLI's
+ * {@code generate} uses it; servers use the batching {@link Engine}.
  */
 public final class Generator {
     /** Prompt tokens per forward pass while prefilling: bounds the attention scores' memory. */
@@ -35,67 +33,35 @@ public final class Generator {
             throw new IllegalArgumentException("prompt has " + prompt.length + " tokens but the model's context is "
                     + context + " tokens");
         }
-        int limit = Math.min(params.maxTokens(), context - prompt.length);
-        Sampler sampler = new Sampler(params, prompt);
-        Detokenizer detokenizer = new Detokenizer(model.tokenizer());
-        StopMatcher stopMatcher = new StopMatcher(params.stop());
+        Sequence seq = new Sequence(prompt, params, model, context);
         StringBuilder text = new StringBuilder();
-        int[] generated = new int[limit];
-        int count = 0;
-        FinishReason reason = FinishReason.LENGTH;
-        boolean stoppedByString = false;
         long start = System.nanoTime();
         long firstToken = 0;
-        try (KvCache cache = model.lm().newCache(1, prompt.length + limit)) {
-            float[] logits = prefill(prompt, cache);
+        FinishReason finish;
+        try (KvCache cache = model.lm().newCache(1, prompt.length + seq.limit)) {
+            float[] logits = null;
+            for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
+                int to = Math.min(prompt.length, from + PREFILL_CHUNK);
+                logits = step(StepBatch.single(Arrays.copyOfRange(prompt, from, to), from, 0), cache);
+            }
             int position = prompt.length;
             while (true) {
-                SampledToken token = sampler.sample(logits);
-                if (count == 0) {
+                SampledToken token = seq.sampler.sample(logits);
+                if (firstToken == 0) {
                     firstToken = System.nanoTime();
                 }
-                generated[count++] = token.tokenId();
-                if (!params.ignoreEos() && model.eosTokenIds().contains(token.tokenId())) {
-                    reason = FinishReason.STOP;
-                    break;
-                }
-                StopMatcher.Result r = stopMatcher.push(detokenizer.push(token.tokenId()));
-                text.append(r.emit());
-                listener.onToken(r.emit(), token);
-                if (r.stopped()) {
-                    reason = FinishReason.STOP;
-                    stoppedByString = true;
-                    break;
-                }
-                if (count == limit) {
+                Sequence.Outcome outcome = seq.accept(token);
+                text.append(outcome.text());
+                listener.onToken(outcome.text(), token);
+                if (outcome.finish() != null) {
+                    finish = outcome.finish();
                     break;
                 }
                 logits = step(StepBatch.single(new int[] {token.tokenId()}, position++, 0), cache);
             }
         }
-        if (!stoppedByString) { // release text held back by the detokenizer and the stop matcher
-            StopMatcher.Result r = stopMatcher.push(detokenizer.flush());
-            String tail = r.emit() + (r.stopped() ? "" : stopMatcher.flush());
-            if (!tail.isEmpty()) {
-                text.append(tail);
-                listener.onToken(tail, null);
-            }
-            if (r.stopped()) {
-                reason = FinishReason.STOP;
-            }
-        }
-        long end = System.nanoTime();
-        return new GenerationResult(text.toString(), prompt, Arrays.copyOf(generated, count), reason,
-                firstToken - start, end - firstToken);
-    }
-
-    private float[] prefill(int[] prompt, KvCache cache) {
-        float[] logits = null;
-        for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
-            int to = Math.min(prompt.length, from + PREFILL_CHUNK);
-            logits = step(StepBatch.single(Arrays.copyOfRange(prompt, from, to), from, 0), cache);
-        }
-        return logits;
+        return new GenerationResult(text.toString(), prompt, seq.generatedTokens(), finish,
+                firstToken - start, System.nanoTime() - firstToken);
     }
 
     private float[] step(StepBatch batch, KvCache cache) {

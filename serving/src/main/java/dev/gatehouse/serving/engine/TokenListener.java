@@ -2,13 +2,13 @@ package dev.gatehouse.serving.engine;
 
 import dev.gatehouse.serving.sample.SampledToken;
 
-/** Receives a generation as it happens. */
+/** Receives a {@link Generator}'s tokens as they are sampled. */
 @FunctionalInterface
 public interface TokenListener {
     /**
-     * @param textDelta text completed by this token (may be empty: half a UTF-8 character, or a
-     *                  possible stop string held back)
-     * @param token     the sampled token, or null for text released when generation ends
+     * @param textDelta text completed by this token (may be empty: half a UTF-8 character, a
+     *                  possible stop string held back, or an eos token)
+     * @param token     the sampled token
      */
     void onToken(String textDelta, SampledToken token);
 }

@@ -1,0 +1,68 @@
+package dev.gatehouse.serving.engine;
+
+/**
+ * Limits of one model's engine; every one has a default.
+ *
+ * @param maxRunning      sequences decoded together in one batched step (each holds one KV slot)
+ * @param maxWaiting      requests queued for a slot; beyond it {@code submit} refuses at once
+ * @param maxModelLength  positions (prompt + generated) per sequence; 0 = the model's
+ *                        max_position_embeddings, capped so that maxRunning slots fit the KV budget
+ * @param kvCacheBytes    memory for the KV cache, preallocated at start
+ * @param stepTokenBudget tokens one step may process: the decode tokens first, then prompt chunks,
+ *                        so a long prompt is prefilled across steps instead of stalling decodes
+ * @param maxPendingEvents events a request may have unread before its sequence pauses (backpressure)
+ */
+public record EngineConfig(int maxRunning, int maxWaiting, int maxModelLength, long kvCacheBytes,
+                           int stepTokenBudget, int maxPendingEvents) {
+
+    public static EngineConfig defaults() {
+        return new EngineConfig(8, 64, 0, 1L << 30, 512, 256);
+    }
+
+    public EngineConfig {
+        positive(maxRunning, "max-running");
+        positive(maxWaiting, "max-waiting");
+        positive(stepTokenBudget, "step-token-budget");
+        positive(maxPendingEvents, "max-pending-events");
+        if (maxModelLength < 0) {
+            throw new IllegalArgumentException("max-model-length must be >= 0 (0 = from the model), got " + maxModelLength);
+        }
+        if (kvCacheBytes <= 0) {
+            throw new IllegalArgumentException("kv-cache-bytes must be > 0, got " + kvCacheBytes);
+        }
+        if (stepTokenBudget < maxRunning) {
+            throw new IllegalArgumentException("step-token-budget (" + stepTokenBudget
+                    + ") must be at least max-running (" + maxRunning + "): every running sequence decodes each step");
+        }
+    }
+
+    private static void positive(int value, String name) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be > 0, got " + value);
+        }
+    }
+
+    public EngineConfig withMaxRunning(int v) {
+        return new EngineConfig(v, maxWaiting, maxModelLength, kvCacheBytes, Math.max(v, stepTokenBudget), maxPendingEvents);
+    }
+
+    public EngineConfig withMaxWaiting(int v) {
+        return new EngineConfig(maxRunning, v, maxModelLength, kvCacheBytes, stepTokenBudget, maxPendingEvents);
+    }
+
+    public EngineConfig withMaxModelLength(int v) {
+        return new EngineConfig(maxRunning, maxWaiting, v, kvCacheBytes, stepTokenBudget, maxPendingEvents);
+    }
+
+    public EngineConfig withKvCacheBytes(long v) {
+        return new EngineConfig(maxRunning, maxWaiting, maxModelLength, v, stepTokenBudget, maxPendingEvents);
+    }
+
+    public EngineConfig withStepTokenBudget(int v) {
+        return new EngineConfig(maxRunning, maxWaiting, maxModelLength, kvCacheBytes, v, maxPendingEvents);
+    }
+
+    public EngineConfig withMaxPendingEvents(int v) {
+        return new EngineConfig(maxRunning, maxWaiting, maxModelLength, kvCacheBytes, stepTokenBudget, v);
+    }
+}

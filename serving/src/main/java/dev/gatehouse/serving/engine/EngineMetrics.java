@@ -1,0 +1,66 @@
+package dev.gatehouse.serving.engine;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/** One model engine's meters (tag {@code model}); the gateway's Prometheus registry exposes them on /metrics. */
+final class EngineMetrics {
+    private final Timer queue;
+    private final Timer timeToFirstToken;
+    private final Timer interToken;
+    private final Timer endToEnd;
+    private final DistributionSummary batchSize;
+    private final Counter promptTokens;
+    private final Counter generatedTokens;
+
+    EngineMetrics(MeterRegistry registry, String model, Supplier<Capacity> capacity) {
+        queue = timer(registry, "gatehouse.engine.queue.time", "Submit until prefill starts", model);
+        timeToFirstToken = timer(registry, "gatehouse.engine.time.to.first.token", "Submit until the first token", model);
+        interToken = timer(registry, "gatehouse.engine.inter.token.latency", "Gap between consecutive tokens", model);
+        endToEnd = timer(registry, "gatehouse.engine.request.duration", "Submit until finished", model);
+        batchSize = DistributionSummary.builder("gatehouse.engine.batch.size").description("Sequences per decode step")
+                .tag("model", model).publishPercentileHistogram().register(registry);
+        promptTokens = Counter.builder("gatehouse.engine.prompt.tokens").tag("model", model).register(registry);
+        generatedTokens = Counter.builder("gatehouse.engine.generated.tokens").tag("model", model).register(registry);
+        Gauge.builder("gatehouse.engine.running", capacity, c -> c.get().running()).tag("model", model).register(registry);
+        Gauge.builder("gatehouse.engine.waiting", capacity, c -> c.get().waiting()).tag("model", model).register(registry);
+        Gauge.builder("gatehouse.engine.kv.used.bytes", capacity, c -> c.get().kvBytesUsed()).tag("model", model).register(registry);
+        Gauge.builder("gatehouse.engine.kv.total.bytes", capacity, c -> c.get().kvBytesTotal()).tag("model", model).register(registry);
+        Gauge.builder("gatehouse.engine.estimated.wait.seconds", capacity, c -> c.get().estimatedWaitMillis() / 1000.0)
+                .tag("model", model).register(registry);
+    }
+
+    private static Timer timer(MeterRegistry registry, String name, String description, String model) {
+        return Timer.builder(name).description(description).tag("model", model).publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofMinutes(5)).register(registry);
+    }
+
+    void step(int decodeBatch) {
+        if (decodeBatch > 0) {
+            batchSize.record(decodeBatch);
+        }
+    }
+
+    void token(long gapNanos) {
+        generatedTokens.increment();
+        if (gapNanos > 0) {
+            interToken.record(gapNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    void finished(int prompt, RequestTimings t) {
+        promptTokens.increment(prompt);
+        queue.record(t.queueNanos(), TimeUnit.NANOSECONDS);
+        if (t.timeToFirstToken() > 0) {
+            timeToFirstToken.record(t.timeToFirstToken(), TimeUnit.NANOSECONDS);
+        }
+        endToEnd.record(t.endToEndNanos(), TimeUnit.NANOSECONDS);
+    }
+}

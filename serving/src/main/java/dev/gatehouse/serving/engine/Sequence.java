@@ -1,0 +1,88 @@
+package dev.gatehouse.serving.engine;
+
+import dev.gatehouse.serving.sample.SampledToken;
+import dev.gatehouse.serving.sample.Sampler;
+import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.text.Detokenizer;
+import dev.gatehouse.serving.text.StopMatcher;
+
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * One request's generation state: its sampler, the incremental detokenizer, the stop-string
+ * matcher, and where it stands in the KV cache. Both the single-stream {@link Generator} and the
+ * batching {@link Engine} feed it sampled tokens; it decides what text to emit and when to stop.
+ */
+final class Sequence {
+    final int[] prompt;
+    final SamplingParams params;
+    final Sampler sampler;
+    /** Generated tokens allowed: max_tokens capped by the room left in the context. */
+    final int limit;
+    private final Detokenizer detokenizer;
+    private final StopMatcher stopMatcher;
+    private final Set<Integer> eosTokenIds;
+    private int[] generated = new int[16];
+    private int generatedCount;
+
+    /** KV-cache slot, or -1 while waiting. */
+    int slot = -1;
+    /** Positions already in the KV cache (prompt prefix, then generated tokens). */
+    int cached;
+    /** The token to feed next once the prompt is cached: the last sampled one. */
+    int nextInput;
+
+    Sequence(int[] prompt, SamplingParams params, LocalModel model, int contextLength) {
+        this.prompt = prompt;
+        this.params = params;
+        this.sampler = new Sampler(params, prompt);
+        this.limit = Math.min(params.maxTokens(), contextLength - prompt.length);
+        this.detokenizer = new Detokenizer(model.tokenizer());
+        this.stopMatcher = new StopMatcher(params.stop());
+        this.eosTokenIds = model.eosTokenIds();
+    }
+
+    /** What one sampled token produced: text to emit, and the finish reason if generation ends here. */
+    record Outcome(String text, FinishReason finish) {}
+
+    boolean prefilled() {
+        return cached >= prompt.length;
+    }
+
+    int generatedCount() {
+        return generatedCount;
+    }
+
+    int[] generatedTokens() {
+        return Arrays.copyOf(generated, generatedCount);
+    }
+
+    Outcome accept(SampledToken token) {
+        if (generatedCount == generated.length) {
+            generated = Arrays.copyOf(generated, generated.length * 2);
+        }
+        generated[generatedCount++] = token.tokenId();
+        nextInput = token.tokenId();
+        if (!params.ignoreEos() && eosTokenIds.contains(token.tokenId())) {
+            return finish("", FinishReason.STOP);
+        }
+        StopMatcher.Result r = stopMatcher.push(detokenizer.push(token.tokenId()));
+        if (r.stopped()) {
+            return new Outcome(r.emit(), FinishReason.STOP);
+        }
+        if (generatedCount >= limit) {
+            return finish(r.emit(), FinishReason.LENGTH);
+        }
+        return new Outcome(r.emit(), null);
+    }
+
+    /** Releases text the detokenizer and the stop matcher still hold; a stop string found there wins. */
+    private Outcome finish(String text, FinishReason reason) {
+        StopMatcher.Result r = stopMatcher.push(detokenizer.flush());
+        if (r.stopped()) {
+            return new Outcome(text + r.emit(), FinishReason.STOP);
+        }
+        return new Outcome(text + r.emit() + stopMatcher.flush(), reason);
+    }
+}
