@@ -16,7 +16,7 @@ public record EngineConfig(int maxRunning, int maxWaiting, int maxModelLength, l
                            int stepTokenBudget, int maxPendingEvents) {
 
     public static EngineConfig defaults() {
-        return new EngineConfig(8, 64, 0, 1L << 30, 512, 256);
+        return new EngineConfig(8, 64, 0, 1L << 30, 256, 256);
     }
 
     public EngineConfig {

@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Single-stream generation speed on random-weight models of real shapes, next to the
@@ -23,31 +22,16 @@ import java.util.Map;
  * read bandwidth / weight bytes). Run with {@code scripts/bench-generate}; see docs/benchmarks.md.
  */
 public final class GenerateBench {
-    private static final Map<String, TestModelFolder> SHAPES = Map.of(
-            "smollm2-135m", TestModelFolder.llama().hidden(576).intermediate(1536).layers(30).heads(9).kvHeads(3)
-                    .vocab(49152).tied(true).maxPositions(8192),
-            "qwen2.5-0.5b", TestModelFolder.qwen2().hidden(896).intermediate(4864).layers(24).heads(14).kvHeads(2)
-                    .vocab(151936).tied(true).maxPositions(32768));
-
     public static void main(String[] args) throws Exception {
-        Path cache = Path.of(System.getProperty("bench.models", "target/bench-models"));
-        List<String> names = args.length > 0 ? List.of(args[0].split(",")) : List.of("smollm2-135m", "qwen2.5-0.5b");
         int promptTokens = Integer.getInteger("bench.prompt", 256);
         int decodeTokens = Integer.getInteger("bench.tokens", 64);
         int runs = Integer.getInteger("bench.runs", 3);
 
         double[] bandwidth = bandwidth();
         List<String> rows = new ArrayList<>();
-        for (String name : names) {
-            TestModelFolder shape = SHAPES.get(name);
-            if (shape == null) {
-                throw new IllegalArgumentException("unknown shape " + name + "; known: " + SHAPES.keySet());
-            }
-            Path dir = cache.resolve(name);
-            if (!Files.exists(dir.resolve("config.json"))) {
-                System.err.println("writing random " + name + " to " + dir + " ...");
-                shape.write(dir);
-            }
+        for (String name : BenchModels.names(args)) {
+            TestModelFolder shape = BenchModels.shape(name);
+            Path dir = BenchModels.folder(name);
             try (LocalModel model = LocalModel.load(dir, DeviceChoice.CPU)) {
                 long weightBytes = weightBytes(dir);
                 double ceiling = bandwidth[1] * 1e9 / weightBytes;

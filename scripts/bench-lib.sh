@@ -1,0 +1,15 @@
+# Sourced by the bench-* scripts: builds the project and runs a benchmark main class from the
+# serving module's test classes (where the random model writer lives) with BENCH_OPTS.
+run_bench() {
+  local class="$1"; shift
+  local root
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  source "$root/scripts/find-java.sh"
+  find_java
+  cd "$root"
+  mvn -q -B -DskipTests install >&2
+  mvn -q -B -pl serving dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath >&2
+  cd serving
+  exec "$JAVA_HOME/bin/java" -Xmx10g --enable-native-access=ALL-UNNAMED ${BENCH_OPTS:-} \
+    -cp "target/test-classes:target/classes:$(cat target/bench.classpath)" "$class" "$@"
+}
