@@ -69,6 +69,9 @@ public final class ModelWeights {
         } else {
             throw new ModelLoadException("no weights in " + folder + ": expected model.safetensors or model.safetensors.index.json");
         }
+        if (w.infos.isEmpty()) {
+            throw new ModelLoadException(w.source + " holds no tensors");
+        }
         return w;
     }
 

@@ -180,6 +180,15 @@ class ModelWeightsTest {
     }
 
     @Test
+    void fileWithNoTensors() throws IOException {
+        Path dir = TestModelFolder.llama().write(tmp.resolve("m"));
+        Path file = dir.resolve("model.safetensors");
+        FolderEdits.writeRaw(file, "{\"__metadata__\":{\"format\":\"pt\"}}", new byte[0]);
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> ModelWeights.open(dir));
+        assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains("no tensors"), e.getMessage());
+    }
+
+    @Test
     void truncatedShard() throws IOException {
         Path dir = TestModelFolder.llama().dtype(TensorDtype.BF16).shards(2).write(tmp.resolve("m"));
         Path shard = dir.resolve("model-00001-of-00002.safetensors");
