@@ -60,10 +60,8 @@ public record ModelConfig(
         int hidden = required(c, "hidden_size");
         int heads = required(c, "num_attention_heads");
         int kvHeads = optional(c, "num_key_value_heads", heads);
-        int headDim = optional(c, "head_dim", 0);
-        if (headDim == 0) {
-            headDim = evenSplit(hidden, heads, "hidden_size", "num_attention_heads");
-        }
+        int headDim = c.hasNonNull("head_dim") ? optional(c, "head_dim", 0)
+                : evenSplit(hidden, heads, "hidden_size", "num_attention_heads");
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
         }

@@ -123,13 +123,15 @@ public final class Safetensors {
 
     /** Dimensions must be non-negative integers, or a lying header could pass the size check (-2 x -3 = 6). */
     private static long[] shape(Path file, String name, JsonNode node) {
-        long[] shape = new long[node.size()];
-        for (int i = 0; i < shape.length; i++) {
+        boolean valid = node.isArray();
+        long[] shape = new long[valid ? node.size() : 0];
+        for (int i = 0; valid && i < shape.length; i++) {
             JsonNode d = node.get(i);
-            if (!node.isArray() || !d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 0) {
-                throw new ModelLoadException("tensor " + name + " in " + file + " has an invalid shape " + node);
-            }
+            valid = d.isIntegralNumber() && d.canConvertToLong() && d.asLong() >= 0;
             shape[i] = d.asLong();
+        }
+        if (!valid) {
+            throw new ModelLoadException("tensor " + name + " in " + file + " has an invalid shape " + node);
         }
         return shape;
     }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.serving.sample.SampledToken;
 import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.testing.ReferenceModel;
 import dev.gatehouse.serving.testing.TestModelFolder;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -114,6 +115,15 @@ class GeneratorTest {
         }
     }
 
+    /** A prompt longer than one prefill chunk (512) continues as the float64 reference model does. */
+    @Test
+    void longPromptIsPrefilledInChunks() {
+        int[] longPrompt = folder.randomTokens(Generator.PREFILL_CHUNK + 90, 5);
+        int[] expected = ReferenceModel.load(tmp.resolve("llama")).greedy(longPrompt, 6);
+        GenerationResult r = generate(model, greedy(6).withIgnoreEos(true), longPrompt);
+        assertArrayEquals(expected, r.tokenIds());
+    }
+
     // ------------------------------------------------------------------ determinism
 
     @Test
@@ -180,6 +190,20 @@ class GeneratorTest {
         }
     }
 
+    /** An eos id as the very first token: STOP, one token, no text. */
+    @Test
+    void eosAsTheFirstToken() throws IOException {
+        int first = reference.tokenIds()[0];
+        try (LocalModel m = LocalModel.load(TestModelFolder.llama().eosTokenIds(first).write(tmp.resolve("eos-first")),
+                DeviceChoice.CPU)) {
+            Stream s = stream(m, greedy(RUN));
+            assertEquals(FinishReason.STOP, s.result.finishReason());
+            assertArrayEquals(new int[] {first}, s.result.tokenIds());
+            assertEquals("", s.result.text());
+            assertEquals("", s.joined());
+        }
+    }
+
     /** generation_config.json's eos list counts even when config.json names other ids (Llama 3 style). */
     @Test
     void generationConfigEosListIsHonoured() throws IOException {
@@ -238,6 +262,15 @@ class GeneratorTest {
         int tokens = IntStream.rangeClosed(1, RUN).filter(n -> decode(n).length() >= at + stop.length()).findFirst().orElseThrow();
         assertArrayEquals(Arrays.copyOf(reference.tokenIds(), tokens), s.result.tokenIds());
         assertEquals(s.tokenIds(), boxed(s.result.tokenIds()));
+    }
+
+    @Test
+    void stopStringAtTheVeryStart() {
+        String first = decode(1);
+        GenerationResult r = generate(model, greedy(RUN).withIgnoreEos(true).withStop(List.of(first)), null);
+        assertEquals(FinishReason.STOP, r.finishReason());
+        assertEquals("", r.text());
+        assertArrayEquals(new int[] {reference.tokenIds()[0]}, r.tokenIds());
     }
 
     @Test

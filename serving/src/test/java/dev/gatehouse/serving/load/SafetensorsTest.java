@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.serving.testing.FolderEdits;
 import dev.gatehouse.serving.testing.SafetensorsWriter;
 import dev.gatehouse.serving.testing.TensorDtype;
@@ -150,6 +152,27 @@ class SafetensorsTest {
     void negativeDimension() throws IOException {
         FolderEdits.editHeader(file, h -> h.withObject("a").putArray("shape").add(-2).add(-3));
         assertRefused("tensor a ");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"\"2x3\"", "[2, 3.5]", "[2, \"3\"]", "{\"rows\": 2}", "null"})
+    void shapeThatIsNotAListOfSizes(String shape) throws IOException {
+        JsonNode replacement = new ObjectMapper().readTree(shape);
+        FolderEdits.editHeader(file, h -> h.withObject("a").set("shape", replacement));
+        ModelLoadException e = assertRefused("tensor a ");
+        assertTrue(e.getMessage().contains("shape"), e.getMessage());
+    }
+
+    @Test
+    void missingShape() throws IOException {
+        FolderEdits.editHeader(file, h -> h.withObject("a").remove("shape"));
+        assertRefused("tensor a ");
+    }
+
+    @Test
+    void scalarTensor() throws IOException {
+        FolderEdits.writeRaw(file, "{\"s\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", new byte[4]);
+        assertArrayEquals(new long[0], Safetensors.open(file).tensors().get("s").shape());
     }
 
     /** 2^32 x 2^32 elements overflow a long to 0, which would match an empty byte range. */
