@@ -15,10 +15,12 @@ import dev.gatehouse.serving.text.ChatTemplate;
 import dev.gatehouse.serving.text.Tokenizer;
 import dev.gatehouse.serving.text.TokenizerConfig;
 
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /** A model folder loaded and ready to generate: weights on a device, tokenizer, chat template, stop ids. */
 public final class LocalModel implements AutoCloseable {
@@ -43,21 +45,25 @@ public final class LocalModel implements AutoCloseable {
 
     public static LocalModel load(Path folder, DeviceChoice deviceChoice) {
         if (!Files.isDirectory(folder)) {
-            throw new ModelLoadException("model folder " + folder + " does not exist");
+            throw new ModelLoadException("model folder " + folder
+                    + (Files.exists(folder) ? " is not a folder" : " does not exist"));
         }
+        // the small files first: a typo in one is reported before any weights are read
         ModelConfig config = ModelConfig.load(folder);
+        GenerationConfig generationConfig = GenerationConfig.load(folder);
+        TokenizerConfig tokenizerConfig = tokenizerFile(() -> TokenizerConfig.load(folder));
         ModelWeights weights = ModelWeights.open(folder);
-        TokenizerConfig tokenizerConfig = TokenizerConfig.load(folder);
-        Tokenizer tokenizer = Tokenizer.load(folder);
-        Device device = deviceChoice.resolve();
-        DataType dtype = device.isGpu() ? gpuType(weights) : DataType.FLOAT32;
-        NDManager manager = NDManager.newBaseManager(device);
+        Tokenizer tokenizer = tokenizerFile(() -> Tokenizer.load(folder));
+        NDManager manager = null;
         try {
+            Device device = deviceChoice.resolve();
+            DataType dtype = device.isGpu() ? gpuType(weights) : DataType.FLOAT32;
+            manager = NDManager.newBaseManager(device);
             CausalLM lm = switch (config.family()) {
                 case LLAMA -> new Llama(config, weights, manager, dtype);
                 case GPT2 -> new Gpt2(config, weights, manager, dtype);
             };
-            Set<Integer> eos = new LinkedHashSet<>(GenerationConfig.load(folder).eosTokenIds());
+            Set<Integer> eos = new LinkedHashSet<>(generationConfig.eosTokenIds());
             eos.addAll(config.eosTokenIds());
             if (tokenizerConfig.eosToken() != null) {
                 int[] ids = tokenizer.encode(tokenizerConfig.eosToken(), false);
@@ -67,9 +73,23 @@ public final class LocalModel implements AutoCloseable {
             }
             return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, Set.copyOf(eos), manager);
         } catch (RuntimeException e) {
-            manager.close();
+            if (manager != null) {
+                manager.close();
+            }
             tokenizer.close();
             throw e;
+        }
+    }
+
+    /**
+     * The text package reports a bad tokenizer file as IllegalArgumentException (or
+     * UncheckedIOException) naming the file; loading a folder reports every bad file the same way.
+     */
+    private static <T> T tokenizerFile(Supplier<T> load) {
+        try {
+            return load.get();
+        } catch (IllegalArgumentException | UncheckedIOException e) {
+            throw new ModelLoadException(e.getMessage(), e);
         }
     }
 

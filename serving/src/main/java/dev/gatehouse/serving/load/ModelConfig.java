@@ -59,8 +59,9 @@ public record ModelConfig(
     private static ModelConfig llama(String arch, JsonNode c) {
         int hidden = required(c, "hidden_size");
         int heads = required(c, "num_attention_heads");
-        int kvHeads = c.path("num_key_value_heads").asInt(heads);
-        int headDim = c.hasNonNull("head_dim") ? c.get("head_dim").asInt() : hidden / heads;
+        int kvHeads = optional(c, "num_key_value_heads", heads);
+        int headDim = c.hasNonNull("head_dim") ? optional(c, "head_dim", 0)
+                : evenSplit(hidden, heads, "hidden_size", "num_attention_heads");
         if (heads % kvHeads != 0) {
             throw new IllegalArgumentException("num_attention_heads " + heads + " is not a multiple of num_key_value_heads " + kvHeads);
         }
@@ -73,7 +74,7 @@ public record ModelConfig(
         }
         return new ModelConfig(arch, Family.LLAMA, hidden, required(c, "intermediate_size"),
                 required(c, "num_hidden_layers"), heads, kvHeads, headDim, required(c, "vocab_size"),
-                c.path("max_position_embeddings").asInt(2048), c.path("rms_norm_eps").asDouble(1e-6),
+                optional(c, "max_position_embeddings", 2048), c.path("rms_norm_eps").asDouble(1e-6),
                 c.path("rope_theta").asDouble(10000), ropeScaling(c.path("rope_scaling")),
                 qwen2 || c.path("attention_bias").asBoolean(false), qwen3, window,
                 c.path("tie_word_embeddings").asBoolean(false), ids(c.path("eos_token_id")), optInt(c, "bos_token_id"));
@@ -82,13 +83,14 @@ public record ModelConfig(
     private static ModelConfig gpt2(JsonNode c) {
         int hidden = required(c, "n_embd");
         int heads = required(c, "n_head");
-        int inner = c.hasNonNull("n_inner") ? c.get("n_inner").asInt() : 4 * hidden;
+        int inner = optional(c, "n_inner", 4 * hidden);
+        int headDim = evenSplit(hidden, heads, "n_embd", "n_head");
         String act = c.path("activation_function").asText("gelu_new");
         if (!act.equals("gelu_new")) {
             throw new IllegalArgumentException("GPT-2 activation_function " + act + " is not supported (only gelu_new)");
         }
         return new ModelConfig("GPT2LMHeadModel", Family.GPT2, hidden, inner, required(c, "n_layer"), heads, heads,
-                hidden / heads, required(c, "vocab_size"), c.path("n_positions").asInt(1024),
+                headDim, required(c, "vocab_size"), optional(c, "n_positions", 1024),
                 c.path("layer_norm_epsilon").asDouble(1e-5), 0, null, true, false, null,
                 c.path("tie_word_embeddings").asBoolean(true), ids(c.path("eos_token_id")), optInt(c, "bos_token_id"));
     }
@@ -124,10 +126,35 @@ public record ModelConfig(
 
     private static int required(JsonNode c, String field) {
         JsonNode n = c.get(field);
-        if (n == null || !n.canConvertToInt() || n.asInt() <= 0) {
+        if (n == null || !isPositiveInt(n)) {
             throw new IllegalArgumentException("\"" + field + "\" is missing or not a positive integer");
         }
         return n.asInt();
+    }
+
+    /** An optional size: absent or null gives the default, anything else must be a positive integer (0 would divide by zero later). */
+    private static int optional(JsonNode c, String field, int byDefault) {
+        JsonNode n = c.get(field);
+        if (n == null || n.isNull()) {
+            return byDefault;
+        }
+        if (!isPositiveInt(n)) {
+            throw new IllegalArgumentException("\"" + field + "\" is not a positive integer: " + n);
+        }
+        return n.asInt();
+    }
+
+    /** canConvertToInt alone accepts 2.5 (as 2), and "64" is text: only whole numbers in int range pass. */
+    private static boolean isPositiveInt(JsonNode n) {
+        return n.isNumber() && n.canConvertToInt() && n.asDouble() == n.asInt() && n.asInt() > 0;
+    }
+
+    /** Heads split the hidden size when the config gives no head_dim; an uneven split is a broken config. */
+    private static int evenSplit(int hidden, int heads, String hiddenField, String headsField) {
+        if (hidden % heads != 0) {
+            throw new IllegalArgumentException(hiddenField + " " + hidden + " is not a multiple of " + headsField + " " + heads);
+        }
+        return hidden / heads;
     }
 
     /** Number of query heads that share one key/value head (grouped-query attention). */

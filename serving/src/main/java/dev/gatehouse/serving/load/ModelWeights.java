@@ -31,13 +31,17 @@ public final class ModelWeights {
 
     private final Map<String, Safetensors.TensorInfo> infos = new LinkedHashMap<>();
     private final Map<String, Safetensors> files = new HashMap<>();
+    /** model.safetensors or the index: where a user looks for a tensor that is missing. */
+    private final Path source;
 
-    private ModelWeights() {}
+    private ModelWeights(Path source) {
+        this.source = source;
+    }
 
     public static ModelWeights open(Path folder) {
-        ModelWeights w = new ModelWeights();
         Path single = folder.resolve("model.safetensors");
         Path index = folder.resolve("model.safetensors.index.json");
+        ModelWeights w = new ModelWeights(Files.exists(index) ? index : single);
         if (Files.exists(index)) {
             JsonNode map = Json.read(index).path("weight_map");
             if (!map.isObject() || map.isEmpty()) {
@@ -46,7 +50,13 @@ public final class ModelWeights {
             Map<String, Safetensors> shards = new HashMap<>();
             map.fields().forEachRemaining(e -> {
                 String shard = e.getValue().asText();
-                Safetensors st = shards.computeIfAbsent(shard, s -> Safetensors.open(folder.resolve(s)));
+                Safetensors st = shards.computeIfAbsent(shard, s -> {
+                    Path file = folder.resolve(s);
+                    if (!Files.isRegularFile(file)) { // an interrupted download: say which shard to fetch again
+                        throw new ModelLoadException(index + " names shard " + file + ", which is missing");
+                    }
+                    return Safetensors.open(file);
+                });
                 Safetensors.TensorInfo info = st.tensors().get(e.getKey());
                 if (info == null) {
                     throw new ModelLoadException(index + " maps " + e.getKey() + " to " + shard + ", which does not contain it");
@@ -58,6 +68,9 @@ public final class ModelWeights {
             st.tensors().values().forEach(info -> w.add(st, info));
         } else {
             throw new ModelLoadException("no weights in " + folder + ": expected model.safetensors or model.safetensors.index.json");
+        }
+        if (w.infos.isEmpty()) {
+            throw new ModelLoadException(w.source + " holds no tensors");
         }
         return w;
     }
@@ -109,7 +122,7 @@ public final class ModelWeights {
     private Safetensors.TensorInfo info(String name) {
         Safetensors.TensorInfo info = infos.get(name);
         if (info == null) {
-            throw new ModelLoadException("weights have no tensor " + name);
+            throw new ModelLoadException("tensor " + name + " is missing from " + source);
         }
         return info;
     }

@@ -8,6 +8,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -75,6 +76,9 @@ public final class Safetensors {
             } catch (IOException e) {
                 throw new ModelLoadException(file + " has a malformed safetensors header: " + e.getMessage(), e);
             }
+            if (json == null || !json.isObject()) {
+                throw new ModelLoadException(file + " has a malformed safetensors header: not a JSON object");
+            }
             long dataStart = 8 + headerLen;
             return new Safetensors(file, dataStart, parseHeader(file, json, size - dataStart));
         } catch (IOException e) {
@@ -98,21 +102,51 @@ public final class Safetensors {
                 throw new ModelLoadException("tensor " + name + " in " + file + " has dtype "
                         + t.path("dtype").asText() + "; supported: F32, F16, BF16");
             }
-            long[] shape = new long[t.path("shape").size()];
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = t.path("shape").get(i).asLong();
-            }
+            long[] shape = shape(file, name, t.path("shape"));
             long begin = t.path("data_offsets").path(0).asLong(-1);
             long end = t.path("data_offsets").path(1).asLong(-1);
             TensorInfo info = new TensorInfo(name, dtype, shape, begin, end);
-            if (begin < 0 || end < begin || end > dataBytes || end - begin != info.elementCount() * dtype.bytes) {
+            if (begin < 0 || end < begin || end > dataBytes || end - begin != byteCount(shape, dtype)) {
                 throw new ModelLoadException("tensor " + name + " in " + file + " claims bytes [" + begin + ", " + end
-                        + ") for shape " + java.util.Arrays.toString(shape) + " " + dtype + " but the file has "
+                        + ") for shape " + Arrays.toString(shape) + " " + dtype + " but the file has "
                         + dataBytes + " data bytes: the header lies or the file is truncated");
+            }
+            // one ByteBuffer (what map() and DJL take) holds at most 2 GiB; better said now than mid-load
+            if (end - begin > Integer.MAX_VALUE) {
+                throw new ModelLoadException("tensor " + name + " in " + file + " is " + (end - begin)
+                        + " bytes; tensors over 2 GiB are not supported");
             }
             tensors.put(name, info);
         }
         return tensors;
+    }
+
+    /** Dimensions must be non-negative integers, or a lying header could pass the size check (-2 x -3 = 6). */
+    private static long[] shape(Path file, String name, JsonNode node) {
+        boolean valid = node.isArray();
+        long[] shape = new long[valid ? node.size() : 0];
+        for (int i = 0; valid && i < shape.length; i++) {
+            JsonNode d = node.get(i);
+            valid = d.isIntegralNumber() && d.canConvertToLong() && d.asLong() >= 0;
+            shape[i] = d.asLong();
+        }
+        if (!valid) {
+            throw new ModelLoadException("tensor " + name + " in " + file + " has an invalid shape " + node);
+        }
+        return shape;
+    }
+
+    /** -1 when the size overflows a long (so it matches no byte range): 2^32 x 2^32 would wrap to 0. */
+    private static long byteCount(long[] shape, DType dtype) {
+        try {
+            long n = dtype.bytes;
+            for (long d : shape) {
+                n = Math.multiplyExact(n, d);
+            }
+            return n;
+        } catch (ArithmeticException e) {
+            return -1;
+        }
     }
 
     public Path file() {
