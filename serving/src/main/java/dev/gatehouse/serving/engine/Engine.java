@@ -132,14 +132,7 @@ public final class Engine implements AutoCloseable {
      * full, and with IllegalArgumentException naming the parameter for bad input.
      */
     public RequestHandle submit(int[] prompt, SamplingParams params) {
-        params.validate();
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("prompt is empty");
-        }
-        if (prompt.length >= maxModelLength) {
-            throw new IllegalArgumentException("prompt has " + prompt.length + " tokens; " + model.name()
-                    + " serves at most " + maxModelLength + " tokens per sequence (prompt + completion)");
-        }
+        Sequence.validate(prompt, params, model, maxModelLength);
         if (!accepting) {
             throw new IllegalStateException("engine for " + model.name() + " is shutting down");
         }

@@ -24,23 +24,8 @@ public final class Generator {
     }
 
     public GenerationResult generate(int[] prompt, SamplingParams params, TokenListener listener) {
-        params.validate();
-        if (prompt.length == 0) {
-            throw new IllegalArgumentException("prompt is empty");
-        }
-        int vocab = model.config().vocabSize();
-        for (int i = 0; i < prompt.length; i++) {
-            // an id with no embedding row would otherwise surface as a PyTorch index_select error
-            if (prompt[i] < 0 || prompt[i] >= vocab) {
-                throw new IllegalArgumentException("prompt token " + i + " is id " + prompt[i]
-                        + ", outside the model's vocabulary of " + vocab + " ids");
-            }
-        }
         int context = model.config().maxPositions();
-        if (prompt.length >= context) {
-            throw new IllegalArgumentException("prompt has " + prompt.length + " tokens but the model's context is "
-                    + context + " tokens");
-        }
+        Sequence.validate(prompt, params, model, context);
         Sequence seq = new Sequence(prompt, params, model, context);
         StringBuilder text = new StringBuilder();
         long start = System.nanoTime();

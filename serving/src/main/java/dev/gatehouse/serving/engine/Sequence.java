@@ -43,6 +43,29 @@ final class Sequence {
         this.eosTokenIds = model.eosTokenIds();
     }
 
+    /**
+     * Rejects a request the engine could not run, with a message naming what is wrong: bad
+     * sampling parameters, an empty prompt, token ids outside the vocabulary (PyTorch would fail
+     * deep in index_select), or a prompt that leaves no room to generate.
+     */
+    static void validate(int[] prompt, SamplingParams params, LocalModel model, int contextLength) {
+        params.validate();
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("prompt is empty");
+        }
+        int vocab = model.config().vocabSize();
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] < 0 || prompt[i] >= vocab) {
+                throw new IllegalArgumentException("prompt token " + i + " is id " + prompt[i]
+                        + ", outside the model's vocabulary of " + vocab + " ids");
+            }
+        }
+        if (prompt.length >= contextLength) {
+            throw new IllegalArgumentException("prompt has " + prompt.length + " tokens but " + model.name()
+                    + " serves at most " + contextLength + " tokens per sequence (prompt + completion)");
+        }
+    }
+
     /** What one sampled token produced: text to emit, and the finish reason if generation ends here. */
     record Outcome(String text, FinishReason finish) {}
 

@@ -167,7 +167,7 @@ class GeneratorTest {
         }
     }
 
-    /** An eos id ends generation with STOP; it is counted as a token but never becomes text. */
+    /** An eos id ends generation with STOP; it is counted and streamed as a token but never becomes text. */
     @Test
     void eosStopsWithStop() throws IOException {
         int eos = reference.tokenIds()[eosStep];
@@ -181,7 +181,8 @@ class GeneratorTest {
             assertFalse(s.result.text().endsWith(folder.tokenText(eos)), s.result.text());
             assertTrue(decode(eosStep + 1).length() > decode(eosStep).length(), "the eos token has text of its own");
             assertEquals(s.result.text(), s.joined());
-            assertFalse(s.tokenIds().contains(eos), "the eos token was streamed");
+            assertEquals(eos, s.tokenIds().get(s.tokenIds().size() - 1), "the eos token ends the stream");
+            assertEquals("", s.deltas.get(s.deltas.size() - 1), "the eos token carries no text");
 
             // ignore_eos runs on through it
             GenerationResult through = generate(m, greedy(RUN).withIgnoreEos(true), null);
@@ -292,7 +293,8 @@ class GeneratorTest {
         assertEquals(FinishReason.LENGTH, s.result.finishReason());
         assertEquals(text, s.result.text());
         assertEquals(text, s.joined());
-        assertNull(s.tokens.get(s.tokens.size() - 1), "the held-back tail comes with no token");
+        assertEquals(RUN, s.tokens.size(), "the held-back tail comes with the last token, not an extra event");
+        assertTrue(s.deltas.get(s.deltas.size() - 1).endsWith(text.substring(text.length() - 3)));
     }
 
     @Test
@@ -330,7 +332,7 @@ class GeneratorTest {
         }
 
         List<Integer> tokenIds() {
-            return tokens.stream().filter(t -> t != null).map(SampledToken::tokenId).toList();
+            return tokens.stream().map(SampledToken::tokenId).toList();
         }
     }
 
