@@ -1,0 +1,157 @@
+package dev.gatehouse.gateway.api.openai;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.ChatRequest;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns the ChatEvent stream into OpenAI's bodies: a whole {@code chat.completion} /
+ * {@code text_completion}, or its {@code chat.completion.chunk} stream (the first delta of each
+ * choice carries the role, its last chunk the finish_reason, then the usage chunk with no choices
+ * when stream_options.include_usage asks for it).
+ */
+final class CompletionEncoder {
+    private final boolean chat;
+    private final String id;
+    private final long created;
+    private final ChatRequest request;
+    private final Choice[] choices;
+    private ChatEvent.Usage usage;
+
+    private static final class Choice {
+        final StringBuilder text = new StringBuilder();
+        final List<ChatEvent.TokenLogprob> logprobs = new ArrayList<>();
+        String finishReason;
+        boolean roleSent;
+        int textOffset;
+    }
+
+    CompletionEncoder(boolean chat, String id, long created, ChatRequest request) {
+        this.chat = chat;
+        this.id = chat ? id : id.replace("chatcmpl-", "cmpl-");
+        this.created = created;
+        this.request = request;
+        this.choices = new Choice[request.n()];
+        for (int i = 0; i < choices.length; i++) {
+            choices[i] = new Choice();
+        }
+    }
+
+    /** Accumulates an event for the non-streaming response. */
+    void add(ChatEvent e) {
+        switch (e) {
+            case ChatEvent.Delta d -> {
+                choices[d.index()].text.append(d.text());
+                if (d.logprobs() != null) {
+                    choices[d.index()].logprobs.addAll(d.logprobs());
+                }
+            }
+            case ChatEvent.Finish f -> choices[f.index()].finishReason = f.reason();
+            case ChatEvent.Usage u -> usage = u;
+        }
+    }
+
+    ObjectNode response() {
+        ObjectNode root = OpenAiJson.envelope(id, chat ? "chat.completion" : "text_completion", created, request.model());
+        ArrayNode list = root.putArray("choices");
+        for (int i = 0; i < choices.length; i++) {
+            Choice c = choices[i];
+            ObjectNode choice = list.addObject();
+            choice.put("index", i);
+            if (chat) {
+                ObjectNode message = choice.putObject("message");
+                message.put("role", "assistant");
+                message.put("content", c.text.toString());
+                message.putNull("refusal");
+            } else {
+                choice.put("text", c.text.toString());
+            }
+            putLogprobs(choice, c, c.logprobs);
+            choice.put("finish_reason", c.finishReason);
+        }
+        if (usage != null) {
+            root.set("usage", OpenAiJson.usage(usage));
+        }
+        return root;
+    }
+
+    /** The chunks one event becomes when streaming (possibly none). */
+    List<ObjectNode> chunks(ChatEvent e) {
+        List<ObjectNode> out = new ArrayList<>();
+        switch (e) {
+            case ChatEvent.Delta d -> {
+                Choice c = choices[d.index()];
+                if (chat && !c.roleSent) {
+                    c.roleSent = true;
+                    ObjectNode first = chunk(d.index());
+                    delta(first).put("role", "assistant").put("content", "");
+                    out.add(first);
+                }
+                if (!d.text().isEmpty() || d.logprobs() != null) {
+                    ObjectNode chunk = chunk(d.index());
+                    if (chat) {
+                        delta(chunk).put("content", d.text());
+                    } else {
+                        ((ObjectNode) chunk.get("choices").get(0)).put("text", d.text());
+                    }
+                    if (d.logprobs() != null) {
+                        putLogprobs(chunk, c, d.logprobs());
+                    }
+                    c.textOffset += d.text().length();
+                    out.add(chunk);
+                }
+            }
+            case ChatEvent.Finish f -> {
+                ObjectNode chunk = chunk(f.index());
+                ObjectNode choice = (ObjectNode) chunk.get("choices").get(0);
+                if (!chat) {
+                    choice.put("text", "");
+                }
+                choice.put("finish_reason", f.reason());
+                out.add(chunk);
+            }
+            case ChatEvent.Usage u -> {
+                if (request.includeUsage()) {
+                    ObjectNode chunk = OpenAiJson.envelope(id, chat ? "chat.completion.chunk" : "text_completion", created,
+                            request.model());
+                    chunk.putArray("choices");
+                    chunk.set("usage", OpenAiJson.usage(u));
+                    out.add(chunk);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** A chunk for one choice with an empty delta and finish_reason null, to be filled in. */
+    private ObjectNode chunk(int index) {
+        ObjectNode root = OpenAiJson.envelope(id, chat ? "chat.completion.chunk" : "text_completion", created, request.model());
+        ObjectNode choice = root.putArray("choices").addObject();
+        choice.put("index", index);
+        if (chat) {
+            choice.putObject("delta");
+        }
+        choice.putNull("logprobs");
+        choice.putNull("finish_reason");
+        return root;
+    }
+
+    private static ObjectNode delta(ObjectNode chunk) {
+        return (ObjectNode) chunk.get("choices").get(0).get("delta");
+    }
+
+    private void putLogprobs(ObjectNode target, Choice c, List<ChatEvent.TokenLogprob> tokens) {
+        ObjectNode choice = target.has("choices") ? (ObjectNode) target.get("choices").get(0) : target;
+        if (!request.sampling().logprobs()) {
+            choice.putNull("logprobs");
+        } else if (chat) {
+            choice.set("logprobs", OpenAiJson.chatLogprobs(tokens));
+        } else {
+            choice.set("logprobs", OpenAiJson.completionLogprobs(tokens, c.textOffset));
+        }
+    }
+}

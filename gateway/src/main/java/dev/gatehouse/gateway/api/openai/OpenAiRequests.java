@@ -1,0 +1,169 @@
+package dev.gatehouse.gateway.api.openai;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.text.ChatMessage;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Decodes /v1/chat/completions and /v1/completions bodies into the internal {@link ChatRequest}. */
+final class OpenAiRequests {
+    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
+    /** Fields that change what the model must do and that Gatehouse cannot honour yet: refused, never dropped. */
+    private static final List<String> UNSUPPORTED = List.of("tools", "tool_choice", "functions", "function_call",
+            "response_format", "logit_bias", "audio", "prediction");
+    private static final int MAX_N = 16;
+    private static final int MAX_STOP = 4;
+
+    private OpenAiRequests() {}
+
+    static ChatRequest chat(JsonNode body) {
+        RequestReader r = new RequestReader(body);
+        refuseUnsupported(r);
+        String model = r.requiredString("model");
+        List<ChatMessage> messages = messages(r.node("messages"));
+        Integer maxTokens = r.integer("max_completion_tokens", r.integer("max_tokens", null));
+        JsonNode streamOptions = r.node("stream_options");
+        boolean stream = r.bool("stream", false);
+        boolean includeUsage = false;
+        if (streamOptions != null) {
+            includeUsage = new RequestReader(streamOptions).bool("include_usage", false);
+        }
+        boolean logprobs = r.bool("logprobs", false);
+        int topLogprobs = r.integer("top_logprobs", 0);
+        if (topLogprobs > 0 && !logprobs) {
+            throw ApiException.invalid("top_logprobs", "'top_logprobs' requires 'logprobs' to be true.");
+        }
+        return build(r, model, messages, null, maxTokens, logprobs, topLogprobs, false, stream, includeUsage);
+    }
+
+    static ChatRequest completion(JsonNode body) {
+        RequestReader r = new RequestReader(body);
+        refuseUnsupported(r);
+        String model = r.requiredString("model");
+        List<String> prompts = r.strings("prompt");
+        if (prompts.size() != 1) {
+            throw ApiException.invalid("prompt", prompts.isEmpty()
+                    ? "Missing required parameter: 'prompt'."
+                    : "Gatehouse takes one prompt per request; send a list of prompts as separate requests.");
+        }
+        if (prompts.get(0).isEmpty()) {
+            throw ApiException.invalid("prompt", "'prompt' must not be empty.");
+        }
+        Integer maxTokens = r.integer("max_tokens", 16); // the completions API's own default
+        Integer logprobs = r.integer("logprobs", null);
+        boolean stream = r.bool("stream", false);
+        JsonNode streamOptions = r.node("stream_options");
+        boolean includeUsage = streamOptions != null && new RequestReader(streamOptions).bool("include_usage", false);
+        return build(r, model, null, prompts.get(0), maxTokens, logprobs != null, logprobs == null ? 0 : logprobs,
+                r.bool("echo", false), stream, includeUsage);
+    }
+
+    private static ChatRequest build(RequestReader r, String model, List<ChatMessage> messages, String prompt,
+                                     Integer maxTokens, boolean logprobs, int topLogprobs, boolean echo, boolean stream,
+                                     boolean includeUsage) {
+        if (maxTokens != null && maxTokens < 1) {
+            throw ApiException.invalid("max_tokens", "'max_tokens' must be at least 1, got " + maxTokens + ".");
+        }
+        int n = r.integer("n", 1);
+        if (n < 1 || n > MAX_N) {
+            throw ApiException.invalid("n", "'n' must be between 1 and " + MAX_N + ", got " + n + ".");
+        }
+        List<String> stop = r.strings("stop");
+        if (stop.size() > MAX_STOP) {
+            throw ApiException.invalid("stop", "'stop' takes at most " + MAX_STOP + " sequences.");
+        }
+        if (stop.stream().anyMatch(String::isEmpty)) {
+            throw ApiException.invalid("stop", "'stop' sequences must not be empty.");
+        }
+        ChatRequest.Sampling sampling = new ChatRequest.Sampling(r.number("temperature", 1f), r.number("top_p", 1f),
+                r.integer("top_k", 0) == -1 ? 0 : r.integer("top_k", 0), r.number("min_p", 0f),
+                r.number("repetition_penalty", 1f), r.number("presence_penalty", 0f), r.number("frequency_penalty", 0f),
+                r.longValue("seed"), stop, logprobs, topLogprobs);
+        validate(sampling, maxTokens);
+        return new ChatRequest(model, messages, prompt, maxTokens, sampling, n, echo, stream, includeUsage,
+                r.string("user", null));
+    }
+
+    /** The engine's own checks, run now so the client hears about the field before anything is queued. */
+    private static void validate(ChatRequest.Sampling s, Integer maxTokens) {
+        try {
+            new SamplingParams(s.temperature(), s.topK(), s.topP(), s.minP(), s.repetitionPenalty(), s.presencePenalty(),
+                    s.frequencyPenalty(), s.seed(), maxTokens == null ? 1 : maxTokens, s.stop(), s.logprobs(),
+                    s.topLogprobs(), false).validate();
+        } catch (IllegalArgumentException e) {
+            String param = e.getMessage().split(" ", 2)[0];
+            throw ApiException.invalid(param, "Invalid '" + param + "': " + e.getMessage().substring(param.length()).trim() + ".");
+        }
+    }
+
+    private static void refuseUnsupported(RequestReader r) {
+        for (String field : UNSUPPORTED) {
+            JsonNode n = r.node(field);
+            if (n != null && !(n.isArray() && n.isEmpty())) {
+                throw ApiException.invalid(field, "'" + field + "' is not supported by Gatehouse yet.");
+            }
+        }
+    }
+
+    private static List<ChatMessage> messages(JsonNode node) {
+        if (node == null) {
+            throw ApiException.invalid("messages", "Missing required parameter: 'messages'.");
+        }
+        if (!node.isArray()) {
+            throw RequestReader.wrongType("messages", "an array");
+        }
+        if (node.isEmpty()) {
+            throw ApiException.invalid("messages", "'messages' must contain at least one message.");
+        }
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < node.size(); i++) {
+            String where = "messages[" + i + "]";
+            JsonNode m = node.get(i);
+            if (!m.isObject()) {
+                throw RequestReader.wrongType(where, "an object");
+            }
+            JsonNode role = m.get("role");
+            if (role == null || !role.isTextual()) {
+                throw ApiException.invalid(where + ".role", "Missing required parameter: '" + where + ".role'.");
+            }
+            if (!ROLES.contains(role.asText())) {
+                throw ApiException.invalid(where + ".role", "Invalid value for '" + where + ".role': '" + role.asText()
+                        + "'. Supported values are: 'system', 'developer', 'user' and 'assistant'.");
+            }
+            // "developer" is the newer name OpenAI gives the system role; templates know "system".
+            String r = role.asText().equals("developer") ? "system" : role.asText();
+            out.add(new ChatMessage(r, content(m.get("content"), where + ".content")));
+        }
+        return out;
+    }
+
+    /** A string, or a list of content parts of which only text parts are supported. */
+    private static String content(JsonNode c, String where) {
+        if (c == null || c.isNull()) {
+            throw ApiException.invalid(where, "Missing required parameter: '" + where + "'.");
+        }
+        if (c.isTextual()) {
+            return c.asText();
+        }
+        if (!c.isArray()) {
+            throw RequestReader.wrongType(where, "a string or an array of content parts");
+        }
+        StringBuilder text = new StringBuilder();
+        for (JsonNode part : c) {
+            String type = part.path("type").asText("");
+            if (!type.equals("text")) {
+                throw ApiException.invalid(where, "Content part type '" + type + "' is not supported; only 'text' parts are.");
+            }
+            if (!part.path("text").isTextual()) {
+                throw RequestReader.wrongType(where + ".text", "a string");
+            }
+            text.append(part.get("text").asText());
+        }
+        return text.toString();
+    }
+}

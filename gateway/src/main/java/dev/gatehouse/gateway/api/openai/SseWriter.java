@@ -1,0 +1,44 @@
+package dev.gatehouse.gateway.api.openai;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Server-sent events the way OpenAI streams: {@code data: <json>} lines separated by a blank line,
+ * flushed one by one so each token reaches the client as it is generated, ending with
+ * {@code data: [DONE]}. A failed write means the client went away.
+ */
+final class SseWriter {
+    private static final byte[] PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    private final OutputStream out;
+
+    SseWriter(OutputStream out) {
+        this.out = out;
+    }
+
+    /** @throws ClientGoneException when the connection is closed */
+    void data(byte[] json) {
+        try {
+            out.write(PREFIX);
+            out.write(json);
+            out.write(END);
+            out.flush();
+        } catch (IOException | UncheckedIOException e) {
+            throw new ClientGoneException(e);
+        }
+    }
+
+    void done() {
+        data("[DONE]".getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The client closed the stream. */
+    static final class ClientGoneException extends RuntimeException {
+        ClientGoneException(Throwable cause) {
+            super(cause);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+package dev.gatehouse.gateway.backend.local;
+
+import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.serving.engine.CapacityException;
+import dev.gatehouse.serving.engine.Engine;
+import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.engine.RequestHandle;
+import dev.gatehouse.serving.sample.SamplingParams;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/** A model of the local store, served by its batching engine. */
+public final class LocalBackend implements Backend {
+    private final Engine engine;
+
+    public LocalBackend(Engine engine) {
+        this.engine = engine;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    @Override
+    public ChatStream open(ChatRequest request) {
+        LocalModel model = engine.model();
+        int[] prompt = tokenize(request, model);
+        int context = engine.maxModelLength();
+        int room = context - prompt.length;
+        if (room <= 0 || (request.maxTokens() != null && request.maxTokens() > room)) {
+            int asked = request.maxTokens() == null ? 1 : request.maxTokens();
+            throw ApiException.contextLength("This model's maximum context length is " + context + " tokens. However, you requested "
+                    + (prompt.length + asked) + " tokens (" + prompt.length + " in the " + (request.isChat() ? "messages" : "prompt")
+                    + ", " + asked + " in the completion). Please reduce the length of the messages or completion.");
+        }
+        List<RequestHandle> handles = new ArrayList<>();
+        try {
+            for (int i = 0; i < request.n(); i++) {
+                handles.add(engine.submit(prompt, params(request, request.maxTokens() == null ? room : request.maxTokens(), i)));
+            }
+        } catch (CapacityException e) {
+            handles.forEach(RequestHandle::cancel);
+            long waitSeconds = Math.max(1, (engine.capacity().estimatedWaitMillis() + 999) / 1000);
+            throw ApiException.overloaded(e.getMessage(), (int) Math.min(waitSeconds, 60));
+        } catch (IllegalArgumentException e) {
+            handles.forEach(RequestHandle::cancel);
+            throw ApiException.invalid(null, e.getMessage());
+        }
+        String echo = request.echo() && !request.isChat() ? request.prompt() : null;
+        return new LocalChatStream(handles, prompt.length, model.tokenizer(), echo);
+    }
+
+    private static int[] tokenize(ChatRequest request, LocalModel model) {
+        try {
+            if (request.isChat()) {
+                String text = model.chatTemplate().render(request.messages(), true);
+                return model.tokenizer().encode(text, false); // the template wrote the special tokens itself
+            }
+            return model.tokenizer().encode(request.prompt(), true);
+        } catch (IllegalArgumentException e) { // the template's raise_exception, e.g. roles out of order
+            throw ApiException.invalid("messages", e.getMessage());
+        }
+    }
+
+    /** Choice {@code i} of a seeded request gets seed + i, so n choices differ yet repeat. */
+    private static SamplingParams params(ChatRequest request, int maxTokens, int choice) {
+        ChatRequest.Sampling s = request.sampling();
+        return new SamplingParams(s.temperature(), s.topK(), s.topP(), s.minP(), s.repetitionPenalty(),
+                s.presencePenalty(), s.frequencyPenalty(), s.seed() == null ? null : s.seed() + choice, maxTokens,
+                s.stop(), s.logprobs(), s.topLogprobs(), false);
+    }
+}

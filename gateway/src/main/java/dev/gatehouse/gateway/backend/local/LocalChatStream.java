@@ -1,0 +1,104 @@
+package dev.gatehouse.gateway.backend.local;
+
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.serving.engine.EngineEvent;
+import dev.gatehouse.serving.engine.RequestHandle;
+import dev.gatehouse.serving.sample.SampledToken;
+import dev.gatehouse.serving.text.Tokenizer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+
+/**
+ * Merges the engine streams of a request's n choices into one ChatEvent stream. One virtual thread
+ * per choice moves its events into a small bounded queue, so a slow client still slows the engine
+ * (the queue fills, the pump blocks, the engine pauses the sequence).
+ */
+final class LocalChatStream implements ChatStream {
+    private record Failure(String message) {}
+
+    private final List<RequestHandle> handles;
+    private final int promptTokens;
+    private final Tokenizer tokenizer;
+    private final BlockingQueue<Object> events = new ArrayBlockingQueue<>(64);
+    private final List<Thread> pumps = new ArrayList<>();
+    private int finished;
+    private int completionTokens;
+    private boolean done;
+
+    LocalChatStream(List<RequestHandle> handles, int promptTokens, Tokenizer tokenizer, String echo) {
+        this.handles = handles;
+        this.promptTokens = promptTokens;
+        this.tokenizer = tokenizer;
+        for (int i = 0; i < handles.size(); i++) {
+            int index = i;
+            pumps.add(Thread.ofVirtual().name("choice-" + i).start(() -> pump(index, handles.get(index), echo)));
+        }
+    }
+
+    private void pump(int index, RequestHandle handle, String echo) {
+        try {
+            if (echo != null) {
+                events.put(new ChatEvent.Delta(index, echo, null));
+            }
+            while (true) {
+                switch (handle.next()) {
+                    case EngineEvent.Token t -> events.put(new ChatEvent.Delta(index, t.text(), logprobs(t.token())));
+                    case EngineEvent.Finished f -> {
+                        events.put(f);
+                        events.put(new ChatEvent.Finish(index, f.reason().wireName()));
+                        return;
+                    }
+                    case EngineEvent.Failed f -> {
+                        events.put(new Failure(f.message()));
+                        return;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            handle.cancel(); // the client went away
+        }
+    }
+
+    private List<ChatEvent.TokenLogprob> logprobs(SampledToken token) {
+        if (Float.isNaN(token.logprob())) {
+            return null;
+        }
+        List<ChatEvent.TopLogprob> top = token.topLogprobs().stream()
+                .map(t -> new ChatEvent.TopLogprob(tokenizer.tokenText(t.tokenId()), t.logprob())).toList();
+        return List.of(new ChatEvent.TokenLogprob(tokenizer.tokenText(token.tokenId()), token.logprob(), top));
+    }
+
+    @Override
+    public ChatEvent next() throws InterruptedException {
+        while (!done) {
+            Object e = events.take();
+            if (e instanceof EngineEvent.Finished f) {
+                completionTokens += f.usage().completionTokens();
+            } else if (e instanceof ChatEvent.Finish finish) {
+                if (++finished == handles.size()) {
+                    done = true;
+                    events.add(new ChatEvent.Usage(promptTokens, completionTokens));
+                }
+                return finish;
+            } else if (e instanceof Failure f) {
+                close();
+                throw new ApiException(500, "server_error", null, null, "generation failed: " + f.message(), null);
+            } else {
+                return (ChatEvent) e;
+            }
+        }
+        Object last = events.poll();
+        return last instanceof ChatEvent.Usage u ? u : null;
+    }
+
+    @Override
+    public void close() {
+        handles.forEach(RequestHandle::cancel);
+        pumps.forEach(Thread::interrupt);
+    }
+}

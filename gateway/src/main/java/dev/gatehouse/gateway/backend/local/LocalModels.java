@@ -1,0 +1,91 @@
+package dev.gatehouse.gateway.backend.local;
+
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.Engine;
+import dev.gatehouse.serving.engine.EngineConfig;
+import dev.gatehouse.serving.engine.LocalModel;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+
+/**
+ * The models of the local store, each served by its own engine under its folder name. Loading runs
+ * in the background so the server answers /health at once and /health/ready when it is done; a
+ * folder that cannot be served is reported and skipped.
+ */
+public final class LocalModels implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(LocalModels.class.getName());
+
+    private final Map<String, LocalBackend> backends = new ConcurrentHashMap<>();
+    private volatile boolean ready;
+
+    /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
+    public void loadAll(Path store, DeviceChoice device, EngineConfig config, MeterRegistry registry) {
+        for (Path folder : modelFolders(store)) {
+            String name = folder.getFileName().toString();
+            long start = System.nanoTime();
+            try {
+                LocalModel model = LocalModel.load(folder, device);
+                Engine engine = Engine.start(model, config, registry);
+                backends.put(name, new LocalBackend(engine));
+                LOG.info(String.format("loaded %s (%s, %d positions per sequence) in %.1f s", name,
+                        model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));
+            } catch (RuntimeException e) {
+                LOG.warning("skipping " + folder + ": " + e.getMessage());
+            }
+        }
+        ready = true;
+    }
+
+    private static List<Path> modelFolders(Path store) {
+        if (!Files.isDirectory(store)) {
+            LOG.warning("model store " + store.toAbsolutePath() + " does not exist: no local models");
+            return List.of();
+        }
+        try (Stream<Path> children = Files.list(store)) {
+            return children.filter(p -> Files.isRegularFile(p.resolve("config.json"))).sorted().toList();
+        } catch (IOException e) {
+            LOG.warning("cannot list model store " + store + ": " + e.getMessage());
+            return List.of();
+        }
+    }
+
+    public boolean ready() {
+        return ready;
+    }
+
+    public Optional<LocalBackend> get(String name) {
+        return Optional.ofNullable(backends.get(name));
+    }
+
+    public List<String> names() {
+        return backends.keySet().stream().sorted().toList();
+    }
+
+    /** Stops taking requests and lets running ones finish for up to {@code graceMillis}. */
+    public void drain(long graceMillis) throws InterruptedException {
+        backends.values().forEach(b -> b.engine().shutdown());
+        long deadline = System.currentTimeMillis() + graceMillis;
+        for (LocalBackend b : backends.values()) {
+            b.engine().awaitIdle(Math.max(0, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (LocalBackend b : backends.values()) {
+            b.engine().close();
+            b.engine().model().close();
+        }
+        backends.clear();
+    }
+}

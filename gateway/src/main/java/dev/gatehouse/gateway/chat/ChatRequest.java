@@ -1,0 +1,34 @@
+package dev.gatehouse.gateway.chat;
+
+import dev.gatehouse.serving.text.ChatMessage;
+
+import java.util.List;
+
+/**
+ * The one internal request every inbound dialect decodes to and every backend serves: either a
+ * conversation ({@code messages}, rendered with the model's chat template) or a raw {@code prompt}
+ * (the completions API).
+ *
+ * @param maxTokens null = as many as the context leaves room for
+ */
+public record ChatRequest(
+        String model,
+        List<ChatMessage> messages,
+        String prompt,
+        Integer maxTokens,
+        Sampling sampling,
+        int n,
+        boolean echo,
+        boolean stream,
+        boolean includeUsage,
+        String user) {
+
+    /** How tokens are chosen; OpenAI's fields plus the vLLM extras (top_k, min_p, repetition_penalty). */
+    public record Sampling(float temperature, float topP, int topK, float minP, float repetitionPenalty,
+                           float presencePenalty, float frequencyPenalty, Long seed, List<String> stop,
+                           boolean logprobs, int topLogprobs) {}
+
+    public boolean isChat() {
+        return messages != null;
+    }
+}

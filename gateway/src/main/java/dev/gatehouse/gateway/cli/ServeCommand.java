@@ -1,0 +1,79 @@
+package dev.gatehouse.gateway.cli;
+
+import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.server.GatewayServer;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.EngineConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.logging.Logger;
+
+/** {@code gatehouse serve}: the OpenAI-compatible server over every model in the store. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serve the models of the model store over an OpenAI-compatible HTTP API.")
+public final class ServeCommand implements Callable<Integer> {
+    private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    String host;
+
+    @Option(names = "--port", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}; 0 = any free port).")
+    int port;
+
+    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
+    Path modelStore;
+
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
+    String device;
+
+    @Option(names = "--max-running", defaultValue = "8", description = "Sequences batched per model (default: ${DEFAULT-VALUE}).")
+    int maxRunning;
+
+    @Option(names = "--max-waiting", defaultValue = "64", description = "Queued requests per model before 503 (default: ${DEFAULT-VALUE}).")
+    int maxWaiting;
+
+    @Option(names = "--max-model-length", defaultValue = "0",
+            description = "Tokens per sequence; 0 = the model's, capped by the KV budget (default: ${DEFAULT-VALUE}).")
+    int maxModelLength;
+
+    @Option(names = "--kv-cache-mb", defaultValue = "1024", description = "KV cache memory per model (default: ${DEFAULT-VALUE}).")
+    long kvCacheMb;
+
+    @Option(names = "--max-body-mb", defaultValue = "4", description = "Largest request body (default: ${DEFAULT-VALUE}).")
+    int maxBodyMb;
+
+    @Option(names = "--grace-seconds", defaultValue = "30",
+            description = "On SIGTERM, how long running requests may finish (default: ${DEFAULT-VALUE}).")
+    int graceSeconds;
+
+    @Override
+    public Integer call() throws Exception {
+        EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
+                .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
+        DeviceChoice deviceChoice = DeviceChoice.parse(device);
+        Path store = ModelStore.root(modelStore);
+        PrometheusMeterRegistry registry = GatewayServer.newRegistry();
+        LocalModels models = new LocalModels();
+        GatewayServer server = GatewayServer.start(host, port, models, registry, (long) maxBodyMb << 20,
+                Duration.ofSeconds(graceSeconds));
+        LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // stderr, not the logger: java.util.logging resets itself in its own shutdown hook
+            System.err.println("gatehouse: shutting down, finishing running requests (up to " + graceSeconds + " s)");
+            server.close();
+            stopped.countDown();
+        }));
+        models.loadAll(store, deviceChoice, engine, registry);
+        LOG.info("serving " + (models.names().isEmpty() ? "no models (model store " + store.toAbsolutePath() + " is empty)"
+                : String.join(", ", models.names())));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,71 @@
+package dev.gatehouse.gateway.server;
+
+import dev.gatehouse.gateway.api.openai.OpenAiApi;
+import dev.gatehouse.gateway.backend.local.LocalModels;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.WebServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.time.Duration;
+
+/**
+ * The HTTP server: the OpenAI API under /v1, health checks, Prometheus metrics. Routing is spelled
+ * out here, one line per endpoint.
+ */
+public final class GatewayServer implements AutoCloseable {
+    private final WebServer server;
+    private final LocalModels models;
+    private final Duration grace;
+
+    private GatewayServer(WebServer server, LocalModels models, Duration grace) {
+        this.server = server;
+        this.models = models;
+        this.grace = grace;
+    }
+
+    public static GatewayServer start(String host, int port, LocalModels models, PrometheusMeterRegistry registry,
+                                      long maxBodyBytes, Duration grace) {
+        OpenAiApi openAi = new OpenAiApi(models, maxBodyBytes, new HttpMetrics(registry));
+        WebServer server = WebServer.builder()
+                .host(host)
+                .port(port)
+                .shutdownHook(false) // Gatehouse drains the engines itself before the server stops
+                .routing(routing -> routing
+                        .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
+                        .get("/health/ready", (req, res) -> {
+                            if (models.ready()) {
+                                res.send("{\"status\":\"ready\"}");
+                            } else {
+                                res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"loading\"}");
+                            }
+                        })
+                        .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
+                                .send(registry.scrape()))
+                        .register("/v1", openAi))
+                .build()
+                .start();
+        return new GatewayServer(server, models, grace);
+    }
+
+    public static PrometheusMeterRegistry newRegistry() {
+        return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    /** Graceful stop: refuse new generations, let running ones finish within the grace period, then close. */
+    @Override
+    public void close() {
+        try {
+            models.drain(grace.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        server.stop();
+        models.close();
+    }
+}
