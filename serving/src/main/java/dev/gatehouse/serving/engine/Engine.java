@@ -12,7 +12,9 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -253,17 +255,20 @@ public final class Engine implements AutoCloseable {
         }
         int budget = config.stepTokenBudget() - decoding.size();
         int prefilled = 0;
-        for (Request r : new ArrayList<>(running)) {
+        // Prompt chunks in admission order within the budget; chunks of equal length share one forward pass.
+        Map<Integer, List<Request>> chunksByLength = new LinkedHashMap<>();
+        for (Request r : running) {
             if (budget <= 0) {
                 break;
             }
             if (!r.seq.prefilled()) {
                 int chunk = Math.min(budget, r.seq.prompt.length - r.seq.cached);
-                prefillChunk(r, chunk);
+                chunksByLength.computeIfAbsent(chunk, k -> new ArrayList<>()).add(r);
                 budget -= chunk;
                 prefilled += chunk;
             }
         }
+        chunksByLength.forEach((length, group) -> prefillChunks(group, length));
         metrics.step(decoding.size());
         long elapsed = System.nanoTime() - start;
         if (!decoding.isEmpty() && prefilled == 0) {
@@ -295,13 +300,25 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private void prefillChunk(Request r, int chunk) {
-        Sequence s = r.seq;
-        int from = s.cached;
-        float[] logits = forward(StepBatch.single(Arrays.copyOfRange(s.prompt, from, from + chunk), from, s.slot));
-        s.cached = from + chunk;
-        if (s.prefilled()) {
-            sampled(r, s.sampler.sample(logits));
+    private void prefillChunks(List<Request> group, int length) {
+        int n = group.size();
+        int[] tokens = new int[n * length];
+        int[] starts = new int[n];
+        int[] slots = new int[n];
+        for (int b = 0; b < n; b++) {
+            Sequence s = group.get(b).seq;
+            System.arraycopy(s.prompt, s.cached, tokens, b * length, length);
+            starts[b] = s.cached;
+            slots[b] = s.slot;
+        }
+        float[] logits = forward(new StepBatch(tokens, n, length, starts, slots));
+        int vocab = logits.length / n;
+        for (int b = 0; b < n; b++) {
+            Request r = group.get(b);
+            r.seq.cached += length;
+            if (r.seq.prefilled()) {
+                sampled(r, r.seq.sampler.sample(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab)));
+            }
         }
     }
 

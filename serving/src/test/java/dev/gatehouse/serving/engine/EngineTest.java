@@ -29,6 +29,7 @@ class EngineTest {
     static TestModelFolder folder;
     static LocalModel model;
     static List<int[]> prompts = new ArrayList<>();
+    static ReferenceModel reference;
 
     @BeforeAll
     static void load() throws Exception {
@@ -36,7 +37,7 @@ class EngineTest {
         Path dir = folder.write(tmp.resolve("llama"));
         model = LocalModel.load(dir, DeviceChoice.CPU);
         // Prompts of different lengths whose greedy path has no near-tie (batched FP32 may differ in the last bits).
-        ReferenceModel reference = ReferenceModel.load(dir);
+        reference = ReferenceModel.load(dir);
         int[] lengths = {3, 9, 17, 30, 5, 12};
         for (int i = 0; i < lengths.length; i++) {
             int length = lengths[i];
@@ -84,6 +85,26 @@ class EngineTest {
                 assertArrayEquals(alone(prompts.get(i), params.get(i)), c.tokenIds(), "request " + i);
                 assertEquals(FinishReason.LENGTH, c.finishReason());
                 assertEquals(new EngineEvent.Usage(prompts.get(i).length, NEW_TOKENS), c.usage());
+            }
+            assertIdle(engine);
+        }
+    }
+
+    @Test
+    void promptsOfEqualLengthArePrefilledTogetherAndMatchTheirSoloRuns() throws Exception {
+        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(4).withStepTokenBudget(64))) {
+            List<int[]> same = new ArrayList<>();
+            List<RequestHandle> handles = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                int seed = i;
+                same.add(TokenOracle.findClearPrompt(reference, s -> folder.randomTokens(12, 7000L + 100 * seed + s),
+                        NEW_TOKENS, 1e-2, 50));
+            }
+            for (int[] prompt : same) {
+                handles.add(engine.submit(prompt, greedy()));
+            }
+            for (int i = 0; i < same.size(); i++) {
+                assertArrayEquals(alone(same.get(i), greedy()), handles.get(i).collect().tokenIds(), "request " + i);
             }
             assertIdle(engine);
         }
