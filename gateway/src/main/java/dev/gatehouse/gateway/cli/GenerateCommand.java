@@ -2,13 +2,13 @@ package dev.gatehouse.gateway.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.text.ChatMessage;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,6 +24,9 @@ import java.util.concurrent.Callable;
 public final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    ModelOptions models;
 
     @Option(names = "--model", required = true, description = "Model folder, or the name of a folder in the model store.")
     String model;
@@ -58,12 +61,6 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--stop", description = "Stop string (repeatable); not included in the output.")
     List<String> stop;
 
-    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
-    String device;
-
-    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
-    Path modelStore;
-
     @Option(names = "--json", description = "Print one JSON object instead of streaming text.")
     boolean json;
 
@@ -74,7 +71,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 .withSeed(seed).withStop(stop == null ? List.of() : stop).validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LocalModel local = LocalModel.load(ModelStore.resolve(model, modelStore), DeviceChoice.parse(device))) {
+        try (LocalModel local = LocalModel.load(ModelStore.resolve(model, models.store()), models.device())) {
             int[] promptIds = chat
                     ? local.tokenizer().encode(local.chatTemplate().render(List.of(new ChatMessage("user", prompt)), true), false)
                     : local.tokenizer().encode(prompt, true);

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 public final class ModelStore {
     private ModelStore() {}
 
-    public static Path root(Path option) {
+    static Path root(Path option) {
         if (option != null) {
             return option;
         }
@@ -16,16 +16,16 @@ public final class ModelStore {
     }
 
     /** A model given as a folder path, or as the name of a folder in the store. */
-    public static Path resolve(String model, Path storeOption) {
+    static Path resolve(String model, Path store) {
         Path asPath = Path.of(model);
         if (Files.isDirectory(asPath)) {
             return asPath;
         }
-        Path inStore = root(storeOption).resolve(model);
+        Path inStore = store.resolve(model);
         if (Files.isDirectory(inStore)) {
             return inStore;
         }
         throw new IllegalArgumentException("model '" + model + "' is neither a folder nor in the model store "
-                + root(storeOption).toAbsolutePath());
+                + store.toAbsolutePath());
     }
 }

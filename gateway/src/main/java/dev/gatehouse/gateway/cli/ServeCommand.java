@@ -6,6 +6,7 @@ import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -20,17 +21,14 @@ import java.util.logging.Logger;
 public final class ServeCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
 
+    @Mixin
+    ModelOptions modelOptions;
+
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
     String host;
 
     @Option(names = "--port", defaultValue = "8080", description = "Port (default: ${DEFAULT-VALUE}; 0 = any free port).")
     int port;
-
-    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
-    Path modelStore;
-
-    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
-    String device;
 
     @Option(names = "--max-running", defaultValue = "8", description = "Sequences batched per model (default: ${DEFAULT-VALUE}).")
     int maxRunning;
@@ -56,8 +54,8 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
-        DeviceChoice deviceChoice = DeviceChoice.parse(device);
-        Path store = ModelStore.root(modelStore);
+        DeviceChoice deviceChoice = modelOptions.device();
+        Path store = modelOptions.store();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels();
         GatewayServer server = GatewayServer.start(host, port, models, registry, (long) maxBodyMb << 20,

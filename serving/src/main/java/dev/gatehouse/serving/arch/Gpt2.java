@@ -16,10 +16,7 @@ import dev.gatehouse.serving.load.ModelWeights;
  * without the {@code transformer.} prefix depending on the transformers version that wrote them;
  * the {@code attn.bias} causal-mask buffers of old checkpoints are ignored.
  */
-public final class Gpt2 implements CausalLM {
-    private final ModelConfig cfg;
-    private final NDManager manager;
-    private final DataType dtype;
+public final class Gpt2 extends DecoderModel {
     private final NDArray tokenEmbed;
     private final NDArray positionEmbed;
     private final NDArray[] finalNorm;
@@ -29,9 +26,7 @@ public final class Gpt2 implements CausalLM {
                          NDArray[] norm2, NDArray up, NDArray upBias, NDArray down, NDArray downBias) {}
 
     public Gpt2(ModelConfig cfg, ModelWeights w, NDManager manager, DataType dtype) {
-        this.cfg = cfg;
-        this.manager = manager;
-        this.dtype = dtype;
+        super(cfg, manager, dtype);
         String prefix = w.has("transformer.wte.weight") ? "transformer." : "";
         long hidden = cfg.hiddenSize();
         long inner = cfg.intermediateSize();
@@ -60,22 +55,6 @@ public final class Gpt2 implements CausalLM {
         NDArray linear = stored.transpose().duplicate();
         stored.close();
         return linear;
-    }
-
-    @Override
-    public ModelConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public DataType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public KvCache newCache(int slots, int maxLength) {
-        return new KvCache(manager, cfg.numLayers(), slots, cfg.numHeads(), Math.min(maxLength, cfg.maxPositions()),
-                cfg.headDim(), dtype);
     }
 
     @Override
@@ -111,10 +90,5 @@ public final class Gpt2 implements CausalLM {
     private NDArray layerNorm(NDArray x, NDArray[] weightBias) {
         return LayerNorm.layerNorm(x, new Shape(cfg.hiddenSize()), weightBias[0], weightBias[1], (float) cfg.normEps())
                 .singletonOrThrow();
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

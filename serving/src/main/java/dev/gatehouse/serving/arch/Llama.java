@@ -18,10 +18,7 @@ import dev.gatehouse.serving.load.ModelWeights;
  * <p>At load, q/k/v projections are concatenated into one matrix and gate/up into another, so a
  * layer runs three matmuls in place of seven.
  */
-public final class Llama implements CausalLM {
-    private final ModelConfig cfg;
-    private final NDManager manager;
-    private final DataType dtype;
+public final class Llama extends DecoderModel {
     private final Rope rope;
     private final NDArray embed;
     private final NDArray finalNorm;
@@ -32,9 +29,7 @@ public final class Llama implements CausalLM {
                          NDArray postNorm, NDArray gateUp, NDArray down) {}
 
     public Llama(ModelConfig cfg, ModelWeights w, NDManager manager, DataType dtype) {
-        this.cfg = cfg;
-        this.manager = manager;
-        this.dtype = dtype;
+        super(cfg, manager, dtype);
         this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeScaling());
         long hidden = cfg.hiddenSize();
         long q = (long) cfg.numHeads() * cfg.headDim();
@@ -82,21 +77,6 @@ public final class Llama implements CausalLM {
     }
 
     @Override
-    public ModelConfig config() {
-        return cfg;
-    }
-
-    @Override
-    public DataType dtype() {
-        return dtype;
-    }
-
-    @Override
-    public KvCache newCache(int slots, int maxLength) {
-        return new KvCache(manager, cfg.numLayers(), slots, cfg.numKvHeads(), maxLength, cfg.headDim(), dtype);
-    }
-
-    @Override
     public NDArray forward(StepBatch batch, KvCache cache, NDManager step) {
         int b = batch.batchSize();
         int t = batch.tokensPerSeq();
@@ -130,10 +110,5 @@ public final class Llama implements CausalLM {
         NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex(":, " + (t - 1)));
         NDArray logits = Layers.linear(Layers.rmsNorm(last, finalNorm, cfg.normEps()), lmHead, null);
         return logits.toType(DataType.FLOAT32, false);
-    }
-
-    @Override
-    public void close() {
-        manager.close();
     }
 }

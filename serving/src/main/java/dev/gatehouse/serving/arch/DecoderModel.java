@@ -1,0 +1,38 @@
+package dev.gatehouse.serving.arch;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.gatehouse.serving.load.ModelConfig;
+
+/** What every architecture shares: its config, the manager that owns its weights, its dtype and cache shape. */
+abstract class DecoderModel implements CausalLM {
+    protected final ModelConfig cfg;
+    protected final NDManager manager;
+    protected final DataType dtype;
+
+    DecoderModel(ModelConfig cfg, NDManager manager, DataType dtype) {
+        this.cfg = cfg;
+        this.manager = manager;
+        this.dtype = dtype;
+    }
+
+    @Override
+    public ModelConfig config() {
+        return cfg;
+    }
+
+    @Override
+    public DataType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public KvCache newCache(int slots, int maxLength) {
+        return new KvCache(manager, cfg.numLayers(), slots, cfg.numKvHeads(), maxLength, cfg.headDim(), dtype);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}
