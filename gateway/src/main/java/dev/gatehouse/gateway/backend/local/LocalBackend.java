@@ -49,6 +49,9 @@ public final class LocalBackend implements Backend {
         } catch (IllegalArgumentException e) {
             handles.forEach(RequestHandle::cancel);
             throw ApiException.invalid(null, e.getMessage());
+        } catch (IllegalStateException e) { // the engine is draining for shutdown
+            handles.forEach(RequestHandle::cancel);
+            throw ApiException.overloaded(e.getMessage(), 5);
         }
         String echo = request.echo() && !request.isChat() ? request.prompt() : null;
         return new LocalChatStream(handles, prompt.length, model.tokenizer(), echo);
