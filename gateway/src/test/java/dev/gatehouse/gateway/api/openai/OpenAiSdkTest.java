@@ -21,6 +21,9 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
+import com.openai.models.FunctionDefinition;
+import com.openai.models.ResponseFormatJsonObject;
+import com.openai.models.ResponseFormatText;
 import com.openai.models.models.Model;
 import dev.gatehouse.serving.text.ChatMessage;
 import java.nio.file.Path;
@@ -409,6 +412,27 @@ class OpenAiSdkTest {
         BadRequestException room = assertThrows(BadRequestException.class, () -> client.completions().create(
                 CompletionCreateParams.builder().model(TestServer.MODEL).prompt(fits).maxTokens(100).build()));
         assertEquals("context_length_exceeded", room.code().orElseThrow());
+    }
+
+    @Test
+    void unsupportedFieldsAreRefusedButTheirDefaultsAccepted() {
+        // what some clients send explicitly: the defaults, which ask for nothing Gatehouse lacks
+        ChatCompletion c = client.chat().completions().create(chat(2)
+                .responseFormat(ResponseFormatText.builder().build())
+                .logitBias(ChatCompletionCreateParams.LogitBias.builder().build())
+                .tools(List.of()).build());
+        assertEquals(ChatCompletion.Choice.FinishReason.LENGTH, c.choices().get(0).finishReason());
+
+        BadRequestException json = assertThrows(BadRequestException.class, () -> client.chat().completions()
+                .create(chat(2).responseFormat(ResponseFormatJsonObject.builder().build()).build()));
+        assertEquals("response_format", json.param().orElseThrow());
+        BadRequestException bias = assertThrows(BadRequestException.class, () -> client.chat().completions()
+                .create(chat(2).logitBias(ChatCompletionCreateParams.LogitBias.builder()
+                        .putAdditionalProperty("20", JsonValue.from(100)).build()).build()));
+        assertEquals("logit_bias", bias.param().orElseThrow());
+        BadRequestException tools = assertThrows(BadRequestException.class, () -> client.chat().completions()
+                .create(chat(2).addFunctionTool(FunctionDefinition.builder().name("f").build()).build()));
+        assertEquals("tools", tools.param().orElseThrow());
     }
 
     @Test
