@@ -14,6 +14,8 @@ import com.openai.errors.BadRequestException;
 import com.openai.errors.NotFoundException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionContentPart;
+import com.openai.models.chat.completions.ChatCompletionContentPartText;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionTokenLogprob;
@@ -117,9 +119,14 @@ class OpenAiSdkTest {
     void systemAndDeveloperMessagesAndContentParts() {
         ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder()
                 .model(TestServer.MODEL).addSystemMessage("t7").addDeveloperMessage("t8").addUserMessage(PROMPT)
-                .addAssistantMessage("t30").addUserMessage("t31").maxCompletionTokens(3).temperature(0.0).build());
+                .addAssistantMessage("t30")
+                .addUserMessageOfArrayOfContentParts(List.of(
+                        ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("t31 ").build()),
+                        ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("t32").build())))
+                .maxCompletionTokens(3).temperature(0.0).build());
+        // developer is the system role's newer name; text parts join into one content string
         List<ChatMessage> messages = List.of(new ChatMessage("system", "t7"), new ChatMessage("system", "t8"),
-                new ChatMessage("user", PROMPT), new ChatMessage("assistant", "t30"), new ChatMessage("user", "t31"));
+                new ChatMessage("user", PROMPT), new ChatMessage("assistant", "t30"), new ChatMessage("user", "t31 t32"));
         assertEquals(server.chatPromptTokens(messages), c.usage().orElseThrow().promptTokens());
     }
 
