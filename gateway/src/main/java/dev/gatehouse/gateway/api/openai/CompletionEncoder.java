@@ -25,6 +25,7 @@ final class CompletionEncoder {
     private static final class Choice {
         final StringBuilder text = new StringBuilder();
         final List<ChatEvent.TokenLogprob> logprobs = new ArrayList<>();
+        final List<Integer> offsets = new ArrayList<>(); // where each token's text starts in the choice's text
         String finishReason;
         boolean roleSent;
         int textOffset;
@@ -45,10 +46,12 @@ final class CompletionEncoder {
     void add(ChatEvent e) {
         switch (e) {
             case ChatEvent.Delta d -> {
-                choices[d.index()].text.append(d.text());
+                Choice c = choices[d.index()];
                 if (d.logprobs() != null) {
-                    choices[d.index()].logprobs.addAll(d.logprobs());
+                    c.logprobs.addAll(d.logprobs());
+                    c.offsets.addAll(offsets(d.logprobs(), c.text.length()));
                 }
+                c.text.append(d.text());
             }
             case ChatEvent.Finish f -> choices[f.index()].finishReason = f.reason();
             case ChatEvent.Usage u -> usage = u;
@@ -70,7 +73,7 @@ final class CompletionEncoder {
             } else {
                 choice.put("text", c.text.toString());
             }
-            putLogprobs(choice, c, c.logprobs);
+            putLogprobs(choice, c.logprobs, c.offsets);
             choice.put("finish_reason", c.finishReason);
         }
         if (usage != null) {
@@ -99,7 +102,7 @@ final class CompletionEncoder {
                         ((ObjectNode) chunk.get("choices").get(0)).put("text", d.text());
                     }
                     if (d.logprobs() != null) {
-                        putLogprobs(chunk, c, d.logprobs());
+                        putLogprobs(chunk, d.logprobs(), offsets(d.logprobs(), c.textOffset));
                     }
                     c.textOffset += d.text().length();
                     out.add(chunk);
@@ -144,14 +147,29 @@ final class CompletionEncoder {
         return (ObjectNode) chunk.get("choices").get(0).get("delta");
     }
 
-    private void putLogprobs(ObjectNode target, Choice c, List<ChatEvent.TokenLogprob> tokens) {
+    /**
+     * text_offset of a delta's tokens: the first starts where the delta's text does (after the echoed
+     * prompt and everything before it, so the offsets index the choice's own text); any later ones in
+     * the same delta follow by their token text.
+     */
+    private static List<Integer> offsets(List<ChatEvent.TokenLogprob> tokens, int start) {
+        List<Integer> out = new ArrayList<>();
+        int offset = start;
+        for (ChatEvent.TokenLogprob t : tokens) {
+            out.add(offset);
+            offset += t.token().length();
+        }
+        return out;
+    }
+
+    private void putLogprobs(ObjectNode target, List<ChatEvent.TokenLogprob> tokens, List<Integer> offsets) {
         ObjectNode choice = target.has("choices") ? (ObjectNode) target.get("choices").get(0) : target;
         if (!request.sampling().logprobs()) {
             choice.putNull("logprobs");
         } else if (chat) {
             choice.set("logprobs", OpenAiJson.chatLogprobs(tokens));
         } else {
-            choice.set("logprobs", OpenAiJson.completionLogprobs(tokens, c.textOffset));
+            choice.set("logprobs", OpenAiJson.completionLogprobs(tokens, offsets));
         }
     }
 }

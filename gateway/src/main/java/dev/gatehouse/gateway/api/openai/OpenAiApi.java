@@ -61,8 +61,8 @@ public final class OpenAiApi implements HttpService {
         try {
             JsonNode body = readBody(req);
             ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
-            model = request.model();
             Backend backend = backend(request.model());
+            model = request.model(); // only a served model becomes a metric label: clients pick the names
             ChatStream stream = backend.open(request);
             CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                     System.currentTimeMillis() / 1000, request);

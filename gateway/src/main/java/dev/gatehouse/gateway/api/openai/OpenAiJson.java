@@ -68,21 +68,19 @@ final class OpenAiJson {
     }
 
     /** Legacy completions logprobs: parallel arrays of tokens, their logprobs, top alternatives and text offsets. */
-    static ObjectNode completionLogprobs(List<ChatEvent.TokenLogprob> tokens, int textOffset) {
+    static ObjectNode completionLogprobs(List<ChatEvent.TokenLogprob> tokens, List<Integer> textOffsets) {
         ObjectNode n = MAPPER.createObjectNode();
         ArrayNode names = n.putArray("tokens");
         ArrayNode logprobs = n.putArray("token_logprobs");
         ArrayNode top = n.putArray("top_logprobs");
         ArrayNode offsets = n.putArray("text_offset");
-        int offset = textOffset;
         for (ChatEvent.TokenLogprob t : tokens) {
             names.add(t.token());
             logprobs.add(t.logprob());
             ObjectNode alternatives = top.addObject();
             t.top().forEach(alt -> alternatives.put(alt.token(), alt.logprob()));
-            offsets.add(offset);
-            offset += t.token().length();
         }
+        textOffsets.forEach(offsets::add);
         return n;
     }
 

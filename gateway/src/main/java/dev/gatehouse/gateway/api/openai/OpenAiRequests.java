@@ -104,7 +104,10 @@ final class OpenAiRequests {
     private static void refuseUnsupported(RequestReader r) {
         for (String field : UNSUPPORTED) {
             JsonNode n = r.node(field);
-            if (n != null && !(n.isArray() && n.isEmpty())) {
+            // Clients send the defaults explicitly too: tools [], logit_bias {}, response_format {"type": "text"}.
+            boolean noOp = n != null && (n.isContainerNode() && n.isEmpty()
+                    || field.equals("response_format") && n.size() == 1 && n.path("type").asText().equals("text"));
+            if (n != null && !noOp) {
                 throw ApiException.invalid(field, "'" + field + "' is not supported by Gatehouse yet.");
             }
         }

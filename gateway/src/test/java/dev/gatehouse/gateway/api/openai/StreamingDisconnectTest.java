@@ -1,0 +1,192 @@
+package dev.gatehouse.gateway.api.openai;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatehouse.serving.engine.Capacity;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A client that goes away mid-generation must not keep the engine busy: its sequence is cancelled,
+ * its KV slot freed, and the server goes on answering others.
+ */
+class StreamingDisconnectTest {
+    /** Nearly the whole context: seconds of generation for the tiny model, far longer than the checks below wait. */
+    private static final int LONG = 1000;
+
+    @TempDir
+    static Path dir;
+    static TestServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = TestServer.start(dir);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    @AfterEach
+    void idleBetweenTests() throws Exception {
+        server.awaitIdle(Duration.ofSeconds(30)); // a failed test must not leave work running for the next
+    }
+
+    private static String chatBody(boolean stream, int maxTokens) {
+        return chatBody(stream, maxTokens, 1);
+    }
+
+    private static String chatBody(boolean stream, int maxTokens, int n) {
+        return "{\"model\":\"" + TestServer.MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"t20 t21 t22\"}],"
+                + "\"max_tokens\":" + maxTokens + ",\"temperature\":0,\"stream\":" + stream + ",\"n\":" + n + "}";
+    }
+
+    private static Socket send(String path, String body) throws IOException {
+        Socket socket = new Socket("127.0.0.1", server.port());
+        socket.setSoTimeout(30_000);
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + bytes.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(bytes);
+        out.flush();
+        return socket;
+    }
+
+    /** Reads the response until {@code events} SSE data lines have arrived; returns what was read. */
+    private static String readEvents(InputStream in, int events) throws IOException {
+        ByteArrayOutputStream seen = new ByteArrayOutputStream();
+        byte[] buffer = new byte[512];
+        while (count(seen.toString(StandardCharsets.UTF_8), "data: ") < events) {
+            int n = in.read(buffer);
+            if (n < 0) {
+                throw new AssertionError("the stream ended early: " + seen);
+            }
+            seen.write(buffer, 0, n);
+        }
+        return seen.toString(StandardCharsets.UTF_8);
+    }
+
+    private static int count(String text, String what) {
+        int n = 0;
+        for (int i = text.indexOf(what); i >= 0; i = text.indexOf(what, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** The running total of one Prometheus counter or gauge line (0 when absent). */
+    private static double metric(String name, String labels) throws Exception {
+        String scrape = server.get("/metrics").body();
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + "\\{([^}]*)\\} (\\S+)$").matcher(scrape);
+        double total = 0;
+        while (m.find()) {
+            if (m.group(1).contains(labels)) {
+                total += Double.parseDouble(m.group(2));
+            }
+        }
+        return total;
+    }
+
+    /**
+     * Waits until {@code n} sequences run. Polled: the engine publishes running after each step, so
+     * a sequence admitted in the step under way shows in neither running nor waiting until it ends.
+     */
+    private static void awaitRunning(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (server.engine().capacity().running() != n) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the request never started: " + server.engine().capacity());
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private static void assertServerStillAnswers() throws Exception {
+        HttpResponse<String> r = server.post("/v1/chat/completions", chatBody(false, 3));
+        assertEquals(200, r.statusCode(), r.body());
+        assertTrue(r.body().contains("\"finish_reason\":\"length\""), r.body());
+    }
+
+    @Test
+    void closingAStreamCancelsTheGeneration() throws Exception {
+        closeStreamEarly(1);
+    }
+
+    @Test
+    void closingAStreamOfTwoChoicesCancelsBoth() throws Exception {
+        closeStreamEarly(2);
+    }
+
+    private void closeStreamEarly(int n) throws Exception {
+        double generatedBefore = metric("gatehouse_engine_generated_tokens_total", "tiny-llama");
+        double goneBefore = metric("gatehouse_http_requests_seconds_count", "status=\"499\"");
+        try (Socket socket = send("/v1/chat/completions", chatBody(true, LONG, n))) {
+            String head = readEvents(socket.getInputStream(), 3);
+            assertTrue(head.startsWith("HTTP/1.1 200"), head);
+            assertTrue(head.contains("text/event-stream"), head);
+            awaitRunning(n); // generating while the client reads
+        } // the client goes away after a couple of chunks
+
+        long closed = System.nanoTime();
+        Capacity idle = server.awaitIdle(Duration.ofSeconds(3));
+        assertEquals(0, idle.running());
+        assertEquals(0, idle.kvBytesUsed());
+        double generated = metric("gatehouse_engine_generated_tokens_total", "tiny-llama") - generatedBefore;
+        assertTrue(generated < n * LONG / 2.0, "cancelled, not run to the end: " + generated + " tokens generated, idle "
+                + (System.nanoTime() - closed) / 1_000_000 + " ms after the close");
+        // the handler records the request once it has noticed; give it the moment that takes
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (metric("gatehouse_http_requests_seconds_count", "status=\"499\"") == goneBefore
+                && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(goneBefore + 1, metric("gatehouse_http_requests_seconds_count", "status=\"499\""),
+                "counted as client closed request");
+
+        assertServerStillAnswers();
+    }
+
+    /**
+     * Not so yet: a non-streaming request runs to max_tokens after its client has gone (here all 1000
+     * tokens, about 1.5 s holding a KV slot), then its answer is written to the dead socket and counted
+     * as a 200. Helidon SE 4.2 gives a handler no signal that the peer closed (HTTP/1.1 does not read
+     * the socket while a handler runs), so only a write could notice, and the non-streaming path writes
+     * once, at the end. Enable this test when the gateway can notice.
+     */
+    @Disabled("non-streaming generations are not cancelled when the client disconnects; see the comment")
+    @Test
+    void closingANonStreamingRequestCancelsTheGeneration() throws Exception {
+        double generatedBefore = metric("gatehouse_engine_generated_tokens_total", "tiny-llama");
+        try (Socket socket = send("/v1/chat/completions", chatBody(false, LONG))) {
+            awaitRunning(1);
+            Thread.sleep(100);
+        } // the client gives up before the answer is ready
+
+        Capacity idle = server.awaitIdle(Duration.ofSeconds(3));
+        assertEquals(0, idle.kvBytesUsed());
+        double generated = metric("gatehouse_engine_generated_tokens_total", "tiny-llama") - generatedBefore;
+        assertTrue(generated < LONG / 2.0, "cancelled, not run to the end: " + generated + " tokens generated");
+
+        assertServerStillAnswers();
+    }
+}

@@ -1,0 +1,138 @@
+package dev.gatehouse.gateway.api.openai;
+
+import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.server.GatewayServer;
+import dev.gatehouse.serving.engine.Capacity;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.Engine;
+import dev.gatehouse.serving.engine.EngineConfig;
+import dev.gatehouse.serving.testing.TestModelFolder;
+import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.serving.text.ChatTemplate;
+import dev.gatehouse.serving.text.Tokenizer;
+import dev.gatehouse.serving.text.TokenizerConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One Gatehouse server for a test class: a tiny random-weight Llama ({@link TestModelFolder#llama()},
+ * default sizes) written to a model store under {@code dir}, loaded on the CPU, served on a free port
+ * of 127.0.0.1. Start it in {@code @BeforeAll}, close it in {@code @AfterAll}.
+ */
+public final class TestServer implements AutoCloseable {
+    public static final String MODEL = "tiny-llama";
+
+    private final Path store;
+    private final LocalModels models;
+    private final PrometheusMeterRegistry registry;
+    private final GatewayServer server;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    private TestServer(Path store, LocalModels models, PrometheusMeterRegistry registry, GatewayServer server) {
+        this.store = store;
+        this.models = models;
+        this.registry = registry;
+        this.server = server;
+    }
+
+    /** Writes the model, loads it, then starts the server: ready when this returns. */
+    public static TestServer start(Path dir) throws IOException {
+        TestServer s = startLoading(dir);
+        s.load();
+        return s;
+    }
+
+    /** Writes the model and starts the server without loading it: call {@link #load()} to make it ready. */
+    public static TestServer startLoading(Path dir) throws IOException {
+        Path store = dir.resolve("model-store");
+        TestModelFolder.llama().write(store.resolve(MODEL));
+        LocalModels models = new LocalModels();
+        PrometheusMeterRegistry registry = GatewayServer.newRegistry();
+        GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, registry, 1 << 20, Duration.ofSeconds(5));
+        return new TestServer(store, models, registry, server);
+    }
+
+    public void load() {
+        models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
+    }
+
+    public int port() {
+        return server.port();
+    }
+
+    /** {@code http://127.0.0.1:PORT} */
+    public String url() {
+        return "http://127.0.0.1:" + port();
+    }
+
+    /** The base URL OpenAI clients take: {@code http://127.0.0.1:PORT/v1}. */
+    public String v1() {
+        return url() + "/v1";
+    }
+
+    public Path modelFolder() {
+        return store.resolve(MODEL);
+    }
+
+    public LocalModels models() {
+        return models;
+    }
+
+    public Engine engine() {
+        return models.get(MODEL).orElseThrow().engine();
+    }
+
+    /** The prompt token count of a chat, computed from the model folder's own tokenizer and template. */
+    public int chatPromptTokens(List<ChatMessage> messages) {
+        try (Tokenizer tokenizer = Tokenizer.load(modelFolder())) {
+            String text = ChatTemplate.of(TokenizerConfig.load(modelFolder())).render(messages, true);
+            return tokenizer.encode(text, false).length; // the template wrote the special tokens itself
+        }
+    }
+
+    /** The prompt token count of a legacy completion (the tokenizer adds bos itself). */
+    public int completionPromptTokens(String prompt) {
+        try (Tokenizer tokenizer = Tokenizer.load(modelFolder())) {
+            return tokenizer.encode(prompt, true).length;
+        }
+    }
+
+    /** Waits until the engine runs nothing and holds no KV cache; fails after {@code timeout}. */
+    public Capacity awaitIdle(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Capacity c = engine().capacity();
+        while (c.running() != 0 || c.waiting() != 0 || c.kvBytesUsed() != 0) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("engine still busy after " + timeout + ": " + c);
+            }
+            Thread.sleep(20);
+            c = engine().capacity();
+        }
+        return c;
+    }
+
+    public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    public HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}
