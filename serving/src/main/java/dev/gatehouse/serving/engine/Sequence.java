@@ -38,7 +38,7 @@ final class Sequence {
         this.params = params;
         this.sampler = new Sampler(params, prompt);
         this.limit = Math.min(params.maxTokens(), contextLength - prompt.length);
-        this.detokenizer = new Detokenizer(model.tokenizer());
+        this.detokenizer = new Detokenizer(model.tokenizer(), prompt);
         this.stopMatcher = new StopMatcher(params.stop());
         this.eosTokenIds = model.eosTokenIds();
     }

@@ -25,8 +25,22 @@ public final class Detokenizer {
     private int readOffset;
     private String prefixText = "";
 
+    /** Tokens of context the window starts with, as vLLM primes its detokenizer. */
+    private static final int CONTEXT_TOKENS = 5;
+
     public Detokenizer(Tokenizer tok) {
+        this(tok, new int[0]);
+    }
+
+    /**
+     * Starts after {@code context} (the prompt), so the first generated token decodes as a
+     * continuation: a SentencePiece "▁word" keeps its space, as it does in the prompt + completion.
+     */
+    public Detokenizer(Tokenizer tok, int[] context) {
         this.tokenizer = tok;
+        this.window = Arrays.copyOfRange(context, Math.max(0, context.length - CONTEXT_TOKENS), context.length);
+        this.readOffset = window.length;
+        this.prefixText = tokenizer.decode(window, true);
     }
 
     /** Adds one generated token; returns the text it completes, possibly "". */

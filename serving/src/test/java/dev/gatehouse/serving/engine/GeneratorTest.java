@@ -317,8 +317,12 @@ class GeneratorTest {
     }
 
     /** The text of the first n reference tokens. */
+    /** The first n generated tokens' text as a continuation of the prompt (its last 5 tokens), as it is streamed. */
     static String decode(int n) {
-        return model.tokenizer().decode(Arrays.copyOf(reference.tokenIds(), n), true);
+        int[] context = Arrays.copyOfRange(prompt, Math.max(0, prompt.length - 5), prompt.length);
+        int[] all = Arrays.copyOf(context, context.length + n);
+        System.arraycopy(reference.tokenIds(), 0, all, context.length, n);
+        return model.tokenizer().decode(all, true).substring(model.tokenizer().decode(context, true).length());
     }
 
     static List<Integer> boxed(int[] ids) {
