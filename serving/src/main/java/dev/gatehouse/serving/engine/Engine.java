@@ -234,6 +234,7 @@ public final class Engine implements AutoCloseable {
             r.seq.slot = freeSlots.poll();
             r.admitted = System.nanoTime();
             running.add(r);
+            runningCount = running.size(); // a request leaves "waiting" and shows as "running" at once
         }
     }
 
