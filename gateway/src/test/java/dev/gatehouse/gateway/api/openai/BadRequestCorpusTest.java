@@ -13,8 +13,11 @@ import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.testing.TestModelFolder;
+import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -23,7 +26,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.BiConsumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -147,7 +156,7 @@ class BadRequestCorpusTest {
         byte[] head = utf8("{\"model\":\"" + MODEL + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"t5");
         byte[] tail = utf8("\"}]}");
         byte[] pad = new byte[bytes - head.length - tail.length];
-        java.util.Arrays.fill(pad, (byte) ' ');
+        Arrays.fill(pad, (byte) ' ');
         return concat(head, pad, tail);
     }
 
@@ -446,7 +455,7 @@ class BadRequestCorpusTest {
         String body = validChat().toString();
         String post = "POST " + CHAT + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n";
         List<Named<Object[]>> rows = new ArrayList<>();
-        java.util.function.BiConsumer<String, Object[]> add = (name, row) -> rows.add(Named.of(name, row));
+        BiConsumer<String, Object[]> add = (name, row) -> rows.add(Named.of(name, row));
         add.accept("Content-Length not a number", new Object[] {post + "Content-Length: abc\r\n\r\n" + body, MALFORMED});
         add.accept("Content-Length negative", new Object[] {post + "Content-Length: -5\r\n\r\n" + body, MALFORMED});
         add.accept("Content-Length -1", new Object[] {post + "Content-Length: -1\r\n\r\n" + body, MALFORMED});
@@ -487,7 +496,7 @@ class BadRequestCorpusTest {
         }
         Expect expect = (Expect) row[1];
         assertEquals(expect.status(), res.status(), res.headers() + res.body());
-        assertTrue(res.headers().toLowerCase(java.util.Locale.ROOT).contains("content-type: application/json"), res.headers());
+        assertTrue(res.headers().toLowerCase(Locale.ROOT).contains("content-type: application/json"), res.headers());
         JsonNode error = JSON.readTree(res.body()).get("error");
         assertTrue(error != null && !error.path("message").asText().isBlank(), res.body());
         assertEquals(expect.type(), error.get("type").asText(), res.body());
@@ -500,12 +509,12 @@ class BadRequestCorpusTest {
 
     /** Sends bytes as they are and reads one response (status line, headers, Content-Length body). */
     static RawResponse raw(String request) throws Exception {
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
             socket.setSoTimeout(10_000);
             socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
             socket.getOutputStream().flush();
             socket.shutdownOutput(); // no more bytes: a short body ends here instead of waiting for a timeout
-            var in = new java.io.DataInputStream(new java.io.BufferedInputStream(socket.getInputStream()));
+            var in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
             StringBuilder head = new StringBuilder();
             while (!head.toString().endsWith("\r\n\r\n")) {
                 int b = in.read();
@@ -519,7 +528,7 @@ class BadRequestCorpusTest {
             var length = Pattern.compile("(?im)^content-length:\\s*(\\d+)").matcher(headers);
             byte[] entity = new byte[length.find() ? Integer.parseInt(length.group(1)) : 0];
             in.readFully(entity);
-            if (headers.toLowerCase(java.util.Locale.ROOT).contains("connection: close")) {
+            if (headers.toLowerCase(Locale.ROOT).contains("connection: close")) {
                 // and it does close, at once: nothing of the unread body is taken for a next request
                 long t0 = System.nanoTime();
                 assertEquals(-1, in.read(), "nothing after the response");
@@ -581,9 +590,9 @@ class BadRequestCorpusTest {
 
             int burst = 8;
             List<HttpResponse<String>> responses = new ArrayList<>();
-            try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
-                var start = new java.util.concurrent.CountDownLatch(1);
-                List<java.util.concurrent.Future<HttpResponse<String>>> futures = new ArrayList<>();
+            try (var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                var start = new CountDownLatch(1);
+                List<Future<HttpResponse<String>>> futures = new ArrayList<>();
                 for (int i = 0; i < burst; i++) {
                     futures.add(pool.submit(() -> {
                         start.await();
