@@ -1,15 +1,17 @@
-# Sourced by the bench-* scripts: builds the project and runs a benchmark main class from the
-# serving module's test classes (where the random model writer lives) with BENCH_OPTS.
+# Sourced by the bench-* scripts: builds the project and runs a benchmark main class from a module's
+# test classes (where the random model writer and the load generators live) with BENCH_OPTS.
+# MODULE picks the module: serving (default; the engine benches) or gateway (the HTTP bench).
 run_bench() {
   local class="$1"; shift
+  local module="${MODULE:-serving}"
   local root
   root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
   source "$root/scripts/find-java.sh"
   find_java
   cd "$root"
   mvn -q -B -DskipTests install >&2
-  mvn -q -B -pl serving dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath >&2
-  cd serving
+  mvn -q -B -pl "$module" dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath >&2
+  cd "$module"
   exec "$JAVA_HOME/bin/java" -Xmx10g --enable-native-access=ALL-UNNAMED ${BENCH_OPTS:-} \
     -cp "target/test-classes:target/classes:$(cat target/bench.classpath)" "$class" "$@"
 }

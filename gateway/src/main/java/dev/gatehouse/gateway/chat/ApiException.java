@@ -25,8 +25,9 @@ public final class ApiException extends RuntimeException {
         return new ApiException(400, "invalid_request_error", null, param, message, null);
     }
 
-    public static ApiException contextLength(String message) {
-        return new ApiException(400, "invalid_request_error", "context_length_exceeded", "messages", message, null);
+    /** {@code param}: "messages" for chat, "prompt" for the completions API. */
+    public static ApiException contextLength(String param, String message) {
+        return new ApiException(400, "invalid_request_error", "context_length_exceeded", param, message, null);
     }
 
     public static ApiException modelNotFound(String model) {

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.server;
 
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
@@ -32,6 +33,11 @@ public final class GatewayServer implements AutoCloseable {
                 .host(host)
                 .port(port)
                 .shutdownHook(false) // Gatehouse drains the engines itself before the server stops
+                .directHandlers(handlers -> {
+                    for (DirectHandler.EventType event : DirectHandler.EventType.values()) {
+                        handlers.addHandler(event, OpenAiApi::transportError);
+                    }
+                })
                 .routing(routing -> routing
                         .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
                         .get("/health/ready", (req, res) -> {
@@ -43,7 +49,9 @@ public final class GatewayServer implements AutoCloseable {
                         })
                         .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
                                 .send(registry.scrape()))
-                        .register("/v1", openAi))
+                        .register("/v1", openAi)
+                        // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
+                        .any(OpenAiApi::unknownUrl))
                 .build()
                 .start();
         return new GatewayServer(server, models, grace);

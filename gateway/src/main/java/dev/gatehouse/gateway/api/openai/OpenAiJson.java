@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.api.openai;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -11,7 +12,8 @@ import java.util.List;
 
 /** OpenAI's response, chunk and error bodies, built explicitly field by field. */
 final class OpenAiJson {
-    static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Trailing tokens fail: "{...} garbage" or two objects back to back are malformed, not the first object. */
+    static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private OpenAiJson() {}
 

@@ -15,7 +15,7 @@ final class OpenAiRequests {
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
     /** Fields that change what the model must do and that Gatehouse cannot honour yet: refused, never dropped. */
     private static final List<String> UNSUPPORTED = List.of("tools", "tool_choice", "functions", "function_call",
-            "response_format", "logit_bias", "audio", "prediction");
+            "response_format", "logit_bias", "audio", "prediction", "web_search_options");
     private static final int MAX_N = 16;
     private static final int MAX_STOP = 4;
 
@@ -26,13 +26,9 @@ final class OpenAiRequests {
         refuseUnsupported(r);
         String model = r.requiredString("model");
         List<ChatMessage> messages = messages(r.node("messages"));
-        Integer maxTokens = r.integer("max_completion_tokens", r.integer("max_tokens", null));
-        JsonNode streamOptions = r.node("stream_options");
+        Integer maxTokens = maxTokens(r, "max_completion_tokens", maxTokens(r, "max_tokens", null));
         boolean stream = r.bool("stream", false);
-        boolean includeUsage = false;
-        if (streamOptions != null) {
-            includeUsage = new RequestReader(streamOptions).bool("include_usage", false);
-        }
+        boolean includeUsage = includeUsage(r);
         boolean logprobs = r.bool("logprobs", false);
         int topLogprobs = r.integer("top_logprobs", 0);
         if (topLogprobs > 0 && !logprobs) {
@@ -54,21 +50,44 @@ final class OpenAiRequests {
         if (prompts.get(0).isEmpty()) {
             throw ApiException.invalid("prompt", "'prompt' must not be empty.");
         }
-        Integer maxTokens = r.integer("max_tokens", 16); // the completions API's own default
+        Integer maxTokens = maxTokens(r, "max_tokens", 16); // the completions API's own default
+        // legacy logprobs is the number of alternatives: checked here so the error names it, not top_logprobs
         Integer logprobs = r.integer("logprobs", null);
+        if (logprobs != null && (logprobs < 0 || logprobs > SamplingParams.MAX_TOP_LOGPROBS)) {
+            throw ApiException.invalid("logprobs", "'logprobs' must be between 0 and " + SamplingParams.MAX_TOP_LOGPROBS
+                    + ", got " + logprobs + ".");
+        }
+        // suffix (insertion) and best_of (server-side reranking) change the answer: refused, not dropped
+        if (!r.string("suffix", "").isEmpty()) {
+            throw ApiException.invalid("suffix", "'suffix' is not supported by Gatehouse yet.");
+        }
+        Integer bestOf = r.integer("best_of", null);
+        if (bestOf != null && !bestOf.equals(r.integer("n", 1))) {
+            throw ApiException.invalid("best_of", "'best_of' is not supported by Gatehouse yet; leave it out or equal to 'n'.");
+        }
         boolean stream = r.bool("stream", false);
-        JsonNode streamOptions = r.node("stream_options");
-        boolean includeUsage = streamOptions != null && new RequestReader(streamOptions).bool("include_usage", false);
+        boolean includeUsage = includeUsage(r);
         return build(r, model, null, prompts.get(0), maxTokens, logprobs != null, logprobs == null ? 0 : logprobs,
                 r.bool("echo", false), stream, includeUsage);
+    }
+
+    /** max_tokens or max_completion_tokens: a positive integer, the error naming the field the client sent. */
+    private static Integer maxTokens(RequestReader r, String field, Integer fallback) {
+        Integer v = r.integer(field, fallback);
+        if (v != null && v < 1) {
+            throw ApiException.invalid(field, "'" + field + "' must be at least 1, got " + v + ".");
+        }
+        return v;
+    }
+
+    private static boolean includeUsage(RequestReader r) {
+        RequestReader options = r.object("stream_options");
+        return options != null && options.bool("include_usage", false);
     }
 
     private static ChatRequest build(RequestReader r, String model, List<ChatMessage> messages, String prompt,
                                      Integer maxTokens, boolean logprobs, int topLogprobs, boolean echo, boolean stream,
                                      boolean includeUsage) {
-        if (maxTokens != null && maxTokens < 1) {
-            throw ApiException.invalid("max_tokens", "'max_tokens' must be at least 1, got " + maxTokens + ".");
-        }
         int n = r.integer("n", 1);
         if (n < 1 || n > MAX_N) {
             throw ApiException.invalid("n", "'n' must be between 1 and " + MAX_N + ", got " + n + ".");

@@ -12,12 +12,32 @@ import java.util.List;
  */
 final class RequestReader {
     private final JsonNode body;
+    /** "" for the body; "stream_options." for a nested object, so errors name the full param. */
+    private final String prefix;
 
     RequestReader(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw ApiException.invalid(null, "The request body must be a JSON object.");
         }
         this.body = body;
+        this.prefix = "";
+    }
+
+    private RequestReader(JsonNode body, String prefix) {
+        this.body = body;
+        this.prefix = prefix;
+    }
+
+    /** A nested object such as stream_options; null when absent. */
+    RequestReader object(String field) {
+        JsonNode n = node(field);
+        if (n == null) {
+            return null;
+        }
+        if (!n.isObject()) {
+            throw wrongType(prefix + field, "an object");
+        }
+        return new RequestReader(n, prefix + field + ".");
     }
 
     JsonNode node(String field) {
@@ -31,7 +51,7 @@ final class RequestReader {
             return fallback;
         }
         if (!n.isTextual()) {
-            throw wrongType(field, "a string");
+            throw wrongType(prefix + field, "a string");
         }
         return n.asText();
     }
@@ -50,7 +70,7 @@ final class RequestReader {
             return fallback;
         }
         if (!n.isBoolean()) {
-            throw wrongType(field, "a boolean");
+            throw wrongType(prefix + field, "a boolean");
         }
         return n.asBoolean();
     }
@@ -60,8 +80,11 @@ final class RequestReader {
         if (n == null) {
             return fallback;
         }
-        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            throw wrongType(field, "an integer");
+        if (!n.isIntegralNumber()) {
+            throw wrongType(prefix + field, "an integer");
+        }
+        if (!n.canConvertToInt()) { // an integer, just not one any limit here could allow: say so, not "wrong type"
+            throw outOfRange(prefix + field, n);
         }
         return n.asInt();
     }
@@ -71,8 +94,11 @@ final class RequestReader {
         if (n == null) {
             return null;
         }
-        if (!n.isIntegralNumber() || !n.canConvertToLong()) {
-            throw wrongType(field, "an integer");
+        if (!n.isIntegralNumber()) {
+            throw wrongType(prefix + field, "an integer");
+        }
+        if (!n.canConvertToLong()) {
+            throw outOfRange(prefix + field, n);
         }
         return n.asLong();
     }
@@ -83,7 +109,7 @@ final class RequestReader {
             return fallback;
         }
         if (!n.isNumber()) {
-            throw wrongType(field, "a number");
+            throw wrongType(prefix + field, "a number");
         }
         return (float) n.asDouble();
     }
@@ -100,15 +126,21 @@ final class RequestReader {
             return out;
         }
         if (!n.isArray()) {
-            throw wrongType(field, "a string or an array of strings");
+            throw wrongType(prefix + field, "a string or an array of strings");
         }
         for (JsonNode item : n) {
             if (!item.isTextual()) {
-                throw wrongType(field, "a string or an array of strings");
+                throw wrongType(prefix + field, "a string or an array of strings");
             }
             out.add(item.asText());
         }
         return out;
+    }
+
+    private static ApiException outOfRange(String field, JsonNode n) {
+        String digits = n.asText();
+        return ApiException.invalid(field, "Invalid '" + field + "': "
+                + (digits.length() > 30 ? digits.substring(0, 30) + "..." : digits) + " is out of range.");
     }
 
     static ApiException wrongType(String field, String expected) {

@@ -33,9 +33,10 @@ public final class LocalBackend implements Backend {
         int room = context - prompt.length;
         if (room <= 0 || (request.maxTokens() != null && request.maxTokens() > room)) {
             int asked = request.maxTokens() == null ? 1 : request.maxTokens();
-            throw ApiException.contextLength("This model's maximum context length is " + context + " tokens. However, you requested "
-                    + (prompt.length + asked) + " tokens (" + prompt.length + " in the " + (request.isChat() ? "messages" : "prompt")
-                    + ", " + asked + " in the completion). Please reduce the length of the messages or completion.");
+            String input = request.isChat() ? "messages" : "prompt";
+            throw ApiException.contextLength(input, "This model's maximum context length is " + context + " tokens. However, you requested "
+                    + ((long) prompt.length + asked) + " tokens (" + prompt.length + " in the " + input
+                    + ", " + asked + " in the completion). Please reduce the length of the " + input + " or completion.");
         }
         List<RequestHandle> handles = new ArrayList<>();
         try {
@@ -49,9 +50,9 @@ public final class LocalBackend implements Backend {
         } catch (IllegalArgumentException e) {
             handles.forEach(RequestHandle::cancel);
             throw ApiException.invalid(null, e.getMessage());
-        } catch (IllegalStateException e) { // the engine is draining for shutdown
+        } catch (IllegalStateException e) { // the engine is draining (shutdown): go elsewhere, not a 500
             handles.forEach(RequestHandle::cancel);
-            throw ApiException.overloaded(e.getMessage(), 5);
+            throw new ApiException(503, "server_error", "server_shutting_down", null, e.getMessage(), null);
         }
         String echo = request.echo() && !request.isChat() ? request.prompt() : null;
         return new LocalChatStream(handles, prompt.length, model.tokenizer(), echo);
