@@ -11,22 +11,22 @@ import ai.djl.nn.core.Linear;
  * so they are composed from a handful of ops; each op is one JNI call, so nothing here loops over
  * heads or elements. Results live in the manager of the first argument (the step's).
  */
-final class Layers {
+public final class Layers {
     private static final double SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
     private Layers() {}
 
     /** x @ weight^T (+ bias), weights in Hugging Face's [out, in] layout. */
-    static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+    public static NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         return Linear.linear(x, weight, bias).singletonOrThrow();
     }
 
-    static NDArray embedding(NDArray ids, NDArray table) {
+    public static NDArray embedding(NDArray ids, NDArray table) {
         return Embedding.embedding(ids, table, SparseFormat.DENSE).singletonOrThrow();
     }
 
     /** RMSNorm over the last axis, computed in FP32 as transformers does, then scaled by {@code weight}. */
-    static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
+    public static NDArray rmsNorm(NDArray x, NDArray weight, double eps) {
         DataType type = x.getDataType();
         NDArray x32 = type == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
         NDArray inverseRms = x32.square().mean(new int[] {-1}, true).add(eps).pow(-0.5);
@@ -34,12 +34,12 @@ final class Layers {
         return (type == DataType.FLOAT32 ? normed : normed.toType(type, false)).mul(weight);
     }
 
-    static NDArray silu(NDArray x) {
+    public static NDArray silu(NDArray x) {
         return x.mul(x.getNDArrayInternal().sigmoid());
     }
 
     /** GPT-2's tanh approximation of GELU ("gelu_new"). */
-    static NDArray geluNew(NDArray x) {
+    public static NDArray geluNew(NDArray x) {
         NDArray inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
         return x.mul(inner.tanh().add(1)).mul(0.5);
     }

@@ -10,12 +10,12 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /** Reads the JSON files of a model folder, turning every failure into a message that names the file. */
-final class Json {
-    static final ObjectMapper MAPPER = new ObjectMapper();
+public final class Json {
+    public static final ObjectMapper MAPPER = new ObjectMapper();
 
     private Json() {}
 
-    static JsonNode read(Path file) {
+    public static JsonNode read(Path file) {
         try {
             return MAPPER.readTree(file.toFile());
         } catch (NoSuchFileException e) {
@@ -30,7 +30,7 @@ final class Json {
         }
     }
 
-    static JsonNode readIfExists(Path file) {
+    public static JsonNode readIfExists(Path file) {
         return Files.exists(file) ? read(file) : MAPPER.createObjectNode();
     }
 }
