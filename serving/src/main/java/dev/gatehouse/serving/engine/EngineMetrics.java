@@ -29,12 +29,12 @@ final class EngineMetrics {
                 .tag("model", model).publishPercentileHistogram().register(registry);
         promptTokens = Counter.builder("gatehouse.engine.prompt.tokens").tag("model", model).register(registry);
         generatedTokens = Counter.builder("gatehouse.engine.generated.tokens").tag("model", model).register(registry);
-        Gauge.builder("gatehouse.engine.running", capacity, c -> c.get().running()).tag("model", model).register(registry);
-        Gauge.builder("gatehouse.engine.waiting", capacity, c -> c.get().waiting()).tag("model", model).register(registry);
-        Gauge.builder("gatehouse.engine.kv.used.bytes", capacity, c -> c.get().kvBytesUsed()).tag("model", model).register(registry);
-        Gauge.builder("gatehouse.engine.kv.total.bytes", capacity, c -> c.get().kvBytesTotal()).tag("model", model).register(registry);
+        Gauge.builder("gatehouse.engine.running", capacity, c -> c.get().running()).tag("model", model).strongReference(true).register(registry);
+        Gauge.builder("gatehouse.engine.waiting", capacity, c -> c.get().waiting()).tag("model", model).strongReference(true).register(registry);
+        Gauge.builder("gatehouse.engine.kv.used.bytes", capacity, c -> c.get().kvBytesUsed()).tag("model", model).strongReference(true).register(registry);
+        Gauge.builder("gatehouse.engine.kv.total.bytes", capacity, c -> c.get().kvBytesTotal()).tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.estimated.wait.seconds", capacity, c -> c.get().estimatedWaitMillis() / 1000.0)
-                .tag("model", model).register(registry);
+                .tag("model", model).strongReference(true).register(registry);
     }
 
     private static Timer timer(MeterRegistry registry, String name, String description, String model) {

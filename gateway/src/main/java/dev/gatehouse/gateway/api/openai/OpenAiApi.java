@@ -12,6 +12,7 @@ import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.server.HttpMetrics;
+import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -59,6 +60,7 @@ public final class OpenAiApi implements HttpService {
     public void routing(HttpRules rules) {
         rules.post("/chat/completions", (req, res) -> handle(req, res, "/v1/chat/completions", true))
                 .post("/completions", (req, res) -> handle(req, res, "/v1/completions", false))
+                .post("/embeddings", this::embeddings)
                 .get("/models", this::listModels)
                 .get("/models/{id}", this::getModel)
                 .any(OpenAiApi::unknownUrl);
@@ -109,7 +111,45 @@ public final class OpenAiApi implements HttpService {
     }
 
     private Backend backend(String model) {
+        if (models.embeddings(model).isPresent()) {
+            throw ApiException.invalid("model", "The model '" + model + "' is an embedding model; use /v1/embeddings.");
+        }
         return models.get(model).orElseThrow(() -> ApiException.modelNotFound(model));
+    }
+
+    private void embeddings(ServerRequest req, ServerResponse res) {
+        long start = System.nanoTime();
+        String model = null;
+        int status = 200;
+        try {
+            JsonNode body = readBody(req, res);
+            String name = EmbeddingsRequests.model(body);
+            if (models.get(name).isPresent()) {
+                throw ApiException.invalid("model", "The model '" + name + "' is a chat model and does not give embeddings.");
+            }
+            EmbeddingBatcher batcher = models.embeddings(name).orElseThrow(() -> ApiException.modelNotFound(name));
+            model = name;
+            EmbeddingsRequests.Parsed parsed = EmbeddingsRequests.parse(body, batcher.model());
+            List<float[]> vectors = batcher.embed(parsed.inputs()).get();
+            int tokens = parsed.inputs().stream().mapToInt(ids -> ids.length).sum();
+            res.header(HeaderNames.CONTENT_TYPE, "application/json")
+                    .send(OpenAiJson.bytes(EmbeddingsRequests.response(name, vectors, tokens, parsed.base64())));
+        } catch (ApiException e) {
+            status = e.status();
+            send(res, e);
+            if (res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
+                throw new CloseConnectionException("request body left unread");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            status = 503;
+        } catch (java.util.concurrent.ExecutionException | RuntimeException e) {
+            status = 500;
+            LOG.log(Level.SEVERE, "internal error on /v1/embeddings", e);
+            send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
+        } finally {
+            metrics.request("/v1/embeddings", model, status, System.nanoTime() - start);
+        }
     }
 
     private JsonNode readBody(ServerRequest req, ServerResponse res) {
@@ -264,7 +304,7 @@ public final class OpenAiApi implements HttpService {
 
     private void getModel(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
-        if (models.get(id).isEmpty()) {
+        if (models.get(id).isEmpty() && models.embeddings(id).isEmpty()) {
             send(res, ApiException.modelNotFound(id));
             return;
         }

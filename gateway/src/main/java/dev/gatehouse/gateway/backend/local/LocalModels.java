@@ -4,6 +4,10 @@ import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.embed.AllMiniLmL6V2;
+import dev.gatehouse.serving.embed.EmbeddingBatcher;
+import dev.gatehouse.serving.embed.EmbeddingModel;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.io.IOException;
@@ -26,6 +30,7 @@ public final class LocalModels implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(LocalModels.class.getName());
 
     private final Map<String, LocalBackend> backends = new ConcurrentHashMap<>();
+    private final Map<String, EmbeddingBatcher> embedders = new ConcurrentHashMap<>();
     private volatile boolean ready;
 
     /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
@@ -34,6 +39,10 @@ public final class LocalModels implements AutoCloseable {
             String name = folder.getFileName().toString();
             long start = System.nanoTime();
             try {
+                if (EmbeddingModel.isEmbeddingFolder(folder)) {
+                    addEmbedder(EmbeddingModel.load(folder, device.resolve()), registry, start);
+                    continue;
+                }
                 LocalModel model = LocalModel.load(folder, device);
                 Engine engine = Engine.start(model, config, registry);
                 backends.put(name, new LocalBackend(engine));
@@ -43,7 +52,28 @@ public final class LocalModels implements AutoCloseable {
                 LOG.warning("skipping " + folder + ": " + e.getMessage());
             }
         }
+        // the embedded default: served with no download when its jar is on the class path
+        if (AllMiniLmL6V2.available() && !embedders.containsKey(AllMiniLmL6V2.NAME)) {
+            try {
+                addEmbedder(AllMiniLmL6V2.load(store.resolve(".cache")), registry, System.nanoTime());
+            } catch (RuntimeException e) {
+                LOG.warning("skipping " + AllMiniLmL6V2.NAME + ": " + e.getMessage());
+            }
+        }
         ready = true;
+    }
+
+    private void addEmbedder(EmbeddingModel model, MeterRegistry registry, long start) {
+        DistributionSummary batchSizes = DistributionSummary.builder("gatehouse.embedding.batch.size")
+                .description("Inputs per embedding forward pass").tag("model", model.name()).register(registry);
+        embedders.put(model.name(), new EmbeddingBatcher(model, EmbeddingBatcher.DEFAULT_MAX_BATCH_SIZE,
+                EmbeddingBatcher.DEFAULT_MAX_DELAY, batchSizes::record));
+        LOG.info(String.format("loaded embedding model %s (%d dimensions, %d tokens max) in %.1f s", model.name(),
+                model.dimensions(), model.maxTokens(), (System.nanoTime() - start) / 1e9));
+    }
+
+    public Optional<EmbeddingBatcher> embeddings(String name) {
+        return Optional.ofNullable(embedders.get(name));
     }
 
     private static List<Path> modelFolders(Path store) {
@@ -68,7 +98,7 @@ public final class LocalModels implements AutoCloseable {
     }
 
     public List<String> names() {
-        return backends.keySet().stream().sorted().toList();
+        return Stream.concat(backends.keySet().stream(), embedders.keySet().stream()).sorted().toList();
     }
 
     /** Stops taking requests and lets running ones finish for up to {@code graceMillis}. */
@@ -87,5 +117,7 @@ public final class LocalModels implements AutoCloseable {
             b.engine().model().close();
         }
         backends.clear();
+        embedders.values().forEach(EmbeddingBatcher::close);
+        embedders.clear();
     }
 }
