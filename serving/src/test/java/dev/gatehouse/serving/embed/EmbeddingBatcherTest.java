@@ -25,7 +25,8 @@ class EmbeddingBatcherTest {
         Path folder = f.write(dir.resolve("m"));
         List<Integer> sizes = new CopyOnWriteArrayList<>();
         try (EmbeddingModel reference = EmbeddingModel.load(folder, Device.cpu());
-             EmbeddingBatcher batcher = new EmbeddingBatcher(EmbeddingModel.load(folder, Device.cpu()), 8, Duration.ofMillis(50), sizes::add)) {
+             EmbeddingModel model = EmbeddingModel.load(folder, Device.cpu());
+             EmbeddingBatcher batcher = new EmbeddingBatcher(model, 8, Duration.ofMillis(50), sizes::add)) {
             List<int[]> inputs = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
                 inputs.add(BertTest.withSpecials(f.randomWords(1 + i % 7, i)));

@@ -117,7 +117,10 @@ public final class LocalModels implements AutoCloseable {
             b.engine().model().close();
         }
         backends.clear();
-        embedders.values().forEach(EmbeddingBatcher::close);
+        for (EmbeddingBatcher b : embedders.values()) {
+            b.close(); // like an engine, a batcher does not own its model
+            b.model().close();
+        }
         embedders.clear();
     }
 }
