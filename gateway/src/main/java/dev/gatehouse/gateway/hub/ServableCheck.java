@@ -1,6 +1,5 @@
 package dev.gatehouse.gateway.hub;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.serving.load.ModelConfig;
 
