@@ -14,7 +14,6 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -71,7 +70,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 .withSeed(seed).withStop(stop == null ? List.of() : stop).validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LocalModel local = LocalModel.load(ModelStore.resolve(model, models.store()), models.device())) {
+        try (LocalModel local = LocalModel.load(models.store.resolve(model), models.device())) {
             int[] promptIds = chat
                     ? local.tokenizer().encode(local.chatTemplate().render(List.of(new ChatMessage("user", prompt)), true), false)
                     : local.tokenizer().encode(prompt, true);

@@ -1,13 +1,19 @@
 package dev.gatehouse.gateway.cli;
 
+import picocli.CommandLine.Option;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Where models live: {@code --model-store}, else $GATEHOUSE_MODEL_STORE, else ./model-store. */
+/**
+ * The {@code --model-store} option every command that touches the store shares (a picocli mixin):
+ * the option, else $GATEHOUSE_MODEL_STORE, else ./model-store.
+ */
 public final class ModelStore {
-    private ModelStore() {}
+    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
+    Path option;
 
-    static Path root(Path option) {
+    Path root() {
         if (option != null) {
             return option;
         }
@@ -16,16 +22,16 @@ public final class ModelStore {
     }
 
     /** A model given as a folder path, or as the name of a folder in the store. */
-    static Path resolve(String model, Path store) {
+    Path resolve(String model) {
         Path asPath = Path.of(model);
         if (Files.isDirectory(asPath)) {
             return asPath;
         }
-        Path inStore = store.resolve(model);
+        Path inStore = root().resolve(model);
         if (Files.isDirectory(inStore)) {
             return inStore;
         }
         throw new IllegalArgumentException("model '" + model + "' is neither a folder nor in the model store "
-                + store.toAbsolutePath());
+                + root().toAbsolutePath());
     }
 }

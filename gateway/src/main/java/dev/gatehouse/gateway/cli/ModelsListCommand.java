@@ -1,8 +1,9 @@
 package dev.gatehouse.gateway.cli;
 
-import dev.gatehouse.gateway.hub.LocalModels;
+import dev.gatehouse.gateway.hub.StoredModels;
 import dev.gatehouse.gateway.hub.StoredModel;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -22,16 +23,16 @@ public final class ModelsListCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
-    Path modelStore;
+    @Mixin
+    ModelStore store;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        Path store = ModelStore.root(modelStore);
-        List<StoredModel> models = new LocalModels(store).list();
+        Path root = store.root();
+        List<StoredModel> models = new StoredModels(root).list();
         if (models.isEmpty()) {
-            out.println("no models in " + store.toAbsolutePath() + "; get one with `scripts/download-model ORG/NAME`");
+            out.println("no models in " + root.toAbsolutePath() + "; get one with `scripts/download-model ORG/NAME`");
             return 0;
         }
         out.printf(ROW, "NAME", "ARCHITECTURE", "PARAMS", "DTYPE", "SIZE", "SERVABLE");

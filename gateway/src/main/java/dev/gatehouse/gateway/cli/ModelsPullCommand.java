@@ -5,6 +5,7 @@ import dev.gatehouse.gateway.hub.ModelPull;
 import dev.gatehouse.gateway.hub.Progress;
 import dev.gatehouse.gateway.hub.ServableCheck;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -37,8 +38,8 @@ public final class ModelsPullCommand implements Callable<Integer> {
     @Option(names = "--exclude", paramLabel = "GLOB", description = "Skip files matching GLOB; repeatable.")
     List<String> exclude = new ArrayList<>();
 
-    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
-    Path modelStore;
+    @Mixin
+    ModelStore store;
 
     @Option(names = "--name", paramLabel = "LOCAL", description = "Folder name in the store (default: ORG--NAME).")
     String name;
@@ -50,7 +51,7 @@ public final class ModelsPullCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Progress progress = Progress.forConsole(spec.commandLine().getOut());
         Path folder = new ModelPull(HubClient.fromEnvironment(token), progress)
-                .pull(new ModelPull.Request(repo, revision, include, exclude, ModelStore.root(modelStore), name));
+                .pull(new ModelPull.Request(repo, revision, include, exclude, store.root(), name));
         String warning = ServableCheck.warning(folder);
         if (warning != null) {
             spec.commandLine().getErr().println(warning);

@@ -1,13 +1,13 @@
 package dev.gatehouse.gateway.cli;
 
-import dev.gatehouse.gateway.hub.LocalModels;
+import dev.gatehouse.gateway.hub.StoredModels;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 /** {@code gatehouse models rm NAME}: delete a model folder (and any unfinished pull of it) from the store. */
@@ -19,12 +19,12 @@ public final class ModelsRmCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME", description = "The model's folder name, as `models list` shows it.")
     String name;
 
-    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
-    Path modelStore;
+    @Mixin
+    ModelStore store;
 
     @Override
     public Integer call() throws Exception {
-        long freed = new LocalModels(ModelStore.root(modelStore)).remove(name);
+        long freed = new StoredModels(store.root()).remove(name);
         spec.commandLine().getOut().println("removed " + name + " (" + ModelsListCommand.size(freed) + " freed)");
         return 0;
     }

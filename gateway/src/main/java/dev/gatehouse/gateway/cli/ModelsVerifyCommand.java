@@ -1,15 +1,15 @@
 package dev.gatehouse.gateway.cli;
 
-import dev.gatehouse.gateway.hub.LocalModels;
+import dev.gatehouse.gateway.hub.StoredModels;
 import dev.gatehouse.gateway.hub.Manifest;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -23,12 +23,12 @@ public final class ModelsVerifyCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "NAME", description = "The model's folder name, as `models list` shows it.")
     String name;
 
-    @Option(names = "--model-store", description = "Model store folder (default: $GATEHOUSE_MODEL_STORE or ./model-store).")
-    Path modelStore;
+    @Mixin
+    ModelStore store;
 
     @Override
     public Integer call() throws Exception {
-        LocalModels models = new LocalModels(ModelStore.root(modelStore));
+        StoredModels models = new StoredModels(store.root());
         List<String> problems = models.verify(name);
         Manifest manifest = models.manifest(name);
         if (problems.isEmpty()) {

@@ -55,7 +55,7 @@ public final class ServeCommand implements Callable<Integer> {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
         DeviceChoice deviceChoice = modelOptions.device();
-        Path store = modelOptions.store();
+        Path store = modelOptions.store.root();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels();
         GatewayServer server = GatewayServer.start(host, port, models, registry, (long) maxBodyMb << 20,

@@ -85,7 +85,7 @@ class ModelsCommandsTest {
         List<String> llama = List.of(row(PULLED).trim().split(" +"));
         long params = parameters(store.resolve(PULLED)); // counted by serving's own reader
         assertTrue(params > 1_000 && params < 1_000_000, "test model size changed: " + params);
-        long onDisk = LocalModels.sizeOnDisk(store.resolve(PULLED));
+        long onDisk = StoredModels.sizeOnDisk(store.resolve(PULLED));
         assertEquals(List.of(PULLED, "LlamaForCausalLM", Math.round(params / 1e3) + "K", "BF16",
                 String.format(java.util.Locale.ROOT, "%.1f", onDisk / 1024.0), "KiB", "yes"), llama);
 

@@ -9,10 +9,10 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /** The model store on disk: list its models, remove one, re-check one against its manifest. */
-public final class LocalModels {
+public final class StoredModels {
     private final Path store;
 
-    public LocalModels(Path store) {
+    public StoredModels(Path store) {
         this.store = store;
     }
 
