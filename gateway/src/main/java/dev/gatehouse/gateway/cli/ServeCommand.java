@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.cli;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.LocalLimits;
+import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
@@ -66,7 +67,7 @@ public final class ServeCommand implements Callable<Integer> {
         Path store = modelOptions.store();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels();
-        GatewayServer server = GatewayServer.start(host, port, models, registry, (long) maxBodyMb << 20,
+        GatewayServer server = GatewayServer.start(host, port, models, Router.of(settings, models), registry, (long) maxBodyMb << 20,
                 Duration.ofSeconds(graceSeconds));
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
