@@ -57,6 +57,11 @@ public final class MockOpenAi implements AutoCloseable {
         faults.addAll(List.of(next));
     }
 
+    /** Forgets faults a failed test left queued. */
+    public void clearFaults() {
+        faults.clear();
+    }
+
     public List<Received> received() {
         return received;
     }
