@@ -70,7 +70,7 @@ class RoutingTest {
                 .withMaxPendingEvents(4), registry);
         GatehouseConfig config = GatehouseConfig.parse("""
                 providers:
-                  openai: {type: openai, base-url: %s, api-key: ${OPENAI_API_KEY}}
+                  openai: {type: openai, base-url: %s, api-key: ${OPENAI_API_KEY}, timeout-ms: 1000}
                   backup: {type: openai-compatible, base-url: %s, api-key: ${BACKUP_KEY}}
                   claude: {type: anthropic, base-url: https://api.anthropic.com, api-key: ${ANTHROPIC_API_KEY}}
                 models:
@@ -190,6 +190,35 @@ class RoutingTest {
     }
 
     @Test
+    void streamThatStallsBeforeItsFirstWordFallsBack() {
+        openai.failNext(MockOpenAi.Fault.STALL_AT_START);
+        try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response =
+                     client.chat().completions().withRawResponse().createStreaming(params("cloud"));
+             StreamResponse<ChatCompletionChunk> stream = response.parse()) {
+            String text = stream.stream().flatMap(c -> c.choices().stream())
+                    .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+
+            assertEquals(MockOpenAi.REPLY, text);
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals("openai:gpt-4o-mini (504)", header(response, "x-gatehouse-fallbacks"));
+        }
+    }
+
+    @Test
+    void failureAfterTheFirstWordEndsTheStreamWithAnErrorAndDoesNotFallBack() throws Exception {
+        int backupCalls = backup.received().size();
+        openai.failNext(MockOpenAi.Fault.STREAM_CUT);
+
+        HttpResponse<String> response = post("{\"model\":\"cloud\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(200, response.statusCode(), "the headers went out with the first word");
+        assertEquals("openai:gpt-4o-mini", response.headers().firstValue("x-gatehouse-backend").orElseThrow());
+        assertTrue(response.body().contains("\"content\":\"Hello\""), response.body());
+        assertTrue(response.body().contains("data: {\"error\":{"), "an OpenAI-style error event ends it: " + response.body());
+        assertTrue(response.body().endsWith("data: [DONE]\n\n"), response.body());
+        assertEquals(backupCalls, backup.received().size(), "half an answer is not restarted elsewhere");
+    }
+
+    @Test
     void clientErrorFromUpstreamIsReturnedAsItIs() {
         int backupCalls = backup.received().size();
         openai.failNext(MockOpenAi.Fault.BAD_REQUEST);
@@ -231,9 +260,11 @@ class RoutingTest {
         assertEquals("local:" + LOCAL, backendFor("chat"), "idle local engine answers");
 
         Engine engine = models.get(LOCAL).orElseThrow().engine();
+        awaitCapacity(engine, c -> c.running() == 0 && c.waiting() == 0); // the engine frees a slot a step after the answer
         int[] prompt = engine.model().tokenizer().encode("t20 t21", true);
         SamplingParams endless = SamplingParams.greedy().withMaxTokens(500).withIgnoreEos(true);
         RequestHandle running = engine.submit(prompt, endless); // never read: pauses, keeps its slot
+        awaitCapacity(engine, c -> c.running() == 1 && c.waiting() == 0); // admitted: the one waiting place is free again
         RequestHandle waiting = engine.submit(prompt, endless);
         try {
             awaitCapacity(engine, c -> c.running() == 1 && c.waiting() == 1);

@@ -62,7 +62,7 @@ public final class OpenAiBackend implements Backend {
                     readAll(response.body()), retryAfter(response));
         }
         if (request.stream()) {
-            return new SseChatStream(provider.name(), provider.apiKey(), response.body());
+            return new SseChatStream(provider.name(), provider.apiKey(), response.body(), provider.timeoutMillis());
         }
         JsonNode whole = parse(readAll(response.body()));
         return new ListStream(new ArrayDeque<>(OpenAiEventTranslator.response(whole)));

@@ -12,13 +12,21 @@ import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Queue;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An upstream SSE body read on the caller's thread, one {@code data:} line at a time, so a slow
  * client slows the read and TCP slows the provider. Ends at {@code data: [DONE]}; a body that ends
- * before it is a failed answer, not a short one.
+ * before it is a failed answer, not a short one; so is a provider silent for longer than the
+ * timeout between two lines (the JDK client has no read timeout of its own).
  */
 final class SseChatStream implements ChatStream {
+    private static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
+
+    private final long stallMillis;
+    private volatile boolean stalled;
     private final String provider;
     private final String apiKey;
     private final InputStream body;
@@ -26,7 +34,8 @@ final class SseChatStream implements ChatStream {
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
 
-    SseChatStream(String provider, String apiKey, InputStream body) {
+    SseChatStream(String provider, String apiKey, InputStream body, long stallMillis) {
+        this.stallMillis = stallMillis;
         this.provider = provider;
         this.apiKey = apiKey;
         this.body = body;
@@ -61,13 +70,39 @@ final class SseChatStream implements ChatStream {
         return pending.poll();
     }
 
+    /** One line, or a 504 when none comes within the timeout: the watchdog closes the body under the read. */
     private String readLine() {
+        ScheduledFuture<?> alarm = WATCHDOG.schedule(() -> {
+            stalled = true;
+            close();
+        }, stallMillis, TimeUnit.MILLISECONDS);
         try {
-            return lines.readLine();
+            String line = lines.readLine();
+            if (stalled) {
+                throw stalledError();
+            }
+            return line;
         } catch (IOException e) {
             close();
-            throw OpenAiErrors.fromIo(provider, e);
+            throw stalled ? stalledError() : OpenAiErrors.fromIo(provider, e);
+        } finally {
+            alarm.cancel(false);
         }
+    }
+
+    private ApiException stalledError() {
+        return new ApiException(504, "server_error", "upstream_timeout", null,
+                "Provider '" + provider + "' stopped sending for " + stallMillis + " ms.", null);
+    }
+
+    private static ScheduledThreadPoolExecutor watchdog() {
+        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "upstream-stall-watchdog");
+            t.setDaemon(true);
+            return t;
+        });
+        timer.setRemoveOnCancelPolicy(true); // one alarm per line: cancelled ones must not pile up
+        return timer;
     }
 
     private JsonNode parse(String data) {

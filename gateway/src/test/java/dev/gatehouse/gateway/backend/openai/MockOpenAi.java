@@ -26,7 +26,18 @@ public final class MockOpenAi implements AutoCloseable {
     public static final String KEY = "sk-test-MOCK-abcdefghijklmnop0123456789";
 
     /** What the next request gets instead of an answer. */
-    public enum Fault { SERVER_ERROR, RATE_LIMITED, BAD_REQUEST, BAD_KEY, CONNECTION_CLOSED, STREAM_CUT }
+    public enum Fault {
+        SERVER_ERROR, RATE_LIMITED, BAD_REQUEST, BAD_KEY, CONNECTION_CLOSED,
+        /** streams: the body ends after the first word, without finish_reason or [DONE] */
+        STREAM_CUT,
+        /** streams: headers and the role chunk, then silence for {@link #STALL_MILLIS} */
+        STALL_AT_START,
+        /** streams: the first word, then silence */
+        STALL_AFTER_FIRST_WORD
+    }
+
+    public static final long STALL_MILLIS = 5_000;
+
 
     /** One request as received. */
     public record Received(String path, Map<String, List<String>> headers, JsonNode body) {
@@ -70,13 +81,14 @@ public final class MockOpenAi implements AutoCloseable {
         JsonNode body = JSON.readTree(ex.getRequestBody());
         received.add(new Received(ex.getRequestURI().getPath(), Map.copyOf(ex.getRequestHeaders()), body));
         Fault fault = faults.poll();
-        if (fault != null && fault != Fault.STREAM_CUT) {
+        boolean streamFault = fault == Fault.STREAM_CUT || fault == Fault.STALL_AT_START || fault == Fault.STALL_AFTER_FIRST_WORD;
+        if (fault != null && !streamFault) {
             fail(ex, fault);
             return;
         }
         String model = body.path("model").asText();
         if (body.path("stream").asBoolean(false)) {
-            stream(ex, model, fault == Fault.STREAM_CUT);
+            stream(ex, model, fault);
             return;
         }
         send(ex, 200, Map.of(), """
@@ -90,7 +102,7 @@ public final class MockOpenAi implements AutoCloseable {
                 """.formatted(model, REPLY));
     }
 
-    private static void stream(HttpExchange ex, String model, boolean cut) throws IOException {
+    private static void stream(HttpExchange ex, String model, Fault fault) throws IOException {
         ex.getResponseHeaders().add("Content-Type", "text/event-stream; charset=utf-8");
         ex.sendResponseHeaders(200, 0);
         try (OutputStream out = ex.getResponseBody()) {
@@ -98,16 +110,32 @@ public final class MockOpenAi implements AutoCloseable {
                     + model + "\",\"system_fingerprint\":\"fp_44709d6fcb\",";
             data(out, head + "\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
                     + "\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}");
+            if (fault == Fault.STALL_AT_START) {
+                sleep();
+                return;
+            }
             for (String piece : List.of("Hello", " from", " the", " cloud", ".")) {
                 data(out, head + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + piece
                         + "\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}");
-                if (cut) {
+                if (fault == Fault.STREAM_CUT) {
                     return; // the body ends here, without finish_reason or [DONE]
+                }
+                if (fault == Fault.STALL_AFTER_FIRST_WORD) {
+                    sleep();
+                    return;
                 }
             }
             data(out, head + "\"choices\":[{\"index\":0,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"stop\"}],\"usage\":null}");
             data(out, head + "\"choices\":[],\"usage\":{\"prompt_tokens\":19,\"completion_tokens\":6,\"total_tokens\":25}}");
             data(out, "[DONE]");
+        }
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(STALL_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -147,6 +147,21 @@ class OpenAiBackendTest {
     }
 
     @Test
+    void streamThatStallsIsATimeout() throws Exception {
+        OpenAiBackend impatient = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
+                MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
+        mock.failNext(MockOpenAi.Fault.STALL_AFTER_FIRST_WORD);
+        ChatStream stream = impatient.open(request(true));
+
+        assertEquals(new ChatEvent.Delta(0, "Hello", null), stream.next());
+        long start = System.nanoTime();
+        ApiException e = assertThrows(ApiException.class, stream::next);
+        assertEquals(504, e.status());
+        assertEquals("upstream_timeout", e.code());
+        assertTrue(System.nanoTime() - start < MockOpenAi.STALL_MILLIS * 1_000_000 / 2, "gave up at the timeout, not at the end");
+    }
+
+    @Test
     void unreachableProviderIsAGatewayFailure() {
         OpenAiBackend nowhere = new OpenAiBackend(new ProviderConfig("down", ProviderType.OPENAI_COMPATIBLE,
                 "http://127.0.0.1:1/v1", null, null, 2_000, Map.of(), ProviderConfig.Prices.NONE));
