@@ -55,7 +55,7 @@ public final class Router {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
             switch (p.type()) {
-                case OPENAI, OPENAI_COMPATIBLE -> providers.put(p.name(), new OpenAiBackend(p));
+                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> providers.put(p.name(), new OpenAiBackend(p));
                 default -> LOG.warning("provider '" + p.name() + "': type " + p.type().wireName()
                         + " is not supported yet; its targets are skipped");
             }

@@ -12,16 +12,20 @@ import dev.gatehouse.gateway.config.ProviderType;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Queue;
 
 /**
- * OpenAI's chat completions API, and any server that speaks it (vLLM, OpenRouter, Ollama, ...):
- * {@code request.model()} is the provider's own model name. Errors come back as ApiException with
+ * OpenAI's chat completions API, and the servers that speak it: any OpenAI-compatible one (vLLM,
+ * OpenRouter, Ollama, ...) and Azure OpenAI, which differs only in its URL (the deployment and
+ * api-version) and its {@code api-key} header. {@code request.model()} is the provider's own model
+ * name, for Azure the deployment's. Errors come back as ApiException with
  * the upstream status (see {@link OpenAiErrors}); retrying elsewhere is the router's business.
  */
 public final class OpenAiBackend implements Backend {
@@ -41,9 +45,8 @@ public final class OpenAiBackend implements Backend {
 
     @Override
     public ChatStream open(ChatRequest request) {
-        boolean openAiItself = provider.type() == ProviderType.OPENAI;
-        byte[] body = bytes(OpenAiRequestTranslator.body(request, openAiItself));
-        URI uri = URI.create(provider.baseUrl() + (request.isChat() ? "/chat/completions" : "/completions"));
+        byte[] body = bytes(OpenAiRequestTranslator.body(request, provider.type()));
+        URI uri = uri(request);
         HttpRequest.Builder http = HttpRequest.newBuilder(uri)
                 .timeout(Duration.ofMillis(provider.timeoutMillis())) // until the response headers arrive
                 .header("Content-Type", "application/json")
@@ -53,7 +56,9 @@ public final class OpenAiBackend implements Backend {
             http.version(HttpClient.Version.HTTP_1_1); // plain-text servers rarely take the h2c upgrade
         }
         provider.headers().forEach(http::header);
-        if (provider.apiKey() != null) {
+        if (provider.apiKey() != null && provider.type() == ProviderType.AZURE_OPENAI) {
+            http.header("api-key", provider.apiKey());
+        } else if (provider.apiKey() != null) {
             http.header("Authorization", "Bearer " + provider.apiKey());
         }
         HttpResponse<InputStream> response = send(http.build());
@@ -66,6 +71,19 @@ public final class OpenAiBackend implements Backend {
         }
         JsonNode whole = parse(readAll(response.body()));
         return new ListStream(new ArrayDeque<>(OpenAiEventTranslator.response(whole)));
+    }
+
+    private URI uri(ChatRequest request) {
+        String operation = request.isChat() ? "/chat/completions" : "/completions";
+        if (provider.type() == ProviderType.AZURE_OPENAI) {
+            return URI.create(provider.baseUrl() + "/openai/deployments/" + encode(request.model()) + operation
+                    + "?api-version=" + encode(provider.apiVersion()));
+        }
+        return URI.create(provider.baseUrl() + operation);
+    }
+
+    private static String encode(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
 
     private HttpResponse<InputStream> send(HttpRequest request) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.config.ProviderType;
 import dev.gatehouse.serving.text.ChatMessage;
 
 /**
@@ -17,10 +18,17 @@ final class OpenAiRequestTranslator {
 
     private OpenAiRequestTranslator() {}
 
-    /** @param openAiItself api.openai.com, which rejects vLLM's extra sampling fields and prefers max_completion_tokens */
-    static ObjectNode body(ChatRequest request, boolean openAiItself) {
+    /**
+     * OpenAI itself prefers max_completion_tokens; Azure names the model in the URL (the deployment);
+     * both reject vLLM's extra sampling fields, which other OpenAI-compatible servers may take.
+     */
+    static ObjectNode body(ChatRequest request, ProviderType type) {
+        boolean openAiItself = type == ProviderType.OPENAI;
+        boolean strict = type != ProviderType.OPENAI_COMPATIBLE;
         ObjectNode body = MAPPER.createObjectNode();
-        body.put("model", request.model());
+        if (type != ProviderType.AZURE_OPENAI) {
+            body.put("model", request.model());
+        }
         if (request.isChat()) {
             ArrayNode messages = body.putArray("messages");
             for (ChatMessage m : request.messages()) {
@@ -38,7 +46,7 @@ final class OpenAiRequestTranslator {
         if (request.n() != 1) {
             body.put("n", request.n());
         }
-        sampling(body, request, openAiItself);
+        sampling(body, request, strict);
         if (request.user() != null) {
             body.put("user", request.user());
         }
@@ -49,7 +57,7 @@ final class OpenAiRequestTranslator {
         return body;
     }
 
-    private static void sampling(ObjectNode body, ChatRequest request, boolean openAiItself) {
+    private static void sampling(ObjectNode body, ChatRequest request, boolean strict) {
         ChatRequest.Sampling s = request.sampling();
         if (s.temperature() != 1f) {
             body.put("temperature", s.temperature());
@@ -80,17 +88,17 @@ final class OpenAiRequestTranslator {
                 body.put("logprobs", s.topLogprobs());
             }
         }
-        // vLLM's extras: an OpenAI-compatible server may take them; OpenAI itself would answer 400
-        extra(body, "top_k", s.topK() > 0, s.topK(), openAiItself);
-        extra(body, "min_p", s.minP() > 0f, s.minP(), openAiItself);
-        extra(body, "repetition_penalty", s.repetitionPenalty() != 1f, s.repetitionPenalty(), openAiItself);
+        // vLLM's extras: an OpenAI-compatible server may take them; OpenAI and Azure would answer 400
+        extra(body, "top_k", s.topK() > 0, s.topK(), strict);
+        extra(body, "min_p", s.minP() > 0f, s.minP(), strict);
+        extra(body, "repetition_penalty", s.repetitionPenalty() != 1f, s.repetitionPenalty(), strict);
     }
 
-    private static void extra(ObjectNode body, String field, boolean set, Number value, boolean openAiItself) {
+    private static void extra(ObjectNode body, String field, boolean set, Number value, boolean strict) {
         if (!set) {
             return;
         }
-        if (openAiItself) {
+        if (strict) {
             throw ApiException.invalid(field, "'" + field + "' is not supported by this model's provider.");
         }
         body.putPOJO(field, value);

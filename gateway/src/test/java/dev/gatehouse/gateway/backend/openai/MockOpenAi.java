@@ -40,7 +40,7 @@ public final class MockOpenAi implements AutoCloseable {
 
 
     /** One request as received. */
-    public record Received(String path, Map<String, List<String>> headers, JsonNode body) {
+    public record Received(String path, String query, Map<String, List<String>> headers, JsonNode body) {
         public String header(String name) {
             return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
                     .map(e -> e.getValue().get(0)).findFirst().orElse(null);
@@ -55,8 +55,14 @@ public final class MockOpenAi implements AutoCloseable {
     public MockOpenAi() throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v1/chat/completions", this::chat);
+        server.createContext("/openai/deployments/", this::chat); // Azure OpenAI: the model is the deployment in the path
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
+    }
+
+    /** {@code http://127.0.0.1:PORT}, what an azure-openai base-url takes. */
+    public String root() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     /** {@code http://127.0.0.1:PORT/v1}, what base-url takes. */
@@ -79,14 +85,15 @@ public final class MockOpenAi implements AutoCloseable {
 
     private void chat(HttpExchange ex) throws IOException {
         JsonNode body = JSON.readTree(ex.getRequestBody());
-        received.add(new Received(ex.getRequestURI().getPath(), Map.copyOf(ex.getRequestHeaders()), body));
+        received.add(new Received(ex.getRequestURI().getPath(), ex.getRequestURI().getQuery(),
+                Map.copyOf(ex.getRequestHeaders()), body));
         Fault fault = faults.poll();
         boolean streamFault = fault == Fault.STREAM_CUT || fault == Fault.STALL_AT_START || fault == Fault.STALL_AFTER_FIRST_WORD;
         if (fault != null && !streamFault) {
             fail(ex, fault);
             return;
         }
-        String model = body.path("model").asText();
+        String model = body.path("model").asText(ex.getRequestURI().getPath().split("/")[3]);
         if (body.path("stream").asBoolean(false)) {
             stream(ex, model, fault);
             return;

@@ -162,6 +162,23 @@ class OpenAiBackendTest {
     }
 
     @Test
+    void azureNamesTheDeploymentInTheUrlAndSendsTheKeyAsApiKey() throws Exception {
+        OpenAiBackend azure = new OpenAiBackend(new ProviderConfig("azure", ProviderType.AZURE_OPENAI, mock.root(),
+                MockOpenAi.KEY, "2024-10-21", 5_000, Map.of(), ProviderConfig.Prices.NONE));
+
+        List<ChatEvent> events = drain(azure.open(request(true).withModel("my-gpt4o")));
+
+        assertEquals(MockOpenAi.REPLY, text(events));
+        MockOpenAi.Received r = mock.received().getLast();
+        assertEquals("/openai/deployments/my-gpt4o/chat/completions", r.path());
+        assertEquals("api-version=2024-10-21", r.query());
+        assertEquals(MockOpenAi.KEY, r.header("api-key"));
+        assertEquals(null, r.header("Authorization"));
+        assertFalse(r.body().has("model"), "the deployment decides the model");
+        assertEquals(12, r.body().path("max_tokens").asInt());
+    }
+
+    @Test
     void unreachableProviderIsAGatewayFailure() {
         OpenAiBackend nowhere = new OpenAiBackend(new ProviderConfig("down", ProviderType.OPENAI_COMPATIBLE,
                 "http://127.0.0.1:1/v1", null, null, 2_000, Map.of(), ProviderConfig.Prices.NONE));
