@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.backend.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.SseLines;
 import dev.gatehouse.gateway.chat.ApiException;
 
 import java.io.IOException;
@@ -40,7 +41,7 @@ final class OpenAiErrors {
     }
 
     static ApiException fromIo(String provider, IOException e) {
-        if (e instanceof HttpTimeoutException) {
+        if (e instanceof HttpTimeoutException || e instanceof SseLines.StalledException) {
             return new ApiException(504, "server_error", "upstream_timeout", null,
                     "Provider '" + provider + "' did not answer in time.", null);
         }
