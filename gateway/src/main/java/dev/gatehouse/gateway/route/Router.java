@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.route;
 
 import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.anthropic.AnthropicBackend;
 import dev.gatehouse.gateway.backend.local.LocalBackend;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.OpenAiBackend;
@@ -56,6 +57,7 @@ public final class Router {
         for (ProviderConfig p : config.providers().values()) {
             switch (p.type()) {
                 case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> providers.put(p.name(), new OpenAiBackend(p));
+                case ANTHROPIC -> providers.put(p.name(), new AnthropicBackend(p));
                 default -> LOG.warning("provider '" + p.name() + "': type " + p.type().wireName()
                         + " is not supported yet; its targets are skipped");
             }

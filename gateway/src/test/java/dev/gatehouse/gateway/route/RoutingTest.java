@@ -13,6 +13,8 @@ import com.openai.errors.BadRequestException;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
 import dev.gatehouse.gateway.config.GatehouseConfig;
@@ -52,6 +54,7 @@ class RoutingTest {
     static Path dir;
     static MockOpenAi openai;
     static MockOpenAi backup;
+    static MockAnthropic anthropic;
     static LocalModels models;
     static GatewayServer server;
     static OpenAIClient client;
@@ -61,6 +64,7 @@ class RoutingTest {
     static void start() throws Exception {
         openai = new MockOpenAi();
         backup = new MockOpenAi();
+        anthropic = new MockAnthropic();
         Path store = dir.resolve("model-store");
         TestModelFolder.llama().write(store.resolve(LOCAL));
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
@@ -73,6 +77,7 @@ class RoutingTest {
                   openai: {type: openai, base-url: %s, api-key: ${OPENAI_API_KEY}, timeout-ms: 1000}
                   backup: {type: openai-compatible, base-url: %s, api-key: ${BACKUP_KEY}}
                   claude: {type: anthropic, base-url: https://api.anthropic.com, api-key: ${ANTHROPIC_API_KEY}}
+                  anthropic: {type: anthropic, base-url: %s, api-key: ${MOCK_ANTHROPIC_KEY}}
                 models:
                   - name: chat
                     targets:
@@ -86,8 +91,14 @@ class RoutingTest {
                         model: gpt-4o-mini
                       - provider: backup
                         model: backup-model
-                """.formatted(openai.baseUrl(), backup.baseUrl()),
-                Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY));
+                  - name: haiku
+                    targets:
+                      - provider: anthropic
+                        model: claude-3-5-haiku-latest
+                      - provider: openai
+                        model: gpt-4o-mini
+                """.formatted(openai.baseUrl(), backup.baseUrl(), anthropic.baseUrl()),
+                Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY, "MOCK_ANTHROPIC_KEY", MockAnthropic.KEY));
         server = GatewayServer.start("127.0.0.1", 0, models, Router.of(config, models), registry, 1 << 20,
                 Duration.ofSeconds(5));
         client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
@@ -104,12 +115,14 @@ class RoutingTest {
         }
         openai.close();
         backup.close();
+        anthropic.close();
     }
 
     @BeforeEach
     void clearFaults() {
         openai.clearFaults(); // a test that failed half-way leaves no fault for the next
         backup.clearFaults();
+        anthropic.clearFaults();
     }
 
     private static ChatCompletionCreateParams params(String model) {
@@ -219,6 +232,34 @@ class RoutingTest {
     }
 
     @Test
+    void anthropicAnswersInOpenAisShape() {
+        try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response = client.chat().completions().withRawResponse()
+                .createStreaming(params("haiku").toBuilder().streamOptions(ChatCompletionStreamOptions.builder()
+                        .includeUsage(true).build()).build());
+             StreamResponse<ChatCompletionChunk> stream = response.parse()) {
+            List<ChatCompletionChunk> chunks = stream.stream().toList();
+            String text = chunks.stream().flatMap(c -> c.choices().stream())
+                    .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+
+            assertEquals(MockAnthropic.REPLY, text);
+            assertEquals(6, chunks.getLast().usage().orElseThrow().completionTokens());
+            assertEquals(12, chunks.getLast().usage().orElseThrow().promptTokens());
+            assertEquals("anthropic:claude-3-5-haiku-latest", header(response, "x-gatehouse-backend"));
+        }
+        assertEquals(5, anthropic.received().getLast().body().path("max_tokens").asInt());
+    }
+
+    @Test
+    void anthropicOverloadedFallsBack() {
+        anthropic.failNext(MockAnthropic.Fault.OVERLOADED);
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("haiku"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("openai:gpt-4o-mini", header(response, "x-gatehouse-backend"));
+            assertEquals("anthropic:claude-3-5-haiku-latest (503)", header(response, "x-gatehouse-fallbacks"));
+        }
+    }
+
+    @Test
     void clientErrorFromUpstreamIsReturnedAsItIs() {
         int backupCalls = backup.received().size();
         openai.failNext(MockOpenAi.Fault.BAD_REQUEST);
@@ -318,7 +359,7 @@ class RoutingTest {
     }
 
     private static void assertNoSecret(HttpResponse<String> response) {
-        for (String secret : List.of(MockOpenAi.KEY, BACKUP_KEY, "sk-test", "sk-backup")) {
+        for (String secret : List.of(MockOpenAi.KEY, BACKUP_KEY, MockAnthropic.KEY, "sk-test", "sk-backup", "sk-ant")) {
             assertFalse(response.body().contains(secret), "body of " + response.uri() + " quotes a key");
             assertFalse(response.headers().map().toString().contains(secret), "headers of " + response.uri() + " quote a key");
         }
