@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.route;
 
 import dev.gatehouse.gateway.backend.Backend;
 import dev.gatehouse.gateway.backend.anthropic.AnthropicBackend;
+import dev.gatehouse.gateway.backend.gemini.GeminiBackend;
 import dev.gatehouse.gateway.backend.local.LocalBackend;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.OpenAiBackend;
@@ -18,7 +19,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.logging.Logger;
 
 /**
  * Model name -> the target that answers it, and the only place that falls back. Targets are tried
@@ -34,8 +34,6 @@ import java.util.logging.Logger;
  * straight to that provider.
  */
 public final class Router {
-    private static final Logger LOG = Logger.getLogger(Router.class.getName());
-
     private final Map<String, ModelRoute> routes;
     private final LocalModels local;
     private final Map<String, Backend> providers;
@@ -58,8 +56,7 @@ public final class Router {
             switch (p.type()) {
                 case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> providers.put(p.name(), new OpenAiBackend(p));
                 case ANTHROPIC -> providers.put(p.name(), new AnthropicBackend(p));
-                default -> LOG.warning("provider '" + p.name() + "': type " + p.type().wireName()
-                        + " is not supported yet; its targets are skipped");
+                case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
             }
         }
         return new Router(config.models(), local, providers);
