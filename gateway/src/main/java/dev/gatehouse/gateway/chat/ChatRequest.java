@@ -28,6 +28,11 @@ public record ChatRequest(
                            float presencePenalty, float frequencyPenalty, Long seed, List<String> stop,
                            boolean logprobs, int topLogprobs) {}
 
+    /** The same request for another model name: the router sends a provider its own name for the model. */
+    public ChatRequest withModel(String name) {
+        return new ChatRequest(name, messages, prompt, maxTokens, sampling, n, echo, stream, includeUsage, user);
+    }
+
     public boolean isChat() {
         return messages != null;
     }

@@ -1,6 +1,9 @@
 package dev.gatehouse.gateway.cli;
 
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.config.GatehouseConfig;
+import dev.gatehouse.gateway.config.LocalLimits;
+import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
@@ -46,6 +49,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-body-mb", defaultValue = "4", description = "Largest request body (default: ${DEFAULT-VALUE}).")
     int maxBodyMb;
 
+    @Option(names = "--config", description = "gatehouse.yaml: providers, model routes, per-model engine limits (default: none, local models only).")
+    Path config;
+
     @Option(names = "--grace-seconds", defaultValue = "30",
             description = "On SIGTERM, how long running requests may finish (default: ${DEFAULT-VALUE}).")
     int graceSeconds;
@@ -54,11 +60,14 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
+        GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
+        settings.warnings().forEach(LOG::warning);
+        settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
         DeviceChoice deviceChoice = modelOptions.device();
         Path store = modelOptions.store.root();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels();
-        GatewayServer server = GatewayServer.start(host, port, models, registry, (long) maxBodyMb << 20,
+        GatewayServer server = GatewayServer.start(host, port, models, Router.of(settings, models), registry, (long) maxBodyMb << 20,
                 Duration.ofSeconds(graceSeconds));
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
@@ -68,7 +77,8 @@ public final class ServeCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }));
-        models.loadAll(store, deviceChoice, engine, registry);
+        models.loadAll(store, deviceChoice, name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine),
+                registry);
         LOG.info("serving " + (models.names().isEmpty() ? "no models (model store " + store.toAbsolutePath() + " is empty)"
                 : String.join(", ", models.names())));
         stopped.await();

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.server;
 
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.route.Router;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -26,9 +27,15 @@ public final class GatewayServer implements AutoCloseable {
         this.grace = grace;
     }
 
+    /** Local models only. */
     public static GatewayServer start(String host, int port, LocalModels models, PrometheusMeterRegistry registry,
                                       long maxBodyBytes, Duration grace) {
-        OpenAiApi openAi = new OpenAiApi(models, maxBodyBytes, new HttpMetrics(registry));
+        return start(host, port, models, Router.localOnly(models), registry, maxBodyBytes, grace);
+    }
+
+    public static GatewayServer start(String host, int port, LocalModels models, Router router,
+                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace) {
+        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry));
         WebServer server = WebServer.builder()
                 .host(host)
                 .port(port)

@@ -5,15 +5,17 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gatehouse.gateway.backend.Backend;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.route.Routed;
+import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.HttpMetrics;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import io.helidon.http.DirectHandler;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.ServerResponseHeaders;
@@ -46,12 +48,17 @@ public final class OpenAiApi implements HttpService {
     /** How much of an oversized body is read and dropped so the 413 reaches the client (see tooLarge). */
     private static final long DRAIN_LIMIT = 64L << 20;
 
+    private static final HeaderName BACKEND = HeaderNames.create("x-gatehouse-backend");
+    private static final HeaderName FALLBACKS = HeaderNames.create("x-gatehouse-fallbacks");
+
     private final LocalModels models;
+    private final Router router;
     private final long maxBodyBytes;
     private final HttpMetrics metrics;
 
-    public OpenAiApi(LocalModels models, long maxBodyBytes, HttpMetrics metrics) {
+    public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics) {
         this.models = models;
+        this.router = router;
         this.maxBodyBytes = maxBodyBytes;
         this.metrics = metrics;
     }
@@ -79,9 +86,14 @@ public final class OpenAiApi implements HttpService {
         try {
             JsonNode body = readBody(req, res);
             ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
-            Backend backend = backend(request.model());
+            refuseEmbeddingModel(request.model());
+            Routed routed = router.open(request); // picks the target and falls back; see Router
             model = request.model(); // only a served model becomes a metric label: clients pick the names
-            ChatStream stream = backend.open(request);
+            res.header(BACKEND, routed.backend());
+            if (!routed.fallbacks().isEmpty()) {
+                res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
+            }
+            ChatStream stream = routed.stream();
             CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                     System.currentTimeMillis() / 1000, request);
             if (request.stream()) {
@@ -110,11 +122,10 @@ public final class OpenAiApi implements HttpService {
         }
     }
 
-    private Backend backend(String model) {
+    private void refuseEmbeddingModel(String model) {
         if (models.embeddings(model).isPresent()) {
             throw ApiException.invalid("model", "The model '" + model + "' is an embedding model; use /v1/embeddings.");
         }
-        return models.get(model).orElseThrow(() -> ApiException.modelNotFound(model));
     }
 
     private void embeddings(ServerRequest req, ServerResponse res) {
@@ -299,12 +310,13 @@ public final class OpenAiApi implements HttpService {
         list.put("object", "list");
         ArrayNode data = list.putArray("data");
         models.names().forEach(name -> data.add(modelObject(name)));
+        router.routeNames().stream().filter(name -> models.get(name).isEmpty()).forEach(name -> data.add(modelObject(name)));
         res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(list));
     }
 
     private void getModel(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
-        if (models.get(id).isEmpty() && models.embeddings(id).isEmpty()) {
+        if (models.get(id).isEmpty() && models.embeddings(id).isEmpty() && !router.isRoute(id)) {
             send(res, ApiException.modelNotFound(id));
             return;
         }

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
@@ -35,6 +36,11 @@ public final class LocalModels implements AutoCloseable {
 
     /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
     public void loadAll(Path store, DeviceChoice device, EngineConfig config, MeterRegistry registry) {
+        loadAll(store, device, name -> config, registry);
+    }
+
+    /** As above, with engine limits chosen per folder name (gatehouse.yaml's {@code local:}). */
+    public void loadAll(Path store, DeviceChoice device, Function<String, EngineConfig> configs, MeterRegistry registry) {
         for (Path folder : modelFolders(store)) {
             String name = folder.getFileName().toString();
             long start = System.nanoTime();
@@ -44,7 +50,7 @@ public final class LocalModels implements AutoCloseable {
                     continue;
                 }
                 LocalModel model = LocalModel.load(folder, device);
-                Engine engine = Engine.start(model, config, registry);
+                Engine engine = Engine.start(model, configs.apply(name), registry);
                 backends.put(name, new LocalBackend(engine));
                 LOG.info(String.format("loaded %s (%s, %d positions per sequence) in %.1f s", name,
                         model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));

@@ -1,0 +1,69 @@
+package dev.gatehouse.gateway.backend.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.SseLines;
+import dev.gatehouse.gateway.chat.ApiException;
+
+import java.io.IOException;
+import java.net.http.HttpTimeoutException;
+
+/**
+ * Anthropic's errors ({@code {"type":"error","error":{"type":"overloaded_error","message":...}}})
+ * in OpenAI's shape. 529 overloaded becomes 503 (OpenAI's clients know no 529); credentials
+ * Gatehouse holds and network failures become 502, so the router moves on; the client's own
+ * mistakes keep their 4xx.
+ */
+final class AnthropicErrors {
+    private AnthropicErrors() {}
+
+    static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Integer retryAfterSeconds) {
+        JsonNode error = parse(body).path("error");
+        String type = error.path("type").asText("");
+        String message = redact(error.path("message").asText(""), apiKey);
+        if (status == 401 || status == 403) {
+            return new ApiException(502, "server_error", "upstream_auth_failed", null,
+                    "Provider '" + provider + "' refused Gatehouse's credentials (HTTP " + status + ").", null);
+        }
+        if (status == 529 || type.equals("overloaded_error")) {
+            return new ApiException(503, "server_error", "server_overloaded", null,
+                    "Provider '" + provider + "' is overloaded: " + message, retryAfterSeconds);
+        }
+        if (status == 429) {
+            return new ApiException(429, "requests", "rate_limit_exceeded", null,
+                    "Provider '" + provider + "': " + message, retryAfterSeconds);
+        }
+        if (status >= 500) {
+            return new ApiException(status, "server_error", null, null, "Provider '" + provider + "': " + message, null);
+        }
+        return new ApiException(status, "invalid_request_error", null, null,
+                message.isEmpty() ? "Provider '" + provider + "' answered HTTP " + status + "." : message, null);
+    }
+
+    /** An error event inside a stream (after the headers): overloaded_error is the usual one. */
+    static ApiException inStream(String provider, String apiKey, JsonNode error) {
+        boolean overloaded = error.path("type").asText().equals("overloaded_error");
+        return new ApiException(overloaded ? 503 : 502, "server_error", overloaded ? "server_overloaded" : null, null,
+                "Provider '" + provider + "': " + redact(error.path("message").asText("error in stream"), apiKey), null);
+    }
+
+    static ApiException fromIo(String provider, IOException e) {
+        if (e instanceof HttpTimeoutException || e instanceof SseLines.StalledException) {
+            return new ApiException(504, "server_error", "upstream_timeout", null,
+                    "Provider '" + provider + "' did not answer in time.", null);
+        }
+        return new ApiException(502, "server_error", "upstream_unavailable", null,
+                "Provider '" + provider + "' could not be reached or dropped the connection.", null);
+    }
+
+    private static String redact(String text, String apiKey) {
+        return apiKey == null || apiKey.isEmpty() ? text : text.replace(apiKey, "***");
+    }
+
+    private static JsonNode parse(byte[] body) {
+        try {
+            return AnthropicRequestTranslator.MAPPER.readTree(body);
+        } catch (IOException e) {
+            return AnthropicRequestTranslator.MAPPER.createObjectNode();
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.gatehouse.gateway.backend.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.chat.ChatEvent;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Anthropic's answers -> ChatEvents. A stream is message_start (input tokens), content_block_delta
+ * (text_delta), message_delta (stop_reason, output tokens), message_stop; a whole message carries
+ * the same in its content blocks, stop_reason and usage. One choice, index 0.
+ */
+final class AnthropicEventTranslator {
+    private int inputTokens;
+    private int outputTokens;
+
+    /** The events of one stream event; message_stop gives the Usage, last. */
+    List<ChatEvent> event(JsonNode e) {
+        List<ChatEvent> events = new ArrayList<>();
+        switch (e.path("type").asText()) {
+            case "message_start" -> {
+                JsonNode usage = e.path("message").path("usage");
+                inputTokens = usage.path("input_tokens").asInt(0);
+                outputTokens = usage.path("output_tokens").asInt(0);
+            }
+            case "content_block_delta" -> {
+                JsonNode delta = e.path("delta");
+                if (delta.path("type").asText().equals("text_delta") && !delta.path("text").asText().isEmpty()) {
+                    events.add(new ChatEvent.Delta(0, delta.path("text").asText(), null));
+                }
+            }
+            case "message_delta" -> {
+                outputTokens = e.path("usage").path("output_tokens").asInt(outputTokens);
+                JsonNode reason = e.path("delta").path("stop_reason");
+                if (reason.isTextual()) {
+                    events.add(new ChatEvent.Finish(0, finishReason(reason.asText())));
+                }
+            }
+            case "message_stop" -> events.add(new ChatEvent.Usage(inputTokens, outputTokens));
+            default -> { } // content_block_start/stop, ping: nothing to say
+        }
+        return events;
+    }
+
+    static List<ChatEvent> message(JsonNode m) {
+        StringBuilder text = new StringBuilder();
+        for (JsonNode block : m.path("content")) {
+            if (block.path("type").asText().equals("text")) {
+                text.append(block.path("text").asText());
+            }
+        }
+        JsonNode usage = m.path("usage");
+        return List.of(new ChatEvent.Delta(0, text.toString(), null),
+                new ChatEvent.Finish(0, finishReason(m.path("stop_reason").asText("end_turn"))),
+                new ChatEvent.Usage(usage.path("input_tokens").asInt(0), usage.path("output_tokens").asInt(0)));
+    }
+
+    /** Anthropic's stop_reason in OpenAI's words. */
+    static String finishReason(String stopReason) {
+        return switch (stopReason) {
+            case "max_tokens" -> "length";
+            case "tool_use" -> "tool_calls";
+            case "refusal" -> "content_filter";
+            default -> "stop"; // end_turn, stop_sequence, pause_turn
+        };
+    }
+}

@@ -1,0 +1,272 @@
+package dev.gatehouse.gateway.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * gatehouse.yaml: upstream providers, model routes and per-folder engine limits. Every key has a
+ * default, so no file at all means local models only. Unknown keys are errors: a misspelt
+ * {@code max-queue-wait-ms} silently ignored would route traffic nobody asked for.
+ *
+ * @param warnings what the operator should hear at start (providers skipped for an unset key, ...)
+ */
+public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
+                              Map<String, LocalLimits> local, List<String> warnings) {
+
+    private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
+    /** A bare ${VAR} value, as in {@code {api-key: ${KEY}}}, which YAML would read as a nested flow mapping. */
+    private static final Pattern BARE_VARIABLE = Pattern.compile("(?<=[:,\\[]\\s{0,40})(\\$\\{[A-Za-z_][A-Za-z0-9_]*})(?=\\s*(?:[,}\\]#]|$))",
+            Pattern.MULTILINE);
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    public static GatehouseConfig empty() {
+        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of());
+    }
+
+    public static GatehouseConfig load(Path file, Map<String, String> env) {
+        try {
+            return parse(Files.readString(file), env);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read " + file + ": " + e.getMessage());
+        }
+    }
+
+    public static GatehouseConfig parse(String yaml, Map<String, String> env) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(BARE_VARIABLE.matcher(yaml).replaceAll("\"$1\""));
+        } catch (IOException e) {
+            throw new ConfigException("gatehouse.yaml is not valid YAML: " + e.getMessage());
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return empty();
+        }
+        requireObject(root, "the top level");
+        allowKeys(root, "the top level", Set.of("providers", "models", "local"));
+        List<String> warnings = new ArrayList<>();
+        Map<String, ProviderConfig> providers = new LinkedHashMap<>();
+        Set<String> skipped = new java.util.HashSet<>();
+        for (Map.Entry<String, JsonNode> e : fields(root.path("providers"), "providers")) {
+            ProviderConfig p = provider(e.getKey(), e.getValue(), env, warnings);
+            if (p == null) {
+                skipped.add(e.getKey());
+            } else {
+                providers.put(p.name(), p);
+            }
+        }
+        List<ModelRoute> models = new ArrayList<>();
+        JsonNode modelsNode = root.path("models");
+        if (!modelsNode.isMissingNode() && !modelsNode.isArray()) {
+            throw new ConfigException("'models' must be a list");
+        }
+        for (int i = 0; i < modelsNode.size(); i++) {
+            ModelRoute route = route(modelsNode.get(i), "models[" + i + "]", providers.keySet(), skipped, warnings);
+            if (route != null) {
+                models.add(route);
+            }
+        }
+        Map<String, LocalLimits> local = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(root.path("local"), "local")) {
+            String where = "local." + e.getKey();
+            requireObject(e.getValue(), where);
+            allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting"));
+            local.put(e.getKey(), new LocalLimits(positive(e.getValue(), "max-running", where),
+                    positive(e.getValue(), "max-waiting", where)));
+        }
+        return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings));
+    }
+
+    /** Null when its api-key names an unset variable: reported, then skipped. */
+    private static ProviderConfig provider(String name, JsonNode n, Map<String, String> env, List<String> warnings) {
+        String where = "providers." + name;
+        requireObject(n, where);
+        allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-version", "timeout-ms", "headers", "prices"));
+        String typeName = requiredText(n, "type", where);
+        ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
+                + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini)"));
+        String apiKey = null;
+        if (n.has("api-key")) {
+            String raw = text(n, "api-key", where);
+            String unset = firstUnset(raw, env);
+            if (unset != null) {
+                warnings.add("provider '" + name + "' skipped: its api-key reads " + unset + ", which is not set");
+                return null;
+            }
+            apiKey = expand(raw, env, where + ".api-key");
+            if (apiKey.isBlank()) {
+                warnings.add("provider '" + name + "' skipped: its api-key is empty");
+                return null;
+            }
+        }
+        String baseUrl = expand(requiredText(n, "base-url", where), env, where + ".base-url").replaceAll("/+$", "");
+        String apiVersion = n.has("api-version") ? expand(text(n, "api-version", where), env, where + ".api-version") : null;
+        if (type == ProviderType.AZURE_OPENAI && apiVersion == null) {
+            throw new ConfigException(where + ": azure-openai needs an api-version");
+        }
+        Integer timeout = positive(n, "timeout-ms", where);
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> h : fields(n.path("headers"), where + ".headers")) {
+            if (!h.getValue().isValueNode()) {
+                throw new ConfigException(where + ".headers." + h.getKey() + " must be a string");
+            }
+            headers.put(h.getKey(), expand(h.getValue().asText(), env, where + ".headers." + h.getKey()));
+        }
+        ProviderConfig.Prices prices = ProviderConfig.Prices.NONE;
+        JsonNode p = n.path("prices");
+        if (!p.isMissingNode()) {
+            requireObject(p, where + ".prices");
+            allowKeys(p, where + ".prices", Set.of("input-per-million", "output-per-million"));
+            prices = new ProviderConfig.Prices(price(p, "input-per-million", where), price(p, "output-per-million", where));
+        }
+        return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
+                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices);
+    }
+
+    private static ModelRoute route(JsonNode n, String where, Set<String> providers, Set<String> skipped,
+                                    List<String> warnings) {
+        requireObject(n, where);
+        allowKeys(n, where, Set.of("name", "targets", "spill"));
+        String name = requiredText(n, "name", where);
+        JsonNode targetsNode = n.path("targets");
+        if (!targetsNode.isArray() || targetsNode.isEmpty()) {
+            throw new ConfigException(where + ".targets must be a non-empty list");
+        }
+        List<ModelRoute.Target> targets = new ArrayList<>();
+        for (int i = 0; i < targetsNode.size(); i++) {
+            String at = where + ".targets[" + i + "]";
+            JsonNode t = targetsNode.get(i);
+            requireObject(t, at);
+            if (t.has("local")) {
+                allowKeys(t, at, Set.of("local"));
+                targets.add(ModelRoute.Target.local(text(t, "local", at)));
+                continue;
+            }
+            allowKeys(t, at, Set.of("provider", "model"));
+            String provider = requiredText(t, "provider", at);
+            String model = requiredText(t, "model", at);
+            if (skipped.contains(provider)) {
+                warnings.add("model '" + name + "': target " + provider + ":" + model + " dropped (provider skipped)");
+            } else if (!providers.contains(provider)) {
+                throw new ConfigException(at + ".provider: no provider named '" + provider + "'");
+            } else {
+                targets.add(ModelRoute.Target.provider(provider, model));
+            }
+        }
+        long maxWait = ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS;
+        JsonNode spill = n.path("spill");
+        if (!spill.isMissingNode()) {
+            requireObject(spill, where + ".spill");
+            allowKeys(spill, where + ".spill", Set.of("max-queue-wait-ms"));
+            JsonNode w = spill.path("max-queue-wait-ms");
+            if (!w.isMissingNode()) {
+                if (!w.canConvertToLong() || !w.isIntegralNumber() || w.asLong() < 0) {
+                    throw new ConfigException(where + ".spill.max-queue-wait-ms must be a whole number >= 0");
+                }
+                maxWait = w.asLong();
+            }
+        }
+        if (targets.isEmpty()) {
+            warnings.add("model '" + name + "' not served: none of its targets is available");
+            return null;
+        }
+        return new ModelRoute(name, List.copyOf(targets), maxWait);
+    }
+
+    /** Replaces each ${VAR}; fails on an unset one (only api-key may be unset, and skips its provider). */
+    static String expand(String value, Map<String, String> env, String where) {
+        String unset = firstUnset(value, env);
+        if (unset != null) {
+            throw new ConfigException(where + " reads " + unset + ", which is not set");
+        }
+        Matcher m = VARIABLE.matcher(value);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            m.appendReplacement(out, Matcher.quoteReplacement(env.get(m.group(1))));
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    private static String firstUnset(String value, Map<String, String> env) {
+        Matcher m = VARIABLE.matcher(value);
+        while (m.find()) {
+            if (env.get(m.group(1)) == null) {
+                return m.group(1);
+            }
+        }
+        return null;
+    }
+
+    private static Iterable<Map.Entry<String, JsonNode>> fields(JsonNode n, String where) {
+        if (n.isMissingNode() || n.isNull()) {
+            return List.of();
+        }
+        requireObject(n, where);
+        Iterator<Map.Entry<String, JsonNode>> it = n.fields();
+        return () -> it;
+    }
+
+    private static void requireObject(JsonNode n, String where) {
+        if (!n.isObject()) {
+            throw new ConfigException(where + " must be a mapping");
+        }
+    }
+
+    private static void allowKeys(JsonNode n, String where, Set<String> allowed) {
+        n.fieldNames().forEachRemaining(k -> {
+            if (!allowed.contains(k)) {
+                throw new ConfigException(where + ": unknown key '" + k + "' (expected one of " + allowed + ")");
+            }
+        });
+    }
+
+    private static String requiredText(JsonNode n, String key, String where) {
+        if (!n.has(key)) {
+            throw new ConfigException(where + ": '" + key + "' is required");
+        }
+        return text(n, key, where);
+    }
+
+    private static String text(JsonNode n, String key, String where) {
+        JsonNode v = n.get(key);
+        if (!v.isTextual() || v.asText().isEmpty()) {
+            throw new ConfigException(where + "." + key + " must be a non-empty string");
+        }
+        return v.asText();
+    }
+
+    private static Integer positive(JsonNode n, String key, String where) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
+            throw new ConfigException(where + "." + key + " must be a whole number >= 1");
+        }
+        return v.asInt();
+    }
+
+    private static Double price(JsonNode n, String key, String where) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isNumber() || v.asDouble() < 0) {
+            throw new ConfigException(where + ".prices." + key + " must be a number >= 0");
+        }
+        return v.asDouble();
+    }
+}

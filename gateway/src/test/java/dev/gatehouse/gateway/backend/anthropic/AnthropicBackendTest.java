@@ -1,0 +1,154 @@
+package dev.gatehouse.gateway.backend.anthropic;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.config.ProviderConfig;
+import dev.gatehouse.gateway.config.ProviderType;
+import dev.gatehouse.serving.text.ChatMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class AnthropicBackendTest {
+    static MockAnthropic mock;
+    static AnthropicBackend backend;
+
+    @BeforeAll
+    static void start() throws Exception {
+        mock = new MockAnthropic();
+        backend = new AnthropicBackend(new ProviderConfig("claude", ProviderType.ANTHROPIC, mock.baseUrl(), MockAnthropic.KEY,
+                null, 5_000, Map.of(), ProviderConfig.Prices.NONE));
+    }
+
+    @AfterAll
+    static void stop() {
+        mock.close();
+    }
+
+    @BeforeEach
+    void clearFaults() {
+        mock.clearFaults();
+    }
+
+    static ChatRequest request(boolean stream, Integer maxTokens, float temperature) {
+        ChatRequest.Sampling sampling = new ChatRequest.Sampling(temperature, 1f, 0, 0f, 1f, 0f, 0f, null, List.of("END"), false, 0);
+        return new ChatRequest("claude-3-5-haiku-latest", List.of(new ChatMessage("system", "Be brief."),
+                new ChatMessage("system", "Answer in English."), new ChatMessage("user", "Hi")),
+                null, maxTokens, sampling, 1, false, stream, false, "u-1");
+    }
+
+    static List<ChatEvent> drain(ChatStream stream) throws InterruptedException {
+        List<ChatEvent> events = new ArrayList<>();
+        try (stream) {
+            for (ChatEvent e; (e = stream.next()) != null; ) {
+                events.add(e);
+            }
+        }
+        return events;
+    }
+
+    static String text(List<ChatEvent> events) {
+        StringBuilder s = new StringBuilder();
+        events.stream().filter(e -> e instanceof ChatEvent.Delta).forEach(e -> s.append(((ChatEvent.Delta) e).text()));
+        return s.toString();
+    }
+
+    @Test
+    void sendsAMessagesRequest() throws Exception {
+        drain(backend.open(request(false, null, 0.5f)));
+
+        MockAnthropic.Received r = mock.received().getLast();
+        assertEquals(MockAnthropic.KEY, r.header("x-api-key"));
+        assertEquals("2023-06-01", r.header("anthropic-version"));
+        assertEquals(null, r.header("Authorization"));
+        JsonNode body = r.body();
+        assertEquals("claude-3-5-haiku-latest", body.path("model").asText());
+        assertEquals("Be brief.\n\nAnswer in English.", body.path("system").asText(), "system messages go top-level");
+        assertEquals(1, body.path("messages").size());
+        assertEquals("user", body.path("messages").get(0).path("role").asText());
+        assertEquals(AnthropicRequestTranslator.DEFAULT_MAX_TOKENS, body.path("max_tokens").asInt(), "required by Anthropic");
+        assertEquals("END", body.path("stop_sequences").get(0).asText());
+        assertEquals(0.5, body.path("temperature").asDouble());
+        assertEquals("u-1", body.path("metadata").path("user_id").asText());
+    }
+
+    @Test
+    void wholeMessageBecomesEvents() throws Exception {
+        List<ChatEvent> events = drain(backend.open(request(false, 20, 1f)));
+
+        assertEquals(List.of(new ChatEvent.Delta(0, MockAnthropic.REPLY, null), new ChatEvent.Finish(0, "stop"),
+                new ChatEvent.Usage(12, 6)), events);
+    }
+
+    @Test
+    void streamBecomesEventsWithUsageLast() throws Exception {
+        List<ChatEvent> events = drain(backend.open(request(true, 20, 1f)));
+
+        assertEquals(MockAnthropic.REPLY, text(events));
+        assertEquals(new ChatEvent.Finish(0, "stop"), events.get(events.size() - 2));
+        assertEquals(new ChatEvent.Usage(12, 6), events.getLast());
+    }
+
+    @Test
+    void stopReasonsInOpenAisWords() {
+        assertEquals("length", AnthropicEventTranslator.finishReason("max_tokens"));
+        assertEquals("stop", AnthropicEventTranslator.finishReason("stop_sequence"));
+        assertEquals("stop", AnthropicEventTranslator.finishReason("end_turn"));
+        assertEquals("content_filter", AnthropicEventTranslator.finishReason("refusal"));
+    }
+
+    @Test
+    void overloadedIs503AndRateLimitKeepsRetryAfter() {
+        mock.failNext(MockAnthropic.Fault.OVERLOADED, MockAnthropic.Fault.RATE_LIMITED);
+
+        ApiException overloaded = assertThrows(ApiException.class, () -> backend.open(request(false, 20, 1f)));
+        assertEquals(503, overloaded.status(), "OpenAI's clients know no 529");
+        ApiException limited = assertThrows(ApiException.class, () -> backend.open(request(true, 20, 1f)));
+        assertEquals(429, limited.status());
+        assertEquals(7, limited.retryAfterSeconds());
+    }
+
+    @Test
+    void clientErrorKeepsItsStatusAndMessage() {
+        mock.failNext(MockAnthropic.Fault.BAD_REQUEST);
+
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(false, 20, 1f)));
+        assertEquals(400, e.status());
+        assertTrue(e.getMessage().startsWith("messages: roles must alternate"), e.getMessage());
+    }
+
+    @Test
+    void overloadedErrorEventEndsTheStream() throws Exception {
+        mock.failNext(MockAnthropic.Fault.OVERLOADED_IN_STREAM);
+        ChatStream stream = backend.open(request(true, 20, 1f));
+
+        assertEquals(new ChatEvent.Delta(0, "Hello", null), stream.next());
+        assertEquals(503, assertThrows(ApiException.class, stream::next).status());
+    }
+
+    @Test
+    void whatMessagesCannotDoIsRefusedNotDropped() {
+        int before = mock.received().size();
+
+        ApiException hot = assertThrows(ApiException.class, () -> backend.open(request(false, 20, 1.5f)));
+        assertEquals("temperature", hot.param());
+        ChatRequest.Sampling seeded = new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, 42L, List.of(), false, 0);
+        ApiException seed = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("m",
+                List.of(new ChatMessage("user", "hi")), null, 5, seeded, 1, false, false, false, null)));
+        assertEquals("seed", seed.param());
+        assertEquals(before, mock.received().size(), "refused before anything is sent");
+        assertFalse(hot.getMessage().contains(MockAnthropic.KEY));
+    }
+}

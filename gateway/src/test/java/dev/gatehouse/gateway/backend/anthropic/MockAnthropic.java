@@ -1,0 +1,137 @@
+package dev.gatehouse.gateway.backend.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+
+/**
+ * A fake api.anthropic.com on a free loopback port: POST /v1/messages answered as the Messages API
+ * reference shows (a message object, or message_start ... message_stop events), with its error
+ * bodies on demand.
+ */
+public final class MockAnthropic implements AutoCloseable {
+    public static final String REPLY = "Hello from Claude.";
+    public static final String KEY = "sk-ant-api03-MOCK-abcdefghijklmnop0123456789";
+
+    public enum Fault { OVERLOADED, RATE_LIMITED, BAD_REQUEST, OVERLOADED_IN_STREAM }
+
+    public record Received(Map<String, List<String>> headers, JsonNode body) {
+        public String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpServer server;
+    private final Queue<Fault> faults = new ConcurrentLinkedQueue<>();
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+
+    public MockAnthropic() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/v1/messages", this::messages);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.start();
+    }
+
+    /** {@code http://127.0.0.1:PORT}, what base-url takes. */
+    public String baseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    public void failNext(Fault... next) {
+        faults.addAll(List.of(next));
+    }
+
+    public void clearFaults() {
+        faults.clear();
+    }
+
+    public List<Received> received() {
+        return received;
+    }
+
+    private void messages(HttpExchange ex) throws IOException {
+        JsonNode body = JSON.readTree(ex.getRequestBody());
+        received.add(new Received(Map.copyOf(ex.getRequestHeaders()), body));
+        Fault fault = faults.poll();
+        switch (fault == null ? "none" : fault.name()) {
+            case "OVERLOADED" -> send(ex, 529, Map.of(), """
+                    {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}""");
+            case "RATE_LIMITED" -> send(ex, 429, Map.of("retry-after", "7"), """
+                    {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded \
+                    your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers \
+                    for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later."}}""");
+            case "BAD_REQUEST" -> send(ex, 400, Map.of(), """
+                    {"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate \
+                    between \\"user\\" and \\"assistant\\", but found multiple \\"user\\" roles in a row"}}""");
+            default -> {
+                String model = body.path("model").asText();
+                if (body.path("stream").asBoolean(false)) {
+                    stream(ex, model, fault == Fault.OVERLOADED_IN_STREAM);
+                } else {
+                    send(ex, 200, Map.of(), """
+                            {"id":"msg_013Zva2CMHLNnXjNJJKqJ2EF","type":"message","role":"assistant","model":"%s",
+                             "content":[{"type":"text","text":"%s"}],"stop_reason":"end_turn","stop_sequence":null,
+                             "usage":{"input_tokens":12,"output_tokens":6}}""".formatted(model, REPLY));
+                }
+            }
+        }
+    }
+
+    private static void stream(HttpExchange ex, String model, boolean overloaded) throws IOException {
+        ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+        ex.sendResponseHeaders(200, 0);
+        try (OutputStream out = ex.getResponseBody()) {
+            event(out, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY\","
+                    + "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"" + model + "\",\"stop_reason\":null,"
+                    + "\"stop_sequence\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}");
+            event(out, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+            event(out, "ping", "{\"type\": \"ping\"}");
+            for (String piece : List.of("Hello", " from", " Claude", ".")) {
+                event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\""
+                        + piece + "\"}}");
+                if (overloaded) {
+                    event(out, "error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
+                    return;
+                }
+            }
+            event(out, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
+            event(out, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},"
+                    + "\"usage\":{\"output_tokens\":6}}");
+            event(out, "message_stop", "{\"type\":\"message_stop\"}");
+        }
+    }
+
+    private static void event(OutputStream out, String name, String json) throws IOException {
+        out.write(("event: " + name + "\ndata: " + json + "\n\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static void send(HttpExchange ex, int status, Map<String, String> headers, String json) throws IOException {
+        headers.forEach(ex.getResponseHeaders()::add);
+        ex.getResponseHeaders().add("Content-Type", "application/json");
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

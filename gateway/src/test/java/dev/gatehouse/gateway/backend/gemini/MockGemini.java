@@ -1,0 +1,123 @@
+package dev.gatehouse.gateway.backend.gemini;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+
+/**
+ * A fake generativelanguage.googleapis.com: generateContent and streamGenerateContent?alt=sse in
+ * Gemini's wire format (SSE lines end in CRLF and there is no end marker), with Google's error bodies.
+ */
+public final class MockGemini implements AutoCloseable {
+    public static final String KEY = "AIzaSyMOCK-abcdefghijklmnop0123456789";
+
+    public enum Fault { RATE_LIMITED, BAD_KEY, BAD_REQUEST, OVERLOADED, SAFETY, STREAM_CUT }
+
+    public record Received(String path, String query, Map<String, List<String>> headers, JsonNode body) {
+        public String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .map(e -> e.getValue().get(0)).findFirst().orElse(null);
+        }
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final HttpServer server;
+    private final Queue<Fault> faults = new ConcurrentLinkedQueue<>();
+    private final List<Received> received = new CopyOnWriteArrayList<>();
+
+    public MockGemini() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/v1beta/models/", this::generate);
+        server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
+        server.start();
+    }
+
+    public String baseUrl() {
+        return "http://127.0.0.1:" + server.getAddress().getPort();
+    }
+
+    public void failNext(Fault... next) {
+        faults.addAll(List.of(next));
+    }
+
+    public List<Received> received() {
+        return received;
+    }
+
+    private void generate(HttpExchange ex) throws IOException {
+        JsonNode body = JSON.readTree(ex.getRequestBody());
+        received.add(new Received(ex.getRequestURI().getPath(), ex.getRequestURI().getQuery(),
+                Map.copyOf(ex.getRequestHeaders()), body));
+        Fault fault = faults.poll();
+        boolean stream = ex.getRequestURI().getPath().endsWith(":streamGenerateContent");
+        if (fault == Fault.RATE_LIMITED) {
+            send(ex, 429, """
+                    {"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}""");
+        } else if (fault == Fault.BAD_KEY) {
+            send(ex, 400, """
+                    {"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",
+                     "details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID",
+                     "domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}}]}}""");
+        } else if (fault == Fault.BAD_REQUEST) {
+            send(ex, 400, """
+                    {"error":{"code":400,"message":"* GenerateContentRequest.generation_config.max_output_tokens: \
+                    max_output_tokens must be positive.\\n","status":"INVALID_ARGUMENT"}}""");
+        } else if (fault == Fault.OVERLOADED) {
+            send(ex, 503, """
+                    {"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}""");
+        } else if (fault == Fault.SAFETY) {
+            send(ex, 200, """
+                    {"candidates":[{"finishReason":"SAFETY","index":0,"safetyRatings":[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT",
+                     "probability":"HIGH"}]}],"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8},"modelVersion":"gemini-2.0-flash"}""");
+        } else if (stream) {
+            ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, 0);
+            try (OutputStream out = ex.getResponseBody()) {
+                data(out, "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hello\"}],\"role\": \"model\"},\"index\": 0}],"
+                        + "\"usageMetadata\": {\"promptTokenCount\": 8,\"totalTokenCount\": 8},\"modelVersion\": \"gemini-2.0-flash\"}");
+                if (fault == Fault.STREAM_CUT) {
+                    return;
+                }
+                data(out, "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" from Gemini.\"}],\"role\": \"model\"},"
+                        + "\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 8,"
+                        + "\"candidatesTokenCount\": 5,\"totalTokenCount\": 13},\"modelVersion\": \"gemini-2.0-flash\"}");
+            }
+        } else {
+            send(ex, 200, """
+                    {"candidates":[{"content":{"parts":[{"text":"Hello from Gemini."}],"role":"model"},"finishReason":"STOP",
+                     "avgLogprobs":-0.05,"index":0}],"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":5,
+                     "totalTokenCount":13},"modelVersion":"gemini-2.0-flash","responseId":"abc"}""");
+        }
+    }
+
+    private static void data(OutputStream out, String json) throws IOException {
+        out.write(("data: " + json + "\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private static void send(HttpExchange ex, int status, String json) throws IOException {
+        ex.getResponseHeaders().add("Content-Type", "application/json");
+        byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+        ex.sendResponseHeaders(status, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+    }
+}

@@ -1,0 +1,189 @@
+package dev.gatehouse.gateway.backend.openai;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.config.ProviderConfig;
+import dev.gatehouse.gateway.config.ProviderType;
+import dev.gatehouse.serving.text.ChatMessage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class OpenAiBackendTest {
+    static MockOpenAi mock;
+    static OpenAiBackend backend;
+
+    @BeforeAll
+    static void start() throws Exception {
+        mock = new MockOpenAi();
+        backend = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(), MockOpenAi.KEY, null,
+                5_000, Map.of("OpenAI-Organization", "org-1"), ProviderConfig.Prices.NONE));
+    }
+
+    @AfterAll
+    static void stop() {
+        mock.close();
+    }
+
+    static ChatRequest request(boolean stream) {
+        ChatRequest.Sampling sampling = new ChatRequest.Sampling(0.5f, 1f, 0, 0f, 1f, 0f, 0f, 7L, List.of("END"), false, 0);
+        return new ChatRequest("gpt-4o-mini", List.of(new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi")),
+                null, 12, sampling, 1, false, stream, false, "u-1");
+    }
+
+    static List<ChatEvent> drain(ChatStream stream) throws InterruptedException {
+        List<ChatEvent> events = new ArrayList<>();
+        try (stream) {
+            for (ChatEvent e; (e = stream.next()) != null; ) {
+                events.add(e);
+            }
+        }
+        return events;
+    }
+
+    static String text(List<ChatEvent> events) {
+        StringBuilder s = new StringBuilder();
+        events.stream().filter(e -> e instanceof ChatEvent.Delta).forEach(e -> s.append(((ChatEvent.Delta) e).text()));
+        return s.toString();
+    }
+
+    @Test
+    void sendsTheRequestInOpenAisShapeWithTheKey() throws Exception {
+        drain(backend.open(request(false)));
+
+        MockOpenAi.Received r = mock.received().getLast();
+        assertEquals("/v1/chat/completions", r.path());
+        assertEquals("Bearer " + MockOpenAi.KEY, r.header("Authorization"));
+        assertEquals("org-1", r.header("OpenAI-Organization"));
+        assertEquals("gpt-4o-mini", r.body().path("model").asText());
+        assertEquals("system", r.body().path("messages").get(0).path("role").asText());
+        assertEquals("Hi", r.body().path("messages").get(1).path("content").asText());
+        assertEquals(12, r.body().path("max_completion_tokens").asInt());
+        assertEquals(0.5, r.body().path("temperature").asDouble());
+        assertEquals(7, r.body().path("seed").asLong());
+        assertEquals("END", r.body().path("stop").get(0).asText());
+        assertFalse(r.body().has("top_p"), "defaults are left to the provider");
+        assertFalse(r.body().has("stream"));
+    }
+
+    @Test
+    void wholeAnswerBecomesEvents() throws Exception {
+        List<ChatEvent> events = drain(backend.open(request(false)));
+
+        assertEquals(MockOpenAi.REPLY, text(events));
+        assertTrue(events.contains(new ChatEvent.Finish(0, "stop")));
+        assertEquals(new ChatEvent.Usage(19, 6), events.getLast());
+    }
+
+    @Test
+    void streamBecomesEventsWithUsageLast() throws Exception {
+        List<ChatEvent> events = drain(backend.open(request(true)));
+
+        assertTrue(mock.received().getLast().body().path("stream_options").path("include_usage").asBoolean());
+        assertEquals(MockOpenAi.REPLY, text(events));
+        assertEquals(new ChatEvent.Finish(0, "stop"), events.get(events.size() - 2));
+        assertEquals(new ChatEvent.Usage(19, 6), events.getLast());
+    }
+
+    @Test
+    void clientErrorKeepsOpenAisStatusCodeAndParam() {
+        mock.failNext(MockOpenAi.Fault.BAD_REQUEST);
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(false)));
+
+        assertEquals(400, e.status());
+        assertEquals("context_length_exceeded", e.code());
+        assertEquals("messages", e.param());
+        assertTrue(e.getMessage().startsWith("This model's maximum context length is 128000 tokens."));
+    }
+
+    @Test
+    void rateLimitKeepsRetryAfter() {
+        mock.failNext(MockOpenAi.Fault.RATE_LIMITED);
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(true)));
+
+        assertEquals(429, e.status());
+        assertEquals("rate_limit_exceeded", e.code());
+        assertEquals(20, e.retryAfterSeconds());
+    }
+
+    @Test
+    void refusedKeyIsAGatewayFailureAndNeverQuoted() {
+        mock.failNext(MockOpenAi.Fault.BAD_KEY);
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(false)));
+
+        assertEquals(502, e.status(), "the client's own key to Gatehouse is not the one refused");
+        assertFalse(e.getMessage().contains(MockOpenAi.KEY), e.getMessage());
+        assertFalse(e.getMessage().contains("sk-"), e.getMessage());
+    }
+
+    @Test
+    void serverErrorAndDroppedConnectionAreGatewayFailures() {
+        mock.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.CONNECTION_CLOSED);
+
+        assertEquals(500, assertThrows(ApiException.class, () -> backend.open(request(false))).status());
+        ApiException closed = assertThrows(ApiException.class, () -> backend.open(request(false)));
+        assertEquals(502, closed.status());
+        assertEquals("upstream_unavailable", closed.code());
+    }
+
+    @Test
+    void streamCutBeforeDoneIsAnErrorNotAShortAnswer() throws Exception {
+        mock.failNext(MockOpenAi.Fault.STREAM_CUT);
+        ChatStream stream = backend.open(request(true));
+
+        assertEquals(new ChatEvent.Delta(0, "Hello", null), stream.next());
+        ApiException e = assertThrows(ApiException.class, stream::next);
+        assertEquals(502, e.status());
+    }
+
+    @Test
+    void streamThatStallsIsATimeout() throws Exception {
+        OpenAiBackend impatient = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
+                MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
+        mock.failNext(MockOpenAi.Fault.STALL_AFTER_FIRST_WORD);
+        ChatStream stream = impatient.open(request(true));
+
+        assertEquals(new ChatEvent.Delta(0, "Hello", null), stream.next());
+        long start = System.nanoTime();
+        ApiException e = assertThrows(ApiException.class, stream::next);
+        assertEquals(504, e.status());
+        assertEquals("upstream_timeout", e.code());
+        assertTrue(System.nanoTime() - start < MockOpenAi.STALL_MILLIS * 1_000_000 / 2, "gave up at the timeout, not at the end");
+    }
+
+    @Test
+    void azureNamesTheDeploymentInTheUrlAndSendsTheKeyAsApiKey() throws Exception {
+        OpenAiBackend azure = new OpenAiBackend(new ProviderConfig("azure", ProviderType.AZURE_OPENAI, mock.root(),
+                MockOpenAi.KEY, "2024-10-21", 5_000, Map.of(), ProviderConfig.Prices.NONE));
+
+        List<ChatEvent> events = drain(azure.open(request(true).withModel("my-gpt4o")));
+
+        assertEquals(MockOpenAi.REPLY, text(events));
+        MockOpenAi.Received r = mock.received().getLast();
+        assertEquals("/openai/deployments/my-gpt4o/chat/completions", r.path());
+        assertEquals("api-version=2024-10-21", r.query());
+        assertEquals(MockOpenAi.KEY, r.header("api-key"));
+        assertEquals(null, r.header("Authorization"));
+        assertFalse(r.body().has("model"), "the deployment decides the model");
+        assertEquals(12, r.body().path("max_tokens").asInt());
+    }
+
+    @Test
+    void unreachableProviderIsAGatewayFailure() {
+        OpenAiBackend nowhere = new OpenAiBackend(new ProviderConfig("down", ProviderType.OPENAI_COMPATIBLE,
+                "http://127.0.0.1:1/v1", null, null, 2_000, Map.of(), ProviderConfig.Prices.NONE));
+
+        ApiException e = assertThrows(ApiException.class, () -> nowhere.open(request(false)));
+        assertEquals(502, e.status());
+    }
+}

@@ -1,0 +1,128 @@
+package dev.gatehouse.gateway.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatehouse.serving.engine.EngineConfig;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class GatehouseConfigTest {
+    private static final String SECRET = "sk-test-SECRET-0123456789";
+
+    private static final String ISSUE_EXAMPLE = """
+            providers:
+              openai:   {type: openai,    base-url: https://api.openai.com/v1/, api-key: ${OPENAI_API_KEY}, timeout-ms: 5000,
+                         headers: {OpenAI-Organization: org-1}, prices: {input-per-million: 0.15, output-per-million: 0.6}}
+              claude:   {type: anthropic, base-url: https://api.anthropic.com, api-key: ${ANTHROPIC_API_KEY}}
+              azure:    {type: azure-openai, base-url: https://NAME.openai.azure.com, api-key: ${AZURE_OPENAI_API_KEY}, api-version: 2024-10-21}
+              vllm:     {type: openai-compatible, base-url: http://10.0.0.5:8000/v1}
+            models:
+              - name: chat
+                targets:
+                  - local: SmolLM2-360M-Instruct
+                  - provider: openai
+                    model: gpt-4o-mini
+                  - provider: claude
+                    model: claude-3-5-haiku-latest
+                spill:
+                  max-queue-wait-ms: 1500
+              - name: cloud-only
+                targets:
+                  - provider: claude
+                    model: claude-3-5-haiku-latest
+            local:
+              SmolLM2-360M-Instruct: {max-running: 4, max-waiting: 16}
+            """;
+
+    @Test
+    void readsTheIssueExampleWithKeysFromTheEnvironment() {
+        GatehouseConfig c = GatehouseConfig.parse(ISSUE_EXAMPLE, Map.of("OPENAI_API_KEY", SECRET, "AZURE_OPENAI_API_KEY", "az"));
+
+        ProviderConfig openai = c.providers().get("openai");
+        assertEquals(ProviderType.OPENAI, openai.type());
+        assertEquals("https://api.openai.com/v1", openai.baseUrl(), "a trailing slash is dropped");
+        assertEquals(SECRET, openai.apiKey());
+        assertEquals(5000, openai.timeoutMillis());
+        assertEquals(Map.of("OpenAI-Organization", "org-1"), openai.headers());
+        assertEquals(new ProviderConfig.Prices(0.15, 0.6), openai.prices());
+        assertEquals("2024-10-21", c.providers().get("azure").apiVersion());
+        assertNull(c.providers().get("vllm").apiKey(), "a provider may need no key");
+        assertEquals(ProviderConfig.DEFAULT_TIMEOUT_MILLIS, c.providers().get("vllm").timeoutMillis());
+
+        ModelRoute chat = c.models().get(0);
+        assertEquals("chat", chat.name());
+        assertEquals(1500, chat.maxQueueWaitMillis());
+        assertEquals(List.of(ModelRoute.Target.local("SmolLM2-360M-Instruct"),
+                ModelRoute.Target.provider("openai", "gpt-4o-mini")), chat.targets(), "the unkeyed claude target is dropped");
+
+        EngineConfig limited = c.local().get("SmolLM2-360M-Instruct").applyTo(EngineConfig.defaults());
+        assertEquals(4, limited.maxRunning());
+        assertEquals(16, limited.maxWaiting());
+    }
+
+    @Test
+    void providerWithUnsetKeyIsReportedAndSkipped() {
+        GatehouseConfig c = GatehouseConfig.parse(ISSUE_EXAMPLE, Map.of("OPENAI_API_KEY", SECRET, "AZURE_OPENAI_API_KEY", "az"));
+
+        assertFalse(c.providers().containsKey("claude"));
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("'claude' skipped") && w.contains("ANTHROPIC_API_KEY")),
+                c.warnings().toString());
+        assertEquals(1, c.models().size(), "a model left with no target is not served");
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("'cloud-only' not served")), c.warnings().toString());
+    }
+
+    @Test
+    void expandsVariablesInsideLongerValues() {
+        GatehouseConfig c = GatehouseConfig.parse("""
+                providers:
+                  p: {type: openai-compatible, base-url: "http://${HOST}:${PORT}/v1", api-key: "Bearer-less ${K}",
+                      headers: {X-Team: "${TEAM}"}}
+                """, Map.of("HOST", "h", "PORT", "81", "K", "k$1\\", "TEAM", "blue"));
+
+        ProviderConfig p = c.providers().get("p");
+        assertEquals("http://h:81/v1", p.baseUrl());
+        assertEquals("Bearer-less k$1\\", p.apiKey(), "replacement text is taken literally");
+        assertEquals("blue", p.headers().get("X-Team"));
+    }
+
+    @Test
+    void keyNeverAppearsInToString() {
+        GatehouseConfig c = GatehouseConfig.parse(ISSUE_EXAMPLE, Map.of("OPENAI_API_KEY", SECRET, "AZURE_OPENAI_API_KEY", "az"));
+
+        assertFalse(c.toString().contains(SECRET), c.toString());
+    }
+
+    @Test
+    void mistakesNameTheKey() {
+        Map<String, String> env = Map.of("K", "k");
+        assertMessage("providers.p.type: unknown type 'openia'",
+                "providers: {p: {type: openia, base-url: http://x, api-key: '${K}'}}", env);
+        assertMessage("models[0].spill: unknown key 'max-queue-wait'",
+                "models: [{name: m, targets: [{local: x}], spill: {max-queue-wait: 5}}]", env);
+        assertMessage("models[0].targets[0].provider: no provider named 'nope'",
+                "models: [{name: m, targets: [{provider: nope, model: x}]}]", env);
+        assertMessage("providers.p.base-url reads HOST, which is not set",
+                "providers: {p: {type: openai, base-url: 'http://${HOST}', api-key: '${K}'}}", env);
+        assertMessage("local.x.max-running must be a whole number >= 1", "local: {x: {max-running: 0}}", env);
+        assertMessage("providers.a: azure-openai needs an api-version",
+                "providers: {a: {type: azure-openai, base-url: http://x, api-key: '${K}'}}", env);
+    }
+
+    @Test
+    void emptyFileMeansNoProvidersAndNoRoutes() {
+        GatehouseConfig c = GatehouseConfig.parse("", Map.of());
+
+        assertTrue(c.providers().isEmpty());
+        assertTrue(c.models().isEmpty());
+    }
+
+    private static void assertMessage(String expected, String yaml, Map<String, String> env) {
+        ConfigException e = assertThrows(ConfigException.class, () -> GatehouseConfig.parse(yaml, env));
+        assertTrue(e.getMessage().startsWith(expected), e.getMessage());
+    }
+}

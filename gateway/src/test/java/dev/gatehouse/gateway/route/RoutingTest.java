@@ -1,0 +1,367 @@
+package dev.gatehouse.gateway.route;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.HttpResponseFor;
+import com.openai.core.http.StreamResponse;
+import com.openai.errors.BadRequestException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import com.openai.models.chat.completions.ChatCompletionStreamOptions;
+import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
+import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.backend.openai.MockOpenAi;
+import dev.gatehouse.gateway.config.GatehouseConfig;
+import dev.gatehouse.gateway.server.GatewayServer;
+import dev.gatehouse.serving.engine.Capacity;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.Engine;
+import dev.gatehouse.serving.engine.EngineConfig;
+import dev.gatehouse.serving.engine.RequestHandle;
+import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.testing.TestModelFolder;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Gatehouse between the official OpenAI SDK and a tiny local model plus two mock OpenAI providers:
+ * who answers, and what the client sees when a provider fails.
+ */
+class RoutingTest {
+    private static final String LOCAL = "tiny-llama";
+    private static final String BACKUP_KEY = "sk-backup-SECRET-zyxwvutsrqponm9876543210";
+
+    @TempDir
+    static Path dir;
+    static MockOpenAi openai;
+    static MockOpenAi backup;
+    static MockAnthropic anthropic;
+    static LocalModels models;
+    static GatewayServer server;
+    static OpenAIClient client;
+    static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        openai = new MockOpenAi();
+        backup = new MockOpenAi();
+        anthropic = new MockAnthropic();
+        Path store = dir.resolve("model-store");
+        TestModelFolder.llama().write(store.resolve(LOCAL));
+        PrometheusMeterRegistry registry = GatewayServer.newRegistry();
+        models = new LocalModels();
+        // one running, one waiting, and a sequence nobody reads pauses after 4 tokens: easy to saturate
+        models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults().withMaxRunning(1).withMaxWaiting(1)
+                .withMaxPendingEvents(4), registry);
+        GatehouseConfig config = GatehouseConfig.parse("""
+                providers:
+                  openai: {type: openai, base-url: %s, api-key: ${OPENAI_API_KEY}, timeout-ms: 1000}
+                  backup: {type: openai-compatible, base-url: %s, api-key: ${BACKUP_KEY}}
+                  claude: {type: anthropic, base-url: https://api.anthropic.com, api-key: ${ANTHROPIC_API_KEY}}
+                  anthropic: {type: anthropic, base-url: %s, api-key: ${MOCK_ANTHROPIC_KEY}}
+                models:
+                  - name: chat
+                    targets:
+                      - local: tiny-llama
+                      - provider: openai
+                        model: gpt-4o-mini
+                    spill: {max-queue-wait-ms: 600000}
+                  - name: cloud
+                    targets:
+                      - provider: openai
+                        model: gpt-4o-mini
+                      - provider: backup
+                        model: backup-model
+                  - name: haiku
+                    targets:
+                      - provider: anthropic
+                        model: claude-3-5-haiku-latest
+                      - provider: openai
+                        model: gpt-4o-mini
+                """.formatted(openai.baseUrl(), backup.baseUrl(), anthropic.baseUrl()),
+                Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY, "MOCK_ANTHROPIC_KEY", MockAnthropic.KEY));
+        server = GatewayServer.start("127.0.0.1", 0, models, Router.of(config, models), registry, 1 << 20,
+                Duration.ofSeconds(5));
+        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
+                .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (client != null) {
+            client.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        openai.close();
+        backup.close();
+        anthropic.close();
+    }
+
+    @BeforeEach
+    void clearFaults() {
+        openai.clearFaults(); // a test that failed half-way leaves no fault for the next
+        backup.clearFaults();
+        anthropic.clearFaults();
+    }
+
+    private static ChatCompletionCreateParams params(String model) {
+        return ChatCompletionCreateParams.builder().model(model).addUserMessage("t20 t21 t22").maxCompletionTokens(5).build();
+    }
+
+    private static String header(HttpResponseFor<?> response, String name) {
+        List<String> values = response.headers().values(name);
+        return values.isEmpty() ? null : values.get(0);
+    }
+
+    @Test
+    void providerOnlyModelIsAnsweredByTheProvider() {
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("cloud"))) {
+            ChatCompletion completion = response.parse();
+
+            assertEquals(MockOpenAi.REPLY, completion.choices().get(0).message().content().orElseThrow());
+            assertEquals(19, completion.usage().orElseThrow().promptTokens());
+            assertEquals("cloud", completion.model(), "the client's own name for the model");
+            assertEquals("openai:gpt-4o-mini", header(response, "x-gatehouse-backend"));
+            assertEquals(null, header(response, "x-gatehouse-fallbacks"));
+        }
+        MockOpenAi.Received r = openai.received().getLast();
+        assertEquals("gpt-4o-mini", r.body().path("model").asText(), "the provider hears its own model name");
+        assertEquals("Bearer " + MockOpenAi.KEY, r.header("Authorization"), "Gatehouse's key, not the client's");
+    }
+
+    @Test
+    void providerOnlyModelStreams() {
+        try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response =
+                     client.chat().completions().withRawResponse().createStreaming(params("cloud"));
+             StreamResponse<ChatCompletionChunk> stream = response.parse()) {
+            String text = stream.stream().flatMap(c -> c.choices().stream())
+                    .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+
+            assertEquals(MockOpenAi.REPLY, text);
+            assertEquals("openai:gpt-4o-mini", header(response, "x-gatehouse-backend"));
+        }
+    }
+
+    @Test
+    void providerSlashModelGoesStraightToTheProvider() {
+        try (HttpResponseFor<ChatCompletion> response =
+                     client.chat().completions().withRawResponse().create(params("backup/some-model"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("backup:some-model", header(response, "x-gatehouse-backend"));
+        }
+        assertEquals("some-model", backup.received().getLast().body().path("model").asText());
+    }
+
+    @Test
+    void serverErrorFallsBackToTheNextTarget() {
+        openai.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("cloud"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals("openai:gpt-4o-mini (500)", header(response, "x-gatehouse-fallbacks"));
+        }
+        assertEquals("Bearer " + BACKUP_KEY, backup.received().getLast().header("Authorization"));
+    }
+
+    @Test
+    void rateLimitAndDroppedConnectionFallBackWhileStreaming() {
+        for (MockOpenAi.Fault fault : List.of(MockOpenAi.Fault.RATE_LIMITED, MockOpenAi.Fault.CONNECTION_CLOSED)) {
+            openai.failNext(fault);
+            try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response =
+                         client.chat().completions().withRawResponse().createStreaming(params("cloud"));
+                 StreamResponse<ChatCompletionChunk> stream = response.parse()) {
+                String text = stream.stream().flatMap(c -> c.choices().stream())
+                        .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+
+                assertEquals(MockOpenAi.REPLY, text, fault.name());
+                assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"), fault.name());
+                assertEquals("openai:gpt-4o-mini (" + (fault == MockOpenAi.Fault.RATE_LIMITED ? 429 : 502) + ")",
+                        header(response, "x-gatehouse-fallbacks"), fault.name());
+            }
+        }
+    }
+
+    @Test
+    void streamThatStallsBeforeItsFirstWordFallsBack() {
+        openai.failNext(MockOpenAi.Fault.STALL_AT_START);
+        try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response =
+                     client.chat().completions().withRawResponse().createStreaming(params("cloud"));
+             StreamResponse<ChatCompletionChunk> stream = response.parse()) {
+            String text = stream.stream().flatMap(c -> c.choices().stream())
+                    .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+
+            assertEquals(MockOpenAi.REPLY, text);
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals("openai:gpt-4o-mini (504)", header(response, "x-gatehouse-fallbacks"));
+        }
+    }
+
+    @Test
+    void failureAfterTheFirstWordEndsTheStreamWithAnErrorAndDoesNotFallBack() throws Exception {
+        int backupCalls = backup.received().size();
+        openai.failNext(MockOpenAi.Fault.STREAM_CUT);
+
+        HttpResponse<String> response = post("{\"model\":\"cloud\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(200, response.statusCode(), "the headers went out with the first word");
+        assertEquals("openai:gpt-4o-mini", response.headers().firstValue("x-gatehouse-backend").orElseThrow());
+        assertTrue(response.body().contains("\"content\":\"Hello\""), response.body());
+        assertTrue(response.body().contains("data: {\"error\":{"), "an OpenAI-style error event ends it: " + response.body());
+        assertTrue(response.body().endsWith("data: [DONE]\n\n"), response.body());
+        assertEquals(backupCalls, backup.received().size(), "half an answer is not restarted elsewhere");
+    }
+
+    @Test
+    void anthropicAnswersInOpenAisShape() {
+        try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response = client.chat().completions().withRawResponse()
+                .createStreaming(params("haiku").toBuilder().streamOptions(ChatCompletionStreamOptions.builder()
+                        .includeUsage(true).build()).build());
+             StreamResponse<ChatCompletionChunk> stream = response.parse()) {
+            List<ChatCompletionChunk> chunks = stream.stream().toList();
+            String text = chunks.stream().flatMap(c -> c.choices().stream())
+                    .map(c -> c.delta().content().orElse("")).collect(Collectors.joining());
+
+            assertEquals(MockAnthropic.REPLY, text);
+            assertEquals(6, chunks.getLast().usage().orElseThrow().completionTokens());
+            assertEquals(12, chunks.getLast().usage().orElseThrow().promptTokens());
+            assertEquals("anthropic:claude-3-5-haiku-latest", header(response, "x-gatehouse-backend"));
+        }
+        assertEquals(5, anthropic.received().getLast().body().path("max_tokens").asInt());
+    }
+
+    @Test
+    void anthropicOverloadedFallsBack() {
+        anthropic.failNext(MockAnthropic.Fault.OVERLOADED);
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("haiku"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("openai:gpt-4o-mini", header(response, "x-gatehouse-backend"));
+            assertEquals("anthropic:claude-3-5-haiku-latest (503)", header(response, "x-gatehouse-fallbacks"));
+        }
+    }
+
+    @Test
+    void clientErrorFromUpstreamIsReturnedAsItIs() {
+        int backupCalls = backup.received().size();
+        openai.failNext(MockOpenAi.Fault.BAD_REQUEST);
+
+        BadRequestException e = assertThrows(BadRequestException.class, () -> client.chat().completions().create(params("cloud")));
+        assertEquals("context_length_exceeded", e.code().orElseThrow());
+        assertEquals("messages", e.param().orElseThrow());
+        assertTrue(e.getMessage().contains("maximum context length is 128000 tokens"), e.getMessage());
+        assertEquals(backupCalls, backup.received().size(), "the client's mistake is not retried elsewhere");
+    }
+
+    @Test
+    void whenEveryTargetFailsTheLastErrorIsReturnedWithoutSecrets() throws Exception {
+        openai.failNext(MockOpenAi.Fault.BAD_KEY);
+        backup.failNext(MockOpenAi.Fault.SERVER_ERROR);
+
+        HttpResponse<String> response = post("{\"model\":\"cloud\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(500, response.statusCode());
+        assertTrue(response.body().contains("server_error"), response.body());
+        assertNoSecret(response);
+
+        openai.failNext(MockOpenAi.Fault.BAD_KEY);
+        HttpResponse<String> refused = post("{\"model\":\"openai/gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(502, refused.statusCode(), "the client's key is fine: Gatehouse's was refused");
+        assertTrue(refused.body().contains("upstream_auth_failed"), refused.body());
+        assertNoSecret(refused);
+        assertNoSecret(get("/v1/models"));
+        assertNoSecret(get("/metrics"));
+    }
+
+    @Test
+    void unsupportedOrSkippedProvidersAreNotReachable() throws Exception {
+        HttpResponse<String> response = post("{\"model\":\"claude/claude-3-5-haiku-latest\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(404, response.statusCode());
+    }
+
+    @Test
+    void localFirstThenSpillWhileTheQueueIsFullThenLocalAgain() throws Exception {
+        assertEquals("local:" + LOCAL, backendFor("chat"), "idle local engine answers");
+
+        Engine engine = models.get(LOCAL).orElseThrow().engine();
+        awaitCapacity(engine, c -> c.running() == 0 && c.waiting() == 0); // the engine frees a slot a step after the answer
+        int[] prompt = engine.model().tokenizer().encode("t20 t21", true);
+        SamplingParams endless = SamplingParams.greedy().withMaxTokens(500).withIgnoreEos(true);
+        RequestHandle running = engine.submit(prompt, endless); // never read: pauses, keeps its slot
+        awaitCapacity(engine, c -> c.running() == 1 && c.waiting() == 0); // admitted: the one waiting place is free again
+        RequestHandle waiting = engine.submit(prompt, endless);
+        try {
+            awaitCapacity(engine, c -> c.running() == 1 && c.waiting() == 1);
+            int before = openai.received().size();
+            try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("chat"))) {
+                assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+                assertEquals("openai:gpt-4o-mini", header(response, "x-gatehouse-backend"));
+                assertEquals("local:" + LOCAL + " (queue full)", header(response, "x-gatehouse-fallbacks"));
+            }
+            assertEquals("openai:gpt-4o-mini", backendFor("chat"), "still spilling while the queue is full");
+            assertEquals(before + 2, openai.received().size());
+        } finally {
+            running.cancel();
+            waiting.cancel();
+        }
+        awaitCapacity(engine, c -> c.running() == 0 && c.waiting() == 0);
+        assertEquals("local:" + LOCAL, backendFor("chat"), "traffic returns to local once the queue drains");
+    }
+
+    @Test
+    void localModelByItsOwnNameStaysLocal() {
+        assertEquals("local:" + LOCAL, backendFor(LOCAL));
+    }
+
+    private static String backendFor(String model) {
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params(model))) {
+            response.parse();
+            return header(response, "x-gatehouse-backend");
+        }
+    }
+
+    private static void awaitCapacity(Engine engine, java.util.function.Predicate<Capacity> condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.test(engine.capacity())) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("engine never reached the state: " + engine.capacity());
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private static HttpResponse<String> post(String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/chat/completions"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static HttpResponse<String> get(String path) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + path)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static void assertNoSecret(HttpResponse<String> response) {
+        for (String secret : List.of(MockOpenAi.KEY, BACKUP_KEY, MockAnthropic.KEY, "sk-test", "sk-backup", "sk-ant")) {
+            assertFalse(response.body().contains(secret), "body of " + response.uri() + " quotes a key");
+            assertFalse(response.headers().map().toString().contains(secret), "headers of " + response.uri() + " quote a key");
+        }
+    }
+}
