@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Model name -> the target that answers it, and the only place that falls back. Targets are tried
@@ -28,17 +29,33 @@ import java.util.Map;
  *     is above the route's max-queue-wait-ms, unless it is the last target left;</li>
  * <li>any target is passed over when it fails with 429 or 5xx (local overload, provider errors,
  *     timeouts, connections refused or dropped) before its first event;</li>
- * <li>other 4xx are the client's: returned as they are.</li>
+ * <li>other 4xx are the client's: returned as they are, except context_length_exceeded, which
+ *     another target (a larger context) may serve;</li>
+ * <li>a provider target that failed {@link #BREAKER_THRESHOLD} times in a row is skipped until its
+ *     breaker's cooldown has passed (see {@link CircuitBreaker}).</li>
  * </ul>
  * A name not in {@code models:} goes to the local model of that name, or with {@code provider/model}
  * straight to that provider.
  */
 public final class Router {
+    static final int BREAKER_THRESHOLD = 5;
+    static final long BREAKER_COOLDOWN_MILLIS = 30_000;
+
     private final Map<String, ModelRoute> routes;
     private final LocalModels local;
     private final Map<String, Backend> providers;
+    private final Map<String, CircuitBreaker> breakers = new ConcurrentHashMap<>();
+    private final int breakerThreshold;
+    private final long breakerCooldownMillis;
 
     public Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers) {
+        this(routes, local, providers, BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS);
+    }
+
+    Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers, int breakerThreshold,
+           long breakerCooldownMillis) {
+        this.breakerThreshold = breakerThreshold;
+        this.breakerCooldownMillis = breakerCooldownMillis;
         this.routes = new LinkedHashMap<>();
         routes.forEach(r -> this.routes.put(r.name(), r));
         this.local = local;
@@ -51,6 +68,10 @@ public final class Router {
     }
 
     public static Router of(GatehouseConfig config, LocalModels local) {
+        return of(config, local, BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS);
+    }
+
+    static Router of(GatehouseConfig config, LocalModels local, int breakerThreshold, long breakerCooldownMillis) {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
             switch (p.type()) {
@@ -59,7 +80,7 @@ public final class Router {
                 case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
             }
         }
-        return new Router(config.models(), local, providers);
+        return new Router(config.models(), local, providers, breakerThreshold, breakerCooldownMillis);
     }
 
     /** The names of {@code models:}, which clients may ask for beside the local models. */
@@ -72,8 +93,9 @@ public final class Router {
     }
 
     /**
-     * Opens the request on the first target that takes it and has sent its first event; throws the
-     * last target's error when none does.
+     * Opens the request on the first target that takes it and has sent its first event. Throws the
+     * target's ApiException when the first target refuses for a reason of the client's, and
+     * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.
      */
     public Routed open(ChatRequest request) throws InterruptedException {
         ModelRoute route = route(request.model());
@@ -98,19 +120,39 @@ public final class Router {
                     continue;
                 }
             }
+            // local engines say how busy they are; a provider's breaker remembers how it has been failing
+            CircuitBreaker breaker = target.isLocal() ? null
+                    : breakers.computeIfAbsent(label, l -> new CircuitBreaker(breakerThreshold, breakerCooldownMillis, System::currentTimeMillis));
+            if (breaker != null && !breaker.allow()) {
+                fallbacks.add(label + " (circuit open)");
+                last = new ApiException(503, "server_error", "backend_unavailable", null,
+                        "No target for model '" + request.model() + "' is available.", null);
+                continue;
+            }
             ChatStream stream = null;
             try {
                 stream = backend.open(request.withModel(target.isLocal() ? target.local() : target.model()));
                 ChatEvent first = stream.next();
+                if (breaker != null) {
+                    breaker.success();
+                }
                 return new Routed(new PeekedStream(first, stream), label, List.copyOf(fallbacks));
             } catch (ApiException e) {
                 if (stream != null) {
                     stream.close();
                 }
-                if (!movesOn(e)) {
-                    throw e;
+                boolean targetFailed = e.status() == 429 || e.status() >= 500;
+                if (breaker != null) {
+                    if (targetFailed) {
+                        breaker.failure();
+                    } else {
+                        breaker.success(); // it answered; the request was the problem
+                    }
                 }
-                fallbacks.add(label + " (" + e.status() + ")");
+                if (!targetFailed && !"context_length_exceeded".equals(e.code())) {
+                    throw fallbacks.isEmpty() ? e : new RouteFailed(e, fallbacks);
+                }
+                fallbacks.add(label + " (" + (targetFailed ? String.valueOf(e.status()) : e.code()) + ")");
                 last = e;
             } catch (InterruptedException | RuntimeException e) {
                 if (stream != null) {
@@ -119,7 +161,7 @@ public final class Router {
                 throw e;
             }
         }
-        throw last;
+        throw fallbacks.size() == 1 && targets.size() == 1 ? last : new RouteFailed(last, fallbacks);
     }
 
     private ModelRoute route(String model) {
@@ -149,8 +191,4 @@ public final class Router {
         return null;
     }
 
-    /** Rate limits and failures that are not the client's: another target may well succeed. */
-    private static boolean movesOn(ApiException e) {
-        return e.status() == 429 || e.status() >= 500;
-    }
 }

@@ -10,6 +10,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.HttpMetrics;
@@ -101,6 +102,10 @@ public final class OpenAiApi implements HttpService {
             } else {
                 res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
             }
+        } catch (RouteFailed e) {
+            status = e.error().status();
+            res.header(FALLBACKS, String.join(", ", e.fallbacks()));
+            send(res, e.error());
         } catch (ApiException e) {
             status = e.status();
             send(res, e);
