@@ -31,6 +31,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *     timeouts, connections refused or dropped) before its first event;</li>
  * <li>other 4xx are the client's: returned as they are, except context_length_exceeded, which
  *     another target (a larger context) may serve;</li>
+ * <li>the last target, having no one to pass to, is retried if it is a provider on those failures after a short
+ *     backoff that honours Retry-After (see {@link Backoff});</li>
  * <li>a provider target that failed {@link #BREAKER_THRESHOLD} times in a row is skipped until its
  *     breaker's cooldown has passed (see {@link CircuitBreaker}).</li>
  * </ul>
@@ -102,6 +104,7 @@ public final class Router {
         List<String> fallbacks = new ArrayList<>();
         ApiException last = null;
         List<ModelRoute.Target> targets = route.targets();
+        int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
             ModelRoute.Target target = targets.get(i);
             boolean lastTarget = i == targets.size() - 1;
@@ -154,6 +157,15 @@ public final class Router {
                 }
                 fallbacks.add(label + " (" + (targetFailed ? String.valueOf(e.status()) : e.code()) + ")");
                 last = e;
+                // a local engine's own queue is its wait; only a provider is worth asking again
+                // (and not when it refused Gatehouse's key: that will not pass on a second try)
+                boolean worthRetrying = lastTarget && targetFailed && !target.isLocal() && !"upstream_auth_failed".equals(e.code());
+                Long wait = worthRetrying ? Backoff.delayMillis(retries, e.retryAfterSeconds()) : null;
+                if (wait != null) {
+                    retries++;
+                    Thread.sleep(wait);
+                    i--; // the same target again
+                }
             } catch (InterruptedException | RuntimeException e) {
                 if (stream != null) {
                     stream.close();

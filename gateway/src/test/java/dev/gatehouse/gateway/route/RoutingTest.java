@@ -287,12 +287,12 @@ class RoutingTest {
     @Test
     void whenEveryTargetFailsTheLastErrorIsReturnedWithoutSecrets() throws Exception {
         openai.failNext(MockOpenAi.Fault.BAD_KEY);
-        backup.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        backup.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR);
 
         HttpResponse<String> response = post("{\"model\":\"cloud\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertEquals(500, response.statusCode());
         assertTrue(response.body().contains("server_error"), response.body());
-        assertEquals("openai:gpt-4o-mini (502), backup:backup-model (500)",
+        assertEquals("openai:gpt-4o-mini (502), backup:backup-model (500), backup:backup-model (500), backup:backup-model (500)",
                 response.headers().firstValue("x-gatehouse-fallbacks").orElseThrow(), "what was tried, and why");
         assertNoSecret(response);
 
@@ -363,6 +363,24 @@ class RoutingTest {
         assertEquals("backup:backup-model", routed.backend());
         assertEquals(List.of("openai:gpt-4o-mini (circuit open)"), routed.fallbacks());
         assertEquals(openaiCalls, openai.received().size(), "a dead provider costs nothing");
+    }
+
+    @Test
+    void lastTargetIsRetriedAfterABackoffButALongRetryAfterIsPassedOn() throws Exception {
+        openai.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        backup.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("cloud"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals("openai:gpt-4o-mini (500), backup:backup-model (500)", header(response, "x-gatehouse-fallbacks"));
+        }
+
+        backup.failNext(MockOpenAi.Fault.RATE_LIMITED);
+        int calls = backup.received().size();
+        HttpResponse<String> limited = post("{\"model\":\"backup/m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(429, limited.statusCode());
+        assertEquals("20", limited.headers().firstValue("retry-after").orElseThrow(), "the provider's own Retry-After");
+        assertEquals(calls + 1, backup.received().size(), "not retried: 20 s is longer than a client should be held");
     }
 
     @Test
