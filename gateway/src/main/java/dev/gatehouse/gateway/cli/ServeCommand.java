@@ -67,7 +67,7 @@ public final class ServeCommand implements Callable<Integer> {
         Path store = modelOptions.store();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels();
-        GatewayServer server = GatewayServer.start(host, port, models, Router.of(settings, models), registry, (long) maxBodyMb << 20,
+        GatewayServer server = GatewayServer.start(host, port, models, Router.of(settings, models, registry), registry, (long) maxBodyMb << 20,
                 Duration.ofSeconds(graceSeconds));
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);

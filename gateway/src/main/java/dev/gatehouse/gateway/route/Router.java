@@ -14,12 +14,12 @@ import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.ModelRoute;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.serving.engine.Capacity;
+import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Model name -> the target that answers it, and the only place that falls back. Targets are tried
@@ -33,8 +33,9 @@ import java.util.concurrent.ConcurrentHashMap;
  *     another target (a larger context) may serve;</li>
  * <li>the last target, having no one to pass to, is retried if it is a provider on those failures after a short
  *     backoff that honours Retry-After (see {@link Backoff});</li>
- * <li>a provider target that failed {@link #BREAKER_THRESHOLD} times in a row is skipped until its
- *     breaker's cooldown has passed (see {@link CircuitBreaker}).</li>
+ * <li>a provider that failed {@link #BREAKER_THRESHOLD} times in a row is skipped until its
+ *     breaker's cooldown has passed (see {@link CircuitBreaker}); one breaker per provider, since a
+ *     dead provider is dead for all its models.</li>
  * </ul>
  * A name not in {@code models:} goes to the local model of that name, or with {@code provider/model}
  * straight to that provider.
@@ -46,18 +47,17 @@ public final class Router {
     private final Map<String, ModelRoute> routes;
     private final LocalModels local;
     private final Map<String, Backend> providers;
-    private final Map<String, CircuitBreaker> breakers = new ConcurrentHashMap<>();
-    private final int breakerThreshold;
-    private final long breakerCooldownMillis;
-
-    public Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers) {
-        this(routes, local, providers, BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS);
-    }
+    private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
+    private final RouteMetrics metrics;
 
     Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers, int breakerThreshold,
-           long breakerCooldownMillis) {
-        this.breakerThreshold = breakerThreshold;
-        this.breakerCooldownMillis = breakerCooldownMillis;
+           long breakerCooldownMillis, MeterRegistry registry) {
+        this.metrics = new RouteMetrics(registry);
+        for (String provider : providers.keySet()) {
+            CircuitBreaker breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMillis, System::currentTimeMillis);
+            breakers.put(provider, breaker);
+            metrics.breaker(provider, breaker);
+        }
         this.routes = new LinkedHashMap<>();
         routes.forEach(r -> this.routes.put(r.name(), r));
         this.local = local;
@@ -65,15 +65,16 @@ public final class Router {
     }
 
     /** Local models only: today's behaviour with no gatehouse.yaml. */
-    public static Router localOnly(LocalModels local) {
-        return new Router(List.of(), local, Map.of());
+    public static Router localOnly(LocalModels local, MeterRegistry registry) {
+        return new Router(List.of(), local, Map.of(), BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS, registry);
     }
 
-    public static Router of(GatehouseConfig config, LocalModels local) {
-        return of(config, local, BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS);
+    public static Router of(GatehouseConfig config, LocalModels local, MeterRegistry registry) {
+        return of(config, local, BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS, registry);
     }
 
-    static Router of(GatehouseConfig config, LocalModels local, int breakerThreshold, long breakerCooldownMillis) {
+    static Router of(GatehouseConfig config, LocalModels local, int breakerThreshold, long breakerCooldownMillis,
+                     MeterRegistry registry) {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
             switch (p.type()) {
@@ -82,12 +83,20 @@ public final class Router {
                 case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
             }
         }
-        return new Router(config.models(), local, providers, breakerThreshold, breakerCooldownMillis);
+        return new Router(config.models(), local, providers, breakerThreshold, breakerCooldownMillis, registry);
     }
 
     /** The names of {@code models:}, which clients may ask for beside the local models. */
     public List<String> routeNames() {
         return List.copyOf(routes.keySet());
+    }
+
+    /** The name to tag metrics with: configured and local names as they are, provider/model as provider/*. */
+    public String metricName(String model) {
+        if (routes.containsKey(model) || local.get(model).isPresent() || model.indexOf('/') < 0) {
+            return model;
+        }
+        return model.substring(0, model.indexOf('/')) + "/*";
     }
 
     public boolean isRoute(String name) {
@@ -109,9 +118,11 @@ public final class Router {
             ModelRoute.Target target = targets.get(i);
             boolean lastTarget = i == targets.size() - 1;
             String label = target.isLocal() ? "local:" + target.local() : target.provider() + ":" + target.model();
+            String meterName = target.isLocal() ? label : target.provider(); // few series: no client-typed model names
             Backend backend = target.isLocal() ? local.get(target.local()).orElse(null) : providers.get(target.provider());
             if (backend == null) {
                 fallbacks.add(label + " (unavailable)");
+                metrics.fallback(meterName, "unavailable");
                 last = new ApiException(503, "server_error", "backend_unavailable", null,
                         "No target for model '" + request.model() + "' is available.", null);
                 continue;
@@ -120,22 +131,26 @@ public final class Router {
                 String busy = busy(lb.engine().capacity(), route.maxQueueWaitMillis());
                 if (busy != null) {
                     fallbacks.add(label + " (" + busy + ")");
+                    metrics.fallback(meterName, busy.startsWith("queue full") ? "queue_full" : "queue_wait");
+                    metrics.spill(meterName);
                     continue;
                 }
             }
             // local engines say how busy they are; a provider's breaker remembers how it has been failing
-            CircuitBreaker breaker = target.isLocal() ? null
-                    : breakers.computeIfAbsent(label, l -> new CircuitBreaker(breakerThreshold, breakerCooldownMillis, System::currentTimeMillis));
+            CircuitBreaker breaker = target.isLocal() ? null : breakers.get(target.provider());
             if (breaker != null && !breaker.allow()) {
                 fallbacks.add(label + " (circuit open)");
+                metrics.fallback(meterName, "circuit_open");
                 last = new ApiException(503, "server_error", "backend_unavailable", null,
                         "No target for model '" + request.model() + "' is available.", null);
                 continue;
             }
             ChatStream stream = null;
+            long start = System.nanoTime();
             try {
                 stream = backend.open(request.withModel(target.isLocal() ? target.local() : target.model()));
                 ChatEvent first = stream.next();
+                metrics.attempt(meterName, "ok", System.nanoTime() - start);
                 if (breaker != null) {
                     breaker.success();
                 }
@@ -144,6 +159,7 @@ public final class Router {
                 if (stream != null) {
                     stream.close();
                 }
+                metrics.attempt(meterName, String.valueOf(e.status()), System.nanoTime() - start);
                 boolean targetFailed = e.status() == 429 || e.status() >= 500;
                 if (breaker != null) {
                     if (targetFailed) {
@@ -155,7 +171,9 @@ public final class Router {
                 if (!targetFailed && !"context_length_exceeded".equals(e.code())) {
                     throw fallbacks.isEmpty() ? e : new RouteFailed(e, fallbacks);
                 }
-                fallbacks.add(label + " (" + (targetFailed ? String.valueOf(e.status()) : e.code()) + ")");
+                String reason = targetFailed ? String.valueOf(e.status()) : e.code();
+                fallbacks.add(label + " (" + reason + ")");
+                metrics.fallback(meterName, reason);
                 last = e;
                 // a local engine's own queue is its wait; only a provider is worth asking again
                 // (and not when it refused Gatehouse's key: that will not pass on a second try)

@@ -102,7 +102,7 @@ class RoutingTest {
                 """.formatted(openai.baseUrl(), backup.baseUrl(), anthropic.baseUrl()),
                 Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY, "MOCK_ANTHROPIC_KEY", MockAnthropic.KEY));
         // breakers that never open here: each test's faults must not decide the next test's targets
-        server = GatewayServer.start("127.0.0.1", 0, models, Router.of(config, models, 1_000, 60_000), registry, 1 << 20,
+        server = GatewayServer.start("127.0.0.1", 0, models, Router.of(config, models, 1_000, 60_000, registry), registry, 1 << 20,
                 Duration.ofSeconds(5));
         client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
                 .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
@@ -338,6 +338,8 @@ class RoutingTest {
         }
         awaitCapacity(engine, c -> c.running() == 0 && c.waiting() == 0);
         assertEquals("local:" + LOCAL, backendFor("chat"), "traffic returns to local once the queue drains");
+        assertTrue(get("/metrics").body().contains("gatehouse_route_spills_total{backend=\"local:tiny-llama\"}"),
+                "spills are counted");
     }
 
     @Test
@@ -350,7 +352,7 @@ class RoutingTest {
                   - name: cloud
                     targets: [{provider: openai, model: gpt-4o-mini}, {provider: backup, model: backup-model}]
                 """.formatted(openai.baseUrl(), backup.baseUrl()), Map.of());
-        Router router = Router.of(config, models, 2, 60_000);
+        Router router = Router.of(config, models, 2, 60_000, GatewayServer.newRegistry());
         ChatRequest request = new ChatRequest("cloud", List.of(new ChatMessage("user", "hi")), null, 5,
                 new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
         openai.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR);
@@ -381,6 +383,20 @@ class RoutingTest {
         assertEquals(429, limited.statusCode());
         assertEquals("20", limited.headers().firstValue("retry-after").orElseThrow(), "the provider's own Retry-After");
         assertEquals(calls + 1, backup.received().size(), "not retried: 20 s is longer than a client should be held");
+    }
+
+    @Test
+    void metricsNameTheBackendsAndWhyTheyWerePassedOver() throws Exception {
+        openai.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        backendFor("cloud");
+        backendFor("openai/any-model-a-client-typed");
+
+        String metrics = get("/metrics").body();
+        assertTrue(metrics.contains("gatehouse_route_fallbacks_total{backend=\"openai\",reason=\"500\"}"), metrics);
+        assertTrue(metrics.contains("gatehouse_backend_requests_seconds_count{backend=\"backup\",outcome=\"ok\"}"), metrics);
+        assertTrue(metrics.contains("gatehouse_backend_requests_seconds_count{backend=\"openai\",outcome=\"500\"}"), metrics);
+        assertTrue(metrics.contains("gatehouse_route_circuit_state{provider=\"openai\"} 0.0"), metrics);
+        assertFalse(metrics.contains("any-model-a-client-typed"), "no series per client-typed name");
     }
 
     @Test

@@ -89,7 +89,7 @@ public final class OpenAiApi implements HttpService {
             ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
             refuseEmbeddingModel(request.model());
             Routed routed = router.open(request); // picks the target and falls back; see Router
-            model = request.model(); // only a served model becomes a metric label: clients pick the names
+            model = router.metricName(request.model()); // only served names become labels: clients pick the names
             res.header(BACKEND, routed.backend());
             if (!routed.fallbacks().isEmpty()) {
                 res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
