@@ -82,6 +82,8 @@ public final class ServeCommand implements Callable<Integer> {
                 registry);
         if (!router.routeNames().isEmpty()) {
             LOG.info("routes (gatehouse.yaml): " + String.join(", ", router.routeNames()));
+            router.missingLocalTargets().forEach(name -> LOG.warning("local target '" + name
+                    + "' of gatehouse.yaml is not a loaded model: its routes go to their other targets"));
         }
         LOG.info("serving " + (models.names().isEmpty() ? "no models (model store " + store.toAbsolutePath() + " is empty)"
                 : String.join(", ", models.names())));

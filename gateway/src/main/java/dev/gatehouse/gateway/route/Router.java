@@ -91,6 +91,12 @@ public final class Router {
         return List.copyOf(routes.keySet());
     }
 
+    /** Local targets of the routes that no loaded model serves: a typo in gatehouse.yaml, or a failed load. */
+    public List<String> missingLocalTargets() {
+        return routes.values().stream().flatMap(r -> r.targets().stream()).filter(ModelRoute.Target::isLocal)
+                .map(ModelRoute.Target::local).distinct().filter(name -> local.get(name).isEmpty()).toList();
+    }
+
     /** The name to tag metrics with: configured and local names as they are, provider/model as provider/*. */
     public String metricName(String model) {
         if (routes.containsKey(model) || local.get(model).isPresent() || model.indexOf('/') < 0) {

@@ -400,6 +400,26 @@ class RoutingTest {
     }
 
     @Test
+    void routeToAMissingLocalFolderIsReportedAndPassedOver() throws Exception {
+        GatehouseConfig config = GatehouseConfig.parse("""
+                providers:
+                  backup: {type: openai-compatible, base-url: %s}
+                models:
+                  - name: typo
+                    targets: [{local: tiny-lama}, {provider: backup, model: backup-model}]
+                """.formatted(backup.baseUrl()), Map.of());
+        Router router = Router.of(config, models, GatewayServer.newRegistry());
+        ChatRequest request = new ChatRequest("typo", List.of(new ChatMessage("user", "hi")), null, 5,
+                new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
+
+        assertEquals(List.of("tiny-lama"), router.missingLocalTargets());
+        Routed routed = router.open(request);
+        routed.stream().close();
+        assertEquals("backup:backup-model", routed.backend());
+        assertEquals(List.of("local:tiny-lama (unavailable)"), routed.fallbacks());
+    }
+
+    @Test
     void localModelByItsOwnNameStaysLocal() {
         assertEquals("local:" + LOCAL, backendFor(LOCAL));
     }
