@@ -67,7 +67,8 @@ public final class ServeCommand implements Callable<Integer> {
         Path store = modelOptions.store.root();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels();
-        GatewayServer server = GatewayServer.start(host, port, models, Router.of(settings, models), registry, (long) maxBodyMb << 20,
+        Router router = Router.of(settings, models, registry);
+        GatewayServer server = GatewayServer.start(host, port, models, router, registry, (long) maxBodyMb << 20,
                 Duration.ofSeconds(graceSeconds));
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
@@ -79,6 +80,11 @@ public final class ServeCommand implements Callable<Integer> {
         }));
         models.loadAll(store, deviceChoice, name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine),
                 registry);
+        if (!router.routeNames().isEmpty()) {
+            LOG.info("routes (gatehouse.yaml): " + String.join(", ", router.routeNames()));
+            router.missingLocalTargets().forEach(name -> LOG.warning("local target '" + name
+                    + "' of gatehouse.yaml is not a loaded model: its routes go to their other targets"));
+        }
         LOG.info("serving " + (models.names().isEmpty() ? "no models (model store " + store.toAbsolutePath() + " is empty)"
                 : String.join(", ", models.names())));
         stopped.await();

@@ -14,6 +14,7 @@ import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.ModelRoute;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.serving.engine.Capacity;
+import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -28,17 +29,35 @@ import java.util.Map;
  *     is above the route's max-queue-wait-ms, unless it is the last target left;</li>
  * <li>any target is passed over when it fails with 429 or 5xx (local overload, provider errors,
  *     timeouts, connections refused or dropped) before its first event;</li>
- * <li>other 4xx are the client's: returned as they are.</li>
+ * <li>other 4xx are the client's: returned as they are, except context_length_exceeded, which
+ *     another target (a larger context) may serve;</li>
+ * <li>the last target, having no one to pass to, is retried if it is a provider on those failures after a short
+ *     backoff that honours Retry-After (see {@link Backoff});</li>
+ * <li>a provider that failed {@link #BREAKER_THRESHOLD} times in a row is skipped until its
+ *     breaker's cooldown has passed (see {@link CircuitBreaker}); one breaker per provider, since a
+ *     dead provider is dead for all its models.</li>
  * </ul>
  * A name not in {@code models:} goes to the local model of that name, or with {@code provider/model}
  * straight to that provider.
  */
 public final class Router {
+    static final int BREAKER_THRESHOLD = 5;
+    static final long BREAKER_COOLDOWN_MILLIS = 30_000;
+
     private final Map<String, ModelRoute> routes;
     private final LocalModels local;
     private final Map<String, Backend> providers;
+    private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
+    private final RouteMetrics metrics;
 
-    public Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers) {
+    Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers, int breakerThreshold,
+           long breakerCooldownMillis, MeterRegistry registry) {
+        this.metrics = new RouteMetrics(registry);
+        for (String provider : providers.keySet()) {
+            CircuitBreaker breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMillis, System::currentTimeMillis);
+            breakers.put(provider, breaker);
+            metrics.breaker(provider, breaker);
+        }
         this.routes = new LinkedHashMap<>();
         routes.forEach(r -> this.routes.put(r.name(), r));
         this.local = local;
@@ -46,11 +65,16 @@ public final class Router {
     }
 
     /** Local models only: today's behaviour with no gatehouse.yaml. */
-    public static Router localOnly(LocalModels local) {
-        return new Router(List.of(), local, Map.of());
+    public static Router localOnly(LocalModels local, MeterRegistry registry) {
+        return new Router(List.of(), local, Map.of(), BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS, registry);
     }
 
-    public static Router of(GatehouseConfig config, LocalModels local) {
+    public static Router of(GatehouseConfig config, LocalModels local, MeterRegistry registry) {
+        return of(config, local, BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS, registry);
+    }
+
+    static Router of(GatehouseConfig config, LocalModels local, int breakerThreshold, long breakerCooldownMillis,
+                     MeterRegistry registry) {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
             switch (p.type()) {
@@ -59,7 +83,7 @@ public final class Router {
                 case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
             }
         }
-        return new Router(config.models(), local, providers);
+        return new Router(config.models(), local, providers, breakerThreshold, breakerCooldownMillis, registry);
     }
 
     /** The names of {@code models:}, which clients may ask for beside the local models. */
@@ -67,26 +91,44 @@ public final class Router {
         return List.copyOf(routes.keySet());
     }
 
+    /** Local targets of the routes that no loaded model serves: a typo in gatehouse.yaml, or a failed load. */
+    public List<String> missingLocalTargets() {
+        return routes.values().stream().flatMap(r -> r.targets().stream()).filter(ModelRoute.Target::isLocal)
+                .map(ModelRoute.Target::local).distinct().filter(name -> local.get(name).isEmpty()).toList();
+    }
+
+    /** The name to tag metrics with: configured and local names as they are, provider/model as provider/*. */
+    public String metricName(String model) {
+        if (routes.containsKey(model) || local.get(model).isPresent() || model.indexOf('/') < 0) {
+            return model;
+        }
+        return model.substring(0, model.indexOf('/')) + "/*";
+    }
+
     public boolean isRoute(String name) {
         return routes.containsKey(name);
     }
 
     /**
-     * Opens the request on the first target that takes it and has sent its first event; throws the
-     * last target's error when none does.
+     * Opens the request on the first target that takes it and has sent its first event. Throws the
+     * target's ApiException when the first target refuses for a reason of the client's, and
+     * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.
      */
     public Routed open(ChatRequest request) throws InterruptedException {
         ModelRoute route = route(request.model());
         List<String> fallbacks = new ArrayList<>();
         ApiException last = null;
         List<ModelRoute.Target> targets = route.targets();
+        int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
             ModelRoute.Target target = targets.get(i);
             boolean lastTarget = i == targets.size() - 1;
             String label = target.isLocal() ? "local:" + target.local() : target.provider() + ":" + target.model();
+            String meterName = target.isLocal() ? label : target.provider(); // few series: no client-typed model names
             Backend backend = target.isLocal() ? local.get(target.local()).orElse(null) : providers.get(target.provider());
             if (backend == null) {
                 fallbacks.add(label + " (unavailable)");
+                metrics.fallback(meterName, "unavailable");
                 last = new ApiException(503, "server_error", "backend_unavailable", null,
                         "No target for model '" + request.model() + "' is available.", null);
                 continue;
@@ -95,23 +137,59 @@ public final class Router {
                 String busy = busy(lb.engine().capacity(), route.maxQueueWaitMillis());
                 if (busy != null) {
                     fallbacks.add(label + " (" + busy + ")");
+                    metrics.fallback(meterName, busy.startsWith("queue full") ? "queue_full" : "queue_wait");
+                    metrics.spill(meterName);
                     continue;
                 }
             }
+            // local engines say how busy they are; a provider's breaker remembers how it has been failing
+            CircuitBreaker breaker = target.isLocal() ? null : breakers.get(target.provider());
+            if (breaker != null && !breaker.allow()) {
+                fallbacks.add(label + " (circuit open)");
+                metrics.fallback(meterName, "circuit_open");
+                last = new ApiException(503, "server_error", "backend_unavailable", null,
+                        "No target for model '" + request.model() + "' is available.", null);
+                continue;
+            }
             ChatStream stream = null;
+            long start = System.nanoTime();
             try {
                 stream = backend.open(request.withModel(target.isLocal() ? target.local() : target.model()));
                 ChatEvent first = stream.next();
+                metrics.attempt(meterName, "ok", System.nanoTime() - start);
+                if (breaker != null) {
+                    breaker.success();
+                }
                 return new Routed(new PeekedStream(first, stream), label, List.copyOf(fallbacks));
             } catch (ApiException e) {
                 if (stream != null) {
                     stream.close();
                 }
-                if (!movesOn(e)) {
-                    throw e;
+                metrics.attempt(meterName, String.valueOf(e.status()), System.nanoTime() - start);
+                boolean targetFailed = e.status() == 429 || e.status() >= 500;
+                if (breaker != null) {
+                    if (targetFailed) {
+                        breaker.failure();
+                    } else {
+                        breaker.success(); // it answered; the request was the problem
+                    }
                 }
-                fallbacks.add(label + " (" + e.status() + ")");
+                if (!targetFailed && !"context_length_exceeded".equals(e.code())) {
+                    throw fallbacks.isEmpty() ? e : new RouteFailed(e, fallbacks);
+                }
+                String reason = targetFailed ? String.valueOf(e.status()) : e.code();
+                fallbacks.add(label + " (" + reason + ")");
+                metrics.fallback(meterName, reason);
                 last = e;
+                // a local engine's own queue is its wait; only a provider is worth asking again
+                // (and not when it refused Gatehouse's key: that will not pass on a second try)
+                boolean worthRetrying = lastTarget && targetFailed && !target.isLocal() && !"upstream_auth_failed".equals(e.code());
+                Long wait = worthRetrying ? Backoff.delayMillis(retries, e.retryAfterSeconds()) : null;
+                if (wait != null) {
+                    retries++;
+                    Thread.sleep(wait);
+                    i--; // the same target again
+                }
             } catch (InterruptedException | RuntimeException e) {
                 if (stream != null) {
                     stream.close();
@@ -119,7 +197,7 @@ public final class Router {
                 throw e;
             }
         }
-        throw last;
+        throw fallbacks.size() == 1 && targets.size() == 1 ? last : new RouteFailed(last, fallbacks);
     }
 
     private ModelRoute route(String model) {
@@ -149,8 +227,4 @@ public final class Router {
         return null;
     }
 
-    /** Rate limits and failures that are not the client's: another target may well succeed. */
-    private static boolean movesOn(ApiException e) {
-        return e.status() == 429 || e.status() >= 500;
-    }
 }

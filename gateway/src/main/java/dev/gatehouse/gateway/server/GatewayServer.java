@@ -30,7 +30,7 @@ public final class GatewayServer implements AutoCloseable {
     /** Local models only. */
     public static GatewayServer start(String host, int port, LocalModels models, PrometheusMeterRegistry registry,
                                       long maxBodyBytes, Duration grace) {
-        return start(host, port, models, Router.localOnly(models), registry, maxBodyBytes, grace);
+        return start(host, port, models, Router.localOnly(models, registry), registry, maxBodyBytes, grace);
     }
 
     public static GatewayServer start(String host, int port, LocalModels models, Router router,

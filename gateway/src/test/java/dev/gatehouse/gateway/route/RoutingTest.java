@@ -16,6 +16,8 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.serving.text.ChatMessage;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.server.GatewayServer;
@@ -99,7 +101,8 @@ class RoutingTest {
                         model: gpt-4o-mini
                 """.formatted(openai.baseUrl(), backup.baseUrl(), anthropic.baseUrl()),
                 Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY, "MOCK_ANTHROPIC_KEY", MockAnthropic.KEY));
-        server = GatewayServer.start("127.0.0.1", 0, models, Router.of(config, models), registry, 1 << 20,
+        // breakers that never open here: each test's faults must not decide the next test's targets
+        server = GatewayServer.start("127.0.0.1", 0, models, Router.of(config, models, 1_000, 60_000, registry), registry, 1 << 20,
                 Duration.ofSeconds(5));
         client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
                 .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
@@ -262,23 +265,35 @@ class RoutingTest {
     @Test
     void clientErrorFromUpstreamIsReturnedAsItIs() {
         int backupCalls = backup.received().size();
-        openai.failNext(MockOpenAi.Fault.BAD_REQUEST);
+        openai.failNext(MockOpenAi.Fault.INVALID_VALUE);
 
         BadRequestException e = assertThrows(BadRequestException.class, () -> client.chat().completions().create(params("cloud")));
-        assertEquals("context_length_exceeded", e.code().orElseThrow());
-        assertEquals("messages", e.param().orElseThrow());
-        assertTrue(e.getMessage().contains("maximum context length is 128000 tokens"), e.getMessage());
+        assertEquals("decimal_above_max_value", e.code().orElseThrow());
+        assertEquals("temperature", e.param().orElseThrow());
+        assertTrue(e.getMessage().contains("Invalid 'temperature'"), e.getMessage());
         assertEquals(backupCalls, backup.received().size(), "the client's mistake is not retried elsewhere");
+    }
+
+    @Test
+    void contextLengthExceededMovesOnToTheNextTarget() {
+        openai.failNext(MockOpenAi.Fault.BAD_REQUEST);
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("cloud"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals("openai:gpt-4o-mini (context_length_exceeded)", header(response, "x-gatehouse-fallbacks"));
+        }
     }
 
     @Test
     void whenEveryTargetFailsTheLastErrorIsReturnedWithoutSecrets() throws Exception {
         openai.failNext(MockOpenAi.Fault.BAD_KEY);
-        backup.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        backup.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR);
 
         HttpResponse<String> response = post("{\"model\":\"cloud\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
         assertEquals(500, response.statusCode());
         assertTrue(response.body().contains("server_error"), response.body());
+        assertEquals("openai:gpt-4o-mini (502), backup:backup-model (500), backup:backup-model (500), backup:backup-model (500)",
+                response.headers().firstValue("x-gatehouse-fallbacks").orElseThrow(), "what was tried, and why");
         assertNoSecret(response);
 
         openai.failNext(MockOpenAi.Fault.BAD_KEY);
@@ -323,6 +338,85 @@ class RoutingTest {
         }
         awaitCapacity(engine, c -> c.running() == 0 && c.waiting() == 0);
         assertEquals("local:" + LOCAL, backendFor("chat"), "traffic returns to local once the queue drains");
+        assertTrue(get("/metrics").body().contains("gatehouse_route_spills_total{backend=\"local:tiny-llama\"}"),
+                "spills are counted");
+    }
+
+    @Test
+    void deadProviderIsSkippedOnceItsBreakerOpens() throws Exception {
+        GatehouseConfig config = GatehouseConfig.parse("""
+                providers:
+                  openai: {type: openai, base-url: %s, api-key: k1}
+                  backup: {type: openai-compatible, base-url: %s, api-key: k2}
+                models:
+                  - name: cloud
+                    targets: [{provider: openai, model: gpt-4o-mini}, {provider: backup, model: backup-model}]
+                """.formatted(openai.baseUrl(), backup.baseUrl()), Map.of());
+        Router router = Router.of(config, models, 2, 60_000, GatewayServer.newRegistry());
+        ChatRequest request = new ChatRequest("cloud", List.of(new ChatMessage("user", "hi")), null, 5,
+                new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
+        openai.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR);
+        router.open(request).stream().close();
+        router.open(request).stream().close();
+        int openaiCalls = openai.received().size();
+
+        Routed routed = router.open(request);
+        routed.stream().close();
+        assertEquals("backup:backup-model", routed.backend());
+        assertEquals(List.of("openai:gpt-4o-mini (circuit open)"), routed.fallbacks());
+        assertEquals(openaiCalls, openai.received().size(), "a dead provider costs nothing");
+    }
+
+    @Test
+    void lastTargetIsRetriedAfterABackoffButALongRetryAfterIsPassedOn() throws Exception {
+        openai.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        backup.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("cloud"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals("openai:gpt-4o-mini (500), backup:backup-model (500)", header(response, "x-gatehouse-fallbacks"));
+        }
+
+        backup.failNext(MockOpenAi.Fault.RATE_LIMITED);
+        int calls = backup.received().size();
+        HttpResponse<String> limited = post("{\"model\":\"backup/m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+        assertEquals(429, limited.statusCode());
+        assertEquals("20", limited.headers().firstValue("retry-after").orElseThrow(), "the provider's own Retry-After");
+        assertEquals(calls + 1, backup.received().size(), "not retried: 20 s is longer than a client should be held");
+    }
+
+    @Test
+    void metricsNameTheBackendsAndWhyTheyWerePassedOver() throws Exception {
+        openai.failNext(MockOpenAi.Fault.SERVER_ERROR);
+        backendFor("cloud");
+        backendFor("openai/any-model-a-client-typed");
+
+        String metrics = get("/metrics").body();
+        assertTrue(metrics.contains("gatehouse_route_fallbacks_total{backend=\"openai\",reason=\"500\"}"), metrics);
+        assertTrue(metrics.contains("gatehouse_backend_requests_seconds_count{backend=\"backup\",outcome=\"ok\"}"), metrics);
+        assertTrue(metrics.contains("gatehouse_backend_requests_seconds_count{backend=\"openai\",outcome=\"500\"}"), metrics);
+        assertTrue(metrics.contains("gatehouse_route_circuit_state{provider=\"openai\"} 0.0"), metrics);
+        assertFalse(metrics.contains("any-model-a-client-typed"), "no series per client-typed name");
+    }
+
+    @Test
+    void routeToAMissingLocalFolderIsReportedAndPassedOver() throws Exception {
+        GatehouseConfig config = GatehouseConfig.parse("""
+                providers:
+                  backup: {type: openai-compatible, base-url: %s}
+                models:
+                  - name: typo
+                    targets: [{local: tiny-lama}, {provider: backup, model: backup-model}]
+                """.formatted(backup.baseUrl()), Map.of());
+        Router router = Router.of(config, models, GatewayServer.newRegistry());
+        ChatRequest request = new ChatRequest("typo", List.of(new ChatMessage("user", "hi")), null, 5,
+                new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
+
+        assertEquals(List.of("tiny-lama"), router.missingLocalTargets());
+        Routed routed = router.open(request);
+        routed.stream().close();
+        assertEquals("backup:backup-model", routed.backend());
+        assertEquals(List.of("local:tiny-lama (unavailable)"), routed.fallbacks());
     }
 
     @Test

@@ -10,6 +10,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.HttpMetrics;
@@ -88,7 +89,7 @@ public final class OpenAiApi implements HttpService {
             ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
             refuseEmbeddingModel(request.model());
             Routed routed = router.open(request); // picks the target and falls back; see Router
-            model = request.model(); // only a served model becomes a metric label: clients pick the names
+            model = router.metricName(request.model()); // only served names become labels: clients pick the names
             res.header(BACKEND, routed.backend());
             if (!routed.fallbacks().isEmpty()) {
                 res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
@@ -101,6 +102,10 @@ public final class OpenAiApi implements HttpService {
             } else {
                 res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
             }
+        } catch (RouteFailed e) {
+            status = e.error().status();
+            res.header(FALLBACKS, String.join(", ", e.fallbacks()));
+            send(res, e.error());
         } catch (ApiException e) {
             status = e.status();
             send(res, e);

@@ -27,7 +27,11 @@ public final class MockOpenAi implements AutoCloseable {
 
     /** What the next request gets instead of an answer. */
     public enum Fault {
-        SERVER_ERROR, RATE_LIMITED, BAD_REQUEST, BAD_KEY, CONNECTION_CLOSED,
+        SERVER_ERROR, RATE_LIMITED, BAD_KEY, CONNECTION_CLOSED,
+        /** 400 context_length_exceeded */
+        BAD_REQUEST,
+        /** 400 invalid_value for temperature */
+        INVALID_VALUE,
         /** streams: the body ends after the first word, without finish_reason or [DONE] */
         STREAM_CUT,
         /** streams: headers and the role chunk, then silence for {@link #STALL_MILLIS} */
@@ -164,6 +168,9 @@ public final class MockOpenAi implements AutoCloseable {
                     {"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages \
                     resulted in 130017 tokens. Please reduce the length of the messages.","type":"invalid_request_error",
                      "param":"messages","code":"context_length_exceeded"}}""");
+            case INVALID_VALUE -> send(ex, 400, Map.of(), """
+                    {"error":{"message":"Invalid 'temperature': decimal above maximum value. Expected a value <= 2, but got \
+                    2.5 instead.","type":"invalid_request_error","param":"temperature","code":"decimal_above_max_value"}}""");
             case BAD_KEY -> send(ex, 401, Map.of(), """
                     {"error":{"message":"Incorrect API key provided: %s. You can find your API key at \
                     https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,

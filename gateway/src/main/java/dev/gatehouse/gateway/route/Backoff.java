@@ -1,0 +1,30 @@
+package dev.gatehouse.gateway.route;
+
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * How long to wait before trying the last target again: the provider's Retry-After when it gave
+ * one, else exponential (250 ms, 500 ms, ...) with jitter so that clients failed together do not
+ * come back together. Never longer than {@link #CAP_MILLIS}: a provider asking for more gets its
+ * 429 passed on, Retry-After and all, rather than holding the client's connection.
+ */
+final class Backoff {
+    static final int MAX_RETRIES = 2;
+    static final long BASE_MILLIS = 250;
+    static final long CAP_MILLIS = 2_000;
+
+    private Backoff() {}
+
+    /** The wait before retry number {@code attempt} (0-based); null when not worth waiting for. */
+    static Long delayMillis(int attempt, Integer retryAfterSeconds) {
+        if (attempt >= MAX_RETRIES) {
+            return null;
+        }
+        if (retryAfterSeconds != null) {
+            long asked = retryAfterSeconds * 1000L;
+            return asked > CAP_MILLIS ? null : asked;
+        }
+        long ceiling = Math.min(CAP_MILLIS, BASE_MILLIS << attempt);
+        return ThreadLocalRandom.current().nextLong(ceiling / 2, ceiling + 1);
+    }
+}

@@ -1,0 +1,57 @@
+package dev.gatehouse.gateway.route;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the router did, for Prometheus. Tags name backends as {@code local:FOLDER} or the provider's
+ * name from gatehouse.yaml, never a model name a client typed, so the series stay few.
+ */
+final class RouteMetrics {
+    private final MeterRegistry registry;
+
+    RouteMetrics(MeterRegistry registry) {
+        this.registry = registry;
+    }
+
+    /** One try of one backend: how long until its first event, or its failure (outcome: ok or the HTTP status). */
+    void attempt(String backend, String outcome, long nanos) {
+        Timer.builder("gatehouse.backend.requests")
+                .description("Requests tried on each backend, timed to the first event or the failure")
+                .tag("backend", backend)
+                .tag("outcome", outcome)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(5))
+                .register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A backend passed over, and why: an HTTP status, queue_full, queue_wait, circuit_open, unavailable, context_length_exceeded. */
+    void fallback(String backend, String reason) {
+        Counter.builder("gatehouse.route.fallbacks").description("Backends passed over, by reason")
+                .tag("backend", backend).tag("reason", reason).register(registry).increment();
+    }
+
+    /** A request that a busy local engine sent to the next target. */
+    void spill(String backend) {
+        Counter.builder("gatehouse.route.spills").description("Requests sent past a busy local engine")
+                .tag("backend", backend).register(registry).increment();
+    }
+
+    /** 0 closed, 1 half-open, 2 open. */
+    void breaker(String provider, CircuitBreaker breaker) {
+        Gauge.builder("gatehouse.route.circuit.state", breaker, b -> switch (b.state()) {
+                    case CLOSED -> 0;
+                    case HALF_OPEN -> 1;
+                    case OPEN -> 2;
+                })
+                .description("Circuit breaker per provider: 0 closed, 1 half-open, 2 open")
+                .tag("provider", provider).strongReference(true).register(registry);
+    }
+}
