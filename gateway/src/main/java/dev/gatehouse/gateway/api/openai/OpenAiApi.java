@@ -117,6 +117,10 @@ public final class OpenAiApi implements HttpService {
     private void completion(JsonNode body, ServerResponse res, Outcome outcome, boolean chat) throws InterruptedException {
         ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
         refuseEmbeddingModel(request.model());
+        if (models.loading(request.model())) {
+            throw new ApiException(503, "server_error", "model_loading", "model",
+                    "The model '" + request.model() + "' is still loading; retry shortly.", 5);
+        }
         Routed routed = router.open(request); // picks the target and falls back; see Router
         outcome.model = router.metricName(request.model()); // only served names become labels: clients pick the names
         res.header(BACKEND, routed.backend());

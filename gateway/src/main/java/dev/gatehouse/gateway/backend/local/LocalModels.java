@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -32,6 +33,7 @@ public final class LocalModels implements AutoCloseable {
 
     private final Map<String, LocalBackend> backends = new ConcurrentHashMap<>();
     private final Map<String, EmbeddingBatcher> embedders = new ConcurrentHashMap<>();
+    private final Set<String> loading = ConcurrentHashMap.newKeySet();
     private volatile boolean ready;
 
     /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
@@ -41,7 +43,9 @@ public final class LocalModels implements AutoCloseable {
 
     /** As above, with engine limits chosen per folder name (gatehouse.yaml's {@code local:}). */
     public void loadAll(Path store, DeviceChoice device, Function<String, EngineConfig> configs, MeterRegistry registry) {
-        for (Path folder : modelFolders(store)) {
+        List<Path> folders = modelFolders(store);
+        folders.forEach(folder -> loading.add(folder.getFileName().toString()));
+        for (Path folder : folders) {
             String name = folder.getFileName().toString();
             long start = System.nanoTime();
             try {
@@ -56,6 +60,8 @@ public final class LocalModels implements AutoCloseable {
                         model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));
             } catch (RuntimeException e) {
                 LOG.warning("skipping " + folder + ": " + e.getMessage());
+            } finally {
+                loading.remove(name);
             }
         }
         // the embedded default: served with no download when its jar is on the class path
@@ -93,6 +99,11 @@ public final class LocalModels implements AutoCloseable {
             LOG.warning("cannot list model store " + store + ": " + e.getMessage());
             return List.of();
         }
+    }
+
+    /** Whether {@code name} is a model-store folder not loaded yet (a request for it is told to retry, not 404). */
+    public boolean loading(String name) {
+        return loading.contains(name);
     }
 
     public boolean ready() {
