@@ -1,40 +1,34 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.backend.Backend;
-import dev.gatehouse.gateway.chat.ApiException;
-import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.backend.FinishedStream;
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ProviderConfig;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Queue;
 
 /** Anthropic's Messages API (POST {base-url}/v1/messages); {@code request.model()} is Anthropic's model name. */
 public final class AnthropicBackend implements Backend {
     static final String API_VERSION = "2023-06-01";
 
     private final ProviderConfig provider;
-    private final HttpClient http;
+    private final ProviderHttp client;
 
     public AnthropicBackend(ProviderConfig provider) {
         this.provider = provider;
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(Duration.ofMillis(Math.min(provider.timeoutMillis(), 10_000)))
-                .build();
+        this.client = new ProviderHttp(provider);
     }
 
     @Override
     public ChatStream open(ChatRequest request) {
-        byte[] body = bytes(AnthropicRequestTranslator.body(request));
+        byte[] body = ProviderHttp.bytes(AnthropicRequestTranslator.body(request));
         URI uri = URI.create(provider.baseUrl() + "/v1/messages");
         HttpRequest.Builder http = HttpRequest.newBuilder(uri)
                 .timeout(Duration.ofMillis(provider.timeoutMillis())) // until the response headers arrive
@@ -48,69 +42,14 @@ public final class AnthropicBackend implements Backend {
         if (provider.apiKey() != null) {
             http.header("x-api-key", provider.apiKey());
         }
-        HttpResponse<InputStream> response = send(http.build());
+        HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw AnthropicErrors.fromResponse(provider.name(), provider.apiKey(), response.statusCode(),
-                    readAll(response.body()), retryAfter(response));
+                    client.readAll(response.body()), ProviderHttp.retryAfter(response));
         }
         if (request.stream()) {
             return new AnthropicChatStream(provider.name(), provider.apiKey(), response.body(), provider.timeoutMillis());
         }
-        return new ListStream(new ArrayDeque<>(AnthropicEventTranslator.message(parse(readAll(response.body())))));
-    }
-
-    private HttpResponse<InputStream> send(HttpRequest request) {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw AnthropicErrors.fromIo(provider.name(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ApiException(503, "server_error", null, null, "Interrupted while waiting for the provider.", null);
-        }
-    }
-
-    private byte[] readAll(InputStream in) {
-        try (in) {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw AnthropicErrors.fromIo(provider.name(), e);
-        }
-    }
-
-    private JsonNode parse(byte[] body) {
-        try {
-            return AnthropicRequestTranslator.MAPPER.readTree(body);
-        } catch (IOException e) {
-            throw new ApiException(502, "server_error", "upstream_bad_response", null,
-                    "Provider '" + provider.name() + "' answered with a body that is not JSON.", null);
-        }
-    }
-
-    private static Integer retryAfter(HttpResponse<?> response) {
-        try {
-            return response.headers().firstValue("retry-after").map(v -> Integer.parseInt(v.trim())).orElse(null);
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
-
-    private static byte[] bytes(JsonNode node) {
-        try {
-            return AnthropicRequestTranslator.MAPPER.writeValueAsBytes(node);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** A non-streamed answer, already whole. */
-    private record ListStream(Queue<ChatEvent> events) implements ChatStream {
-        @Override
-        public ChatEvent next() {
-            return events.poll();
-        }
-
-        @Override
-        public void close() {}
+        return new FinishedStream(AnthropicEventTranslator.message(client.parse(client.readAll(response.body()))));
     }
 }

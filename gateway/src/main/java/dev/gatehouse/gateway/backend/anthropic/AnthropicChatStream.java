@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.backend.SseLines;
 import dev.gatehouse.gateway.chat.ApiException;
@@ -34,7 +35,7 @@ final class AnthropicChatStream implements ChatStream {
                 data = lines.nextData();
             } catch (IOException e) {
                 close();
-                throw AnthropicErrors.fromIo(provider, e);
+                throw ProviderHttp.fromIo(provider, e);
             }
             if (data == null) {
                 close();

@@ -1,11 +1,10 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.SseLines;
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ApiException;
 
 import java.io.IOException;
-import java.net.http.HttpTimeoutException;
 
 /**
  * Anthropic's errors ({@code {"type":"error","error":{"type":"overloaded_error","message":...}}})
@@ -19,7 +18,7 @@ final class AnthropicErrors {
     static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Integer retryAfterSeconds) {
         JsonNode error = parse(body).path("error");
         String type = error.path("type").asText("");
-        String message = redact(error.path("message").asText(""), apiKey);
+        String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
         if (status == 401 || status == 403) {
             return new ApiException(502, "server_error", "upstream_auth_failed", null,
                     "Provider '" + provider + "' refused Gatehouse's credentials (HTTP " + status + ").", null);
@@ -43,20 +42,7 @@ final class AnthropicErrors {
     static ApiException inStream(String provider, String apiKey, JsonNode error) {
         boolean overloaded = error.path("type").asText().equals("overloaded_error");
         return new ApiException(overloaded ? 503 : 502, "server_error", overloaded ? "server_overloaded" : null, null,
-                "Provider '" + provider + "': " + redact(error.path("message").asText("error in stream"), apiKey), null);
-    }
-
-    static ApiException fromIo(String provider, IOException e) {
-        if (e instanceof HttpTimeoutException || e instanceof SseLines.StalledException) {
-            return new ApiException(504, "server_error", "upstream_timeout", null,
-                    "Provider '" + provider + "' did not answer in time.", null);
-        }
-        return new ApiException(502, "server_error", "upstream_unavailable", null,
-                "Provider '" + provider + "' could not be reached or dropped the connection.", null);
-    }
-
-    private static String redact(String text, String apiKey) {
-        return apiKey == null || apiKey.isEmpty() ? text : text.replace(apiKey, "***");
+                "Provider '" + provider + "': " + ProviderHttp.redact(error.path("message").asText("error in stream"), apiKey), null);
     }
 
     private static JsonNode parse(byte[] body) {

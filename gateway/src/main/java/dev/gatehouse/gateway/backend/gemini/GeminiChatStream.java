@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.backend.gemini;
 
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.backend.SseLines;
 import dev.gatehouse.gateway.chat.ApiException;
@@ -40,7 +41,7 @@ final class GeminiChatStream implements ChatStream {
                 data = lines.nextData();
             } catch (IOException e) {
                 close();
-                throw GeminiErrors.fromIo(provider, e);
+                throw ProviderHttp.fromIo(provider, e);
             }
             if (data == null) {
                 close();

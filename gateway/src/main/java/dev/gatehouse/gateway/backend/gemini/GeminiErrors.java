@@ -1,11 +1,10 @@
 package dev.gatehouse.gateway.backend.gemini;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.SseLines;
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ApiException;
 
 import java.io.IOException;
-import java.net.http.HttpTimeoutException;
 
 /**
  * Google's errors ({@code {"error":{"code":429,"message":...,"status":"RESOURCE_EXHAUSTED"}}}) in
@@ -17,7 +16,7 @@ final class GeminiErrors {
 
     static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Integer retryAfterSeconds) {
         JsonNode error = parse(body).path("error");
-        String message = redact(error.path("message").asText(""), apiKey);
+        String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
         boolean badKey = error.path("details").findValuesAsText("reason").contains("API_KEY_INVALID");
         if (status == 401 || status == 403 || badKey) {
             return new ApiException(502, "server_error", "upstream_auth_failed", null,
@@ -32,19 +31,6 @@ final class GeminiErrors {
         }
         return new ApiException(status, "invalid_request_error", null, null,
                 message.isEmpty() ? "Provider '" + provider + "' answered HTTP " + status + "." : message, null);
-    }
-
-    static ApiException fromIo(String provider, IOException e) {
-        if (e instanceof HttpTimeoutException || e instanceof SseLines.StalledException) {
-            return new ApiException(504, "server_error", "upstream_timeout", null,
-                    "Provider '" + provider + "' did not answer in time.", null);
-        }
-        return new ApiException(502, "server_error", "upstream_unavailable", null,
-                "Provider '" + provider + "' could not be reached or dropped the connection.", null);
-    }
-
-    private static String redact(String text, String apiKey) {
-        return apiKey == null || apiKey.isEmpty() ? text : text.replace(apiKey, "***");
     }
 
     private static JsonNode parse(byte[] body) {

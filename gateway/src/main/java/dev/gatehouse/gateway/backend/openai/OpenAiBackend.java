@@ -2,14 +2,14 @@ package dev.gatehouse.gateway.backend.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.FinishedStream;
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ApiException;
-import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -18,8 +18,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Queue;
 
 /**
  * OpenAI's chat completions API, and the servers that speak it: any OpenAI-compatible one (vLLM,
@@ -30,13 +28,11 @@ import java.util.Queue;
  */
 public final class OpenAiBackend implements Backend {
     private final ProviderConfig provider;
-    private final HttpClient http;
+    private final ProviderHttp client;
 
     public OpenAiBackend(ProviderConfig provider) {
         this.provider = provider;
-        this.http = HttpClient.newBuilder()
-                .connectTimeout(Duration.ofMillis(Math.min(provider.timeoutMillis(), 10_000)))
-                .build();
+        this.client = new ProviderHttp(provider);
     }
 
     public ProviderConfig provider() {
@@ -45,7 +41,7 @@ public final class OpenAiBackend implements Backend {
 
     @Override
     public ChatStream open(ChatRequest request) {
-        byte[] body = bytes(OpenAiRequestTranslator.body(request, provider.type()));
+        byte[] body = ProviderHttp.bytes(OpenAiRequestTranslator.body(request, provider.type()));
         URI uri = uri(request);
         HttpRequest.Builder http = HttpRequest.newBuilder(uri)
                 .timeout(Duration.ofMillis(provider.timeoutMillis())) // until the response headers arrive
@@ -61,16 +57,16 @@ public final class OpenAiBackend implements Backend {
         } else if (provider.apiKey() != null) {
             http.header("Authorization", "Bearer " + provider.apiKey());
         }
-        HttpResponse<InputStream> response = send(http.build());
+        HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw OpenAiErrors.fromResponse(provider.name(), provider.apiKey(), response.statusCode(),
-                    readAll(response.body()), retryAfter(response));
+                    client.readAll(response.body()), ProviderHttp.retryAfter(response));
         }
         if (request.stream()) {
             return new SseChatStream(provider.name(), provider.apiKey(), response.body(), provider.timeoutMillis());
         }
-        JsonNode whole = parse(readAll(response.body()));
-        return new ListStream(new ArrayDeque<>(OpenAiEventTranslator.response(whole)));
+        JsonNode whole = client.parse(client.readAll(response.body()));
+        return new FinishedStream(OpenAiEventTranslator.response(whole));
     }
 
     private URI uri(ChatRequest request) {
@@ -86,59 +82,4 @@ public final class OpenAiBackend implements Backend {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
 
-    private HttpResponse<InputStream> send(HttpRequest request) {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw OpenAiErrors.fromIo(provider.name(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ApiException(503, "server_error", null, null, "Interrupted while waiting for the provider.", null);
-        }
-    }
-
-    private byte[] readAll(InputStream in) {
-        try (in) {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw OpenAiErrors.fromIo(provider.name(), e);
-        }
-    }
-
-    private JsonNode parse(byte[] body) {
-        try {
-            return OpenAiRequestTranslator.MAPPER.readTree(body);
-        } catch (IOException e) {
-            throw new ApiException(502, "server_error", "upstream_bad_response", null,
-                    "Provider '" + provider.name() + "' answered with a body that is not JSON.", null);
-        }
-    }
-
-    /** Retry-After in seconds (OpenAI also sends retry-after-ms); null when absent or an HTTP date. */
-    private static Integer retryAfter(HttpResponse<?> response) {
-        try {
-            return response.headers().firstValue("retry-after").map(v -> Integer.parseInt(v.trim())).orElse(null);
-        } catch (NumberFormatException e) {
-            return null;
-        }
-    }
-
-    private static byte[] bytes(JsonNode node) {
-        try {
-            return OpenAiRequestTranslator.MAPPER.writeValueAsBytes(node);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** A non-streamed answer, already whole. */
-    private record ListStream(Queue<ChatEvent> events) implements ChatStream {
-        @Override
-        public ChatEvent next() {
-            return events.poll();
-        }
-
-        @Override
-        public void close() {}
-    }
-}
+    /** Retry-After in seconds (OpenAI also sends retry-after-ms); null when absent or an HTTP date. */}

@@ -1,11 +1,10 @@
 package dev.gatehouse.gateway.backend.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.SseLines;
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ApiException;
 
 import java.io.IOException;
-import java.net.http.HttpTimeoutException;
 
 /**
  * Upstream failures -> ApiException. The client's own mistakes (4xx) keep the provider's status,
@@ -18,7 +17,7 @@ final class OpenAiErrors {
 
     static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Integer retryAfterSeconds) {
         JsonNode error = parse(body).path("error");
-        String message = redact(error.path("message").asText(""), apiKey);
+        String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
         if (status == 401 || status == 403) { // OpenAI's 401 quotes part of the key it was given
             return new ApiException(502, "server_error", "upstream_auth_failed", null,
                     "Provider '" + provider + "' refused Gatehouse's credentials (HTTP " + status + ").", null);
@@ -37,20 +36,7 @@ final class OpenAiErrors {
     /** An {@code error} object sent inside a stream, after the headers. */
     static ApiException inStream(String provider, String apiKey, JsonNode error) {
         return new ApiException(502, text(error, "type", "server_error"), text(error, "code", null), null,
-                "Provider '" + provider + "': " + redact(error.path("message").asText("error in stream"), apiKey), null);
-    }
-
-    static ApiException fromIo(String provider, IOException e) {
-        if (e instanceof HttpTimeoutException || e instanceof SseLines.StalledException) {
-            return new ApiException(504, "server_error", "upstream_timeout", null,
-                    "Provider '" + provider + "' did not answer in time.", null);
-        }
-        return new ApiException(502, "server_error", "upstream_unavailable", null,
-                "Provider '" + provider + "' could not be reached or dropped the connection.", null);
-    }
-
-    static String redact(String text, String apiKey) {
-        return apiKey == null || apiKey.isEmpty() ? text : text.replace(apiKey, "***");
+                "Provider '" + provider + "': " + ProviderHttp.redact(error.path("message").asText("error in stream"), apiKey), null);
     }
 
     private static String text(JsonNode n, String field, String fallback) {

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.backend.openai;
 
+import dev.gatehouse.gateway.backend.ProviderHttp;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.backend.SseLines;
 import dev.gatehouse.gateway.chat.ApiException;
@@ -57,7 +58,7 @@ final class SseChatStream implements ChatStream {
             return lines.nextData();
         } catch (IOException e) {
             close();
-            throw OpenAiErrors.fromIo(provider, e);
+            throw ProviderHttp.fromIo(provider, e);
         }
     }
 
