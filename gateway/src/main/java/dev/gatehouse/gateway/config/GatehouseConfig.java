@@ -93,7 +93,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static ProviderConfig provider(String name, JsonNode n, Map<String, String> env, List<String> warnings) {
         String where = "providers." + name;
         requireObject(n, where);
-        allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-version", "timeout-ms", "headers", "prices"));
+        allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-version", "timeout-ms", "headers", "prices",
+                "retries", "circuit-breaker"));
         String typeName = requiredText(n, "type", where);
         ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
                 + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini)"));
@@ -131,8 +132,23 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             allowKeys(p, where + ".prices", Set.of("input-per-million", "output-per-million"));
             prices = new ProviderConfig.Prices(price(p, "input-per-million", where), price(p, "output-per-million", where));
         }
+        ProviderConfig.Failures defaults = ProviderConfig.Failures.DEFAULT;
+        Integer retries = wholeAtLeast(n, "retries", 0, where);
+        Integer failures = null;
+        Integer cooldown = null;
+        JsonNode cb = n.path("circuit-breaker");
+        if (!cb.isMissingNode()) {
+            requireObject(cb, where + ".circuit-breaker");
+            allowKeys(cb, where + ".circuit-breaker", Set.of("failures", "cooldown-ms"));
+            failures = wholeAtLeast(cb, "failures", 1, where + ".circuit-breaker");
+            cooldown = wholeAtLeast(cb, "cooldown-ms", 0, where + ".circuit-breaker");
+        }
+        ProviderConfig.Failures onFailure = new ProviderConfig.Failures(
+                retries == null ? defaults.retries() : retries,
+                failures == null ? defaults.breakerFailures() : failures,
+                cooldown == null ? defaults.breakerCooldownMillis() : cooldown);
         return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
-                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices);
+                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure);
     }
 
     private static ModelRoute route(JsonNode n, String where, Set<String> providers, Set<String> skipped,
@@ -149,12 +165,28 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             String at = where + ".targets[" + i + "]";
             JsonNode t = targetsNode.get(i);
             requireObject(t, at);
+            Integer priority = null;
+            if (t.has("priority")) {
+                JsonNode v = t.get("priority");
+                if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                    throw new ConfigException(at + ".priority must be a whole number");
+                }
+                priority = v.asInt();
+            }
+            double weight = ModelRoute.Target.DEFAULT_WEIGHT;
+            if (t.has("weight")) {
+                JsonNode v = t.get("weight");
+                if (!v.isNumber() || !(v.asDouble() > 0) || Double.isInfinite(v.asDouble())) {
+                    throw new ConfigException(at + ".weight must be a number > 0");
+                }
+                weight = v.asDouble();
+            }
             if (t.has("local")) {
-                allowKeys(t, at, Set.of("local"));
-                targets.add(ModelRoute.Target.local(text(t, "local", at)));
+                allowKeys(t, at, Set.of("local", "priority", "weight"));
+                targets.add(ModelRoute.Target.local(text(t, "local", at)).withPriority(priority, weight));
                 continue;
             }
-            allowKeys(t, at, Set.of("provider", "model"));
+            allowKeys(t, at, Set.of("provider", "model", "priority", "weight"));
             String provider = requiredText(t, "provider", at);
             String model = requiredText(t, "model", at);
             if (skipped.contains(provider)) {
@@ -162,7 +194,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             } else if (!providers.contains(provider)) {
                 throw new ConfigException(at + ".provider: no provider named '" + provider + "'");
             } else {
-                targets.add(ModelRoute.Target.provider(provider, model));
+                targets.add(ModelRoute.Target.provider(provider, model).withPriority(priority, weight));
             }
         }
         long maxWait = ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS;
@@ -255,6 +287,17 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
             throw new ConfigException(where + "." + key + " must be a whole number >= 1");
+        }
+        return v.asInt();
+    }
+
+    private static Integer wholeAtLeast(JsonNode n, String key, int min, String where) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min) {
+            throw new ConfigException(where + "." + key + " must be a whole number >= " + min);
         }
         return v.asInt();
     }

@@ -11,14 +11,26 @@ public record ModelRoute(String name, List<Target> targets, long maxQueueWaitMil
 
     public static final long DEFAULT_MAX_QUEUE_WAIT_MILLIS = 2_000;
 
-    /** Either a local model-store folder ({@code local}) or a provider's model. */
-    public record Target(String local, String provider, String model) {
+    /**
+     * Either a local model-store folder ({@code local}) or a provider's model.
+     *
+     * @param priority lower is tried first; null means its position in the list, so a config
+     *                 without priorities keeps its order
+     * @param weight   its share of first tries among the targets of its priority
+     */
+    public record Target(String local, String provider, String model, Integer priority, double weight) {
+        public static final double DEFAULT_WEIGHT = 1;
+
         public static Target local(String folder) {
-            return new Target(folder, null, null);
+            return new Target(folder, null, null, null, DEFAULT_WEIGHT);
         }
 
         public static Target provider(String provider, String model) {
-            return new Target(null, provider, model);
+            return new Target(null, provider, model, null, DEFAULT_WEIGHT);
+        }
+
+        public Target withPriority(Integer priority, double weight) {
+            return new Target(local, provider, model, priority, weight);
         }
 
         public boolean isLocal() {

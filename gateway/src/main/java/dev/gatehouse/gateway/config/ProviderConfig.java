@@ -10,19 +10,36 @@ import java.util.Map;
  * @param apiVersion Azure OpenAI's api-version query parameter; null elsewhere
  */
 public record ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
-                             long timeoutMillis, Map<String, String> headers, Prices prices) {
+                             long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures) {
 
     public static final long DEFAULT_TIMEOUT_MILLIS = 60_000;
+
+    public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
+                          long timeoutMillis, Map<String, String> headers, Prices prices) {
+        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, Failures.DEFAULT);
+    }
 
     /** US dollars per million tokens; null when not configured. */
     public record Prices(Double inputPerMillion, Double outputPerMillion) {
         public static final Prices NONE = new Prices(null, null);
     }
 
+    /**
+     * What the router does about this provider failing.
+     *
+     * @param retries             more tries when it is the last target left
+     * @param breakerFailures     failures in a row that open its circuit breaker
+     * @param breakerCooldownMillis how long an open breaker skips it before one trial
+     */
+    public record Failures(int retries, int breakerFailures, long breakerCooldownMillis) {
+        public static final Failures DEFAULT = new Failures(2, 5, 30_000);
+    }
+
     @Override
     public String toString() {
         return "ProviderConfig[name=" + name + ", type=" + type.wireName() + ", baseUrl=" + baseUrl
                 + ", apiKey=" + (apiKey == null ? "none" : "***") + ", apiVersion=" + apiVersion
-                + ", timeoutMillis=" + timeoutMillis + ", headers=" + headers.keySet() + ", prices=" + prices + "]";
+                + ", timeoutMillis=" + timeoutMillis + ", headers=" + headers.keySet() + ", prices=" + prices
+                + ", failures=" + failures + "]";
     }
 }

@@ -9,15 +9,19 @@ import java.util.concurrent.ThreadLocalRandom;
  * 429 passed on, Retry-After and all, rather than holding the client's connection.
  */
 final class Backoff {
-    static final int MAX_RETRIES = 2;
+    static final int MAX_RETRIES = dev.gatehouse.gateway.config.ProviderConfig.Failures.DEFAULT.retries();
     static final long BASE_MILLIS = 250;
     static final long CAP_MILLIS = 2_000;
 
     private Backoff() {}
 
-    /** The wait before retry number {@code attempt} (0-based); null when not worth waiting for. */
     static Long delayMillis(int attempt, Integer retryAfterSeconds) {
-        if (attempt >= MAX_RETRIES) {
+        return delayMillis(attempt, MAX_RETRIES, retryAfterSeconds);
+    }
+
+    /** The wait before retry number {@code attempt} (0-based) of {@code maxRetries}; null when not worth waiting for. */
+    static Long delayMillis(int attempt, int maxRetries, Integer retryAfterSeconds) {
+        if (attempt >= maxRetries) {
             return null;
         }
         if (retryAfterSeconds != null) {

@@ -20,10 +20,14 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.random.RandomGenerator;
 
 /**
  * Model name -> the target that answers it, and the only place that falls back. Targets are tried
- * in the order gatehouse.yaml lists them:
+ * by priority (default: the order gatehouse.yaml lists them); targets of equal priority are shuffled
+ * per request by weight (see {@link #order}), which spreads load, and then fallback walks that order:
  * <ul>
  * <li>a local target is passed over (spill) when its engine's queue is full or its estimated wait
  *     is above the route's max-queue-wait-ms, unless it is the last target left;</li>
@@ -31,9 +35,9 @@ import java.util.Map;
  *     timeouts, connections refused or dropped) before its first event;</li>
  * <li>other 4xx are the client's: returned as they are, except context_length_exceeded, which
  *     another target (a larger context) may serve;</li>
- * <li>the last target, having no one to pass to, is retried if it is a provider on those failures after a short
- *     backoff that honours Retry-After (see {@link Backoff});</li>
- * <li>a provider that failed {@link #BREAKER_THRESHOLD} times in a row is skipped until its
+ * <li>the last target, having no one to pass to, is retried if it is a provider on those failures
+ *     (its {@code retries} times) after a short backoff that honours Retry-After (see {@link Backoff});</li>
+ * <li>a provider that failed its {@code circuit-breaker.failures} times in a row is skipped until its
  *     breaker's cooldown has passed (see {@link CircuitBreaker}); one breaker per provider, since a
  *     dead provider is dead for all its models.</li>
  * </ul>
@@ -41,20 +45,20 @@ import java.util.Map;
  * straight to that provider.
  */
 public final class Router {
-    static final int BREAKER_THRESHOLD = 5;
-    static final long BREAKER_COOLDOWN_MILLIS = 30_000;
-
     private final Map<String, ModelRoute> routes;
     private final LocalModels local;
     private final Map<String, Backend> providers;
+    private final Map<String, ProviderConfig.Failures> failures;
     private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
+    private final RandomGenerator random;
     private final RouteMetrics metrics;
 
-    Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers, int breakerThreshold,
-           long breakerCooldownMillis, MeterRegistry registry) {
+    Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers,
+           Map<String, ProviderConfig.Failures> failures, RandomGenerator random, MeterRegistry registry) {
         this.metrics = new RouteMetrics(registry);
         for (String provider : providers.keySet()) {
-            CircuitBreaker breaker = new CircuitBreaker(breakerThreshold, breakerCooldownMillis, System::currentTimeMillis);
+            ProviderConfig.Failures f = failures.getOrDefault(provider, ProviderConfig.Failures.DEFAULT);
+            CircuitBreaker breaker = new CircuitBreaker(f.breakerFailures(), f.breakerCooldownMillis(), System::currentTimeMillis);
             breakers.put(provider, breaker);
             metrics.breaker(provider, breaker);
         }
@@ -62,19 +66,37 @@ public final class Router {
         routes.forEach(r -> this.routes.put(r.name(), r));
         this.local = local;
         this.providers = Map.copyOf(providers);
+        this.failures = Map.copyOf(failures);
+        this.random = random;
     }
 
     /** Local models only: today's behaviour with no gatehouse.yaml. */
     public static Router localOnly(LocalModels local, MeterRegistry registry) {
-        return new Router(List.of(), local, Map.of(), BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS, registry);
+        return new Router(List.of(), local, Map.of(), Map.of(), new SplittableRandom(), registry);
     }
 
     public static Router of(GatehouseConfig config, LocalModels local, MeterRegistry registry) {
-        return of(config, local, BREAKER_THRESHOLD, BREAKER_COOLDOWN_MILLIS, registry);
+        return of(config, local, new SplittableRandom(), registry);
     }
 
+    /** {@code random} shuffles targets of equal priority; tests pass a seeded one. */
+    public static Router of(GatehouseConfig config, LocalModels local, RandomGenerator random, MeterRegistry registry) {
+        Map<String, ProviderConfig.Failures> failures = new LinkedHashMap<>();
+        config.providers().values().forEach(p -> failures.put(p.name(), p.failures()));
+        return of(config, local, failures, random, registry);
+    }
+
+    /** Every provider's breaker set to these, whatever the config says: for tests. */
     static Router of(GatehouseConfig config, LocalModels local, int breakerThreshold, long breakerCooldownMillis,
                      MeterRegistry registry) {
+        Map<String, ProviderConfig.Failures> failures = new LinkedHashMap<>();
+        config.providers().values().forEach(p -> failures.put(p.name(),
+                new ProviderConfig.Failures(p.failures().retries(), breakerThreshold, breakerCooldownMillis)));
+        return of(config, local, failures, new SplittableRandom(), registry);
+    }
+
+    private static Router of(GatehouseConfig config, LocalModels local, Map<String, ProviderConfig.Failures> failures,
+                             RandomGenerator random, MeterRegistry registry) {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
             switch (p.type()) {
@@ -83,7 +105,7 @@ public final class Router {
                 case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
             }
         }
-        return new Router(config.models(), local, providers, breakerThreshold, breakerCooldownMillis, registry);
+        return new Router(config.models(), local, providers, failures, random, registry);
     }
 
     /** The names of {@code models:}, which clients may ask for beside the local models. */
@@ -118,7 +140,7 @@ public final class Router {
         ModelRoute route = route(request.model());
         List<String> fallbacks = new ArrayList<>();
         ApiException last = null;
-        List<ModelRoute.Target> targets = route.targets();
+        List<ModelRoute.Target> targets = order(route.targets(), random);
         int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
             ModelRoute.Target target = targets.get(i);
@@ -184,7 +206,8 @@ public final class Router {
                 // a local engine's own queue is its wait; only a provider is worth asking again
                 // (and not when it refused Gatehouse's key: that will not pass on a second try)
                 boolean worthRetrying = lastTarget && targetFailed && !target.isLocal() && !"upstream_auth_failed".equals(e.code());
-                Long wait = worthRetrying ? Backoff.delayMillis(retries, e.retryAfterSeconds()) : null;
+                Long wait = worthRetrying ? Backoff.delayMillis(retries,
+                        failures.getOrDefault(target.provider(), ProviderConfig.Failures.DEFAULT).retries(), e.retryAfterSeconds()) : null;
                 if (wait != null) {
                     retries++;
                     Thread.sleep(wait);
@@ -198,6 +221,40 @@ public final class Router {
             }
         }
         throw fallbacks.size() == 1 && targets.size() == 1 ? last : new RouteFailed(last, fallbacks);
+    }
+
+    /**
+     * The order to try {@code targets} in for one request: by priority ascending (a target without one
+     * has its position in the list), and within one priority a weighted shuffle, i.e. weighted sampling
+     * without replacement, so with weights 3 and 1 the first is tried first about 3 times in 4.
+     */
+    static List<ModelRoute.Target> order(List<ModelRoute.Target> targets, RandomGenerator random) {
+        TreeMap<Integer, List<ModelRoute.Target>> byPriority = new TreeMap<>();
+        for (int i = 0; i < targets.size(); i++) {
+            ModelRoute.Target t = targets.get(i);
+            byPriority.computeIfAbsent(t.priority() == null ? i : t.priority(), p -> new ArrayList<>()).add(t);
+        }
+        List<ModelRoute.Target> order = new ArrayList<>(targets.size());
+        for (List<ModelRoute.Target> tier : byPriority.values()) {
+            List<ModelRoute.Target> left = new ArrayList<>(tier);
+            while (left.size() > 1) {
+                double total = 0;
+                for (ModelRoute.Target t : left) {
+                    total += t.weight();
+                }
+                double r;
+                synchronized (random) { // one Router serves every request thread; SplittableRandom is not thread-safe
+                    r = random.nextDouble() * total;
+                }
+                int pick = 0;
+                while (pick < left.size() - 1 && (r -= left.get(pick).weight()) >= 0) {
+                    pick++;
+                }
+                order.add(left.remove(pick));
+            }
+            order.addAll(left);
+        }
+        return order;
     }
 
     private ModelRoute route(String model) {

@@ -114,6 +114,54 @@ class GatehouseConfigTest {
     }
 
     @Test
+    void readsPriorityWeightRetriesAndCircuitBreaker() {
+        GatehouseConfig c = GatehouseConfig.parse("""
+                providers:
+                  a: {type: openai, base-url: http://a, retries: 0, circuit-breaker: {failures: 3, cooldown-ms: 1000}}
+                  b: {type: openai, base-url: http://b, circuit-breaker: {failures: 9}}
+                  c: {type: openai, base-url: http://c}
+                models:
+                  - name: m
+                    targets:
+                      - {provider: a, model: x, priority: 0, weight: 3}
+                      - {provider: b, model: y, priority: 0, weight: 0.5}
+                      - {local: z, priority: 1}
+                      - {provider: c, model: w}
+                """, Map.of());
+
+        assertEquals(new ProviderConfig.Failures(0, 3, 1000), c.providers().get("a").failures());
+        assertEquals(new ProviderConfig.Failures(2, 9, 30_000), c.providers().get("b").failures(), "unset keys keep their defaults");
+        assertEquals(ProviderConfig.Failures.DEFAULT, c.providers().get("c").failures());
+        assertEquals(new ProviderConfig.Failures(2, 5, 30_000), ProviderConfig.Failures.DEFAULT, "today's constants");
+        List<ModelRoute.Target> targets = c.models().get(0).targets();
+        assertEquals(ModelRoute.Target.provider("a", "x").withPriority(0, 3), targets.get(0));
+        assertEquals(ModelRoute.Target.provider("b", "y").withPriority(0, 0.5), targets.get(1));
+        assertEquals(ModelRoute.Target.local("z").withPriority(1, 1), targets.get(2));
+        assertNull(targets.get(3).priority(), "no priority: its position in the list");
+        assertEquals(1, targets.get(3).weight());
+    }
+
+    @Test
+    void badPriorityWeightRetriesAndBreakerNameTheKey() {
+        Map<String, String> env = Map.of();
+        String route = "models: [{name: m, targets: [{local: x, %s}]}]";
+        assertMessage("models[0].targets[0].weight must be a number > 0", route.formatted("weight: 0"), env);
+        assertMessage("models[0].targets[0].weight must be a number > 0", route.formatted("weight: -2"), env);
+        assertMessage("models[0].targets[0].weight must be a number > 0", route.formatted("weight: heavy"), env);
+        assertMessage("models[0].targets[0].priority must be a whole number", route.formatted("priority: 1.5"), env);
+        assertMessage("models[0].targets[0]: unknown key 'wieght'", route.formatted("wieght: 2"), env);
+        String provider = "providers: {p: {type: openai, base-url: http://x, %s}}";
+        assertMessage("providers.p.retries must be a whole number >= 0", provider.formatted("retries: -1"), env);
+        assertMessage("providers.p.circuit-breaker.failures must be a whole number >= 1",
+                provider.formatted("circuit-breaker: {failures: 0}"), env);
+        assertMessage("providers.p.circuit-breaker.cooldown-ms must be a whole number >= 0",
+                provider.formatted("circuit-breaker: {cooldown-ms: -5}"), env);
+        assertMessage("providers.p.circuit-breaker: unknown key 'cooldown'",
+                provider.formatted("circuit-breaker: {cooldown: 5}"), env);
+        assertMessage("providers.p: unknown key 'retry'", provider.formatted("retry: 1"), env);
+    }
+
+    @Test
     void emptyFileMeansNoProvidersAndNoRoutes() {
         GatehouseConfig c = GatehouseConfig.parse("", Map.of());
 
