@@ -2,6 +2,7 @@ package dev.gatehouse.gateway;
 
 import dev.gatehouse.gateway.cli.GenerateCommand;
 import dev.gatehouse.gateway.cli.InfoCommand;
+import dev.gatehouse.gateway.cli.KeysCommand;
 import dev.gatehouse.gateway.cli.ModelsCommand;
 import dev.gatehouse.gateway.cli.ServeCommand;
 import picocli.CommandLine;
@@ -14,7 +15,8 @@ import java.util.logging.LogManager;
 /** The {@code gatehouse} command line: {@code scripts/gatehouse --help}. */
 @Command(name = "gatehouse", mixinStandardHelpOptions = true, version = "gatehouse 0.1.0",
         description = "Self-hosted OpenAI-compatible gateway for open models.",
-        subcommands = {ServeCommand.class, GenerateCommand.class, InfoCommand.class, ModelsCommand.class})
+        subcommands = {ServeCommand.class, GenerateCommand.class, InfoCommand.class, ModelsCommand.class,
+                KeysCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -1,10 +1,12 @@
 package dev.gatehouse.gateway.cli;
 
+import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.LocalLimits;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
+import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -12,6 +14,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -61,6 +65,8 @@ public final class ServeCommand implements Callable<Integer> {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
         GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
+        String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
+        requireSafeHost(host, masterKey);
         settings.warnings().forEach(LOG::warning);
         settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
         DeviceChoice deviceChoice = modelOptions.device();
@@ -68,8 +74,11 @@ public final class ServeCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels();
         Router router = Router.of(settings, models, registry);
+        KeyStore keys = KeyStore.open(settings.storePath());
         GatewayServer server = GatewayServer.start(host, port, models, router, registry, (long) maxBodyMb << 20,
-                Duration.ofSeconds(graceSeconds));
+                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys));
+        LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
+                : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -89,5 +98,23 @@ public final class ServeCommand implements Callable<Integer> {
                 : String.join(", ", models.names())));
         stopped.await();
         return 0;
+    }
+
+    /** Safe default: without a master key nobody off this machine may reach the server. */
+    static void requireSafeHost(String host, String masterKey) {
+        if (masterKey != null && !masterKey.isEmpty()) {
+            return;
+        }
+        boolean loopback;
+        try {
+            loopback = InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            loopback = false;
+        }
+        if (!loopback) {
+            throw new IllegalArgumentException("refusing to listen on " + host + " without auth: set a master key "
+                    + "(GATEHOUSE_MASTER_KEY=... or 'auth: {master-key: ...}' in --config), then create virtual keys "
+                    + "with 'gatehouse keys create' or POST /admin/keys; or listen on 127.0.0.1");
+        }
     }
 }

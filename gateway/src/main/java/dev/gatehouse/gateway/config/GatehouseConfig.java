@@ -22,9 +22,13 @@ import java.util.regex.Pattern;
  * {@code max-queue-wait-ms} silently ignored would route traffic nobody asked for.
  *
  * @param warnings what the operator should hear at start (providers skipped for an unset key, ...)
+ * @param masterKey {@code auth.master-key}, null when unset (GATEHOUSE_MASTER_KEY may still give one)
+ * @param storePath {@code store.path}: the SQLite file holding virtual keys
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
-                              Map<String, LocalLimits> local, List<String> warnings) {
+                              Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath) {
+
+    public static final Path DEFAULT_STORE = Path.of("data", "gatehouse.db");
 
     private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
     /** A bare ${VAR} value, as in {@code {api-key: ${KEY}}}, which YAML would read as a nested flow mapping. */
@@ -33,7 +37,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     public static GatehouseConfig empty() {
-        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of());
+        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -55,7 +59,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             return empty();
         }
         requireObject(root, "the top level");
-        allowKeys(root, "the top level", Set.of("providers", "models", "local"));
+        allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -86,7 +90,26 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             local.put(e.getKey(), new LocalLimits(positive(e.getValue(), "max-running", where),
                     positive(e.getValue(), "max-waiting", where)));
         }
-        return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings));
+        String masterKey = null;
+        JsonNode auth = root.path("auth");
+        if (!auth.isMissingNode()) {
+            requireObject(auth, "auth");
+            allowKeys(auth, "auth", Set.of("master-key"));
+            if (auth.has("master-key")) {
+                masterKey = expand(text(auth, "master-key", "auth"), env, "auth.master-key");
+            }
+        }
+        Path storePath = DEFAULT_STORE;
+        JsonNode store = root.path("store");
+        if (!store.isMissingNode()) {
+            requireObject(store, "store");
+            allowKeys(store, "store", Set.of("path"));
+            if (store.has("path")) {
+                storePath = Path.of(expand(text(store, "path", "store"), env, "store.path"));
+            }
+        }
+        return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
+                masterKey, storePath);
     }
 
     /** Null when its api-key names an unset variable: reported, then skipped. */

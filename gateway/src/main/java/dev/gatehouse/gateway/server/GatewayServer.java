@@ -1,6 +1,8 @@
 package dev.gatehouse.gateway.server;
 
+import dev.gatehouse.gateway.admin.AdminApi;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
+import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.route.Router;
 import io.helidon.http.DirectHandler;
@@ -33,9 +35,15 @@ public final class GatewayServer implements AutoCloseable {
         return start(host, port, models, Router.localOnly(models, registry), registry, maxBodyBytes, grace);
     }
 
+    /** No keys: /v1 open (serve then binds to loopback only). */
     public static GatewayServer start(String host, int port, LocalModels models, Router router,
                                       PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace) {
-        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry));
+        return start(host, port, models, router, registry, maxBodyBytes, grace, ApiAuth.none());
+    }
+
+    public static GatewayServer start(String host, int port, LocalModels models, Router router,
+                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth) {
+        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry), auth);
         WebServer server = WebServer.builder()
                 .host(host)
                 .port(port)
@@ -57,6 +65,7 @@ public final class GatewayServer implements AutoCloseable {
                         .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
                                 .send(registry.scrape()))
                         .register("/v1", openAi)
+                        .register("/admin", new AdminApi(auth))
                         // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
                         .any(OpenAiApi::unknownUrl))
                 .build()

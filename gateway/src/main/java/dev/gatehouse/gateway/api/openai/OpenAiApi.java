@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.api.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
@@ -46,8 +47,10 @@ public final class OpenAiApi implements HttpService {
     private final Router router;
     private final RequestBody body;
     private final HttpMetrics metrics;
+    private final ApiAuth auth;
 
-    public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics) {
+    public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics, ApiAuth auth) {
+        this.auth = auth;
         this.models = models;
         this.router = router;
         this.body = new RequestBody(maxBodyBytes);
@@ -88,7 +91,10 @@ public final class OpenAiApi implements HttpService {
         Outcome outcome = new Outcome();
         int status = 200;
         try {
-            handler.handle(body.read(req, res), res, outcome);
+            ApiAuth.Caller caller = auth.authenticate(req); // before the body: strangers get nothing parsed
+            JsonNode json = body.read(req, res);
+            caller.requireModel(json.path("model").textValue()); // a missing model is the handler's 400
+            handler.handle(json, res, outcome);
         } catch (RouteFailed e) {
             status = e.error().status();
             res.header(FALLBACKS, String.join(", ", e.fallbacks()));
@@ -191,16 +197,30 @@ public final class OpenAiApi implements HttpService {
     }
 
     private void listModels(ServerRequest req, ServerResponse res) {
+        ApiAuth.Caller caller;
+        try {
+            caller = auth.authenticate(req);
+        } catch (ApiException e) {
+            send(res, e);
+            return;
+        }
         ObjectNode list = OpenAiJson.MAPPER.createObjectNode();
         list.put("object", "list");
         ArrayNode data = list.putArray("data");
-        models.names().forEach(name -> data.add(modelObject(name)));
-        router.routeNames().stream().filter(name -> models.get(name).isEmpty()).forEach(name -> data.add(modelObject(name)));
+        models.names().stream().filter(caller::allows).forEach(name -> data.add(modelObject(name)));
+        router.routeNames().stream().filter(name -> models.get(name).isEmpty() && caller.allows(name))
+                .forEach(name -> data.add(modelObject(name)));
         res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(list));
     }
 
     private void getModel(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
+        try {
+            auth.authenticate(req).requireModel(id);
+        } catch (ApiException e) {
+            send(res, e);
+            return;
+        }
         if (models.get(id).isEmpty() && models.embeddings(id).isEmpty() && !router.isRoute(id)) {
             send(res, ApiException.modelNotFound(id));
             return;
@@ -238,7 +258,7 @@ public final class OpenAiApi implements HttpService {
         return m;
     }
 
-    static void send(ServerResponse res, ApiException e) {
+    public static void send(ServerResponse res, ApiException e) {
         if (res.isSent()) {
             return;
         }

@@ -1,6 +1,8 @@
 package dev.gatehouse.gateway.api.openai;
 
+import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.DeviceChoice;
@@ -53,11 +55,25 @@ public final class TestServer implements AutoCloseable {
 
     /** Writes the model and starts the server without loading it: call {@link #load()} to make it ready. */
     public static TestServer startLoading(Path dir) throws IOException {
+        return startLoading(dir, ApiAuth.none());
+    }
+
+    /** Like {@link #start(Path)}, with keys required as {@code auth} says. */
+    public static TestServer start(Path dir, ApiAuth auth) throws IOException {
+        TestServer s = startLoading(dir, auth);
+        s.load();
+        return s;
+    }
+
+    private static TestServer startLoading(Path dir, ApiAuth auth) throws IOException {
         Path store = dir.resolve("model-store");
-        TestModelFolder.llama().write(store.resolve(MODEL));
+        if (!java.nio.file.Files.exists(store.resolve(MODEL))) { // a restart reuses the folder
+            TestModelFolder.llama().write(store.resolve(MODEL));
+        }
         LocalModels models = new LocalModels();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
-        GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, registry, 1 << 20, Duration.ofSeconds(5));
+        GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, Router.localOnly(models, registry), registry,
+                1 << 20, Duration.ofSeconds(5), auth);
         return new TestServer(store, models, registry, server);
     }
 
@@ -123,6 +139,18 @@ public final class TestServer implements AutoCloseable {
     public HttpResponse<String> get(String path) throws IOException, InterruptedException {
         return http.send(HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(30)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A request with {@code Authorization: Bearer key} (no header when key is null). */
+    public HttpResponse<String> send(String method, String path, String json, String key)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url() + path)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        if (key != null) {
+            b.header("Authorization", "Bearer " + key);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     public HttpResponse<String> post(String path, String json) throws IOException, InterruptedException {

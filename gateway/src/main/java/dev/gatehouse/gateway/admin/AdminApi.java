@@ -1,0 +1,169 @@
+package dev.gatehouse.gateway.admin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.api.openai.OpenAiApi;
+import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.store.KeyStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** The admin API, master key only: {@code POST/GET /admin/keys}, {@code DELETE /admin/keys/{id}}. */
+public final class AdminApi implements HttpService {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> FIELDS = Set.of("name", "models", "rpm", "tpm", "max-budget-usd", "budget-period",
+            "expires-at");
+
+    private final ApiAuth auth;
+
+    public AdminApi(ApiAuth auth) {
+        this.auth = auth;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/keys", guarded(this::create))
+                .get("/keys", guarded(this::list))
+                .delete("/keys/{id}", guarded(this::revoke));
+    }
+
+    /** Master key first, then the handler; every failure in OpenAI's error shape. */
+    private Handler guarded(Handler h) {
+        return (req, res) -> {
+            try {
+                auth.requireMaster(req);
+                if (auth.keys() == null) {
+                    throw new ApiException(503, "server_error", null, null, "No key store is configured.", null);
+                }
+                h.handle(req, res);
+            } catch (ApiException e) {
+                OpenAiApi.send(res, e);
+            }
+        };
+    }
+
+    private void create(ServerRequest req, ServerResponse res) {
+        KeyStore.Created created = auth.keys().create(spec(req.content().as(String.class)));
+        ObjectNode out = JSON.createObjectNode();
+        out.put("id", created.id());
+        out.put("key", created.key());
+        res.status(Status.CREATED_201);
+        send(res, out);
+    }
+
+    private void list(ServerRequest req, ServerResponse res) {
+        ObjectNode out = JSON.createObjectNode();
+        ArrayNode data = out.putArray("data");
+        for (KeyStore.Key k : auth.keys().list()) {
+            ObjectNode n = data.addObject();
+            n.put("id", k.id());
+            n.put("name", k.spec().name());
+            ArrayNode models = n.putArray("models"); // empty = every model
+            k.spec().models().forEach(models::add);
+            n.put("rpm", k.spec().rpm());
+            n.put("tpm", k.spec().tpm());
+            n.put("max-budget-usd", k.spec().maxBudgetUsd());
+            n.put("budget-period", k.spec().budgetPeriod());
+            n.put("expires-at", k.spec().expiresAt() == null ? null : k.spec().expiresAt().toString());
+            n.put("created-at", k.createdAt().toString());
+        }
+        send(res, out);
+    }
+
+    private void revoke(ServerRequest req, ServerResponse res) {
+        String id = req.path().pathParameters().get("id");
+        if (!auth.keys().revoke(id)) {
+            throw new ApiException(404, "invalid_request_error", "key_not_found", "id", "No key with id '" + id + "'.", null);
+        }
+        ObjectNode out = JSON.createObjectNode();
+        out.put("id", id);
+        out.put("deleted", true);
+        send(res, out);
+    }
+
+    /** The body of POST /admin/keys; shared with {@code gatehouse keys create}'s validation rules. */
+    static KeyStore.Spec spec(String body) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(body);
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "The body is not valid JSON.");
+        }
+        if (n == null || !n.isObject()) {
+            throw ApiException.invalid(null, "The body must be a JSON object.");
+        }
+        n.fieldNames().forEachRemaining(f -> {
+            if (!FIELDS.contains(f)) {
+                throw ApiException.invalid(f, "Unknown field '" + f + "' (expected one of " + FIELDS + ").");
+            }
+        });
+        if (!n.path("name").isTextual() || n.path("name").asText().isBlank()) {
+            throw ApiException.invalid("name", "'name' must be a non-empty string.");
+        }
+        List<String> models = new ArrayList<>();
+        if (n.has("models")) {
+            if (!n.get("models").isArray()) {
+                throw ApiException.invalid("models", "'models' must be a list of model names.");
+            }
+            for (JsonNode m : n.get("models")) {
+                if (!m.isTextual() || m.asText().isBlank()) {
+                    throw ApiException.invalid("models", "'models' must be a list of model names.");
+                }
+                models.add(m.asText());
+            }
+        }
+        Instant expiresAt = null;
+        if (n.hasNonNull("expires-at")) {
+            try {
+                expiresAt = Instant.parse(n.get("expires-at").asText());
+            } catch (DateTimeParseException e) {
+                throw ApiException.invalid("expires-at", "'expires-at' must be an ISO-8601 instant like 2030-01-01T00:00:00Z.");
+            }
+        }
+        return new KeyStore.Spec(n.get("name").asText(), List.copyOf(models), whole(n, "rpm"), whole(n, "tpm"),
+                n.hasNonNull("max-budget-usd") ? number(n, "max-budget-usd") : null,
+                n.hasNonNull("budget-period") ? n.get("budget-period").asText() : null, expiresAt);
+    }
+
+    private static Integer whole(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        if (v == null || v.isNull()) {
+            return null;
+        }
+        if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < 1) {
+            throw ApiException.invalid(field, "'" + field + "' must be a whole number >= 1.");
+        }
+        return v.asInt();
+    }
+
+    private static double number(JsonNode n, String field) {
+        JsonNode v = n.get(field);
+        if (!v.isNumber() || v.asDouble() < 0) {
+            throw ApiException.invalid(field, "'" + field + "' must be a number >= 0.");
+        }
+        return v.asDouble();
+    }
+
+    private static void send(ServerResponse res, ObjectNode out) {
+        try {
+            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(JSON.writeValueAsBytes(out));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.gatehouse.gateway.auth;
+
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.store.KeyStore;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
+
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Who may call: the master key (everything, plus /admin) and the virtual keys of the key store.
+ * With neither a master key nor any virtual key, /v1 stays open, which is why {@code serve} then
+ * listens on loopback only.
+ */
+public final class ApiAuth {
+    /** The caller behind a request: {@code key} null for the master key or when auth is off. */
+    public record Caller(KeyStore.Key key) {
+        static final Caller ANYONE = new Caller(null);
+
+        /** Model not allowed for this key → 403. */
+        public void requireModel(String model) {
+            if (key != null && model != null && !key.allows(model)) {
+                throw new ApiException(403, "invalid_request_error", "model_not_allowed", "model",
+                        "This API key may not use the model '" + model + "'.", null);
+            }
+        }
+
+        public boolean allows(String model) {
+            return key == null || key.allows(model);
+        }
+    }
+
+    private final byte[] masterHash;
+    private final KeyStore keys;
+
+    /** {@code masterKey} and {@code keys} may each be null. */
+    public ApiAuth(String masterKey, KeyStore keys) {
+        this.masterHash = masterKey == null || masterKey.isEmpty() ? null : KeyStore.sha256(masterKey);
+        this.keys = keys;
+    }
+
+    public static ApiAuth none() {
+        return new ApiAuth(null, null);
+    }
+
+    public KeyStore keys() {
+        return keys;
+    }
+
+    public boolean hasMasterKey() {
+        return masterHash != null;
+    }
+
+    /** Checked per request, so a key added by {@code gatehouse keys create} turns auth on at once. */
+    public boolean required() {
+        return masterHash != null || (keys != null && !keys.isEmpty());
+    }
+
+    /** The caller of a /v1 request; 401 when a key is required and missing, unknown or expired. */
+    public Caller authenticate(ServerRequest req) {
+        if (!required()) {
+            return Caller.ANYONE;
+        }
+        String presented = bearer(req).orElseThrow(() -> invalidKey("You didn't provide an API key. "
+                + "Send it as 'Authorization: Bearer <key>'."));
+        if (isMaster(presented)) {
+            return Caller.ANYONE;
+        }
+        KeyStore.Key key = (keys == null ? Optional.<KeyStore.Key>empty() : keys.find(presented))
+                .orElseThrow(() -> invalidKey("Incorrect API key provided."));
+        if (key.expired(Instant.now())) {
+            throw invalidKey("This API key expired at " + key.spec().expiresAt() + ".");
+        }
+        return new Caller(key);
+    }
+
+    /** For /admin: only the master key; none configured means the admin API is closed. */
+    public void requireMaster(ServerRequest req) {
+        if (masterHash == null) {
+            throw new ApiException(401, "invalid_request_error", "invalid_api_key", null,
+                    "The admin API needs a master key: set GATEHOUSE_MASTER_KEY or auth.master-key.", null);
+        }
+        if (!bearer(req).map(this::isMaster).orElse(false)) {
+            throw invalidKey("The admin API needs the master key as 'Authorization: Bearer <key>'.");
+        }
+    }
+
+    private boolean isMaster(String presented) {
+        // hashes have one length, so isEqual's time depends on neither the key's length nor its content
+        return masterHash != null && MessageDigest.isEqual(masterHash, KeyStore.sha256(presented));
+    }
+
+    private static Optional<String> bearer(ServerRequest req) {
+        return req.headers().first(HeaderNames.AUTHORIZATION)
+                .filter(v -> v.regionMatches(true, 0, "Bearer ", 0, 7))
+                .map(v -> v.substring(7).trim())
+                .filter(v -> !v.isEmpty());
+    }
+
+    private static ApiException invalidKey(String message) {
+        return new ApiException(401, "invalid_request_error", "invalid_api_key", null, message, null);
+    }
+}

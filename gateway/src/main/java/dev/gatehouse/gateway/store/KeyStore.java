@@ -1,0 +1,187 @@
+package dev.gatehouse.gateway.store;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Virtual API keys in an embedded SQLite file (WAL, so the CLI can add keys while the server runs).
+ * Only the SHA-256 of a key is stored: the plaintext exists once, in the answer that creates it.
+ * One connection, every method synchronized: key traffic is tiny next to generation.
+ */
+public final class KeyStore implements AutoCloseable {
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** What a key may do; limits and budget are stored now and enforced by later slices. */
+    public record Spec(String name, List<String> models, Integer rpm, Integer tpm, Double maxBudgetUsd,
+                       String budgetPeriod, Instant expiresAt) {
+    }
+
+    /** A stored key, without its secret. {@code models} empty = every model. */
+    public record Key(String id, Spec spec, Instant createdAt) {
+        public boolean expired(Instant now) {
+            return spec.expiresAt() != null && !now.isBefore(spec.expiresAt());
+        }
+
+        public boolean allows(String model) {
+            return spec.models().isEmpty() || spec.models().contains(model);
+        }
+    }
+
+    /** The answer to a create: the only time the plaintext key is seen. */
+    public record Created(String id, String key) {
+    }
+
+    private final Connection db;
+
+    private KeyStore(Connection db) {
+        this.db = db;
+    }
+
+    public static KeyStore open(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
+            try (Statement s = db.createStatement()) {
+                s.execute("PRAGMA journal_mode=WAL");
+                s.execute("PRAGMA busy_timeout=5000"); // the CLI and the server may write at once
+                s.execute("""
+                        CREATE TABLE IF NOT EXISTS api_keys (
+                          id TEXT PRIMARY KEY,
+                          key_hash BLOB NOT NULL UNIQUE,
+                          name TEXT NOT NULL,
+                          models TEXT NOT NULL,
+                          rpm INTEGER, tpm INTEGER, max_budget_usd REAL, budget_period TEXT,
+                          expires_at INTEGER,
+                          created_at INTEGER NOT NULL)""");
+            }
+            return new KeyStore(db);
+        } catch (SQLException | IOException e) {
+            throw new IllegalStateException("cannot open key store " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public synchronized Created create(Spec spec) {
+        byte[] secret = new byte[32];
+        RANDOM.nextBytes(secret);
+        String key = "gh-" + HexFormat.of().formatHex(secret);
+        byte[] id = new byte[8];
+        RANDOM.nextBytes(id);
+        String keyId = "key_" + HexFormat.of().formatHex(id);
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO api_keys VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+            p.setString(1, keyId);
+            p.setBytes(2, sha256(key));
+            p.setString(3, spec.name());
+            p.setString(4, String.join("\n", spec.models()));
+            p.setObject(5, spec.rpm());
+            p.setObject(6, spec.tpm());
+            p.setObject(7, spec.maxBudgetUsd());
+            p.setString(8, spec.budgetPeriod());
+            p.setObject(9, spec.expiresAt() == null ? null : spec.expiresAt().getEpochSecond());
+            p.setLong(10, Instant.now().getEpochSecond());
+            p.executeUpdate();
+            return new Created(keyId, key);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot store key: " + e.getMessage(), e);
+        }
+    }
+
+    public synchronized List<Key> list() {
+        try (PreparedStatement p = db.prepareStatement("SELECT * FROM api_keys ORDER BY created_at, id");
+             ResultSet r = p.executeQuery()) {
+            List<Key> keys = new ArrayList<>();
+            while (r.next()) {
+                keys.add(key(r));
+            }
+            return keys;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot list keys: " + e.getMessage(), e);
+        }
+    }
+
+    /** The key whose hash matches; the hash compare is constant-time so timing tells nothing about near misses. */
+    public synchronized Optional<Key> find(String plaintext) {
+        byte[] hash = sha256(plaintext);
+        try (PreparedStatement p = db.prepareStatement("SELECT * FROM api_keys WHERE key_hash = ?")) {
+            p.setBytes(1, hash);
+            try (ResultSet r = p.executeQuery()) {
+                if (r.next() && MessageDigest.isEqual(r.getBytes("key_hash"), hash)) {
+                    return Optional.of(key(r));
+                }
+                return Optional.empty();
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
+        }
+    }
+
+    public synchronized boolean isEmpty() {
+        try (PreparedStatement p = db.prepareStatement("SELECT 1 FROM api_keys LIMIT 1"); ResultSet r = p.executeQuery()) {
+            return !r.next();
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
+        }
+    }
+
+    /** False when no key has that id. */
+    public synchronized boolean revoke(String id) {
+        try (PreparedStatement p = db.prepareStatement("DELETE FROM api_keys WHERE id = ?")) {
+            p.setString(1, id);
+            return p.executeUpdate() > 0;
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot revoke key: " + e.getMessage(), e);
+        }
+    }
+
+    public static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Key key(ResultSet r) throws SQLException {
+        String models = r.getString("models");
+        long expires = r.getLong("expires_at");
+        Instant expiresAt = r.wasNull() ? null : Instant.ofEpochSecond(expires);
+        Spec spec = new Spec(r.getString("name"), models.isEmpty() ? List.of() : Arrays.asList(models.split("\n")),
+                whole(r, "rpm"), whole(r, "tpm"),
+                r.getObject("max_budget_usd") == null ? null : r.getDouble("max_budget_usd"),
+                r.getString("budget_period"), expiresAt);
+        return new Key(r.getString("id"), spec, Instant.ofEpochSecond(r.getLong("created_at")));
+    }
+
+    private static Integer whole(ResultSet r, String column) throws SQLException {
+        Object v = r.getObject(column); // sqlite-jdbc answers Integer or Long depending on the value
+        return v == null ? null : ((Number) v).intValue();
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            db.close();
+        } catch (SQLException e) {
+            // nothing left to save: every write was committed when it returned
+        }
+    }
+}
