@@ -91,7 +91,13 @@ public final class OpenAiApi implements HttpService {
         Outcome outcome = new Outcome();
         int status = 200;
         try {
-            ApiAuth.Caller caller = auth.authenticate(req); // before the body: strangers get nothing parsed
+            ApiAuth.Caller caller;
+            try {
+                caller = auth.authenticate(req); // before the body: strangers get nothing parsed
+            } catch (ApiException e) {
+                res.header(HeaderValues.CONNECTION_CLOSE); // their body stays unread: close, never parse it as a request
+                throw e;
+            }
             JsonNode json = body.read(req, res);
             caller.requireModel(json.path("model").textValue()); // a missing model is the handler's 400
             handler.handle(json, res, outcome);
