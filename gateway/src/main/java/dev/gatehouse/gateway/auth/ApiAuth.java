@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.auth;
 
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
@@ -34,11 +35,18 @@ public final class ApiAuth {
 
     private final byte[] masterHash;
     private final KeyStore keys;
+    private final RateLimiter limiter;
 
     /** {@code masterKey} and {@code keys} may each be null. */
     public ApiAuth(String masterKey, KeyStore keys) {
+        this(masterKey, keys, RateLimiter.system());
+    }
+
+    /** With the rate limiter given, so tests can drive its clock. */
+    public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter) {
         this.masterHash = masterKey == null || masterKey.isEmpty() ? null : KeyStore.sha256(masterKey);
         this.keys = keys;
+        this.limiter = limiter;
     }
 
     public static ApiAuth none() {
@@ -47,6 +55,11 @@ public final class ApiAuth {
 
     public KeyStore keys() {
         return keys;
+    }
+
+    /** The per-key rpm/tpm limits: they belong to the caller, so they live with who the caller is. */
+    public RateLimiter limiter() {
+        return limiter;
     }
 
     public boolean hasMasterKey() {

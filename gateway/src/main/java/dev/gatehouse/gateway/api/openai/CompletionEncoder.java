@@ -22,6 +22,11 @@ final class CompletionEncoder {
     private final Choice[] choices;
     private ChatEvent.Usage usage;
 
+    /** The usage the stream reported, null until it has (the rate limiter corrects its estimate with it). */
+    ChatEvent.Usage usage() {
+        return usage;
+    }
+
     private static final class Choice {
         final StringBuilder text = new StringBuilder();
         final List<ChatEvent.TokenLogprob> logprobs = new ArrayList<>();
@@ -118,6 +123,7 @@ final class CompletionEncoder {
                 out.add(chunk);
             }
             case ChatEvent.Usage u -> {
+                usage = u; // kept even when the client did not ask for it: the rate limiter uses it
                 if (request.includeUsage()) {
                     ObjectNode chunk = OpenAiJson.envelope(id, chat ? "chat.completion.chunk" : "text_completion", created,
                             request.model());

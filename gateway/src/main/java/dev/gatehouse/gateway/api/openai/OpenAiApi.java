@@ -9,6 +9,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.route.Router;
@@ -28,6 +29,7 @@ import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -78,6 +80,7 @@ public final class OpenAiApi implements HttpService {
     /** What a handler reports for the metrics once it knows: the model label (only served names). */
     private static final class Outcome {
         String model;
+        Long tokens; // real usage when the handler knows it: corrects the rate limiter's estimate
     }
 
     @FunctionalInterface
@@ -100,7 +103,11 @@ public final class OpenAiApi implements HttpService {
             }
             JsonNode json = body.read(req, res);
             caller.requireModel(json.path("model").textValue()); // a missing model is the handler's 400
+            RateLimiter.Permit permit = limit(caller, json, res);
             handler.handle(json, res, outcome);
+            if (permit != null && outcome.tokens != null) {
+                auth.limiter().settle(permit, outcome.tokens);
+            }
         } catch (RouteFailed e) {
             status = e.error().status();
             res.header(FALLBACKS, String.join(", ", e.fallbacks()));
@@ -126,6 +133,28 @@ public final class OpenAiApi implements HttpService {
         }
     }
 
+    /**
+     * Counts the request against its key's rpm/tpm (none for the master key or a key without limits),
+     * sets OpenAI's x-ratelimit-* headers and refuses with 429 over a limit.
+     */
+    private RateLimiter.Permit limit(ApiAuth.Caller caller, JsonNode json, ServerResponse res) {
+        if (caller.key() == null || (caller.key().spec().rpm() == null && caller.key().spec().tpm() == null)) {
+            return null;
+        }
+        RateLimiter.Decision d = auth.limiter().acquire(caller.key().id(), caller.key().spec().rpm(),
+                caller.key().spec().tpm(), RateLimiter.estimate(json));
+        rateHeaders(res, d.headers());
+        if (!d.allowed()) {
+            throw new ApiException(429, d.exceeded(), "rate_limit_exceeded", null, d.message(),
+                    (int) d.retryAfterSeconds());
+        }
+        return d.permit();
+    }
+
+    private static void rateHeaders(ServerResponse res, Map<String, String> headers) {
+        headers.forEach((name, value) -> res.header(HeaderNames.create(name), value));
+    }
+
     private void completion(JsonNode body, ServerResponse res, Outcome outcome, boolean chat) throws InterruptedException {
         ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
         refuseEmbeddingModel(request.model());
@@ -147,6 +176,10 @@ public final class OpenAiApi implements HttpService {
         } else {
             res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
         }
+        ChatEvent.Usage usage = encoder.usage();
+        if (usage != null) {
+            outcome.tokens = (long) usage.promptTokens() + usage.completionTokens();
+        }
     }
 
     private void refuseEmbeddingModel(String model) {
@@ -165,6 +198,7 @@ public final class OpenAiApi implements HttpService {
         EmbeddingsRequests.Parsed parsed = EmbeddingsRequests.parse(body, batcher.model());
         List<float[]> vectors = batcher.embed(parsed.inputs()).get();
         int tokens = parsed.inputs().stream().mapToInt(ids -> ids.length).sum();
+        outcome.tokens = (long) tokens;
         res.header(HeaderNames.CONTENT_TYPE, "application/json")
                 .send(OpenAiJson.bytes(EmbeddingsRequests.response(name, vectors, tokens, parsed.base64())));
     }
@@ -209,6 +243,9 @@ public final class OpenAiApi implements HttpService {
         } catch (ApiException e) {
             send(res, e);
             return;
+        }
+        if (caller.key() != null) { // listing costs nothing, but a limited key still sees where it stands
+            rateHeaders(res, auth.limiter().peek(caller.key().id(), caller.key().spec().rpm(), caller.key().spec().tpm()));
         }
         ObjectNode list = OpenAiJson.MAPPER.createObjectNode();
         list.put("object", "list");
