@@ -1,13 +1,10 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
-import dev.gatehouse.gateway.backend.ProviderHttp;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.SseLines;
-import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.backend.ProviderEvents;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatStream;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayDeque;
 import java.util.Queue;
@@ -16,7 +13,7 @@ import java.util.Queue;
 final class AnthropicChatStream implements ChatStream {
     private final String provider;
     private final String apiKey;
-    private final SseLines lines;
+    private final ProviderEvents events;
     private final AnthropicEventTranslator translator = new AnthropicEventTranslator();
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
@@ -24,25 +21,17 @@ final class AnthropicChatStream implements ChatStream {
     AnthropicChatStream(String provider, String apiKey, InputStream body, long stallMillis) {
         this.provider = provider;
         this.apiKey = apiKey;
-        this.lines = new SseLines(body, stallMillis);
+        this.events = new ProviderEvents(provider, body, stallMillis);
     }
 
     @Override
     public ChatEvent next() {
         while (pending.isEmpty() && !done) {
-            String data;
-            try {
-                data = lines.nextData();
-            } catch (IOException e) {
-                close();
-                throw ProviderHttp.fromIo(provider, e);
-            }
+            String data = events.nextData();
             if (data == null) {
-                close();
-                throw new ApiException(502, "server_error", "upstream_stream_ended", null,
-                        "Provider '" + provider + "' ended the stream early.", null);
+                throw events.endedEarly();
             }
-            JsonNode event = parse(data);
+            JsonNode event = events.json(data);
             if (event.path("type").asText().equals("error")) {
                 close();
                 throw AnthropicErrors.inStream(provider, apiKey, event.path("error"));
@@ -56,18 +45,8 @@ final class AnthropicChatStream implements ChatStream {
         return pending.poll();
     }
 
-    private JsonNode parse(String data) {
-        try {
-            return AnthropicRequestTranslator.MAPPER.readTree(data);
-        } catch (IOException e) {
-            close();
-            throw new ApiException(502, "server_error", "upstream_bad_response", null,
-                    "Provider '" + provider + "' sent a stream event that is not JSON.", null);
-        }
-    }
-
     @Override
     public void close() {
-        lines.close();
+        events.close();
     }
 }

@@ -1,13 +1,10 @@
 package dev.gatehouse.gateway.backend.gemini;
 
-import dev.gatehouse.gateway.backend.ProviderHttp;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.SseLines;
-import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.backend.ProviderEvents;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatStream;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -21,7 +18,7 @@ final class GeminiChatStream implements ChatStream {
     private final String provider;
     private final String apiKey;
     private final int choices;
-    private final SseLines lines;
+    private final ProviderEvents events;
     private final GeminiEventTranslator translator = new GeminiEventTranslator();
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
@@ -30,32 +27,25 @@ final class GeminiChatStream implements ChatStream {
         this.provider = provider;
         this.apiKey = apiKey;
         this.choices = choices;
-        this.lines = new SseLines(body, stallMillis);
+        this.events = new ProviderEvents(provider, body, stallMillis);
     }
 
     @Override
     public ChatEvent next() {
         while (pending.isEmpty() && !done) {
-            String data;
-            try {
-                data = lines.nextData();
-            } catch (IOException e) {
-                close();
-                throw ProviderHttp.fromIo(provider, e);
-            }
+            String data = events.nextData();
             if (data == null) {
-                close();
                 if (translator.finished() < choices) {
-                    throw new ApiException(502, "server_error", "upstream_stream_ended", null,
-                            "Provider '" + provider + "' ended the stream early.", null);
+                    throw events.endedEarly();
                 }
+                close();
                 done = true;
                 if (translator.usage() != null) {
                     pending.add(translator.usage());
                 }
                 break;
             }
-            JsonNode chunk = parse(data);
+            JsonNode chunk = events.json(data);
             if (chunk.has("error")) {
                 close();
                 // after the headers: whatever Google's code, the answer is broken off
@@ -66,18 +56,8 @@ final class GeminiChatStream implements ChatStream {
         return pending.poll();
     }
 
-    private JsonNode parse(String data) {
-        try {
-            return GeminiRequestTranslator.MAPPER.readTree(data);
-        } catch (IOException e) {
-            close();
-            throw new ApiException(502, "server_error", "upstream_bad_response", null,
-                    "Provider '" + provider + "' sent a stream chunk that is not JSON.", null);
-        }
-    }
-
     @Override
     public void close() {
-        lines.close();
+        events.close();
     }
 }

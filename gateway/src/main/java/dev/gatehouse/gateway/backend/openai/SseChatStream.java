@@ -1,13 +1,10 @@
 package dev.gatehouse.gateway.backend.openai;
 
-import dev.gatehouse.gateway.backend.ProviderHttp;
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.SseLines;
-import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.backend.ProviderEvents;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatStream;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.util.ArrayDeque;
 import java.util.Queue;
@@ -19,31 +16,29 @@ import java.util.Queue;
 final class SseChatStream implements ChatStream {
     private final String provider;
     private final String apiKey;
-    private final SseLines lines;
+    private final ProviderEvents events;
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
 
     SseChatStream(String provider, String apiKey, InputStream body, long stallMillis) {
         this.provider = provider;
         this.apiKey = apiKey;
-        this.lines = new SseLines(body, stallMillis);
+        this.events = new ProviderEvents(provider, body, stallMillis);
     }
 
     @Override
     public ChatEvent next() {
         while (pending.isEmpty() && !done) {
-            String data = nextData();
+            String data = events.nextData();
             if (data == null) {
-                close();
-                throw new ApiException(502, "server_error", "upstream_stream_ended", null,
-                        "Provider '" + provider + "' ended the stream early.", null);
+                throw events.endedEarly();
             }
             if (data.equals("[DONE]")) {
                 done = true;
                 close();
                 break;
             }
-            JsonNode chunk = parse(data);
+            JsonNode chunk = events.json(data);
             if (chunk.has("error")) {
                 close();
                 throw OpenAiErrors.inStream(provider, apiKey, chunk.path("error"));
@@ -53,27 +48,8 @@ final class SseChatStream implements ChatStream {
         return pending.poll();
     }
 
-    private String nextData() {
-        try {
-            return lines.nextData();
-        } catch (IOException e) {
-            close();
-            throw ProviderHttp.fromIo(provider, e);
-        }
-    }
-
-    private JsonNode parse(String data) {
-        try {
-            return OpenAiRequestTranslator.MAPPER.readTree(data);
-        } catch (IOException e) {
-            close();
-            throw new ApiException(502, "server_error", "upstream_bad_response", null,
-                    "Provider '" + provider + "' sent a stream chunk that is not JSON.", null);
-        }
-    }
-
     @Override
     public void close() {
-        lines.close();
+        events.close();
     }
 }
