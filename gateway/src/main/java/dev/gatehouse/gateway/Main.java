@@ -5,6 +5,7 @@ import dev.gatehouse.gateway.cli.InfoCommand;
 import dev.gatehouse.gateway.cli.KeysCommand;
 import dev.gatehouse.gateway.cli.ModelsCommand;
 import dev.gatehouse.gateway.cli.ServeCommand;
+import dev.gatehouse.gateway.cli.UsageCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -16,7 +17,7 @@ import java.util.logging.LogManager;
 @Command(name = "gatehouse", mixinStandardHelpOptions = true, version = "gatehouse 0.1.0",
         description = "Self-hosted OpenAI-compatible gateway for open models.",
         subcommands = {ServeCommand.class, GenerateCommand.class, InfoCommand.class, ModelsCommand.class,
-                KeysCommand.class})
+                KeysCommand.class, UsageCommand.class})
 public final class Main {
 
     public static void main(String[] args) {

@@ -7,7 +7,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.policy.BudgetPeriod;
 import dev.gatehouse.gateway.store.KeyStore;
+import dev.gatehouse.gateway.usage.UsageLog;
+import dev.gatehouse.gateway.usage.UsageQuery;
+import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Handler;
@@ -20,26 +24,35 @@ import java.io.IOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
-/** The admin API, master key only: {@code POST/GET /admin/keys}, {@code DELETE /admin/keys/{id}}. */
+/**
+ * The admin API, master key only: {@code POST/GET /admin/keys}, {@code DELETE /admin/keys/{id}},
+ * {@code GET /admin/usage}.
+ */
 public final class AdminApi implements HttpService {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> FIELDS = Set.of("name", "models", "rpm", "tpm", "max-budget-usd", "budget-period",
-            "expires-at");
+    private static final Set<String> FIELDS = Set.of("name", "models", "rpm", "tpm", "max-concurrent", "max-budget-usd",
+            "budget-period", "expires-at");
 
     private final ApiAuth auth;
+    private final UsageRecorder usage;
 
-    public AdminApi(ApiAuth auth) {
+    public AdminApi(ApiAuth auth, UsageRecorder usage) {
         this.auth = auth;
+        this.usage = usage;
     }
 
     @Override
     public void routing(HttpRules rules) {
         rules.post("/keys", guarded(this::create))
                 .get("/keys", guarded(this::list))
-                .delete("/keys/{id}", guarded(this::revoke));
+                .delete("/keys/{id}", guarded(this::revoke))
+                .get("/usage", guarded(this::usage));
     }
 
     /** Master key first, then the handler; every failure in OpenAI's error shape. */
@@ -77,10 +90,14 @@ public final class AdminApi implements HttpService {
             k.spec().models().forEach(models::add);
             n.put("rpm", k.spec().rpm());
             n.put("tpm", k.spec().tpm());
+            n.put("max-concurrent", k.spec().maxConcurrent());
             n.put("max-budget-usd", k.spec().maxBudgetUsd());
             n.put("budget-period", k.spec().budgetPeriod());
             n.put("expires-at", k.spec().expiresAt() == null ? null : k.spec().expiresAt().toString());
             n.put("created-at", k.createdAt().toString());
+            if (k.spec().maxBudgetUsd() != null) {
+                n.put("spend-usd", usage.budgets().spent(k)); // in the current budget period
+            }
         }
         send(res, out);
     }
@@ -93,6 +110,45 @@ public final class AdminApi implements HttpService {
         ObjectNode out = JSON.createObjectNode();
         out.put("id", id);
         out.put("deleted", true);
+        send(res, out);
+    }
+
+    private void usage(ServerRequest req, ServerResponse res) {
+        if (usage.log() == null) {
+            throw new ApiException(503, "server_error", null, null, "This server keeps no usage log.", null);
+        }
+        UsageQuery q;
+        try {
+            q = UsageQuery.parse(req.query().first("from").orElse(null), req.query().first("to").orElse(null),
+                    req.query().first("group-by").orElse(null), Instant.now());
+        } catch (IllegalArgumentException e) {
+            throw ApiException.invalid(null, e.getMessage() + ".");
+        }
+        try {
+            usage.log().flush(); // a summary right after a request includes it
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        Map<String, String> names = new HashMap<>();
+        auth.keys().list().forEach(k -> names.put(k.id(), k.spec().name()));
+        ObjectNode out = JSON.createObjectNode();
+        out.put("from", q.from().toString());
+        out.put("to", q.to().toString());
+        out.put("group-by", q.groupBy().name().toLowerCase(Locale.ROOT));
+        ArrayNode data = out.putArray("data");
+        for (UsageLog.Summary s : usage.log().summary(q.from(), q.to(), q.groupBy())) {
+            ObjectNode n = data.addObject();
+            n.put(q.groupBy().name().toLowerCase(Locale.ROOT), s.group());
+            if (q.groupBy() == UsageLog.GroupBy.KEY && s.group() != null) {
+                n.put("name", names.get(s.group())); // null once the key is revoked
+            }
+            n.put("requests", s.requests());
+            n.put("errors", s.errors());
+            n.put("prompt-tokens", s.promptTokens());
+            n.put("completion-tokens", s.completionTokens());
+            n.put("cost-usd", s.costUsd());
+            n.put("average-latency-ms", Math.round(s.averageLatencyMillis()));
+        }
         send(res, out);
     }
 
@@ -135,9 +191,17 @@ public final class AdminApi implements HttpService {
                 throw ApiException.invalid("expires-at", "'expires-at' must be an ISO-8601 instant like 2030-01-01T00:00:00Z.");
             }
         }
+        String period = null;
+        if (n.hasNonNull("budget-period")) {
+            try {
+                period = BudgetPeriod.parse(n.get("budget-period").asText()).toString();
+            } catch (IllegalArgumentException e) {
+                throw ApiException.invalid("budget-period", "'budget-period': " + e.getMessage() + ".");
+            }
+        }
         return new KeyStore.Spec(n.get("name").asText(), List.copyOf(models), whole(n, "rpm"), whole(n, "tpm"),
-                n.hasNonNull("max-budget-usd") ? number(n, "max-budget-usd") : null,
-                n.hasNonNull("budget-period") ? n.get("budget-period").asText() : null, expiresAt);
+                whole(n, "max-concurrent"), n.hasNonNull("max-budget-usd") ? number(n, "max-budget-usd") : null,
+                period, expiresAt);
     }
 
     private static Integer whole(JsonNode n, String field) {

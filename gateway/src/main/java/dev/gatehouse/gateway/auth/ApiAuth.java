@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.auth;
 
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.helidon.http.HeaderNames;
@@ -36,6 +37,7 @@ public final class ApiAuth {
     private final byte[] masterHash;
     private final KeyStore keys;
     private final RateLimiter limiter;
+    private final ConcurrencyLimiter concurrency = new ConcurrencyLimiter();
 
     /** {@code masterKey} and {@code keys} may each be null. */
     public ApiAuth(String masterKey, KeyStore keys) {
@@ -60,6 +62,11 @@ public final class ApiAuth {
     /** The per-key rpm/tpm limits: they belong to the caller, so they live with who the caller is. */
     public RateLimiter limiter() {
         return limiter;
+    }
+
+    /** Each key's requests in flight. */
+    public ConcurrencyLimiter concurrency() {
+        return concurrency;
     }
 
     public boolean hasMasterKey() {

@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.cli;
 
 import dev.gatehouse.gateway.config.GatehouseConfig;
+import dev.gatehouse.gateway.policy.BudgetPeriod;
 import dev.gatehouse.gateway.store.KeyStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -46,14 +47,16 @@ public final class KeysCommand {
         Instant expiresAt;
         @Option(names = "--rpm") Integer rpm;
         @Option(names = "--tpm") Integer tpm;
+        @Option(names = "--max-concurrent", description = "Requests in flight at once.") Integer maxConcurrent;
         @Option(names = "--max-budget-usd") Double maxBudgetUsd;
-        @Option(names = "--budget-period") String budgetPeriod;
+        @Option(names = "--budget-period", description = "When the budget starts over: 30s, 15m, 12h, 30d, 2w, 1mo.")
+        String budgetPeriod;
 
         @Override
         public Integer call() {
             try (KeyStore keys = parent.open()) {
-                KeyStore.Created c = keys.create(new KeyStore.Spec(name, List.copyOf(models), rpm, tpm, maxBudgetUsd,
-                        budgetPeriod, expiresAt));
+                KeyStore.Created c = keys.create(new KeyStore.Spec(name, List.copyOf(models), rpm, tpm, maxConcurrent,
+                        maxBudgetUsd, budgetPeriod == null ? null : BudgetPeriod.parse(budgetPeriod).toString(), expiresAt));
                 spec.commandLine().getOut().println("id:  " + c.id());
                 spec.commandLine().getOut().println("key: " + c.key() + "   (shown once: only its hash is stored)");
             }

@@ -7,6 +7,9 @@ import dev.gatehouse.gateway.config.LocalLimits;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
+import dev.gatehouse.gateway.usage.Pricing;
+import dev.gatehouse.gateway.usage.UsageLog;
+import dev.gatehouse.gateway.usage.UsageRecorder;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -17,6 +20,7 @@ import picocli.CommandLine.Option;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -75,8 +79,10 @@ public final class ServeCommand implements Callable<Integer> {
         LocalModels models = new LocalModels();
         Router router = Router.of(settings, models, registry);
         KeyStore keys = KeyStore.open(settings.storePath());
+        UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(settings.storePath()), Clock.systemUTC(),
+                registry);
         GatewayServer server = GatewayServer.start(host, port, models, router, registry, (long) maxBodyMb << 20,
-                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys));
+                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys), usage);
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");

@@ -23,10 +23,12 @@ import java.util.regex.Pattern;
  *
  * @param warnings what the operator should hear at start (providers skipped for an unset key, ...)
  * @param masterKey {@code auth.master-key}, null when unset (GATEHOUSE_MASTER_KEY may still give one)
- * @param storePath {@code store.path}: the SQLite file holding virtual keys
+ * @param storePath {@code store.path}: the SQLite file holding virtual keys and the usage log
+ * @param localPrices {@code local.NAME.prices}: what a local model's tokens cost (default 0)
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
-                              Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath) {
+                              Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath,
+                              Map<String, ProviderConfig.Prices> localPrices) {
 
     public static final Path DEFAULT_STORE = Path.of("data", "gatehouse.db");
 
@@ -37,7 +39,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     public static GatehouseConfig empty() {
-        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE);
+        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, Map.of());
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -83,12 +85,14 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             }
         }
         Map<String, LocalLimits> local = new LinkedHashMap<>();
+        Map<String, ProviderConfig.Prices> localPrices = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : fields(root.path("local"), "local")) {
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
-            allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting"));
+            allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "prices"));
             local.put(e.getKey(), new LocalLimits(positive(e.getValue(), "max-running", where),
                     positive(e.getValue(), "max-waiting", where)));
+            localPrices.put(e.getKey(), prices(e.getValue(), where, false));
         }
         String masterKey = null;
         JsonNode auth = root.path("auth");
@@ -109,7 +113,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             }
         }
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
-                masterKey, storePath);
+                masterKey, storePath, Map.copyOf(localPrices));
     }
 
     /** Null when its api-key names an unset variable: reported, then skipped. */
@@ -148,13 +152,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             }
             headers.put(h.getKey(), expand(h.getValue().asText(), env, where + ".headers." + h.getKey()));
         }
-        ProviderConfig.Prices prices = ProviderConfig.Prices.NONE;
-        JsonNode p = n.path("prices");
-        if (!p.isMissingNode()) {
-            requireObject(p, where + ".prices");
-            allowKeys(p, where + ".prices", Set.of("input-per-million", "output-per-million"));
-            prices = new ProviderConfig.Prices(price(p, "input-per-million", where), price(p, "output-per-million", where));
-        }
+        ProviderConfig.Prices prices = prices(n, where, true);
         ProviderConfig.Failures defaults = ProviderConfig.Failures.DEFAULT;
         Integer retries = wholeAtLeast(n, "retries", 0, where);
         Integer failures = null;
@@ -172,6 +170,32 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 cooldown == null ? defaults.breakerCooldownMillis() : cooldown);
         return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
                 timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure);
+    }
+
+    /** {@code prices: {input-per-million, output-per-million, models: {NAME: {...}}}}; NONE when absent. */
+    private static ProviderConfig.Prices prices(JsonNode parent, String where, boolean perModel) {
+        JsonNode p = parent.path("prices");
+        if (p.isMissingNode()) {
+            return ProviderConfig.Prices.NONE;
+        }
+        String at = where + ".prices";
+        requireObject(p, at);
+        allowKeys(p, at, perModel ? Set.of("input-per-million", "output-per-million", "models")
+                : Set.of("input-per-million", "output-per-million"));
+        Map<String, ProviderConfig.Prices> models = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> m : fields(p.path("models"), at + ".models")) {
+            models.put(m.getKey(), prices(p.path("models"), at + ".models", m.getKey()));
+        }
+        return new ProviderConfig.Prices(price(p, "input-per-million", at), price(p, "output-per-million", at),
+                Map.copyOf(models));
+    }
+
+    private static ProviderConfig.Prices prices(JsonNode models, String where, String model) {
+        JsonNode m = models.get(model);
+        String at = where + "." + model;
+        requireObject(m, at);
+        allowKeys(m, at, Set.of("input-per-million", "output-per-million"));
+        return new ProviderConfig.Prices(price(m, "input-per-million", at), price(m, "output-per-million", at));
     }
 
     private static ModelRoute route(JsonNode n, String where, Set<String> providers, Set<String> skipped,
@@ -331,7 +355,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             return null;
         }
         if (!v.isNumber() || v.asDouble() < 0) {
-            throw new ConfigException(where + ".prices." + key + " must be a number >= 0");
+            throw new ConfigException(where + "." + key + " must be a number >= 0");
         }
         return v.asDouble();
     }

@@ -19,9 +19,29 @@ public record ProviderConfig(String name, ProviderType type, String baseUrl, Str
         this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, Failures.DEFAULT);
     }
 
-    /** US dollars per million tokens; null when not configured. */
-    public record Prices(Double inputPerMillion, Double outputPerMillion) {
+    /**
+     * US dollars per million tokens; null when not configured (costs 0). {@code models} overrides
+     * them for single upstream models, since one provider sells models at very different prices.
+     */
+    public record Prices(Double inputPerMillion, Double outputPerMillion, Map<String, Prices> models) {
         public static final Prices NONE = new Prices(null, null);
+
+        public Prices(Double inputPerMillion, Double outputPerMillion) {
+            this(inputPerMillion, outputPerMillion, Map.of());
+        }
+
+        public Prices forModel(String model) {
+            return models.getOrDefault(model, this);
+        }
+
+        /** The price of one request's tokens in US dollars. */
+        public double cost(long promptTokens, long completionTokens) {
+            return (promptTokens * orZero(inputPerMillion) + completionTokens * orZero(outputPerMillion)) / 1e6;
+        }
+
+        private static double orZero(Double d) {
+            return d == null ? 0 : d;
+        }
     }
 
     /**

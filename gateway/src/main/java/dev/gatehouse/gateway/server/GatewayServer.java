@@ -5,6 +5,7 @@ import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.route.Router;
+import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -22,11 +23,13 @@ public final class GatewayServer implements AutoCloseable {
     private final WebServer server;
     private final LocalModels models;
     private final Duration grace;
+    private final UsageRecorder usage;
 
-    private GatewayServer(WebServer server, LocalModels models, Duration grace) {
+    private GatewayServer(WebServer server, LocalModels models, Duration grace, UsageRecorder usage) {
         this.server = server;
         this.models = models;
         this.grace = grace;
+        this.usage = usage;
     }
 
     /** Local models only. */
@@ -41,9 +44,17 @@ public final class GatewayServer implements AutoCloseable {
         return start(host, port, models, router, registry, maxBodyBytes, grace, ApiAuth.none());
     }
 
+    /** Usage in memory only: meters and budgets, no log. */
     public static GatewayServer start(String host, int port, LocalModels models, Router router,
                                       PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth) {
-        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry), auth);
+        return start(host, port, models, router, registry, maxBodyBytes, grace, auth, UsageRecorder.inMemory(registry));
+    }
+
+    /** The server owns {@code usage} from here: closing the server writes the last usage rows. */
+    public static GatewayServer start(String host, int port, LocalModels models, Router router,
+                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth,
+                                      UsageRecorder usage) {
+        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry), auth, usage);
         WebServer server = WebServer.builder()
                 .host(host)
                 .port(port)
@@ -65,12 +76,12 @@ public final class GatewayServer implements AutoCloseable {
                         .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
                                 .send(registry.scrape()))
                         .register("/v1", openAi)
-                        .register("/admin", new AdminApi(auth))
+                        .register("/admin", new AdminApi(auth, usage))
                         // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
                         .any(OpenAiApi::unknownUrl))
                 .build()
                 .start();
-        return new GatewayServer(server, models, grace);
+        return new GatewayServer(server, models, grace, usage);
     }
 
     public static PrometheusMeterRegistry newRegistry() {
@@ -90,6 +101,7 @@ public final class GatewayServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         server.stop();
+        usage.close(); // after the server: every request's row is queued by now
         models.close();
     }
 }

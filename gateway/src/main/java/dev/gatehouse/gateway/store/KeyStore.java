@@ -28,9 +28,14 @@ import java.util.Optional;
 public final class KeyStore implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** What a key may do; limits and budget are stored now and enforced by later slices. */
-    public record Spec(String name, List<String> models, Integer rpm, Integer tpm, Double maxBudgetUsd,
-                       String budgetPeriod, Instant expiresAt) {
+    /**
+     * What a key may do; null limits are unlimited.
+     *
+     * @param maxConcurrent requests the key may have in flight at once
+     * @param budgetPeriod  a {@link dev.gatehouse.gateway.policy.BudgetPeriod}; null: the budget never resets
+     */
+    public record Spec(String name, List<String> models, Integer rpm, Integer tpm, Integer maxConcurrent,
+                       Double maxBudgetUsd, String budgetPeriod, Instant expiresAt) {
     }
 
     /** A stored key, without its secret. {@code models} empty = every model. */
@@ -70,7 +75,7 @@ public final class KeyStore implements AutoCloseable {
                           key_hash BLOB NOT NULL UNIQUE,
                           name TEXT NOT NULL,
                           models TEXT NOT NULL,
-                          rpm INTEGER, tpm INTEGER, max_budget_usd REAL, budget_period TEXT,
+                          rpm INTEGER, tpm INTEGER, max_concurrent INTEGER, max_budget_usd REAL, budget_period TEXT,
                           expires_at INTEGER,
                           created_at INTEGER NOT NULL)""");
             }
@@ -87,17 +92,18 @@ public final class KeyStore implements AutoCloseable {
         byte[] id = new byte[8];
         RANDOM.nextBytes(id);
         String keyId = "key_" + HexFormat.of().formatHex(id);
-        try (PreparedStatement p = db.prepareStatement("INSERT INTO api_keys VALUES (?,?,?,?,?,?,?,?,?,?)")) {
+        try (PreparedStatement p = db.prepareStatement("INSERT INTO api_keys VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
             p.setString(1, keyId);
             p.setBytes(2, sha256(key));
             p.setString(3, spec.name());
             p.setString(4, String.join("\n", spec.models()));
             p.setObject(5, spec.rpm());
             p.setObject(6, spec.tpm());
-            p.setObject(7, spec.maxBudgetUsd());
-            p.setString(8, spec.budgetPeriod());
-            p.setObject(9, spec.expiresAt() == null ? null : spec.expiresAt().getEpochSecond());
-            p.setLong(10, Instant.now().getEpochSecond());
+            p.setObject(7, spec.maxConcurrent());
+            p.setObject(8, spec.maxBudgetUsd());
+            p.setString(9, spec.budgetPeriod());
+            p.setObject(10, spec.expiresAt() == null ? null : spec.expiresAt().getEpochSecond());
+            p.setLong(11, Instant.now().getEpochSecond());
             p.executeUpdate();
             return new Created(keyId, key);
         } catch (SQLException e) {
@@ -165,7 +171,7 @@ public final class KeyStore implements AutoCloseable {
         long expires = r.getLong("expires_at");
         Instant expiresAt = r.wasNull() ? null : Instant.ofEpochSecond(expires);
         Spec spec = new Spec(r.getString("name"), models.isEmpty() ? List.of() : Arrays.asList(models.split("\n")),
-                whole(r, "rpm"), whole(r, "tpm"),
+                whole(r, "rpm"), whole(r, "tpm"), whole(r, "max_concurrent"),
                 r.getObject("max_budget_usd") == null ? null : r.getDouble("max_budget_usd"),
                 r.getString("budget_period"), expiresAt);
         return new Key(r.getString("id"), spec, Instant.ofEpochSecond(r.getLong("created_at")));

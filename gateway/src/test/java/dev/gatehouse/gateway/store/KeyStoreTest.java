@@ -22,7 +22,7 @@ class KeyStoreTest {
         Path db = dir.resolve("sub/gatehouse.db");
         KeyStore.Created created;
         try (KeyStore keys = KeyStore.open(db)) {
-            created = keys.create(new KeyStore.Spec("team-a", List.of("m1", "m2"), 60, 1000, 5.0, "30d",
+            created = keys.create(new KeyStore.Spec("team-a", List.of("m1", "m2"), 60, 1000, 4, 5.0, "30d",
                     Instant.parse("2030-01-01T00:00:00Z")));
             KeyStore.Key found = keys.find(created.key()).orElseThrow();
             assertEquals(created.id(), found.id());

@@ -9,11 +9,15 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.HttpMetrics;
+import dev.gatehouse.gateway.store.KeyStore;
+import dev.gatehouse.gateway.usage.UsageRecord;
+import dev.gatehouse.gateway.usage.UsageRecorder;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderName;
@@ -28,9 +32,11 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -50,9 +56,12 @@ public final class OpenAiApi implements HttpService {
     private final RequestBody body;
     private final HttpMetrics metrics;
     private final ApiAuth auth;
+    private final UsageRecorder usage;
 
-    public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics, ApiAuth auth) {
+    public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics, ApiAuth auth,
+                     UsageRecorder usage) {
         this.auth = auth;
+        this.usage = usage;
         this.models = models;
         this.router = router;
         this.body = new RequestBody(maxBodyBytes);
@@ -77,10 +86,12 @@ public final class OpenAiApi implements HttpService {
                 "Unknown request URL: " + req.prologue().method().text() + " " + req.prologue().uriPath().path() + ".", null));
     }
 
-    /** What a handler reports for the metrics once it knows: the model label (only served names). */
+    /** What a handler reports, once it knows, for the metrics and the usage log. */
     private static final class Outcome {
-        String model;
-        Long tokens; // real usage when the handler knows it: corrects the rate limiter's estimate
+        String model; // the metric label: only served names
+        String backend; // who answered: local:NAME, PROVIDER:MODEL
+        List<String> fallbacks = List.of();
+        ChatEvent.Usage usage; // real usage when known: corrects the rate limiter's estimate, prices the request
     }
 
     @FunctionalInterface
@@ -93,23 +104,27 @@ public final class OpenAiApi implements HttpService {
         long start = System.nanoTime();
         Outcome outcome = new Outcome();
         int status = 200;
+        ApiAuth.Caller caller = null;
+        JsonNode json = null;
+        ConcurrencyLimiter.Slot slot = ConcurrencyLimiter.Slot.NONE;
         try {
-            ApiAuth.Caller caller;
             try {
                 caller = auth.authenticate(req); // before the body: strangers get nothing parsed
             } catch (ApiException e) {
                 res.header(HeaderValues.CONNECTION_CLOSE); // their body stays unread: close, never parse it as a request
                 throw e;
             }
-            JsonNode json = body.read(req, res);
+            json = body.read(req, res);
             caller.requireModel(json.path("model").textValue()); // a missing model is the handler's 400
+            slot = admit(caller);
             RateLimiter.Permit permit = limit(caller, json, res);
             handler.handle(json, res, outcome);
-            if (permit != null && outcome.tokens != null) {
-                auth.limiter().settle(permit, outcome.tokens);
+            if (permit != null && outcome.usage != null) {
+                auth.limiter().settle(permit, outcome.usage.totalTokens());
             }
         } catch (RouteFailed e) {
             status = e.error().status();
+            outcome.fallbacks = e.fallbacks();
             res.header(FALLBACKS, String.join(", ", e.fallbacks()));
             send(res, e.error());
         } catch (ApiException e) {
@@ -129,8 +144,46 @@ public final class OpenAiApi implements HttpService {
             LOG.log(Level.SEVERE, "internal error on " + route, e);
             send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
         } finally {
-            metrics.request(route, outcome.model, status, System.nanoTime() - start);
+            slot.close();
+            long nanos = System.nanoTime() - start;
+            metrics.request(route, outcome.model, status, nanos);
+            if (caller != null) { // only callers we know are logged: strangers cannot fill the disk
+                record(route, caller, json, outcome, status, nanos);
+            }
         }
+    }
+
+    private void record(String route, ApiAuth.Caller caller, JsonNode json, Outcome outcome, int status, long nanos) {
+        long prompt = outcome.usage == null ? 0 : outcome.usage.promptTokens();
+        long completion = outcome.usage == null ? 0 : outcome.usage.completionTokens();
+        String keyId = caller.key() == null ? null : caller.key().id();
+        String user = json == null ? null : json.path("user").textValue();
+        String model = json == null ? null : json.path("model").textValue();
+        UsageRecord r = new UsageRecord(Instant.now(), route, keyId, user, model, outcome.backend, prompt, completion,
+                usage.cost(outcome.backend, prompt, completion), TimeUnit.NANOSECONDS.toMillis(nanos), status,
+                String.join(", ", outcome.fallbacks), false);
+        usage.record(caller.key(), r, outcome.model);
+    }
+
+    /** The key's budget and its requests in flight; the slot is held until the request ends. */
+    private ConcurrencyLimiter.Slot admit(ApiAuth.Caller caller) {
+        KeyStore.Key key = caller.key();
+        if (key == null) {
+            return ConcurrencyLimiter.Slot.NONE;
+        }
+        try {
+            usage.budgets().check(key);
+        } catch (ApiException e) {
+            usage.rejected(key.id(), "budget");
+            throw e;
+        }
+        ConcurrencyLimiter.Slot slot = auth.concurrency().acquire(key.id(), key.spec().maxConcurrent());
+        if (slot == null) {
+            usage.rejected(key.id(), "concurrency");
+            throw new ApiException(429, "requests", "rate_limit_exceeded", null, "Too many concurrent requests for "
+                    + "this API key: limit " + key.spec().maxConcurrent() + ". Retry when one has finished.", 1);
+        }
+        return slot;
     }
 
     /**
@@ -145,6 +198,7 @@ public final class OpenAiApi implements HttpService {
                 caller.key().spec().tpm(), RateLimiter.estimate(json));
         rateHeaders(res, d.headers());
         if (!d.allowed()) {
+            usage.rejected(caller.key().id(), d.exceeded());
             throw new ApiException(429, d.exceeded(), "rate_limit_exceeded", null, d.message(),
                     (int) d.retryAfterSeconds());
         }
@@ -164,6 +218,8 @@ public final class OpenAiApi implements HttpService {
         }
         Routed routed = router.open(request); // picks the target and falls back; see Router
         outcome.model = router.metricName(request.model()); // only served names become labels: clients pick the names
+        outcome.backend = routed.backend();
+        outcome.fallbacks = routed.fallbacks();
         res.header(BACKEND, routed.backend());
         if (!routed.fallbacks().isEmpty()) {
             res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
@@ -176,10 +232,7 @@ public final class OpenAiApi implements HttpService {
         } else {
             res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
         }
-        ChatEvent.Usage usage = encoder.usage();
-        if (usage != null) {
-            outcome.tokens = (long) usage.promptTokens() + usage.completionTokens();
-        }
+        outcome.usage = encoder.usage();
     }
 
     private void refuseEmbeddingModel(String model) {
@@ -195,10 +248,11 @@ public final class OpenAiApi implements HttpService {
         }
         EmbeddingBatcher batcher = models.embeddings(name).orElseThrow(() -> ApiException.modelNotFound(name));
         outcome.model = name;
+        outcome.backend = "local:" + name;
         EmbeddingsRequests.Parsed parsed = EmbeddingsRequests.parse(body, batcher.model());
         List<float[]> vectors = batcher.embed(parsed.inputs()).get();
         int tokens = parsed.inputs().stream().mapToInt(ids -> ids.length).sum();
-        outcome.tokens = (long) tokens;
+        outcome.usage = new ChatEvent.Usage(tokens, 0);
         res.header(HeaderNames.CONTENT_TYPE, "application/json")
                 .send(OpenAiJson.bytes(EmbeddingsRequests.response(name, vectors, tokens, parsed.base64())));
     }

@@ -4,6 +4,7 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
+import dev.gatehouse.gateway.usage.UsageRecorder;
 import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.Engine;
@@ -13,6 +14,7 @@ import dev.gatehouse.serving.text.ChatMessage;
 import dev.gatehouse.serving.text.ChatTemplate;
 import dev.gatehouse.serving.text.Tokenizer;
 import dev.gatehouse.serving.text.TokenizerConfig;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.io.IOException;
@@ -23,6 +25,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * One Gatehouse server for a test class: a tiny random-weight Llama ({@link TestModelFolder#llama()},
@@ -65,7 +68,19 @@ public final class TestServer implements AutoCloseable {
         return s;
     }
 
+    /** Like {@link #start(Path, ApiAuth)}, recording usage with what {@code usage} makes on the server's registry. */
+    public static TestServer start(Path dir, ApiAuth auth, Function<MeterRegistry, UsageRecorder> usage) throws IOException {
+        TestServer s = startLoading(dir, auth, usage);
+        s.load();
+        return s;
+    }
+
     private static TestServer startLoading(Path dir, ApiAuth auth) throws IOException {
+        return startLoading(dir, auth, UsageRecorder::inMemory);
+    }
+
+    private static TestServer startLoading(Path dir, ApiAuth auth, Function<MeterRegistry, UsageRecorder> usage)
+            throws IOException {
         Path store = dir.resolve("model-store");
         if (!java.nio.file.Files.exists(store.resolve(MODEL))) { // a restart reuses the folder
             TestModelFolder.llama().write(store.resolve(MODEL));
@@ -73,7 +88,7 @@ public final class TestServer implements AutoCloseable {
         LocalModels models = new LocalModels();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, Router.localOnly(models, registry), registry,
-                1 << 20, Duration.ofSeconds(5), auth);
+                1 << 20, Duration.ofSeconds(5), auth, usage.apply(registry));
         return new TestServer(store, models, registry, server);
     }
 

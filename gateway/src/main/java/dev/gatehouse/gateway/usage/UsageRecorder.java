@@ -1,0 +1,83 @@
+package dev.gatehouse.gateway.usage;
+
+import dev.gatehouse.gateway.policy.Budgets;
+import dev.gatehouse.gateway.store.KeyStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.time.Clock;
+
+/**
+ * Where every finished /v1 request goes: its cost from the price list, the key's budget, the
+ * spend and token meters, and the usage log.
+ */
+public final class UsageRecorder implements AutoCloseable {
+    private final Pricing pricing;
+    private final UsageLog log;
+    private final Budgets budgets;
+    private final MeterRegistry registry;
+
+    /** {@code log} null records meters and budgets in memory only. */
+    public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry) {
+        this.pricing = pricing;
+        this.log = log;
+        this.budgets = new Budgets(log, clock);
+        this.registry = registry;
+    }
+
+    public static UsageRecorder inMemory(MeterRegistry registry) {
+        return new UsageRecorder(Pricing.free(), null, Clock.systemUTC(), registry);
+    }
+
+    public Budgets budgets() {
+        return budgets;
+    }
+
+    /** The usage log; null when the server keeps none. */
+    public UsageLog log() {
+        return log;
+    }
+
+    public double cost(String backend, long promptTokens, long completionTokens) {
+        return pricing.cost(backend, promptTokens, completionTokens);
+    }
+
+    /**
+     * Records one request. {@code meterModel} is the model label for meters: a served name or null,
+     * so clients cannot grow the metric series by inventing model names.
+     */
+    public void record(KeyStore.Key key, UsageRecord r, String meterModel) {
+        budgets.add(key, r.costUsd()); // before the log: see Budgets.current
+        if (log != null) {
+            log.record(r);
+        }
+        String keyTag = r.keyId() == null ? "none" : r.keyId();
+        String modelTag = meterModel == null ? "unknown" : meterModel;
+        if (r.costUsd() > 0) {
+            Counter.builder("gatehouse.spend.usd").description("Money spent, in US dollars, from configured prices")
+                    .tag("key", keyTag).tag("model", modelTag).register(registry).increment(r.costUsd());
+        }
+        tokens(keyTag, modelTag, "prompt", r.promptTokens());
+        tokens(keyTag, modelTag, "completion", r.completionTokens());
+    }
+
+    /** A request a key's limit refused: {@code limit} is requests, tokens, concurrency or budget. */
+    public void rejected(String keyId, String limit) {
+        Counter.builder("gatehouse.policy.rejections").description("Requests refused by a key's limits")
+                .tag("key", keyId).tag("limit", limit).register(registry).increment();
+    }
+
+    private void tokens(String key, String model, String type, long n) {
+        if (n > 0) {
+            Counter.builder("gatehouse.usage.tokens").description("Tokens used by key and model")
+                    .tag("key", key).tag("model", model).tag("type", type).register(registry).increment(n);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (log != null) {
+            log.close();
+        }
+    }
+}
