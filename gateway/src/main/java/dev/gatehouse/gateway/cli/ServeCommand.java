@@ -76,9 +76,13 @@ public final class ServeCommand implements Callable<Integer> {
         Router router = Router.of(settings, models, registry);
         KeyStore keys = KeyStore.open(settings.storePath());
         GatewayServer server = GatewayServer.start(host, port, models, router, registry, (long) maxBodyMb << 20,
-                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys));
+                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys), settings.cache());
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
+        if (settings.cache().enabled()) {
+            LOG.info("response cache: on, " + settings.cache().maxEntries() + " answers for "
+                    + settings.cache().ttl().toSeconds() + " s");
+        }
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -4,6 +4,8 @@ import dev.gatehouse.gateway.admin.AdminApi;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.route.Router;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
@@ -43,7 +45,14 @@ public final class GatewayServer implements AutoCloseable {
 
     public static GatewayServer start(String host, int port, LocalModels models, Router router,
                                       PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth) {
-        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry), auth);
+        return start(host, port, models, router, registry, maxBodyBytes, grace, auth, CacheConfig.OFF);
+    }
+
+    public static GatewayServer start(String host, int port, LocalModels models, Router router,
+                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth,
+                                      CacheConfig cache) {
+        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry), auth,
+                ResponseCache.of(cache, registry));
         WebServer server = WebServer.builder()
                 .host(host)
                 .port(port)

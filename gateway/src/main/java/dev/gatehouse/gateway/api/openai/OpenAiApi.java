@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.cache.CacheControl;
+import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -44,14 +46,22 @@ public final class OpenAiApi implements HttpService {
 
     private static final HeaderName BACKEND = HeaderNames.create("x-gatehouse-backend");
     private static final HeaderName FALLBACKS = HeaderNames.create("x-gatehouse-fallbacks");
+    private static final HeaderName CACHE = HeaderNames.create("x-gatehouse-cache");
 
     private final LocalModels models;
     private final Router router;
     private final RequestBody body;
     private final HttpMetrics metrics;
     private final ApiAuth auth;
+    private final ResponseCache cache;
 
     public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics, ApiAuth auth) {
+        this(models, router, maxBodyBytes, metrics, auth, ResponseCache.off());
+    }
+
+    public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics, ApiAuth auth,
+                     ResponseCache cache) {
+        this.cache = cache;
         this.auth = auth;
         this.models = models;
         this.router = router;
@@ -62,9 +72,9 @@ public final class OpenAiApi implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/chat/completions", (req, res) -> serve("/v1/chat/completions", req, res,
-                        (json, r, outcome) -> completion(json, r, outcome, true)))
+                        (json, r, outcome) -> completion(json, req, r, outcome, true)))
                 .post("/completions", (req, res) -> serve("/v1/completions", req, res,
-                        (json, r, outcome) -> completion(json, r, outcome, false)))
+                        (json, r, outcome) -> completion(json, req, r, outcome, false)))
                 .post("/embeddings", (req, res) -> serve("/v1/embeddings", req, res, this::embeddings))
                 .get("/models", this::listModels)
                 .get("/models/{id}", this::getModel)
@@ -81,6 +91,7 @@ public final class OpenAiApi implements HttpService {
     private static final class Outcome {
         String model;
         Long tokens; // real usage when the handler knows it: corrects the rate limiter's estimate
+        boolean cacheHit; // answered from the response cache: no backend ran, nothing to pay
     }
 
     @FunctionalInterface
@@ -155,20 +166,33 @@ public final class OpenAiApi implements HttpService {
         headers.forEach((name, value) -> res.header(HeaderNames.create(name), value));
     }
 
-    private void completion(JsonNode body, ServerResponse res, Outcome outcome, boolean chat) throws InterruptedException {
+    private void completion(JsonNode body, ServerRequest req, ServerResponse res, Outcome outcome, boolean chat)
+            throws InterruptedException {
         ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
         refuseEmbeddingModel(request.model());
         if (models.loading(request.model())) {
             throw new ApiException(503, "server_error", "model_loading", "model",
                     "The model '" + request.model() + "' is still loading; retry shortly.", 5);
         }
-        Routed routed = router.open(request); // picks the target and falls back; see Router
-        outcome.model = router.metricName(request.model()); // only served names become labels: clients pick the names
-        res.header(BACKEND, routed.backend());
-        if (!routed.fallbacks().isEmpty()) {
-            res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
+        ResponseCache.Lookup cached = cache.lookup(request, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
+        if (cached.result() != null) {
+            res.header(CACHE, cached.result().name());
         }
-        ChatStream stream = routed.stream();
+        ChatStream stream;
+        if (cached.hit()) {
+            outcome.cacheHit = true;
+            outcome.model = router.metricName(request.model());
+            res.header(BACKEND, "cache");
+            stream = cached.replay();
+        } else {
+            Routed routed = router.open(request); // picks the target and falls back; see Router
+            outcome.model = router.metricName(request.model()); // only served names become labels: clients pick the names
+            res.header(BACKEND, routed.backend());
+            if (!routed.fallbacks().isEmpty()) {
+                res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
+            }
+            stream = cached.record(routed.stream()); // stored once it ends cleanly, when the request may be
+        }
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                 System.currentTimeMillis() / 1000, request);
         if (request.stream()) {
@@ -177,8 +201,8 @@ public final class OpenAiApi implements HttpService {
             res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
         }
         ChatEvent.Usage usage = encoder.usage();
-        if (usage != null) {
-            outcome.tokens = (long) usage.promptTokens() + usage.completionTokens();
+        if (usage != null) { // a cached answer ran no model: it spends no tokens of the key's tpm
+            outcome.tokens = outcome.cacheHit ? 0L : (long) usage.promptTokens() + usage.completionTokens();
         }
     }
 
