@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.api.openai;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.serving.engine.Capacity;
@@ -65,7 +66,18 @@ public final class TestServer implements AutoCloseable {
         return s;
     }
 
+    /** Like {@link #start(Path)}, with the response cache configured as {@code cache} says. */
+    public static TestServer start(Path dir, CacheConfig cache) throws IOException {
+        TestServer s = startLoading(dir, ApiAuth.none(), cache);
+        s.load();
+        return s;
+    }
+
     private static TestServer startLoading(Path dir, ApiAuth auth) throws IOException {
+        return startLoading(dir, auth, CacheConfig.OFF);
+    }
+
+    private static TestServer startLoading(Path dir, ApiAuth auth, CacheConfig cache) throws IOException {
         Path store = dir.resolve("model-store");
         if (!java.nio.file.Files.exists(store.resolve(MODEL))) { // a restart reuses the folder
             TestModelFolder.llama().write(store.resolve(MODEL));
@@ -73,7 +85,7 @@ public final class TestServer implements AutoCloseable {
         LocalModels models = new LocalModels();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, Router.localOnly(models, registry), registry,
-                1 << 20, Duration.ofSeconds(5), auth);
+                1 << 20, Duration.ofSeconds(5), auth, cache);
         return new TestServer(store, models, registry, server);
     }
 
