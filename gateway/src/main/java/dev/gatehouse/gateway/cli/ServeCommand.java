@@ -81,10 +81,15 @@ public final class ServeCommand implements Callable<Integer> {
         KeyStore keys = KeyStore.open(settings.storePath());
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(settings.storePath()), Clock.systemUTC(),
                 registry);
-        GatewayServer server = GatewayServer.start(host, port, models, router, registry, (long) maxBodyMb << 20,
-                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys), usage);
+        GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
+                .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
+                .auth(new ApiAuth(masterKey, keys)).usage(usage).cache(settings.cache()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
+        if (settings.cache().enabled()) {
+            LOG.info("response cache: on, " + settings.cache().maxEntries() + " answers for "
+                    + settings.cache().ttl().toSeconds() + " s");
+        }
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

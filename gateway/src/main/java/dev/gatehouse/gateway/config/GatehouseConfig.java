@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -25,10 +26,11 @@ import java.util.regex.Pattern;
  * @param masterKey {@code auth.master-key}, null when unset (GATEHOUSE_MASTER_KEY may still give one)
  * @param storePath {@code store.path}: the SQLite file holding virtual keys and the usage log
  * @param localPrices {@code local.NAME.prices}: what a local model's tokens cost (default 0)
+ * @param cache {@code cache}: the response cache, {@link CacheConfig#OFF} without the section
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath,
-                              Map<String, ProviderConfig.Prices> localPrices) {
+                              Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache) {
 
     public static final Path DEFAULT_STORE = Path.of("data", "gatehouse.db");
 
@@ -39,7 +41,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     public static GatehouseConfig empty() {
-        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, Map.of());
+        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, Map.of(), CacheConfig.OFF);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -61,7 +63,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             return empty();
         }
         requireObject(root, "the top level");
-        allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store"));
+        allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -113,7 +115,24 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             }
         }
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
-                masterKey, storePath, Map.copyOf(localPrices));
+                masterKey, storePath, Map.copyOf(localPrices), cache(root.path("cache")));
+    }
+
+    private static CacheConfig cache(JsonNode n) {
+        if (n.isMissingNode()) {
+            return CacheConfig.OFF;
+        }
+        requireObject(n, "cache");
+        allowKeys(n, "cache", Set.of("enabled", "ttl-seconds", "max-entries"));
+        JsonNode enabled = n.path("enabled");
+        if (!enabled.isMissingNode() && !enabled.isBoolean()) {
+            throw new ConfigException("cache.enabled must be true or false");
+        }
+        Integer ttl = positive(n, "ttl-seconds", "cache");
+        Integer maxEntries = positive(n, "max-entries", "cache");
+        return new CacheConfig(enabled.asBoolean(true),
+                ttl == null ? CacheConfig.DEFAULT_TTL : Duration.ofSeconds(ttl),
+                maxEntries == null ? CacheConfig.DEFAULT_MAX_ENTRIES : maxEntries);
     }
 
     /** Null when its api-key names an unset variable: reported, then skipped. */

@@ -4,6 +4,8 @@ import dev.gatehouse.gateway.admin.AdminApi;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
@@ -16,8 +18,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 
 /**
- * The HTTP server: the OpenAI API under /v1, health checks, Prometheus metrics. Routing is spelled
- * out here, one line per endpoint.
+ * The HTTP server: the OpenAI API under /v1, the admin API, health checks, Prometheus metrics.
+ * Routing is spelled out here, one line per endpoint.
  */
 public final class GatewayServer implements AutoCloseable {
     private final WebServer server;
@@ -32,56 +34,108 @@ public final class GatewayServer implements AutoCloseable {
         this.usage = usage;
     }
 
-    /** Local models only. */
-    public static GatewayServer start(String host, int port, LocalModels models, PrometheusMeterRegistry registry,
-                                      long maxBodyBytes, Duration grace) {
-        return start(host, port, models, Router.localOnly(models, registry), registry, maxBodyBytes, grace);
+    /** A server over {@code models}; every other part has a default (see {@link Builder}). */
+    public static Builder builder(LocalModels models, PrometheusMeterRegistry registry) {
+        return new Builder(models, registry);
     }
 
-    /** No keys: /v1 open (serve then binds to loopback only). */
-    public static GatewayServer start(String host, int port, LocalModels models, Router router,
-                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace) {
-        return start(host, port, models, router, registry, maxBodyBytes, grace, ApiAuth.none());
-    }
+    /**
+     * What the server is made of. Defaults: 127.0.0.1 on a free port, local models only, 4 MiB
+     * bodies, 30 s grace, no keys, usage in memory only, no response cache.
+     */
+    public static final class Builder {
+        private final LocalModels models;
+        private final PrometheusMeterRegistry registry;
+        private String host = "127.0.0.1";
+        private int port;
+        private Router router;
+        private long maxBodyBytes = 4L << 20;
+        private Duration grace = Duration.ofSeconds(30);
+        private ApiAuth auth = ApiAuth.none();
+        private UsageRecorder usage;
+        private CacheConfig cache = CacheConfig.OFF;
 
-    /** Usage in memory only: meters and budgets, no log. */
-    public static GatewayServer start(String host, int port, LocalModels models, Router router,
-                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth) {
-        return start(host, port, models, router, registry, maxBodyBytes, grace, auth, UsageRecorder.inMemory(registry));
-    }
+        private Builder(LocalModels models, PrometheusMeterRegistry registry) {
+            this.models = models;
+            this.registry = registry;
+        }
 
-    /** The server owns {@code usage} from here: closing the server writes the last usage rows. */
-    public static GatewayServer start(String host, int port, LocalModels models, Router router,
-                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth,
-                                      UsageRecorder usage) {
-        OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry), auth, usage);
-        WebServer server = WebServer.builder()
-                .host(host)
-                .port(port)
-                .shutdownHook(false) // Gatehouse drains the engines itself before the server stops
-                .directHandlers(handlers -> {
-                    for (DirectHandler.EventType event : DirectHandler.EventType.values()) {
-                        handlers.addHandler(event, OpenAiApi::transportError);
-                    }
-                })
-                .routing(routing -> routing
-                        .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
-                        .get("/health/ready", (req, res) -> {
-                            if (models.ready()) {
-                                res.send("{\"status\":\"ready\"}");
-                            } else {
-                                res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"loading\"}");
-                            }
-                        })
-                        .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
-                                .send(registry.scrape()))
-                        .register("/v1", openAi)
-                        .register("/admin", new AdminApi(auth, usage))
-                        // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
-                        .any(OpenAiApi::unknownUrl))
-                .build()
-                .start();
-        return new GatewayServer(server, models, grace, usage);
+        public Builder host(String host) {
+            this.host = host;
+            return this;
+        }
+
+        /** 0 = any free port. */
+        public Builder port(int port) {
+            this.port = port;
+            return this;
+        }
+
+        public Builder router(Router router) {
+            this.router = router;
+            return this;
+        }
+
+        public Builder maxBodyBytes(long maxBodyBytes) {
+            this.maxBodyBytes = maxBodyBytes;
+            return this;
+        }
+
+        /** How long running requests may finish on close. */
+        public Builder grace(Duration grace) {
+            this.grace = grace;
+            return this;
+        }
+
+        public Builder auth(ApiAuth auth) {
+            this.auth = auth;
+            return this;
+        }
+
+        /** The server owns it from here: closing the server writes the last usage rows. */
+        public Builder usage(UsageRecorder usage) {
+            this.usage = usage;
+            return this;
+        }
+
+        public Builder cache(CacheConfig cache) {
+            this.cache = cache;
+            return this;
+        }
+
+        public GatewayServer start() {
+            Router r = router != null ? router : Router.localOnly(models, registry);
+            UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
+            OpenAiApi openAi = new OpenAiApi(models, r, maxBodyBytes, new HttpMetrics(registry), auth, u,
+                    ResponseCache.of(cache, registry));
+            WebServer server = WebServer.builder()
+                    .host(host)
+                    .port(port)
+                    .shutdownHook(false) // Gatehouse drains the engines itself before the server stops
+                    .directHandlers(handlers -> {
+                        for (DirectHandler.EventType event : DirectHandler.EventType.values()) {
+                            handlers.addHandler(event, OpenAiApi::transportError);
+                        }
+                    })
+                    .routing(routing -> routing
+                            .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
+                            .get("/health/ready", (req, res) -> {
+                                if (models.ready()) {
+                                    res.send("{\"status\":\"ready\"}");
+                                } else {
+                                    res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"loading\"}");
+                                }
+                            })
+                            .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
+                                    .send(registry.scrape()))
+                            .register("/v1", openAi)
+                            .register("/admin", new AdminApi(auth, u))
+                            // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
+                            .any(OpenAiApi::unknownUrl))
+                    .build()
+                    .start();
+            return new GatewayServer(server, models, grace, u);
+        }
     }
 
     public static PrometheusMeterRegistry newRegistry() {

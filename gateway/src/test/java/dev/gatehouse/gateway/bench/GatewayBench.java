@@ -66,7 +66,7 @@ public final class GatewayBench {
         }
 
         List<String> rows = new ArrayList<>();
-        try (GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, registry, 4L << 20, Duration.ofSeconds(5));
+        try (GatewayServer server = GatewayServer.builder(models, registry).grace(Duration.ofSeconds(5)).start();
              ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             URI base = URI.create("http://127.0.0.1:" + server.port());
             for (Endpoint e : endpoints) {

@@ -102,8 +102,8 @@ class RoutingTest {
                 """.formatted(openai.baseUrl(), backup.baseUrl(), anthropic.baseUrl()),
                 Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY, "MOCK_ANTHROPIC_KEY", MockAnthropic.KEY));
         // breakers that never open here: each test's faults must not decide the next test's targets
-        server = GatewayServer.start("127.0.0.1", 0, models, Router.of(config, models, 1_000, 60_000, registry), registry, 1 << 20,
-                Duration.ofSeconds(5));
+        server = GatewayServer.builder(models, registry).router(Router.of(config, models, 1_000, 60_000, registry))
+                .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
         client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
                 .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
     }

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.cache.CacheControl;
+import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -50,6 +52,7 @@ public final class OpenAiApi implements HttpService {
 
     private static final HeaderName BACKEND = HeaderNames.create("x-gatehouse-backend");
     private static final HeaderName FALLBACKS = HeaderNames.create("x-gatehouse-fallbacks");
+    private static final HeaderName CACHE = HeaderNames.create("x-gatehouse-cache");
 
     private final LocalModels models;
     private final Router router;
@@ -57,9 +60,11 @@ public final class OpenAiApi implements HttpService {
     private final HttpMetrics metrics;
     private final ApiAuth auth;
     private final UsageRecorder usage;
+    private final ResponseCache cache;
 
     public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics, ApiAuth auth,
-                     UsageRecorder usage) {
+                     UsageRecorder usage, ResponseCache cache) {
+        this.cache = cache;
         this.auth = auth;
         this.usage = usage;
         this.models = models;
@@ -71,9 +76,9 @@ public final class OpenAiApi implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/chat/completions", (req, res) -> serve("/v1/chat/completions", req, res,
-                        (json, r, outcome) -> completion(json, r, outcome, true)))
+                        (json, r, outcome) -> completion(json, req, r, outcome, true)))
                 .post("/completions", (req, res) -> serve("/v1/completions", req, res,
-                        (json, r, outcome) -> completion(json, r, outcome, false)))
+                        (json, r, outcome) -> completion(json, req, r, outcome, false)))
                 .post("/embeddings", (req, res) -> serve("/v1/embeddings", req, res, this::embeddings))
                 .get("/models", this::listModels)
                 .get("/models/{id}", this::getModel)
@@ -89,9 +94,10 @@ public final class OpenAiApi implements HttpService {
     /** What a handler reports, once it knows, for the metrics and the usage log. */
     private static final class Outcome {
         String model; // the metric label: only served names
-        String backend; // who answered: local:NAME, PROVIDER:MODEL
+        String backend; // who answered: local:NAME, PROVIDER:MODEL, cache
         List<String> fallbacks = List.of();
         ChatEvent.Usage usage; // real usage when known: corrects the rate limiter's estimate, prices the request
+        boolean cacheHit; // answered from the response cache: no backend ran, nothing to pay
     }
 
     @FunctionalInterface
@@ -119,8 +125,8 @@ public final class OpenAiApi implements HttpService {
             slot = admit(caller);
             RateLimiter.Permit permit = limit(caller, json, res);
             handler.handle(json, res, outcome);
-            if (permit != null && outcome.usage != null) {
-                auth.limiter().settle(permit, outcome.usage.totalTokens());
+            if (permit != null && outcome.usage != null) { // a cached answer ran no model: it spends no tokens
+                auth.limiter().settle(permit, outcome.cacheHit ? 0 : outcome.usage.totalTokens());
             }
         } catch (RouteFailed e) {
             status = e.error().status();
@@ -160,8 +166,8 @@ public final class OpenAiApi implements HttpService {
         String user = json == null ? null : json.path("user").textValue();
         String model = json == null ? null : json.path("model").textValue();
         UsageRecord r = new UsageRecord(Instant.now(), route, keyId, user, model, outcome.backend, prompt, completion,
-                usage.cost(outcome.backend, prompt, completion), TimeUnit.NANOSECONDS.toMillis(nanos), status,
-                String.join(", ", outcome.fallbacks), false);
+                outcome.cacheHit ? 0 : usage.cost(outcome.backend, prompt, completion), TimeUnit.NANOSECONDS.toMillis(nanos),
+                status, String.join(", ", outcome.fallbacks), outcome.cacheHit);
         usage.record(caller.key(), r, outcome.model);
     }
 
@@ -209,22 +215,34 @@ public final class OpenAiApi implements HttpService {
         headers.forEach((name, value) -> res.header(HeaderNames.create(name), value));
     }
 
-    private void completion(JsonNode body, ServerResponse res, Outcome outcome, boolean chat) throws InterruptedException {
+    private void completion(JsonNode body, ServerRequest req, ServerResponse res, Outcome outcome, boolean chat)
+            throws InterruptedException {
         ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
         refuseEmbeddingModel(request.model());
         if (models.loading(request.model())) {
             throw new ApiException(503, "server_error", "model_loading", "model",
                     "The model '" + request.model() + "' is still loading; retry shortly.", 5);
         }
-        Routed routed = router.open(request); // picks the target and falls back; see Router
-        outcome.model = router.metricName(request.model()); // only served names become labels: clients pick the names
-        outcome.backend = routed.backend();
-        outcome.fallbacks = routed.fallbacks();
-        res.header(BACKEND, routed.backend());
-        if (!routed.fallbacks().isEmpty()) {
-            res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
+        ResponseCache.Lookup cached = cache.lookup(request, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
+        if (cached.result() != null) {
+            res.header(CACHE, cached.result().name());
         }
-        ChatStream stream = routed.stream();
+        outcome.model = router.metricName(request.model()); // only served names become labels: clients pick the names
+        ChatStream stream;
+        if (cached.hit()) {
+            outcome.cacheHit = true;
+            outcome.backend = "cache";
+            stream = cached.replay();
+        } else {
+            Routed routed = router.open(request); // picks the target and falls back; see Router
+            outcome.backend = routed.backend();
+            outcome.fallbacks = routed.fallbacks();
+            if (!routed.fallbacks().isEmpty()) {
+                res.header(FALLBACKS, String.join(", ", routed.fallbacks()));
+            }
+            stream = cached.record(routed.stream()); // stored once it ends cleanly, when the request may be
+        }
+        res.header(BACKEND, outcome.backend);
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                 System.currentTimeMillis() / 1000, request);
         if (request.stream()) {

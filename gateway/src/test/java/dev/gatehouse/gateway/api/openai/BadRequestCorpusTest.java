@@ -72,7 +72,7 @@ class BadRequestCorpusTest {
         var registry = GatewayServer.newRegistry();
         models = new LocalModels();
         models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
-        server = GatewayServer.start("127.0.0.1", 0, models, registry, MAX_BODY, Duration.ofSeconds(1));
+        server = GatewayServer.builder(models, registry).maxBodyBytes(MAX_BODY).grace(Duration.ofSeconds(1)).start();
         client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
     }
 
@@ -568,7 +568,7 @@ class BadRequestCorpusTest {
         var registry = GatewayServer.newRegistry();
         LocalModels small = new LocalModels();
         small.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults().withMaxRunning(1).withMaxWaiting(1), registry);
-        try (GatewayServer busy = GatewayServer.start("127.0.0.1", 0, small, registry, MAX_BODY, Duration.ofSeconds(5))) {
+        try (GatewayServer busy = GatewayServer.builder(small, registry).maxBodyBytes(MAX_BODY).grace(Duration.ofSeconds(5)).start()) {
             // a prompt whose greedy continuation runs to the length limit (the random model may emit eos early)
             byte[] longOne = null;
             long aloneMillis = 0;
@@ -632,7 +632,7 @@ class BadRequestCorpusTest {
         var registry = GatewayServer.newRegistry();
         LocalModels draining = new LocalModels();
         draining.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
-        try (GatewayServer stopping = GatewayServer.start("127.0.0.1", 0, draining, registry, MAX_BODY, Duration.ofSeconds(1))) {
+        try (GatewayServer stopping = GatewayServer.builder(draining, registry).maxBodyBytes(MAX_BODY).grace(Duration.ofSeconds(1)).start()) {
             draining.get(MODEL).orElseThrow().engine().shutdown(); // what drain() does first
             HttpResponse<String> res = post(stopping.port(), CHAT, JSON.writeValueAsBytes(validChat()));
             assertError(res, new Expect(503, "server_error", "server_shutting_down", null));

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.api.openai;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.usage.UsageRecorder;
@@ -68,27 +69,34 @@ public final class TestServer implements AutoCloseable {
         return s;
     }
 
-    /** Like {@link #start(Path, ApiAuth)}, recording usage with what {@code usage} makes on the server's registry. */
-    public static TestServer start(Path dir, ApiAuth auth, Function<MeterRegistry, UsageRecorder> usage) throws IOException {
-        TestServer s = startLoading(dir, auth, usage);
+    /** Parts of the server a test sets itself: keys, usage recorder, cache (on the server's registry). */
+    @FunctionalInterface
+    public interface Setup {
+        void apply(GatewayServer.Builder server, MeterRegistry registry);
+    }
+
+    /** Like {@link #start(Path)}, with the server built as {@code setup} says. */
+    public static TestServer start(Path dir, Setup setup) throws IOException {
+        TestServer s = startLoading(dir, setup);
         s.load();
         return s;
     }
 
     private static TestServer startLoading(Path dir, ApiAuth auth) throws IOException {
-        return startLoading(dir, auth, UsageRecorder::inMemory);
+        return startLoading(dir, (server, registry) -> server.auth(auth));
     }
 
-    private static TestServer startLoading(Path dir, ApiAuth auth, Function<MeterRegistry, UsageRecorder> usage)
-            throws IOException {
+    private static TestServer startLoading(Path dir, Setup setup) throws IOException {
         Path store = dir.resolve("model-store");
         if (!java.nio.file.Files.exists(store.resolve(MODEL))) { // a restart reuses the folder
             TestModelFolder.llama().write(store.resolve(MODEL));
         }
         LocalModels models = new LocalModels();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
-        GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, Router.localOnly(models, registry), registry,
-                1 << 20, Duration.ofSeconds(5), auth, usage.apply(registry));
+        GatewayServer.Builder builder = GatewayServer.builder(models, registry).maxBodyBytes(1 << 20)
+                .grace(Duration.ofSeconds(5));
+        setup.apply(builder, registry);
+        GatewayServer server = builder.start();
         return new TestServer(store, models, registry, server);
     }
 

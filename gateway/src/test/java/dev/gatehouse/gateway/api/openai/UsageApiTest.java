@@ -40,8 +40,8 @@ class UsageApiTest {
     Path dir;
 
     private TestServer start(KeyStore keys) throws Exception {
-        return TestServer.start(dir, new ApiAuth(MASTER, keys), registry -> new UsageRecorder(DOLLAR_A_TOKEN,
-                UsageLog.open(dir.resolve("gatehouse.db")), Clock.systemUTC(), registry));
+        return TestServer.start(dir, (server, registry) -> server.auth(new ApiAuth(MASTER, keys))
+                .usage(new UsageRecorder(DOLLAR_A_TOKEN, UsageLog.open(dir.resolve("gatehouse.db")), Clock.systemUTC(), registry)));
     }
 
     private static JsonNode json(HttpResponse<String> r) throws Exception {

@@ -1,0 +1,122 @@
+package dev.gatehouse.gateway.cache;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.config.CacheConfig;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Exact-match response cache, in memory: the events of a complete answer to a deterministic request
+ * (see {@link CacheKey}), kept for a TTL under a size cap, replayed for the next identical request.
+ * Storing events rather than encoded bodies lets one answer serve a JSON and a streaming request
+ * alike, each with its own id. Concurrent identical misses each generate; the last one stored wins.
+ */
+public final class ResponseCache {
+    /** What a request got from the cache; also the {@code x-gatehouse-cache} header and the metric's tag. */
+    public enum Result { HIT, MISS, BYPASS }
+
+    private final Cache<String, List<ChatEvent>> answers; // null: the cache is off
+    private final Map<Result, Counter> requests = new EnumMap<>(Result.class);
+
+    private ResponseCache(Cache<String, List<ChatEvent>> answers, MeterRegistry registry) {
+        this.answers = answers;
+        if (registry != null) {
+            for (Result r : Result.values()) {
+                requests.put(r, Counter.builder("gatehouse.cache.requests")
+                        .description("Completion requests by what the response cache did for them")
+                        .tag("result", r.name().toLowerCase(Locale.ROOT))
+                        .register(registry));
+            }
+        }
+    }
+
+    public static ResponseCache off() {
+        return new ResponseCache(null, null);
+    }
+
+    public static ResponseCache of(CacheConfig config, MeterRegistry registry) {
+        return config.enabled() ? of(config, registry, Ticker.systemTicker()) : off();
+    }
+
+    /** With the clock given: tests move time forward to expire entries. */
+    static ResponseCache of(CacheConfig config, MeterRegistry registry, Ticker ticker) {
+        return new ResponseCache(Caffeine.newBuilder()
+                .expireAfterWrite(config.ttl())
+                .maximumSize(config.maxEntries())
+                .ticker(ticker)
+                .build(), registry);
+    }
+
+    /** Looks the request up as the client's Cache-Control allows, and counts what happened. */
+    public Lookup lookup(ChatRequest request, CacheControl control) {
+        if (answers == null) {
+            return new Lookup(null, null, null, request.n());
+        }
+        Lookup lookup;
+        if (!CacheKey.deterministic(request) || control == CacheControl.NO_STORE) {
+            lookup = new Lookup(Result.BYPASS, null, null, request.n());
+        } else if (control == CacheControl.NO_CACHE) {
+            lookup = new Lookup(Result.BYPASS, CacheKey.of(request), null, request.n()); // a fresh answer, kept
+        } else {
+            String key = CacheKey.of(request);
+            List<ChatEvent> stored = answers.getIfPresent(key);
+            lookup = new Lookup(stored != null ? Result.HIT : Result.MISS, key, stored, request.n());
+        }
+        Counter counter = requests.get(lookup.result());
+        if (counter != null) {
+            counter.increment();
+        }
+        return lookup;
+    }
+
+    /** The cache's answer for one request: a stored answer to replay, or what to do with a fresh one. */
+    public final class Lookup {
+        private final Result result;
+        private final String storeKey;
+        private final List<ChatEvent> stored;
+        private final int choices;
+
+        private Lookup(Result result, String storeKey, List<ChatEvent> stored, int choices) {
+            this.result = result;
+            this.storeKey = storeKey;
+            this.stored = stored;
+            this.choices = choices;
+        }
+
+        /** Null when the cache is off (then no header is sent). */
+        public Result result() {
+            return result;
+        }
+
+        public boolean hit() {
+            return stored != null;
+        }
+
+        /** The stored answer as a stream, to encode like a backend's; only on a hit. */
+        public ChatStream replay() {
+            if (stored == null) {
+                throw new IllegalStateException("not a cache hit");
+            }
+            return new ReplayStream(stored);
+        }
+
+        /** The backend's stream, storing its events once it ends cleanly, when this request may be stored. */
+        public ChatStream record(ChatStream fresh) {
+            if (storeKey == null) {
+                return fresh;
+            }
+            return new RecordingStream(fresh, choices, events -> answers.put(storeKey, events));
+        }
+    }
+}
