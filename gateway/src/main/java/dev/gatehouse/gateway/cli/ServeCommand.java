@@ -1,9 +1,11 @@
 package dev.gatehouse.gateway.cli;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.auth.JwtVerifier;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.LocalLimits;
+import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
@@ -66,7 +68,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
         GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
         String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
-        requireSafeHost(host, masterKey);
+        requireSafeHost(host, masterKey, settings.jwt() != null);
         settings.warnings().forEach(LOG::warning);
         settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
         DeviceChoice deviceChoice = modelOptions.device();
@@ -75,10 +77,16 @@ public final class ServeCommand implements Callable<Integer> {
         LocalModels models = new LocalModels();
         Router router = Router.of(settings, models, registry);
         KeyStore keys = KeyStore.open(settings.storePath());
+        JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         GatewayServer server = GatewayServer.start(host, port, models, router, registry, (long) maxBodyMb << 20,
-                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys));
+                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys, RateLimiter.system(), jwt));
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
+                : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
+        if (jwt != null) {
+            LOG.info("auth: JWTs from issuer " + settings.jwt().issuer() + " for audience " + settings.jwt().audience()
+                    + ", keys " + (settings.jwt().jwksUrl() != null ? "from " + settings.jwt().jwksUrl() : "static (public-key)"));
+        }
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -100,9 +108,9 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Safe default: without a master key nobody off this machine may reach the server. */
-    static void requireSafeHost(String host, String masterKey) {
-        if (masterKey != null && !masterKey.isEmpty()) {
+    /** Safe default: without a master key or JWT auth nobody off this machine may reach the server. */
+    static void requireSafeHost(String host, String masterKey, boolean jwt) {
+        if (jwt || (masterKey != null && !masterKey.isEmpty())) {
             return;
         }
         boolean loopback;
@@ -114,7 +122,8 @@ public final class ServeCommand implements Callable<Integer> {
         if (!loopback) {
             throw new IllegalArgumentException("refusing to listen on " + host + " without auth: set a master key "
                     + "(GATEHOUSE_MASTER_KEY=... or 'auth: {master-key: ...}' in --config), then create virtual keys "
-                    + "with 'gatehouse keys create' or POST /admin/keys; or listen on 127.0.0.1");
+                    + "with 'gatehouse keys create' or POST /admin/keys; or configure 'auth: {jwt: ...}'; "
+                    + "or listen on 127.0.0.1");
         }
     }
 }

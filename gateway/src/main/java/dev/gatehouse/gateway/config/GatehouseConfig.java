@@ -24,9 +24,11 @@ import java.util.regex.Pattern;
  * @param warnings what the operator should hear at start (providers skipped for an unset key, ...)
  * @param masterKey {@code auth.master-key}, null when unset (GATEHOUSE_MASTER_KEY may still give one)
  * @param storePath {@code store.path}: the SQLite file holding virtual keys
+ * @param jwt {@code auth.jwt}: JWT bearer tokens, null when unset
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
-                              Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath) {
+                              Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath,
+                              JwtConfig jwt) {
 
     public static final Path DEFAULT_STORE = Path.of("data", "gatehouse.db");
 
@@ -37,7 +39,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     public static GatehouseConfig empty() {
-        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE);
+        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, null);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -91,12 +93,16 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                     positive(e.getValue(), "max-waiting", where)));
         }
         String masterKey = null;
+        JwtConfig jwt = null;
         JsonNode auth = root.path("auth");
         if (!auth.isMissingNode()) {
             requireObject(auth, "auth");
-            allowKeys(auth, "auth", Set.of("master-key"));
+            allowKeys(auth, "auth", Set.of("master-key", "jwt"));
             if (auth.has("master-key")) {
                 masterKey = expand(text(auth, "master-key", "auth"), env, "auth.master-key");
+            }
+            if (auth.has("jwt")) {
+                jwt = JwtConfig.parse(auth.get("jwt"), env);
             }
         }
         Path storePath = DEFAULT_STORE;
@@ -109,7 +115,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             }
         }
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
-                masterKey, storePath);
+                masterKey, storePath, jwt);
     }
 
     /** Null when its api-key names an unset variable: reported, then skipped. */
@@ -274,13 +280,13 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return () -> it;
     }
 
-    private static void requireObject(JsonNode n, String where) {
+    static void requireObject(JsonNode n, String where) {
         if (!n.isObject()) {
             throw new ConfigException(where + " must be a mapping");
         }
     }
 
-    private static void allowKeys(JsonNode n, String where, Set<String> allowed) {
+    static void allowKeys(JsonNode n, String where, Set<String> allowed) {
         n.fieldNames().forEachRemaining(k -> {
             if (!allowed.contains(k)) {
                 throw new ConfigException(where + ": unknown key '" + k + "' (expected one of " + allowed + ")");
@@ -288,14 +294,14 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         });
     }
 
-    private static String requiredText(JsonNode n, String key, String where) {
+    static String requiredText(JsonNode n, String key, String where) {
         if (!n.has(key)) {
             throw new ConfigException(where + ": '" + key + "' is required");
         }
         return text(n, key, where);
     }
 
-    private static String text(JsonNode n, String key, String where) {
+    static String text(JsonNode n, String key, String where) {
         JsonNode v = n.get(key);
         if (!v.isTextual() || v.asText().isEmpty()) {
             throw new ConfigException(where + "." + key + " must be a non-empty string");
@@ -303,7 +309,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return v.asText();
     }
 
-    private static Integer positive(JsonNode n, String key, String where) {
+    static Integer positive(JsonNode n, String key, String where) {
         JsonNode v = n.get(key);
         if (v == null) {
             return null;

@@ -134,15 +134,15 @@ public final class OpenAiApi implements HttpService {
     }
 
     /**
-     * Counts the request against its key's rpm/tpm (none for the master key or a key without limits),
+     * Counts the request against its key's or JWT user's rpm/tpm (none for the master key or a key without limits),
      * sets OpenAI's x-ratelimit-* headers and refuses with 429 over a limit.
      */
     private RateLimiter.Permit limit(ApiAuth.Caller caller, JsonNode json, ServerResponse res) {
-        if (caller.key() == null || (caller.key().spec().rpm() == null && caller.key().spec().tpm() == null)) {
+        if (caller.limitId() == null || (caller.rpm() == null && caller.tpm() == null)) {
             return null;
         }
-        RateLimiter.Decision d = auth.limiter().acquire(caller.key().id(), caller.key().spec().rpm(),
-                caller.key().spec().tpm(), RateLimiter.estimate(json));
+        RateLimiter.Decision d = auth.limiter().acquire(caller.limitId(), caller.rpm(), caller.tpm(),
+                RateLimiter.estimate(json));
         rateHeaders(res, d.headers());
         if (!d.allowed()) {
             throw new ApiException(429, d.exceeded(), "rate_limit_exceeded", null, d.message(),
@@ -244,8 +244,8 @@ public final class OpenAiApi implements HttpService {
             send(res, e);
             return;
         }
-        if (caller.key() != null) { // listing costs nothing, but a limited key still sees where it stands
-            rateHeaders(res, auth.limiter().peek(caller.key().id(), caller.key().spec().rpm(), caller.key().spec().tpm()));
+        if (caller.limitId() != null) { // listing costs nothing, but a limited caller still sees where it stands
+            rateHeaders(res, auth.limiter().peek(caller.limitId(), caller.rpm(), caller.tpm()));
         }
         ObjectNode list = OpenAiJson.MAPPER.createObjectNode();
         list.put("object", "list");
