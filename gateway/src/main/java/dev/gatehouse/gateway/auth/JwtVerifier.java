@@ -74,10 +74,10 @@ public final class JwtVerifier {
         return config;
     }
 
-    /** Three base64url parts joined by dots: a signed JWT (API keys have no dots). */
+    /** Three non-empty parts joined by dots: a signed JWT (API keys have no dots; unsigned JWTs end in a dot). */
     public static boolean looksLikeJwt(String bearer) {
         String[] parts = bearer.split("\\.", -1);
-        return parts.length == 3 && !parts[0].isEmpty() && !parts[1].isEmpty();
+        return parts.length == 3 && !parts[0].isEmpty() && !parts[1].isEmpty() && !parts[2].isEmpty();
     }
 
     /** The user the token names; 401 when it is not valid here, 503 when the JWK set cannot be fetched. */
