@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.auth;
 
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.config.JwtConfig;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
@@ -12,25 +13,49 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * Who may call: the master key (everything, plus /admin) and the virtual keys of the key store.
- * With neither a master key nor any virtual key, /v1 stays open, which is why {@code serve} then
- * listens on loopback only.
+ * Who may call: the master key (everything, plus /admin), the virtual keys of the key store and,
+ * with {@code auth.jwt}, users bearing a JWT. With none of these, /v1 stays open, which is why
+ * {@code serve} then listens on loopback only.
  */
 public final class ApiAuth {
-    /** The caller behind a request: {@code key} null for the master key or when auth is off. */
-    public record Caller(KeyStore.Key key) {
+    /**
+     * The caller behind a request: {@code key} the virtual key, {@code user} the JWT's user; both null
+     * for the master key or when auth is off. {@code jwt} is the JWT users' policy when {@code user} is set.
+     */
+    public record Caller(KeyStore.Key key, String user, JwtConfig jwt) {
         static final Caller ANYONE = new Caller(null);
 
-        /** Model not allowed for this key → 403. */
+        public Caller(KeyStore.Key key) {
+            this(key, null, null);
+        }
+
+        static Caller jwtUser(String user, JwtConfig jwt) {
+            return new Caller(null, user, jwt);
+        }
+
+        /** Model not allowed for this key or JWT user → 403. */
         public void requireModel(String model) {
-            if (key != null && model != null && !key.allows(model)) {
+            if (model != null && !allows(model)) {
                 throw new ApiException(403, "invalid_request_error", "model_not_allowed", "model",
-                        "This API key may not use the model '" + model + "'.", null);
+                        (user != null ? "This user" : "This API key") + " may not use the model '" + model + "'.", null);
             }
         }
 
         public boolean allows(String model) {
-            return key == null || key.allows(model);
+            return key != null ? key.allows(model) : user == null || jwt.allows(model);
+        }
+
+        /** The rate limiter's bucket: the key's id or "jwt:" + user; null for the master key (unlimited). */
+        public String limitId() {
+            return key != null ? key.id() : user != null ? "jwt:" + user : null;
+        }
+
+        public Integer rpm() {
+            return key != null ? key.spec().rpm() : user != null ? jwt.rpm() : null;
+        }
+
+        public Integer tpm() {
+            return key != null ? key.spec().tpm() : user != null ? jwt.tpm() : null;
         }
     }
 
@@ -38,6 +63,7 @@ public final class ApiAuth {
     private final KeyStore keys;
     private final RateLimiter limiter;
     private final ConcurrencyLimiter concurrency = new ConcurrencyLimiter();
+    private final JwtVerifier jwt;
 
     /** {@code masterKey} and {@code keys} may each be null. */
     public ApiAuth(String masterKey, KeyStore keys) {
@@ -46,9 +72,15 @@ public final class ApiAuth {
 
     /** With the rate limiter given, so tests can drive its clock. */
     public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter) {
+        this(masterKey, keys, limiter, null);
+    }
+
+    /** {@code jwt} null when {@code auth.jwt} is not configured. */
+    public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter, JwtVerifier jwt) {
         this.masterHash = masterKey == null || masterKey.isEmpty() ? null : KeyStore.sha256(masterKey);
         this.keys = keys;
         this.limiter = limiter;
+        this.jwt = jwt;
     }
 
     public static ApiAuth none() {
@@ -75,7 +107,7 @@ public final class ApiAuth {
 
     /** Checked per request, so a key added by {@code gatehouse keys create} turns auth on at once. */
     public boolean required() {
-        return masterHash != null || (keys != null && !keys.isEmpty());
+        return masterHash != null || jwt != null || (keys != null && !keys.isEmpty());
     }
 
     /** The caller of a /v1 request; 401 when a key is required and missing, unknown or expired. */
@@ -87,6 +119,9 @@ public final class ApiAuth {
                 + "Send it as 'Authorization: Bearer <key>'."));
         if (isMaster(presented)) {
             return Caller.ANYONE;
+        }
+        if (jwt != null && JwtVerifier.looksLikeJwt(presented)) { // virtual keys have no dots: never a JWT
+            return Caller.jwtUser(jwt.verify(presented), jwt.config());
         }
         KeyStore.Key key = (keys == null ? Optional.<KeyStore.Key>empty() : keys.find(presented))
                 .orElseThrow(() -> invalidKey("Incorrect API key provided."));

@@ -1,9 +1,11 @@
 package dev.gatehouse.gateway.cli;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.auth.JwtVerifier;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.LocalLimits;
+import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
@@ -70,7 +72,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
         GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
         String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
-        requireSafeHost(host, masterKey);
+        requireSafeHost(host, masterKey, settings.jwt() != null);
         settings.warnings().forEach(LOG::warning);
         settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
         DeviceChoice deviceChoice = modelOptions.device();
@@ -81,14 +83,20 @@ public final class ServeCommand implements Callable<Integer> {
         KeyStore keys = KeyStore.open(settings.storePath());
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(settings.storePath()), Clock.systemUTC(),
                 registry);
+        JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
-                .auth(new ApiAuth(masterKey, keys)).usage(usage).cache(settings.cache()).start();
+                .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
+                : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
         if (settings.cache().enabled()) {
             LOG.info("response cache: on, " + settings.cache().maxEntries() + " answers for "
                     + settings.cache().ttl().toSeconds() + " s");
+        }
+        if (jwt != null) {
+            LOG.info("auth: JWTs from issuer " + settings.jwt().issuer() + " for audience " + settings.jwt().audience()
+                    + ", keys " + (settings.jwt().jwksUrl() != null ? "from " + settings.jwt().jwksUrl() : "static (public-key)"));
         }
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
         CountDownLatch stopped = new CountDownLatch(1);
@@ -111,9 +119,9 @@ public final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Safe default: without a master key nobody off this machine may reach the server. */
-    static void requireSafeHost(String host, String masterKey) {
-        if (masterKey != null && !masterKey.isEmpty()) {
+    /** Safe default: without a master key or JWT auth nobody off this machine may reach the server. */
+    static void requireSafeHost(String host, String masterKey, boolean jwt) {
+        if (jwt || (masterKey != null && !masterKey.isEmpty())) {
             return;
         }
         boolean loopback;
@@ -125,7 +133,8 @@ public final class ServeCommand implements Callable<Integer> {
         if (!loopback) {
             throw new IllegalArgumentException("refusing to listen on " + host + " without auth: set a master key "
                     + "(GATEHOUSE_MASTER_KEY=... or 'auth: {master-key: ...}' in --config), then create virtual keys "
-                    + "with 'gatehouse keys create' or POST /admin/keys; or listen on 127.0.0.1");
+                    + "with 'gatehouse keys create' or POST /admin/keys; or configure 'auth: {jwt: ...}'; "
+                    + "or listen on 127.0.0.1");
         }
     }
 }

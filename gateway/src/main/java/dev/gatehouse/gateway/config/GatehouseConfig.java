@@ -27,10 +27,11 @@ import java.util.regex.Pattern;
  * @param storePath {@code store.path}: the SQLite file holding virtual keys and the usage log
  * @param localPrices {@code local.NAME.prices}: what a local model's tokens cost (default 0)
  * @param cache {@code cache}: the response cache, {@link CacheConfig#OFF} without the section
+ * @param jwt {@code auth.jwt}: JWT bearer tokens, null when unset
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath,
-                              Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache) {
+                              Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt) {
 
     public static final Path DEFAULT_STORE = Path.of("data", "gatehouse.db");
 
@@ -41,7 +42,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     public static GatehouseConfig empty() {
-        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, Map.of(), CacheConfig.OFF);
+        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, Map.of(), CacheConfig.OFF,
+                null);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -97,12 +99,16 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
         }
         String masterKey = null;
+        JwtConfig jwt = null;
         JsonNode auth = root.path("auth");
         if (!auth.isMissingNode()) {
             requireObject(auth, "auth");
-            allowKeys(auth, "auth", Set.of("master-key"));
+            allowKeys(auth, "auth", Set.of("master-key", "jwt"));
             if (auth.has("master-key")) {
                 masterKey = expand(text(auth, "master-key", "auth"), env, "auth.master-key");
+            }
+            if (auth.has("jwt")) {
+                jwt = JwtConfig.parse(auth.get("jwt"), env);
             }
         }
         Path storePath = DEFAULT_STORE;
@@ -115,7 +121,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             }
         }
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
-                masterKey, storePath, Map.copyOf(localPrices), cache(root.path("cache")));
+                masterKey, storePath, Map.copyOf(localPrices), cache(root.path("cache")), jwt);
     }
 
     private static CacheConfig cache(JsonNode n) {
@@ -317,13 +323,13 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return () -> it;
     }
 
-    private static void requireObject(JsonNode n, String where) {
+    static void requireObject(JsonNode n, String where) {
         if (!n.isObject()) {
             throw new ConfigException(where + " must be a mapping");
         }
     }
 
-    private static void allowKeys(JsonNode n, String where, Set<String> allowed) {
+    static void allowKeys(JsonNode n, String where, Set<String> allowed) {
         n.fieldNames().forEachRemaining(k -> {
             if (!allowed.contains(k)) {
                 throw new ConfigException(where + ": unknown key '" + k + "' (expected one of " + allowed + ")");
@@ -331,14 +337,14 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         });
     }
 
-    private static String requiredText(JsonNode n, String key, String where) {
+    static String requiredText(JsonNode n, String key, String where) {
         if (!n.has(key)) {
             throw new ConfigException(where + ": '" + key + "' is required");
         }
         return text(n, key, where);
     }
 
-    private static String text(JsonNode n, String key, String where) {
+    static String text(JsonNode n, String key, String where) {
         JsonNode v = n.get(key);
         if (!v.isTextual() || v.asText().isEmpty()) {
             throw new ConfigException(where + "." + key + " must be a non-empty string");
@@ -346,7 +352,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return v.asText();
     }
 
-    private static Integer positive(JsonNode n, String key, String where) {
+    static Integer positive(JsonNode n, String key, String where) {
         JsonNode v = n.get(key);
         if (v == null) {
             return null;

@@ -5,7 +5,7 @@ import java.time.Instant;
 /**
  * One request as the usage log keeps it.
  *
- * @param keyId     the virtual key's id; null for the master key or an open server
+ * @param keyId     the virtual key's id, or {@code jwt:USER}; null for the master key or an open server
  * @param user      who the caller says the request is for (JWT subject, else the body's {@code user})
  * @param model     the model name the client asked for; null when the request never named one
  * @param backend   who answered ({@code local:NAME}, {@code openai:gpt-4o-mini}, {@code cache}); null when nobody did

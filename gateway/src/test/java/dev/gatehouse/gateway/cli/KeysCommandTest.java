@@ -56,8 +56,9 @@ class KeysCommandTest {
 
     @Test
     void loopbackIsAlwaysAllowed() {
-        ServeCommand.requireSafeHost("127.0.0.1", null);
-        ServeCommand.requireSafeHost("localhost", null);
-        ServeCommand.requireSafeHost("0.0.0.0", "a-master-key");
+        ServeCommand.requireSafeHost("127.0.0.1", null, false);
+        ServeCommand.requireSafeHost("localhost", null, false);
+        ServeCommand.requireSafeHost("0.0.0.0", "a-master-key", false);
+        ServeCommand.requireSafeHost("0.0.0.0", null, true); // JWT auth is auth too
     }
 }

@@ -162,8 +162,8 @@ public final class OpenAiApi implements HttpService {
     private void record(String route, ApiAuth.Caller caller, JsonNode json, Outcome outcome, int status, long nanos) {
         long prompt = outcome.usage == null ? 0 : outcome.usage.promptTokens();
         long completion = outcome.usage == null ? 0 : outcome.usage.completionTokens();
-        String keyId = caller.key() == null ? null : caller.key().id();
-        String user = json == null ? null : json.path("user").textValue();
+        String keyId = caller.limitId(); // the key's id, or jwt:USER
+        String user = caller.user() != null ? caller.user() : json == null ? null : json.path("user").textValue();
         String model = json == null ? null : json.path("model").textValue();
         UsageRecord r = new UsageRecord(Instant.now(), route, keyId, user, model, outcome.backend, prompt, completion,
                 outcome.cacheHit ? 0 : usage.cost(outcome.backend, prompt, completion), TimeUnit.NANOSECONDS.toMillis(nanos),
@@ -193,18 +193,18 @@ public final class OpenAiApi implements HttpService {
     }
 
     /**
-     * Counts the request against its key's rpm/tpm (none for the master key or a key without limits),
+     * Counts the request against its key's or JWT user's rpm/tpm (none for the master key or a key without limits),
      * sets OpenAI's x-ratelimit-* headers and refuses with 429 over a limit.
      */
     private RateLimiter.Permit limit(ApiAuth.Caller caller, JsonNode json, ServerResponse res) {
-        if (caller.key() == null || (caller.key().spec().rpm() == null && caller.key().spec().tpm() == null)) {
+        if (caller.limitId() == null || (caller.rpm() == null && caller.tpm() == null)) {
             return null;
         }
-        RateLimiter.Decision d = auth.limiter().acquire(caller.key().id(), caller.key().spec().rpm(),
-                caller.key().spec().tpm(), RateLimiter.estimate(json));
+        RateLimiter.Decision d = auth.limiter().acquire(caller.limitId(), caller.rpm(), caller.tpm(),
+                RateLimiter.estimate(json));
         rateHeaders(res, d.headers());
         if (!d.allowed()) {
-            usage.rejected(caller.key().id(), d.exceeded());
+            usage.rejected(caller.limitId(), d.exceeded());
             throw new ApiException(429, d.exceeded(), "rate_limit_exceeded", null, d.message(),
                     (int) d.retryAfterSeconds());
         }
@@ -316,8 +316,8 @@ public final class OpenAiApi implements HttpService {
             send(res, e);
             return;
         }
-        if (caller.key() != null) { // listing costs nothing, but a limited key still sees where it stands
-            rateHeaders(res, auth.limiter().peek(caller.key().id(), caller.key().spec().rpm(), caller.key().spec().tpm()));
+        if (caller.limitId() != null) { // listing costs nothing, but a limited caller still sees where it stands
+            rateHeaders(res, auth.limiter().peek(caller.limitId(), caller.rpm(), caller.tpm()));
         }
         ObjectNode list = OpenAiJson.MAPPER.createObjectNode();
         list.put("object", "list");
