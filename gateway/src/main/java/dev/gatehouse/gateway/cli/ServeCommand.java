@@ -2,8 +2,10 @@ package dev.gatehouse.gateway.cli;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.LocalLimits;
+import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
@@ -75,8 +77,10 @@ public final class ServeCommand implements Callable<Integer> {
         LocalModels models = new LocalModels();
         Router router = Router.of(settings, models, registry);
         KeyStore keys = KeyStore.open(settings.storePath());
+        LocalStore localStore = new LocalStore(store, deviceChoice,
+                name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine));
         GatewayServer server = GatewayServer.start(host, port, models, router, registry, (long) maxBodyMb << 20,
-                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys));
+                Duration.ofSeconds(graceSeconds), new ApiAuth(masterKey, keys), localStore, HubClient.fromEnvironment(null));
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
         LOG.info("listening on http://" + host + ":" + server.port() + " (OpenAI API under /v1)");
@@ -87,8 +91,7 @@ public final class ServeCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }));
-        models.loadAll(store, deviceChoice, name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine),
-                registry);
+        models.loadAll(localStore, registry);
         if (!router.routeNames().isEmpty()) {
             LOG.info("routes (gatehouse.yaml): " + String.join(", ", router.routeNames()));
             router.missingLocalTargets().forEach(name -> LOG.warning("local target '" + name

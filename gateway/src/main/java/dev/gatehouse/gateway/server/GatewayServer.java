@@ -1,9 +1,12 @@
 package dev.gatehouse.gateway.server;
 
 import dev.gatehouse.gateway.admin.AdminApi;
+import dev.gatehouse.gateway.admin.ModelsAdminApi;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.route.Router;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
@@ -41,8 +44,16 @@ public final class GatewayServer implements AutoCloseable {
         return start(host, port, models, router, registry, maxBodyBytes, grace, ApiAuth.none());
     }
 
+    /** No model store: the /admin/models endpoints answer 503. */
     public static GatewayServer start(String host, int port, LocalModels models, Router router,
                                       PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth) {
+        return start(host, port, models, router, registry, maxBodyBytes, grace, auth, null, null);
+    }
+
+    /** With the model store that /admin/models loads from and pulls into, pulling from {@code hub}. */
+    public static GatewayServer start(String host, int port, LocalModels models, Router router,
+                                      PrometheusMeterRegistry registry, long maxBodyBytes, Duration grace, ApiAuth auth,
+                                      LocalStore store, HubClient hub) {
         OpenAiApi openAi = new OpenAiApi(models, router, maxBodyBytes, new HttpMetrics(registry), auth);
         WebServer server = WebServer.builder()
                 .host(host)
@@ -65,6 +76,7 @@ public final class GatewayServer implements AutoCloseable {
                         .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
                                 .send(registry.scrape()))
                         .register("/v1", openAi)
+                        .register("/admin/models", new ModelsAdminApi(auth, models, store, hub, registry, grace))
                         .register("/admin", new AdminApi(auth))
                         // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
                         .any(OpenAiApi::unknownUrl))
