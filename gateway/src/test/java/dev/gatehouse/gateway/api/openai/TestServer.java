@@ -2,6 +2,8 @@ package dev.gatehouse.gateway.api.openai;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.serving.engine.Capacity;
@@ -65,7 +67,18 @@ public final class TestServer implements AutoCloseable {
         return s;
     }
 
+    /** Like {@link #start(Path, ApiAuth)}, with /admin/models pulling from {@code hub}. */
+    public static TestServer start(Path dir, ApiAuth auth, HubClient hub) throws IOException {
+        TestServer s = startLoading(dir, auth, hub);
+        s.load();
+        return s;
+    }
+
     private static TestServer startLoading(Path dir, ApiAuth auth) throws IOException {
+        return startLoading(dir, auth, HubClient.fromEnvironment(null)); // no test pulls through it
+    }
+
+    private static TestServer startLoading(Path dir, ApiAuth auth, HubClient hub) throws IOException {
         Path store = dir.resolve("model-store");
         if (!java.nio.file.Files.exists(store.resolve(MODEL))) { // a restart reuses the folder
             TestModelFolder.llama().write(store.resolve(MODEL));
@@ -73,7 +86,7 @@ public final class TestServer implements AutoCloseable {
         LocalModels models = new LocalModels();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         GatewayServer server = GatewayServer.start("127.0.0.1", 0, models, Router.localOnly(models, registry), registry,
-                1 << 20, Duration.ofSeconds(5), auth);
+                1 << 20, Duration.ofSeconds(5), auth, LocalStore.of(store, DeviceChoice.CPU, EngineConfig.defaults()), hub);
         return new TestServer(store, models, registry, server);
     }
 
@@ -95,8 +108,17 @@ public final class TestServer implements AutoCloseable {
         return url() + "/v1";
     }
 
+    /** The model store folder: {@code dir/model-store}. */
+    public Path store() {
+        return store;
+    }
+
     public Path modelFolder() {
         return store.resolve(MODEL);
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
     }
 
     public LocalModels models() {
