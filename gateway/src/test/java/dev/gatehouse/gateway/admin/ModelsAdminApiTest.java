@@ -6,6 +6,7 @@ import dev.gatehouse.gateway.api.openai.TestServer;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.hub.FakeHub;
 import dev.gatehouse.gateway.hub.HubClient;
+import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.testing.BertTestFolder;
 import dev.gatehouse.serving.testing.TestModelFolder;
 import org.junit.jupiter.api.AfterAll;
@@ -149,7 +150,10 @@ class ModelsAdminApiTest {
                 throw new RuntimeException(e);
             }
         });
-        Thread.sleep(100);
+        Engine engine = server.models().get(PULLED).orElseThrow().engine();
+        while (!running.isDone() && engine.capacity().running() == 0) { // unload mid-generation when the timing allows
+            Thread.sleep(2);
+        }
         HttpResponse<String> unloaded = admin("POST", "/admin/models/" + PULLED + "/unload", null);
         assertEquals(200, unloaded.statusCode(), unloaded.body());
         assertEquals("not-loaded", json(unloaded).path("state").asText());
