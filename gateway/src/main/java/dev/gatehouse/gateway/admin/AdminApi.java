@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.policy.BudgetPeriod;
@@ -55,19 +54,14 @@ public final class AdminApi implements HttpService {
                 .get("/usage", guarded(this::usage));
     }
 
-    /** Master key first, then the handler; every failure in OpenAI's error shape. */
+    /** Master key first (see {@link AdminHandlers#guarded}), then a key store, then the handler. */
     private Handler guarded(Handler h) {
-        return (req, res) -> {
-            try {
-                auth.requireMaster(req);
-                if (auth.keys() == null) {
-                    throw new ApiException(503, "server_error", null, null, "No key store is configured.", null);
-                }
-                h.handle(req, res);
-            } catch (ApiException e) {
-                OpenAiApi.send(res, e);
+        return AdminHandlers.guarded(auth, (req, res) -> {
+            if (auth.keys() == null) {
+                throw new ApiException(503, "server_error", null, null, "No key store is configured.", null);
             }
-        };
+            h.handle(req, res);
+        });
     }
 
     private void create(ServerRequest req, ServerResponse res) {

@@ -3,9 +3,11 @@ package dev.gatehouse.gateway.cli;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.auth.JwtVerifier;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.LocalLimits;
 import dev.gatehouse.gateway.policy.RateLimiter;
+import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
@@ -84,9 +86,12 @@ public final class ServeCommand implements Callable<Integer> {
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(settings.storePath()), Clock.systemUTC(),
                 registry);
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
+        LocalStore localStore = new LocalStore(store, deviceChoice,
+                name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine));
         GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
-                .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache()).start();
+                .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
+                .store(localStore, HubClient.fromEnvironment(null)).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
@@ -106,8 +111,7 @@ public final class ServeCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }));
-        models.loadAll(store, deviceChoice, name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine),
-                registry);
+        models.loadAll(localStore, registry);
         if (!router.routeNames().isEmpty()) {
             LOG.info("routes (gatehouse.yaml): " + String.join(", ", router.routeNames()));
             router.missingLocalTargets().forEach(name -> LOG.warning("local target '" + name

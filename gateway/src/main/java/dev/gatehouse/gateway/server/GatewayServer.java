@@ -1,11 +1,14 @@
 package dev.gatehouse.gateway.server;
 
 import dev.gatehouse.gateway.admin.AdminApi;
+import dev.gatehouse.gateway.admin.ModelsAdminApi;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.config.CacheConfig;
+import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
@@ -41,7 +44,8 @@ public final class GatewayServer implements AutoCloseable {
 
     /**
      * What the server is made of. Defaults: 127.0.0.1 on a free port, local models only, 4 MiB
-     * bodies, 30 s grace, no keys, usage in memory only, no response cache.
+     * bodies, 30 s grace, no keys, usage in memory only, no response cache, no model store (the
+     * /admin/models endpoints answer 503).
      */
     public static final class Builder {
         private final LocalModels models;
@@ -54,6 +58,8 @@ public final class GatewayServer implements AutoCloseable {
         private ApiAuth auth = ApiAuth.none();
         private UsageRecorder usage;
         private CacheConfig cache = CacheConfig.OFF;
+        private LocalStore store;
+        private HubClient hub;
 
         private Builder(LocalModels models, PrometheusMeterRegistry registry) {
             this.models = models;
@@ -103,6 +109,13 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** The model store that /admin/models loads from and pulls into, pulling from {@code hub}. */
+        public Builder store(LocalStore store, HubClient hub) {
+            this.store = store;
+            this.hub = hub;
+            return this;
+        }
+
         public GatewayServer start() {
             Router r = router != null ? router : Router.localOnly(models, registry);
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
@@ -129,6 +142,7 @@ public final class GatewayServer implements AutoCloseable {
                             .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
                                     .send(registry.scrape()))
                             .register("/v1", openAi)
+                            .register("/admin/models", new ModelsAdminApi(auth, models, store, hub, registry, grace))
                             .register("/admin", new AdminApi(auth, u))
                             // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
                             .any(OpenAiApi::unknownUrl))

@@ -31,7 +31,7 @@ import java.util.stream.Stream;
  * token; unknown repos and revisions answer with the Hub's {@code X-Error-Code}s.
  * Faults for tests: cut the first GET of a file midway, serve wrong bytes for a file.
  */
-final class FakeHub implements AutoCloseable {
+public final class FakeHub implements AutoCloseable {
     static final int TREE_PAGE = 4;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -48,7 +48,7 @@ final class FakeHub implements AutoCloseable {
     private final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     final List<Seen> seen = new CopyOnWriteArrayList<>();
 
-    FakeHub() throws IOException {
+    public FakeHub() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", this::handle);
         server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
@@ -59,12 +59,12 @@ final class FakeHub implements AutoCloseable {
         storage.start();
     }
 
-    String url() {
+    public String url() {
         return "http://127.0.0.1:" + server.getAddress().getPort();
     }
 
     /** Serves every file under {@code folder} as repository {@code repo} at {@code commit}; gated when token != null. */
-    FakeHub add(String repo, Path folder, String commit, String token) throws IOException {
+    public FakeHub add(String repo, Path folder, String commit, String token) throws IOException {
         Map<String, byte[]> files = new LinkedHashMap<>();
         try (Stream<Path> walk = Files.walk(folder)) {
             for (Path p : walk.filter(Files::isRegularFile).sorted().toList()) {

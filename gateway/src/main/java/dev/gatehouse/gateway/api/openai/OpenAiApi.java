@@ -227,7 +227,6 @@ public final class OpenAiApi implements HttpService {
         if (cached.result() != null) {
             res.header(CACHE, cached.result().name());
         }
-        outcome.model = router.metricName(request.model()); // only served names become labels: clients pick the names
         ChatStream stream;
         if (cached.hit()) {
             outcome.cacheHit = true;
@@ -243,6 +242,8 @@ public final class OpenAiApi implements HttpService {
             stream = cached.record(routed.stream()); // stored once it ends cleanly, when the request may be
         }
         res.header(BACKEND, outcome.backend);
+        // only names that were served become labels, never what a client made up (open refused those)
+        outcome.model = router.metricName(request.model());
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                 System.currentTimeMillis() / 1000, request);
         if (request.stream()) {

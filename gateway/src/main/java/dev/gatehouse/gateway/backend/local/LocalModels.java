@@ -8,6 +8,7 @@ import dev.gatehouse.serving.embed.AllMiniLmL6V2;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import dev.gatehouse.serving.embed.EmbeddingModel;
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.io.IOException;
@@ -26,7 +27,8 @@ import java.util.stream.Stream;
 /**
  * The models of the local store, each served by its own engine under its folder name. Loading runs
  * in the background so the server answers /health at once and /health/ready when it is done; a
- * folder that cannot be served is reported and skipped.
+ * folder that cannot be served is reported and skipped. The admin API loads and unloads single
+ * folders while the server runs.
  */
 public final class LocalModels implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(LocalModels.class.getName());
@@ -34,40 +36,35 @@ public final class LocalModels implements AutoCloseable {
     private final Map<String, LocalBackend> backends = new ConcurrentHashMap<>();
     private final Map<String, EmbeddingBatcher> embedders = new ConcurrentHashMap<>();
     private final Set<String> loading = ConcurrentHashMap.newKeySet();
+    private final Map<String, String> failures = new ConcurrentHashMap<>();
+    private final Object loadLock = new Object();
     private volatile boolean ready;
 
     /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
     public void loadAll(Path store, DeviceChoice device, EngineConfig config, MeterRegistry registry) {
-        loadAll(store, device, name -> config, registry);
+        loadAll(LocalStore.of(store, device, config), registry);
     }
 
     /** As above, with engine limits chosen per folder name (gatehouse.yaml's {@code local:}). */
     public void loadAll(Path store, DeviceChoice device, Function<String, EngineConfig> configs, MeterRegistry registry) {
-        List<Path> folders = modelFolders(store);
-        folders.forEach(folder -> loading.add(folder.getFileName().toString()));
-        for (Path folder : folders) {
-            String name = folder.getFileName().toString();
-            long start = System.nanoTime();
+        loadAll(new LocalStore(store, device, configs), registry);
+    }
+
+    /** Loads every model folder of the store; a folder that cannot be served is reported and skipped. */
+    public void loadAll(LocalStore store, MeterRegistry registry) {
+        List<String> names = modelFolders(store.root()).stream().map(p -> p.getFileName().toString()).toList();
+        loading.addAll(names); // all at once: a request for a later folder is told to retry, not 404
+        for (String name : names) {
             try {
-                if (EmbeddingModel.isEmbeddingFolder(folder)) {
-                    addEmbedder(EmbeddingModel.load(folder, device.resolve()), registry, start);
-                    continue;
-                }
-                LocalModel model = LocalModel.load(folder, device);
-                Engine engine = Engine.start(model, configs.apply(name), registry);
-                backends.put(name, new LocalBackend(engine));
-                LOG.info(String.format("loaded %s (%s, %d positions per sequence) in %.1f s", name,
-                        model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));
+                load(store, name, registry);
             } catch (RuntimeException e) {
-                LOG.warning("skipping " + folder + ": " + e.getMessage());
-            } finally {
-                loading.remove(name);
+                LOG.warning("skipping " + store.root().resolve(name) + ": " + e.getMessage());
             }
         }
         // the embedded default: served with no download when its jar is on the class path
         if (AllMiniLmL6V2.available() && !embedders.containsKey(AllMiniLmL6V2.NAME)) {
             try {
-                addEmbedder(AllMiniLmL6V2.load(store.resolve(".cache")), registry, System.nanoTime());
+                addEmbedder(AllMiniLmL6V2.NAME, AllMiniLmL6V2.load(store.root().resolve(".cache")), registry, System.nanoTime());
             } catch (RuntimeException e) {
                 LOG.warning("skipping " + AllMiniLmL6V2.NAME + ": " + e.getMessage());
             }
@@ -75,10 +72,92 @@ public final class LocalModels implements AutoCloseable {
         ready = true;
     }
 
-    private void addEmbedder(EmbeddingModel model, MeterRegistry registry, long start) {
+    /**
+     * Loads the store folder {@code name} and serves it under that name: a chat model with its engine, an
+     * embedding model with its batcher. False when it is served already; throws when it cannot be loaded,
+     * and {@link #failure} then tells why. Loads run one at a time (each takes much memory while it runs).
+     */
+    public boolean load(LocalStore store, String name, MeterRegistry registry) {
+        Path folder = store.root().resolve(name);
+        loading.add(name);
+        try {
+            synchronized (loadLock) {
+                if (served(name)) {
+                    return false;
+                }
+                long start = System.nanoTime();
+                if (EmbeddingModel.isEmbeddingFolder(folder)) {
+                    addEmbedder(name, EmbeddingModel.load(folder, store.device().resolve()), registry, start);
+                } else {
+                    LocalModel model = LocalModel.load(folder, store.device());
+                    Engine engine = Engine.start(model, store.engineConfigs().apply(name), registry);
+                    backends.put(name, new LocalBackend(engine));
+                    LOG.info(String.format("loaded %s (%s, %d positions per sequence) in %.1f s", name,
+                            model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));
+                }
+                failures.remove(name);
+                return true;
+            }
+        } catch (RuntimeException e) {
+            failures.put(name, e.getMessage() != null ? e.getMessage() : e.toString());
+            throw e;
+        } finally {
+            loading.remove(name);
+        }
+    }
+
+    /**
+     * Stops serving {@code name}: new requests get 404 at once, running generations may finish for up to
+     * {@code graceMillis}, then the engine and the model are closed and their meters removed, so the memory
+     * is freed. False when no model of that name is served.
+     */
+    public boolean unload(String name, long graceMillis, MeterRegistry registry) throws InterruptedException {
+        failures.remove(name);
+        LocalBackend backend = backends.remove(name);
+        if (backend != null) {
+            Engine engine = backend.engine();
+            engine.shutdown();
+            engine.awaitIdle(graceMillis, TimeUnit.MILLISECONDS);
+            removeMeters(name, registry); // the gauges hold the engine: the memory would stay reachable
+            engine.close();
+            engine.model().close();
+            LOG.info("unloaded " + name);
+            return true;
+        }
+        EmbeddingBatcher batcher = embedders.remove(name);
+        if (batcher != null) {
+            removeMeters(name, registry);
+            batcher.close(); // finishes the batch it runs; inputs still queued fail
+            batcher.model().close();
+            LOG.info("unloaded embedding model " + name);
+            return true;
+        }
+        return false;
+    }
+
+    private static void removeMeters(String name, MeterRegistry registry) {
+        for (Meter meter : registry.getMeters()) {
+            String meterName = meter.getId().getName();
+            boolean model = meterName.startsWith("gatehouse.engine.") || meterName.startsWith("gatehouse.embedding.");
+            if (model && name.equals(meter.getId().getTag("model"))) {
+                registry.remove(meter);
+            }
+        }
+    }
+
+    private boolean served(String name) {
+        return backends.containsKey(name) || embedders.containsKey(name);
+    }
+
+    /** Why the last load of {@code name} failed, if it did and has not loaded since. */
+    public Optional<String> failure(String name) {
+        return Optional.ofNullable(failures.get(name));
+    }
+
+    private void addEmbedder(String name, EmbeddingModel model, MeterRegistry registry, long start) {
         DistributionSummary batchSizes = DistributionSummary.builder("gatehouse.embedding.batch.size")
-                .description("Inputs per embedding forward pass").tag("model", model.name()).register(registry);
-        embedders.put(model.name(), new EmbeddingBatcher(model, EmbeddingBatcher.DEFAULT_MAX_BATCH_SIZE,
+                .description("Inputs per embedding forward pass").tag("model", name).register(registry);
+        embedders.put(name, new EmbeddingBatcher(model, EmbeddingBatcher.DEFAULT_MAX_BATCH_SIZE,
                 EmbeddingBatcher.DEFAULT_MAX_DELAY, batchSizes::record));
         LOG.info(String.format("loaded embedding model %s (%d dimensions, %d tokens max) in %.1f s", model.name(),
                 model.dimensions(), model.maxTokens(), (System.nanoTime() - start) / 1e9));

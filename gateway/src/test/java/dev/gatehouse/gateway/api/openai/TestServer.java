@@ -2,7 +2,8 @@ package dev.gatehouse.gateway.api.openai;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
-import dev.gatehouse.gateway.config.CacheConfig;
+import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.usage.UsageRecorder;
@@ -94,7 +95,8 @@ public final class TestServer implements AutoCloseable {
         LocalModels models = new LocalModels();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         GatewayServer.Builder builder = GatewayServer.builder(models, registry).maxBodyBytes(1 << 20)
-                .grace(Duration.ofSeconds(5));
+                .grace(Duration.ofSeconds(5))
+                .store(LocalStore.of(store, DeviceChoice.CPU, EngineConfig.defaults()), HubClient.fromEnvironment(null));
         setup.apply(builder, registry);
         GatewayServer server = builder.start();
         return new TestServer(store, models, registry, server);
@@ -118,8 +120,17 @@ public final class TestServer implements AutoCloseable {
         return url() + "/v1";
     }
 
+    /** The model store folder: {@code dir/model-store}. */
+    public Path store() {
+        return store;
+    }
+
     public Path modelFolder() {
         return store.resolve(MODEL);
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
     }
 
     public LocalModels models() {

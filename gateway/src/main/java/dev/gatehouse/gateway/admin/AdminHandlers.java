@@ -1,0 +1,45 @@
+package dev.gatehouse.gateway.admin;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.api.openai.OpenAiApi;
+import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.chat.ApiException;
+import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.IOException;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/** What every /admin endpoint shares: the master-key guard and JSON answers. */
+final class AdminHandlers {
+    private static final Logger LOG = Logger.getLogger(AdminHandlers.class.getName());
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    private AdminHandlers() {}
+
+    /** Master key first, then the handler; every failure in OpenAI's error shape, never a stack trace. */
+    static Handler guarded(ApiAuth auth, Handler h) {
+        return (req, res) -> {
+            try {
+                auth.requireMaster(req);
+                h.handle(req, res);
+            } catch (ApiException e) {
+                OpenAiApi.send(res, e);
+            } catch (Exception e) {
+                LOG.log(Level.SEVERE, "internal error on " + req.prologue().uriPath().path(), e);
+                OpenAiApi.send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
+            }
+        };
+    }
+
+    static void send(ServerResponse res, ObjectNode out) {
+        try {
+            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(JSON.writeValueAsBytes(out));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
