@@ -7,11 +7,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.Stream;
 
 /**
  * Pulls a Hub repository into the model store. Files land in {@code .partial/<name>/} (where an interrupted
@@ -59,7 +62,9 @@ public final class ModelPull {
 
         Path partial = request.store().resolve(PARTIAL_DIR).resolve(name);
         Files.createDirectories(partial);
+        requireDiskSpace(files, partial);
         List<Manifest.Entry> entries = download(repo, files, partial);
+        removeStrays(files, partial);
         new Manifest(repo.repo(), repo.revision(), repo.commit(), hub.endpoint(), Instant.now().toString(), entries)
                 .write(partial);
         moveIntoPlace(partial, target);
@@ -99,9 +104,35 @@ public final class ModelPull {
                 throw h;
             }
             if (e.getCause() instanceof IOException io) {
+                if (String.valueOf(io.getMessage()).contains("No space left on device")) {
+                    throw new HubException("the disk is full: free some space and pull again to resume", io);
+                }
                 throw io;
             }
             throw new HubException(HubClient.describe(e.getCause()), e.getCause());
+        }
+    }
+
+    /** Refuses before the first byte when the files cannot fit, rather than failing half way. */
+    private static void requireDiskSpace(List<HubFile> files, Path partial) throws IOException {
+        long needed = files.stream().mapToLong(HubFile::size).sum() - bytesAlreadyHere(files, partial);
+        long free = Files.getFileStore(partial).getUsableSpace();
+        if (needed > free) {
+            throw new HubException(String.format("not enough disk space in %s: the pull needs %s more, %s are free",
+                    partial.getParent().getParent(), Progress.bytes(needed), Progress.bytes(free)));
+        }
+    }
+
+    /** Files an earlier pull with another selection left in the partial folder: not in this manifest, so not kept. */
+    private static void removeStrays(List<HubFile> files, Path partial) throws IOException {
+        Set<Path> wanted = new HashSet<>();
+        files.forEach(f -> wanted.add(partial.resolve(f.path()).normalize()));
+        try (Stream<Path> walk = Files.walk(partial)) {
+            for (Path p : walk.filter(Files::isRegularFile).toList()) {
+                if (!wanted.contains(p.normalize())) {
+                    Files.delete(p);
+                }
+            }
         }
     }
 

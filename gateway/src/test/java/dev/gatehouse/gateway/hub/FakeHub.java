@@ -46,6 +46,7 @@ public final class FakeHub implements AutoCloseable {
     private final Map<String, Repo> repos = new ConcurrentHashMap<>();
     private final Set<String> cutOnce = ConcurrentHashMap.newKeySet();
     private final Set<String> corrupt = ConcurrentHashMap.newKeySet();
+    private final Map<String, Long> advertised = new ConcurrentHashMap<>();
     final List<Seen> seen = new CopyOnWriteArrayList<>();
 
     public FakeHub() throws IOException {
@@ -78,6 +79,11 @@ public final class FakeHub implements AutoCloseable {
     /** The first GET of {@code path}'s content sends half the bytes and drops the connection. */
     void cutFirstDownload(String path) {
         cutOnce.add(path);
+    }
+
+    /** The tree lists LFS file {@code path} as {@code size} bytes, whatever it really holds. */
+    void advertiseSize(String path, long size) {
+        advertised.put(path, size);
     }
 
     /** Every GET of {@code path}'s content sends the right length but wrong bytes. */
@@ -164,7 +170,8 @@ public final class FakeHub implements AutoCloseable {
                 e.put("size", isLfs(p) ? 135 : b.length); // an LFS entry's own size is its pointer's
                 e.put("path", p);
                 if (isLfs(p)) {
-                    e.put("lfs", Map.of("oid", sha256(b), "size", b.length, "pointerSize", 135));
+                    e.put("lfs", Map.of("oid", sha256(b), "size", advertised.getOrDefault(p, (long) b.length),
+                            "pointerSize", 135));
                 }
                 page.add(e);
             }

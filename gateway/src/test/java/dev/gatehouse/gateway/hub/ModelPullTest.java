@@ -152,6 +152,27 @@ class ModelPullTest {
     }
 
     @Test
+    void aPullThatCannotFitOnTheDiskIsRefusedBeforeTheFirstByte() {
+        hub.advertiseSize(WEIGHTS, Long.MAX_VALUE / 4); // no disk has this much free
+
+        HubException e = assertThrows(HubException.class, this::pull);
+
+        assertTrue(e.getMessage().contains("not enough disk space in " + store), e.getMessage());
+        assertTrue(hub.seen.stream().noneMatch(s -> s.path().contains("/resolve/")), "nothing downloaded: " + hub.seen);
+        assertFalse(Files.exists(store.resolve("test-org--tiny-llama")));
+    }
+
+    @Test
+    void filesLeftByAnEarlierPullWithAnotherSelectionAreNotKept() throws IOException {
+        Path partial = Files.createDirectories(store.resolve(".partial/test-org--tiny-llama/onnx"));
+        Files.write(partial.resolve("model.onnx"), new byte[100]); // from an interrupted pull with --include onnx/*
+
+        Path folder = pull();
+
+        assertFalse(Files.exists(folder.resolve("onnx/model.onnx")), "a file the manifest does not list");
+    }
+
+    @Test
     void aCorruptedFileIsDeletedAndThePullFails() throws IOException {
         hub.corrupt(WEIGHTS);
 
