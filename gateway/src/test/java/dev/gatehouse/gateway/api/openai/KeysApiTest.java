@@ -16,6 +16,8 @@ import dev.gatehouse.gateway.store.KeyStore;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -136,6 +138,24 @@ class KeysApiTest {
         } finally {
             client.close();
         }
+    }
+
+    @Test
+    void keysNeverReachTheLogs() throws Exception {
+        List<String> leaked = new ArrayList<>();
+        try (LogCapture logs = new LogCapture()) {
+            String key = create("{\"name\":\"secret-keeper\",\"rpm\":1}");
+            assertEquals(200, server.send("POST", "/v1/chat/completions", "{\"model\":\"" + TestServer.MODEL
+                    + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", key).statusCode());
+            assertEquals(429, server.send("POST", "/v1/chat/completions", "{\"model\":\"" + TestServer.MODEL
+                    + "\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", key).statusCode());
+            assertInvalidKey(server.send("GET", "/v1/models", null, "gh-guessed-wrong"));
+            assertEquals(401, server.send("GET", "/admin/keys", null, key).statusCode());
+            leaked.addAll(logs.containing(key.substring(3)));
+            leaked.addAll(logs.containing("guessed-wrong"));
+            leaked.addAll(logs.containing(MASTER));
+        }
+        assertEquals(List.of(), leaked);
     }
 
     @Test
