@@ -1,7 +1,12 @@
 package dev.gatehouse.gateway.bench;
 
+import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.server.GatewayServer;
+import dev.gatehouse.gateway.store.KeyStore;
+import dev.gatehouse.gateway.usage.Pricing;
+import dev.gatehouse.gateway.usage.UsageLog;
+import dev.gatehouse.gateway.usage.UsageRecorder;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.testing.TestModelFolder;
@@ -12,7 +17,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -29,14 +36,18 @@ import java.util.concurrent.atomic.AtomicReference;
  * GET /v1/models (no engine) as the HTTP-only baseline. Run with {@code scripts/bench-gateway}.
  *
  * <p>Knobs: {@code -Dbench.seconds=10} per row, {@code -Dbench.connections=1,16,64},
- * {@code -Dbench.warmup=3} seconds, {@code -Dbench.baseline=false} to skip the GET rows.
+ * {@code -Dbench.warmup=3} seconds, {@code -Dbench.baseline=false} to skip the GET rows,
+ * {@code -Dbench.policies=true} to send every request with a virtual key that has rpm, tpm,
+ * concurrency and budget limits and log its usage to SQLite (the cost of the policy layer; the
+ * usage rows are counted against the requests at the end).
  */
 public final class GatewayBench {
     private static final String MODEL = "tiny-llama";
     private static final String CHAT_BODY = "{\"model\":\"" + MODEL + "\",\"max_tokens\":1,\"temperature\":0,"
             + "\"messages\":[{\"role\":\"user\",\"content\":\"t5 t6 t7 t8\"}]}";
 
-    record Endpoint(String name, String method, String path, String body) {}
+    /** @param key the bearer token, null for none */
+    record Endpoint(String name, String method, String path, String body, String key) {}
 
     /** @param elapsedNanos from the start until the last worker's last response */
     record Result(long requests, long errors, long[] latenciesNanos, long elapsedNanos) {}
@@ -47,6 +58,7 @@ public final class GatewayBench {
         int[] connections = Arrays.stream(System.getProperty("bench.connections", "1,16,64").split(","))
                 .map(String::trim).mapToInt(Integer::parseInt).toArray();
         boolean baseline = Boolean.parseBoolean(System.getProperty("bench.baseline", "true"));
+        boolean policies = Boolean.getBoolean("bench.policies");
 
         Path store = Path.of("target", "bench-model");
         if (!Files.isRegularFile(store.resolve(MODEL).resolve("config.json"))) {
@@ -59,20 +71,39 @@ public final class GatewayBench {
         if (models.get(MODEL).isEmpty()) {
             throw new IllegalStateException("the bench model did not load from " + store.toAbsolutePath());
         }
+        GatewayServer.Builder builder = GatewayServer.builder(models, registry).grace(Duration.ofSeconds(5));
+        String key = null;
+        KeyStore keys = null;
+        Path db = Path.of("target", "bench-gatehouse.db");
+        if (policies) {
+            for (String suffix : new String[]{"", "-wal", "-shm"}) {
+                Files.deleteIfExists(Path.of(db + suffix));
+            }
+            keys = KeyStore.open(db);
+            key = keys.create(new KeyStore.Spec("bench", List.of(), 1_000_000_000, 1_000_000_000, 100_000, 1e9, "30d",
+                    null)).key();
+            builder.auth(new ApiAuth("bench-master", keys))
+                    .usage(new UsageRecorder(Pricing.free(), UsageLog.open(db), Clock.systemUTC(), registry));
+        }
+        String label = policies ? " [key + limits + usage log]" : "";
         List<Endpoint> endpoints = new ArrayList<>();
-        endpoints.add(new Endpoint("POST /v1/chat/completions (max_tokens 1)", "POST", "/v1/chat/completions", CHAT_BODY));
+        endpoints.add(new Endpoint("POST /v1/chat/completions (max_tokens 1)" + label, "POST", "/v1/chat/completions",
+                CHAT_BODY, key));
         if (baseline) {
-            endpoints.add(new Endpoint("GET /v1/models", "GET", "/v1/models", null));
+            endpoints.add(new Endpoint("GET /v1/models" + label, "GET", "/v1/models", null, key));
         }
 
         List<String> rows = new ArrayList<>();
-        try (GatewayServer server = GatewayServer.builder(models, registry).grace(Duration.ofSeconds(5)).start();
+        long chatRequests = 0;
+        try (GatewayServer server = builder.start();
              ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor()) {
             URI base = URI.create("http://127.0.0.1:" + server.port());
             for (Endpoint e : endpoints) {
-                run(base, e, Arrays.stream(connections).max().orElse(1), warmup, threads); // JIT and connection warm-up
+                Result w = run(base, e, Arrays.stream(connections).max().orElse(1), warmup, threads); // JIT and connection warm-up
+                chatRequests += e.body() != null ? w.requests() : 0;
                 for (int n : connections) {
                     Result r = run(base, e, n, seconds, threads);
+                    chatRequests += e.body() != null ? r.requests() : 0;
                     rows.add(row(e, n, r));
                     System.err.println(rows.getLast());
                 }
@@ -85,6 +116,14 @@ public final class GatewayBench {
         System.out.println("| endpoint | connections | requests | RPS | p50 ms | p99 ms | errors |");
         System.out.println("|---|---|---|---|---|---|---|");
         rows.forEach(System.out::println);
+        if (policies) {
+            keys.close();
+            try (UsageLog log = UsageLog.open(db)) { // the server closed its log: every row is on disk
+                long logged = log.summary(Instant.EPOCH, Instant.now(), UsageLog.GroupBy.KEY).stream()
+                        .mapToLong(UsageLog.Summary::requests).sum();
+                System.out.printf("%nusage rows: %d for %d chat requests (GETs are not logged)%n", logged, chatRequests);
+            }
+        }
     }
 
     /** {@code n} workers, one HttpClient (one connection) each, requests back to back until the deadline. */
@@ -98,6 +137,9 @@ public final class GatewayBench {
                 try (HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(threads)
                         .connectTimeout(Duration.ofSeconds(10)).build()) {
                     HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(e.path())).timeout(Duration.ofSeconds(60));
+                    if (e.key() != null) {
+                        b.header("Authorization", "Bearer " + e.key());
+                    }
                     HttpRequest request = e.body() == null ? b.GET().build()
                             : b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(e.body())).build();
                     long[] latencies = new long[1024];
