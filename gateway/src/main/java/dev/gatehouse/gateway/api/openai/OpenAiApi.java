@@ -154,7 +154,11 @@ public final class OpenAiApi implements HttpService {
             long nanos = System.nanoTime() - start;
             metrics.request(route, outcome.model, status, nanos);
             if (caller != null) { // only callers we know are logged: strangers cannot fill the disk
-                record(route, caller, json, outcome, status, nanos);
+                try {
+                    record(route, caller, json, outcome, status, nanos);
+                } catch (RuntimeException e) { // the answer is sent: a failing usage store must not turn it into a 500
+                    LOG.log(Level.SEVERE, "cannot record usage for " + route, e);
+                }
             }
         }
     }
