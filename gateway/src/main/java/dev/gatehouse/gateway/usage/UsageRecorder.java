@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.time.Clock;
+import java.util.HexFormat;
 
 /**
  * Where every finished /v1 request goes: its cost from the price list, the key's budget, the
@@ -51,7 +52,7 @@ public final class UsageRecorder implements AutoCloseable {
         if (log != null) {
             log.record(r);
         }
-        String keyTag = r.keyId() == null ? "none" : r.keyId();
+        String keyTag = keyTag(r.keyId());
         String modelTag = meterModel == null ? "unknown" : meterModel;
         if (r.costUsd() > 0) {
             Counter.builder("gatehouse.spend.usd").description("Money spent, in US dollars, from configured prices")
@@ -64,7 +65,21 @@ public final class UsageRecorder implements AutoCloseable {
     /** A request a key's limit refused: {@code limit} is requests, tokens, concurrency or budget. */
     public void rejected(String keyId, String limit) {
         Counter.builder("gatehouse.policy.rejections").description("Requests refused by a key's limits")
-                .tag("key", keyId).tag("limit", limit).register(registry).increment();
+                .tag("key", keyTag(keyId)).tag("limit", limit).register(registry).increment();
+    }
+
+    /**
+     * A caller as a metric label: a virtual key's id is random and says nothing, a JWT user's name
+     * may be personal data, so it is hashed (metrics are scraped by more people than read the usage log).
+     */
+    static String keyTag(String keyId) {
+        if (keyId == null) {
+            return "none";
+        }
+        if (!keyId.startsWith("jwt:")) {
+            return keyId;
+        }
+        return "jwt:" + HexFormat.of().formatHex(KeyStore.sha256(keyId.substring(4)), 0, 6);
     }
 
     private void tokens(String key, String model, String type, long n) {
