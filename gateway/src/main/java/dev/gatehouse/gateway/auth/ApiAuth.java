@@ -57,6 +57,10 @@ public final class ApiAuth {
         public Integer tpm() {
             return key != null ? key.spec().tpm() : user != null ? jwt.tpm() : null;
         }
+
+        public Integer maxConcurrent() {
+            return key != null ? key.spec().maxConcurrent() : user != null ? jwt.maxConcurrent() : null;
+        }
     }
 
     private final byte[] masterHash;

@@ -31,10 +31,11 @@ import java.util.regex.Pattern;
  * @param userClaim the claim naming the user (default {@code sub}): the bucket for limits and usage
  * @param rpm       requests per minute per user, null = unlimited
  * @param tpm       tokens per minute per user, null = unlimited
+ * @param maxConcurrent requests in flight per user, null = unlimited
  * @param models    the models JWT users may call; empty = every model
  */
 public record JwtConfig(URI jwksUrl, PublicKey publicKey, String issuer, String audience, String userClaim,
-                        Integer rpm, Integer tpm, List<String> models) {
+                        Integer rpm, Integer tpm, Integer maxConcurrent, List<String> models) {
 
     public static final String DEFAULT_USER_CLAIM = "sub";
 
@@ -50,7 +51,7 @@ public record JwtConfig(URI jwksUrl, PublicKey publicKey, String issuer, String 
         String where = "auth.jwt";
         GatehouseConfig.requireObject(n, where);
         GatehouseConfig.allowKeys(n, where, Set.of("jwks-url", "public-key", "issuer", "audience", "user-claim",
-                "rpm", "tpm", "models"));
+                "rpm", "tpm", "max-concurrent", "models"));
         if (n.has("jwks-url") == n.has("public-key")) {
             throw new ConfigException(where + ": set exactly one of 'jwks-url' (the identity provider's JWK set) "
                     + "or 'public-key' (a PEM public key)");
@@ -82,7 +83,8 @@ public record JwtConfig(URI jwksUrl, PublicKey publicKey, String issuer, String 
             }
         }
         return new JwtConfig(jwksUrl, publicKey, issuer, audience, userClaim, GatehouseConfig.positive(n, "rpm", where),
-                GatehouseConfig.positive(n, "tpm", where), List.copyOf(models));
+                GatehouseConfig.positive(n, "tpm", where), GatehouseConfig.positive(n, "max-concurrent", where),
+                List.copyOf(models));
     }
 
     private static URI url(String value, String where) {

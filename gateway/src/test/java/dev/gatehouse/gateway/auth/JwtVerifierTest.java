@@ -119,7 +119,7 @@ class JwtVerifierTest {
         JWTClaimsSet noSub = new JWTClaimsSet.Builder(TestJwks.claims("alice").build()).subject(null).build();
         assertTrue(refusal(verifier, idp.sign(noSub)).contains("sub"));
 
-        JwtConfig byEmail = new JwtConfig(idp.url(), null, TestJwks.ISSUER, TestJwks.AUDIENCE, "email", null, null, List.of());
+        JwtConfig byEmail = new JwtConfig(idp.url(), null, TestJwks.ISSUER, TestJwks.AUDIENCE, "email", null, null, null, List.of());
         JwtVerifier v = JwtVerifier.of(byEmail);
         assertEquals("alice@example.com", v.verify(idp.sign(TestJwks.claims("alice").claim("email", "alice@example.com").build())));
         assertTrue(refusal(v, idp.sign(TestJwks.claims("alice").claim("email", 42).build())).contains("'email' claim"));

@@ -78,7 +78,7 @@ public final class TestJwks implements AutoCloseable {
 
     /** {@code auth.jwt} for this provider's JWK set. */
     public JwtConfig config(Integer rpm, Integer tpm, List<String> models) {
-        return new JwtConfig(url(), null, ISSUER, AUDIENCE, JwtConfig.DEFAULT_USER_CLAIM, rpm, tpm, models);
+        return new JwtConfig(url(), null, ISSUER, AUDIENCE, JwtConfig.DEFAULT_USER_CLAIM, rpm, tpm, null, models);
     }
 
     /** Claims a valid token has: this issuer and audience, the user as sub, 5 minutes to live. */

@@ -46,6 +46,7 @@ class JwtConfigTest {
         assertEquals("sub", jwt.userClaim());
         assertNull(jwt.rpm());
         assertNull(jwt.tpm());
+        assertNull(jwt.maxConcurrent());
         assertEquals(List.of(), jwt.models());
         assertTrue(jwt.allows("any-model"));
         assertNull(GatehouseConfig.parse("auth: {master-key: m}", Map.of()).jwt(), "no auth.jwt, no JWTs");
@@ -57,7 +58,7 @@ class JwtConfigTest {
                 auth:
                   master-key: m
                   jwt: {jwks-url: "${IDP}/jwks", issuer: "${IDP}", audience: api://gatehouse, user-claim: email,
-                        rpm: 60, tpm: 100000, models: [chat, tiny-llama]}
+                        rpm: 60, tpm: 100000, max-concurrent: 3, models: [chat, tiny-llama]}
                 """, Map.of("IDP", "https://login.example.org")).jwt();
         assertEquals(URI.create("https://login.example.org/jwks"), jwt.jwksUrl());
         assertEquals("https://login.example.org", jwt.issuer());
@@ -65,6 +66,7 @@ class JwtConfigTest {
         assertEquals("email", jwt.userClaim());
         assertEquals(60, jwt.rpm());
         assertEquals(100000, jwt.tpm());
+        assertEquals(3, jwt.maxConcurrent());
         assertTrue(jwt.allows("chat"));
         assertTrue(!jwt.allows("gpt-4o"));
     }

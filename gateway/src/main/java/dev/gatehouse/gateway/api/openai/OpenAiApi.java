@@ -17,7 +17,6 @@ import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.HttpMetrics;
-import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.UsageRecord;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
@@ -175,23 +174,23 @@ public final class OpenAiApi implements HttpService {
         usage.record(caller.key(), r, outcome.model);
     }
 
-    /** The key's budget and its requests in flight; the slot is held until the request ends. */
+    /** The key's budget and the caller's requests in flight; the slot is held until the request ends. */
     private ConcurrencyLimiter.Slot admit(ApiAuth.Caller caller) {
-        KeyStore.Key key = caller.key();
-        if (key == null) {
-            return ConcurrencyLimiter.Slot.NONE;
+        if (caller.limitId() == null) {
+            return ConcurrencyLimiter.Slot.NONE; // the master key, or auth off
         }
         try {
-            usage.budgets().check(key);
+            usage.budgets().check(caller.key()); // budgets belong to virtual keys
         } catch (ApiException e) {
-            usage.rejected(key.id(), "budget");
+            usage.rejected(caller.limitId(), "budget");
             throw e;
         }
-        ConcurrencyLimiter.Slot slot = auth.concurrency().acquire(key.id(), key.spec().maxConcurrent());
+        ConcurrencyLimiter.Slot slot = auth.concurrency().acquire(caller.limitId(), caller.maxConcurrent());
         if (slot == null) {
-            usage.rejected(key.id(), "concurrency");
+            usage.rejected(caller.limitId(), "concurrency");
             throw new ApiException(429, "requests", "rate_limit_exceeded", null, "Too many concurrent requests for "
-                    + "this API key: limit " + key.spec().maxConcurrent() + ". Retry when one has finished.", 1);
+                    + (caller.key() != null ? "this API key" : "this user") + ": limit " + caller.maxConcurrent()
+                    + ". Retry when one has finished.", 1);
         }
         return slot;
     }
