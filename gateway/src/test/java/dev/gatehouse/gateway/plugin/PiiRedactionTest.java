@@ -129,6 +129,17 @@ class PiiRedactionTest {
     }
 
     @Test
+    void whatIsHeldBackIsBounded() throws Exception {
+        ChatStream s = plugin("{}").onResponse(null, stream(delta("x".repeat(100)), delta("y".repeat(100)),
+                delta("z".repeat(100)), finish()));
+        int before = 0;
+        for (ChatEvent e; !((e = s.next()) instanceof ChatEvent.Finish); ) {
+            before += ((ChatEvent.Delta) e).text().length();
+        }
+        assertTrue(before >= 300 - RedactingStream.MAX_HOLD, "a word with no end is passed on, not kept: " + before);
+    }
+
+    @Test
     void choicesAreRedactedEachOnTheirOwn() throws Exception {
         List<ChatEvent> out = respond(new ChatEvent.Delta(0, "x@y", null), new ChatEvent.Delta(1, "z@w", null),
                 new ChatEvent.Delta(1, ".org", null), new ChatEvent.Delta(0, ".io!", null),
