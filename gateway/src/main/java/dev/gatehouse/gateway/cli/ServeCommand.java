@@ -8,6 +8,7 @@ import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.LocalLimits;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.hub.HubClient;
+import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
@@ -88,10 +89,11 @@ public final class ServeCommand implements Callable<Integer> {
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         LocalStore localStore = new LocalStore(store, deviceChoice,
                 name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine));
+        Plugins plugins = Plugins.load(settings.plugins());
         GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
-                .store(localStore, HubClient.fromEnvironment(null)).start();
+                .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + settings.storePath()
                 : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
@@ -99,6 +101,7 @@ public final class ServeCommand implements Callable<Integer> {
             LOG.info("response cache: on, " + settings.cache().maxEntries() + " answers for "
                     + settings.cache().ttl().toSeconds() + " s");
         }
+        plugins.describe().forEach(p -> LOG.info("plugin: " + p));
         if (jwt != null) {
             LOG.info("auth: JWTs from issuer " + settings.jwt().issuer() + " for audience " + settings.jwt().audience()
                     + ", keys " + (settings.jwt().jwksUrl() != null ? "from " + settings.jwt().jwksUrl() : "static (public-key)"));

@@ -28,10 +28,12 @@ import java.util.regex.Pattern;
  * @param localPrices {@code local.NAME.prices}: what a local model's tokens cost (default 0)
  * @param cache {@code cache}: the response cache, {@link CacheConfig#OFF} without the section
  * @param jwt {@code auth.jwt}: JWT bearer tokens, null when unset
+ * @param plugins {@code plugins}: request/response plugins in order, empty without the section
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath,
-                              Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt) {
+                              Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
+                              List<PluginConfig> plugins) {
 
     public static final Path DEFAULT_STORE = Path.of("data", "gatehouse.db");
 
@@ -43,7 +45,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, Map.of(), CacheConfig.OFF,
-                null);
+                null, List.of());
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -65,7 +67,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             return empty();
         }
         requireObject(root, "the top level");
-        allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache"));
+        allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache",
+                "plugins"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -121,7 +124,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             }
         }
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
-                masterKey, storePath, Map.copyOf(localPrices), cache(root.path("cache")), jwt);
+                masterKey, storePath, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
+                PluginConfig.parseList(root.path("plugins")));
     }
 
     private static CacheConfig cache(JsonNode n) {

@@ -9,6 +9,7 @@ import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.hub.HubClient;
+import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
@@ -45,7 +46,7 @@ public final class GatewayServer implements AutoCloseable {
     /**
      * What the server is made of. Defaults: 127.0.0.1 on a free port, local models only, 4 MiB
      * bodies, 30 s grace, no keys, usage in memory only, no response cache, no model store (the
-     * /admin/models endpoints answer 503).
+     * /admin/models endpoints answer 503), no plugins.
      */
     public static final class Builder {
         private final LocalModels models;
@@ -60,6 +61,7 @@ public final class GatewayServer implements AutoCloseable {
         private CacheConfig cache = CacheConfig.OFF;
         private LocalStore store;
         private HubClient hub;
+        private Plugins plugins = Plugins.NONE;
 
         private Builder(LocalModels models, PrometheusMeterRegistry registry) {
             this.models = models;
@@ -116,11 +118,17 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** Request and response hooks for the completion endpoints, in order. */
+        public Builder plugins(Plugins plugins) {
+            this.plugins = plugins;
+            return this;
+        }
+
         public GatewayServer start() {
             Router r = router != null ? router : Router.localOnly(models, registry);
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
             OpenAiApi openAi = new OpenAiApi(models, r, maxBodyBytes, new HttpMetrics(registry), auth, u,
-                    ResponseCache.of(cache, registry));
+                    ResponseCache.of(cache, registry), plugins);
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)

@@ -11,6 +11,8 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.plugin.PluginContext;
+import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.route.RouteFailed;
@@ -60,10 +62,12 @@ public final class OpenAiApi implements HttpService {
     private final ApiAuth auth;
     private final UsageRecorder usage;
     private final ResponseCache cache;
+    private final Plugins plugins;
 
     public OpenAiApi(LocalModels models, Router router, long maxBodyBytes, HttpMetrics metrics, ApiAuth auth,
-                     UsageRecorder usage, ResponseCache cache) {
+                     UsageRecorder usage, ResponseCache cache, Plugins plugins) {
         this.cache = cache;
+        this.plugins = plugins;
         this.auth = auth;
         this.usage = usage;
         this.models = models;
@@ -75,9 +79,9 @@ public final class OpenAiApi implements HttpService {
     @Override
     public void routing(HttpRules rules) {
         rules.post("/chat/completions", (req, res) -> serve("/v1/chat/completions", req, res,
-                        (json, r, outcome) -> completion(json, req, r, outcome, true)))
+                        (json, r, outcome) -> completion(json, req, r, outcome, true, "/v1/chat/completions")))
                 .post("/completions", (req, res) -> serve("/v1/completions", req, res,
-                        (json, r, outcome) -> completion(json, req, r, outcome, false)))
+                        (json, r, outcome) -> completion(json, req, r, outcome, false, "/v1/completions")))
                 .post("/embeddings", (req, res) -> serve("/v1/embeddings", req, res, this::embeddings))
                 .get("/models", this::listModels)
                 .get("/models/{id}", this::getModel)
@@ -97,6 +101,7 @@ public final class OpenAiApi implements HttpService {
         List<String> fallbacks = List.of();
         ChatEvent.Usage usage; // real usage when known: corrects the rate limiter's estimate, prices the request
         boolean cacheHit; // answered from the response cache: no backend ran, nothing to pay
+        ApiAuth.Caller caller; // who asked, for the plugins
     }
 
     @FunctionalInterface
@@ -119,6 +124,7 @@ public final class OpenAiApi implements HttpService {
                 res.header(HeaderValues.CONNECTION_CLOSE); // their body stays unread: close, never parse it as a request
                 throw e;
             }
+            outcome.caller = caller;
             json = body.read(req, res);
             caller.requireModel(json.path("model").textValue()); // a missing model is the handler's 400
             slot = admit(caller);
@@ -218,9 +224,13 @@ public final class OpenAiApi implements HttpService {
         headers.forEach((name, value) -> res.header(HeaderNames.create(name), value));
     }
 
-    private void completion(JsonNode body, ServerRequest req, ServerResponse res, Outcome outcome, boolean chat)
-            throws InterruptedException {
-        ChatRequest request = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
+    private void completion(JsonNode body, ServerRequest req, ServerResponse res, Outcome outcome, boolean chat,
+                            String endpoint) throws InterruptedException {
+        ChatRequest parsed = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
+        ApiAuth.Caller caller = outcome.caller;
+        Plugins.Applied plugged = plugins.onRequest(parsed, new PluginContext(endpoint, caller.limitId(),
+                caller.user() != null ? caller.user() : parsed.user())); // before the cache: it keys what models see
+        ChatRequest request = plugged.request();
         refuseEmbeddingModel(request.model());
         if (models.loading(request.model())) {
             throw new ApiException(503, "server_error", "model_loading", "model",
@@ -245,6 +255,7 @@ public final class OpenAiApi implements HttpService {
             stream = cached.record(routed.stream()); // stored once it ends cleanly, when the request may be
         }
         res.header(BACKEND, outcome.backend);
+        stream = plugged.onResponse(stream); // the cache keeps the model's answer; plugins see every one they send
         // only names that were served become labels, never what a client made up (open refused those)
         outcome.model = router.metricName(request.model());
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),

@@ -1,0 +1,96 @@
+package dev.gatehouse.gateway.plugin;
+
+import java.util.regex.Pattern;
+
+/**
+ * What the PII plugin recognises, most specific first: where two kinds match overlapping text the
+ * earlier one here wins (a card number is not also a phone number).
+ */
+enum PiiKind {
+    EMAIL("email", "[EMAIL]",
+            "(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}"),
+
+    /** 13 to 19 digits, single spaces or dashes between them allowed; {@link #valid} checks Luhn. */
+    CARD("card", "[CARD]", Bounds.NOT_AFTER + "\\d(?:[ -]?\\d){12,18}" + Bounds.NOT_BEFORE),
+
+    /**
+     * International (+ and 8 to 15 digits) or national: 10 to 15 digits, contiguous or in groups
+     * split by spaces or dashes, or US style 555.123.4567. Years, dates, prices and counts are too
+     * short or have no such shape.
+     */
+    PHONE("phone", "[PHONE]", Bounds.NOT_AFTER + "(?:"
+            + "\\+\\d{1,3}(?:[ -]?(?:\\(\\d{1,5}\\)|\\d{1,5})){1,6}"
+            + "|(?:\\(\\d{2,5}\\) ?|\\d{2,5}[ -])\\d{2,8}(?:[ -]\\d{2,8}){0,3}"
+            + "|\\d{3}\\.\\d{3}\\.\\d{4}"
+            + "|\\d{10,15}"
+            + ")" + Bounds.NOT_BEFORE);
+
+    final String setting;
+    final String placeholder;
+    final Pattern pattern;
+
+    PiiKind(String setting, String placeholder, String regex) {
+        this.setting = setting;
+        this.placeholder = placeholder;
+        this.pattern = Pattern.compile(regex);
+    }
+
+    /** The checks a pattern cannot make: card numbers pass Luhn, phone numbers have enough digits. */
+    boolean valid(CharSequence match) {
+        return switch (this) {
+            case EMAIL -> true;
+            case CARD -> luhn(match);
+            case PHONE -> {
+                int digits = digits(match).length();
+                yield match.charAt(0) == '+' ? digits >= 8 && digits <= 15 : digits >= 10 && digits <= 15;
+            }
+        };
+    }
+
+    /** Where a number may start and end (a holder: enum constants cannot read the enum's own statics). */
+    private static final class Bounds {
+        /** Not inside a word or a bigger number: 1.5551234567, $1234567890123, x5551234567. */
+        static final String NOT_AFTER = "(?<![\\w.,+$-])";
+        /** Nor followed by more of one: 5551234567.5, 5551234567,000. */
+        static final String NOT_BEFORE = "(?![\\w]|[.,]\\d)";
+    }
+
+    static PiiKind of(String setting) {
+        for (PiiKind k : values()) {
+            if (k.setting.equals(setting)) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    /** The Luhn checksum of the digits in {@code s} (13 to 19 of them), as card numbers carry. */
+    static boolean luhn(CharSequence s) {
+        String digits = digits(s);
+        if (digits.length() < 13 || digits.length() > 19) {
+            return false;
+        }
+        int sum = 0;
+        for (int i = 0; i < digits.length(); i++) {
+            int d = digits.charAt(digits.length() - 1 - i) - '0';
+            if (i % 2 == 1) {
+                d *= 2;
+                if (d > 9) {
+                    d -= 9;
+                }
+            }
+            sum += d;
+        }
+        return sum % 10 == 0;
+    }
+
+    private static String digits(CharSequence s) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                b.append(s.charAt(i));
+            }
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,81 @@
+package dev.gatehouse.gateway.plugin;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+
+/** Finds the enabled kinds of PII in text and replaces each with its placeholder ({@code [EMAIL]}, ...). */
+final class PiiRedactor {
+    private final List<PiiKind> kinds;
+
+    /** One piece of PII: {@code [start, end)} of the text searched. */
+    record Span(int start, int end, PiiKind kind) {}
+
+    PiiRedactor(Set<PiiKind> kinds) {
+        this.kinds = List.copyOf(kinds.stream().sorted().toList()); // enum order: most specific first
+    }
+
+    /** {@code text} with every piece of PII replaced. */
+    String redact(String text) {
+        if (text == null || text.isEmpty()) {
+            return text;
+        }
+        return replace(text, 0, text.length(), find(text, 0, text.length()));
+    }
+
+    /**
+     * The PII in {@code text[from, to)}, in order, not overlapping. Text before {@code from} and after
+     * {@code to} is seen as context (so a number is not taken out of the middle of a bigger one).
+     */
+    List<Span> find(CharSequence text, int from, int to) {
+        List<Span> found = new ArrayList<>();
+        for (PiiKind kind : kinds) {
+            Matcher m = matcher(kind, text, from, to);
+            while (m.find()) {
+                Span s = new Span(m.start(), m.end(), kind);
+                if (kind.valid(m.group()) && found.stream().noneMatch(f -> f.start() < s.end() && s.start() < f.end())) {
+                    found.add(s);
+                }
+            }
+        }
+        found.sort(Comparator.comparingInt(Span::start));
+        return found;
+    }
+
+    /**
+     * Where text still streaming in must be held back: the first position from {@code from} (looking
+     * at most {@code maxHold} characters back from {@code to}) at which more text could still make or
+     * change a match. {@code to} when nothing needs holding.
+     */
+    int holdFrom(CharSequence text, int from, int to, int maxHold) {
+        for (int p = Math.max(from, to - maxHold); p < to; p++) {
+            for (PiiKind kind : kinds) {
+                Matcher m = matcher(kind, text, p, to);
+                m.lookingAt();
+                if (m.hitEnd()) { // the pattern read to the end of the text so far: the next delta decides
+                    return p;
+                }
+            }
+        }
+        return to;
+    }
+
+    /** {@code text[from, to)} with the spans that lie in it replaced by their placeholders. */
+    static String replace(CharSequence text, int from, int to, List<Span> spans) {
+        StringBuilder out = new StringBuilder();
+        int at = from;
+        for (Span s : spans) {
+            if (s.start() >= from && s.end() <= to) {
+                out.append(text, at, s.start()).append(s.kind().placeholder);
+                at = s.end();
+            }
+        }
+        return out.append(text, at, to).toString();
+    }
+
+    private static Matcher matcher(PiiKind kind, CharSequence text, int from, int to) {
+        return kind.pattern.matcher(text).region(from, to).useTransparentBounds(true).useAnchoringBounds(false);
+    }
+}

@@ -1,0 +1,225 @@
+package dev.gatehouse.gateway.plugin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.serving.text.ChatMessage;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The pii-redaction plugin: what it redacts, what it leaves alone, and PII split across streamed deltas. */
+class PiiRedactionTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static PiiRedactionPlugin plugin(String settings) throws Exception {
+        PiiRedactionPlugin p = new PiiRedactionPlugin();
+        p.configure(JSON.readTree(settings));
+        return p;
+    }
+
+    private static String redact(String text) throws Exception {
+        ChatRequest r = plugin("{}").onRequest(chat(text), null);
+        return r.messages().get(0).content();
+    }
+
+    private static ChatRequest chat(String text) {
+        return new ChatRequest("m", List.of(new ChatMessage("user", text)), null, 10, null, 1, false, false, false, null);
+    }
+
+    @Test
+    void emailsPhonesAndCardsAreReplaced() throws Exception {
+        assertEquals("write to [EMAIL] today", redact("write to jane.doe+work@mail.example.co.uk today"));
+        assertEquals("Mail [EMAIL].", redact("Mail a@b.com."));
+        assertEquals("call [PHONE] or [PHONE]", redact("call +44 20 7946 0958 or (555) 123-4567"));
+        assertEquals("[PHONE], [PHONE], [PHONE], [PHONE]",
+                redact("555-123-4567, 555.123.4567, 5551234567, +33 6 12 34 56 78"));
+        assertEquals("intl [PHONE] and [PHONE]", redact("intl +1-555-123-4567 and 06 12 34 56 78"));
+        assertEquals("pay with [CARD] or [CARD] or [CARD]",
+                redact("pay with 4111 1111 1111 1111 or 5500-0000-0000-0004 or 378282246310005"));
+    }
+
+    @Test
+    void cardNumbersMustPassLuhn() throws Exception {
+        assertTrue(PiiKind.luhn("4111111111111111"));
+        assertTrue(PiiKind.luhn("4012 8888 8888 1881"));
+        assertFalse(PiiKind.luhn("4111111111111112"));
+        assertFalse(PiiKind.luhn("4111")); // too short to be a card
+        assertEquals("order 4111 1111 1111 1112 shipped", redact("order 4111 1111 1111 1112 shipped"));
+        assertEquals("id 1234567890123456789", redact("id 1234567890123456789")); // 19 digits, not Luhn, too long for a phone
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "In 2024 the model used 12345 tokens.",
+            "Released on 2024-01-15 at 10:30, version 1.2.3.",
+            "It costs $1,299.99 or 1234.56 EUR, about 1 234 567 in total.",
+            "Count: 1 2 3 4 5 6 7 8 9 10 11 12",
+            "Between 1990-2000 the rate was 3.14159265358979.",
+            "The server at 192.168.100.100 answered in 250 ms.",
+            "Use a@b or user@localhost as a name, and 98% of @mentions.",
+    })
+    void ordinaryTextAndNumbersAreLeftAlone(String text) throws Exception {
+        assertEquals(text, redact(text));
+    }
+
+    @Test
+    void settingsChooseKindsAndDirection() throws Exception {
+        PiiRedactionPlugin emailsOnly = plugin("{\"redact\": [\"email\"], \"in\": [\"request\"]}");
+        assertEquals("[EMAIL] 555-123-4567",
+                emailsOnly.onRequest(chat("a@b.com 555-123-4567"), null).messages().get(0).content());
+        ChatStream raw = stream(delta("a@b.com"));
+        assertTrue(emailsOnly.onResponse(null, raw) == raw, "no response redaction unless asked");
+
+        PiiRedactionPlugin responseOnly = plugin("{\"in\": \"response\"}");
+        assertEquals("a@b.com", responseOnly.onRequest(chat("a@b.com"), null).messages().get(0).content());
+
+        ChatRequest prompt = new ChatRequest("m", null, "mail a@b.com", 10, null, 1, false, false, false, null);
+        assertEquals("mail [EMAIL]", plugin("{}").onRequest(prompt, null).prompt());
+    }
+
+    @Test
+    void wrongSettingsAreRefused() {
+        assertThrows(IllegalArgumentException.class, () -> plugin("{\"redact\": [\"ssn\"]}"));
+        assertThrows(IllegalArgumentException.class, () -> plugin("{\"in\": [\"both\"]}"));
+        assertThrows(IllegalArgumentException.class, () -> plugin("{\"mode\": \"strict\"}"));
+        assertThrows(IllegalArgumentException.class, () -> plugin("{\"redact\": 3}"));
+    }
+
+    @Test
+    void anEmailSplitAcrossDeltasIsRedacted() throws Exception {
+        List<ChatEvent> out = respond(delta("Write to a@b"), delta(".com"), delta(" now"), finish());
+        assertEquals("Write to [EMAIL] now", text(out, 0));
+        assertTrue(out.stream().filter(e -> e instanceof ChatEvent.Delta)
+                .noneMatch(e -> ((ChatEvent.Delta) e).text().contains("@")), "no part of the address leaks: " + out);
+    }
+
+    @Test
+    void aCardSplitAcrossThreeDeltasIsRedacted() throws Exception {
+        List<ChatEvent> out = respond(delta("card 4111 11"), delta("11 1111 11"), delta("11 thanks"), finish());
+        assertEquals("card [CARD] thanks", text(out, 0));
+        assertTrue(out.stream().filter(e -> e instanceof ChatEvent.Delta)
+                .noneMatch(e -> ((ChatEvent.Delta) e).text().contains("11")), "no digits leak: " + out);
+    }
+
+    @Test
+    void aPhoneNumberAtTheVeryEndIsFlushedRedactedOnFinish() throws Exception {
+        List<ChatEvent> out = respond(delta("call +1 555"), delta(" 123 4567"), finish(), new ChatEvent.Usage(3, 4));
+        assertEquals("call [PHONE]", text(out, 0));
+        assertTrue(out.get(out.size() - 2) instanceof ChatEvent.Finish);
+        assertEquals(new ChatEvent.Usage(3, 4), out.getLast());
+    }
+
+    @Test
+    void plainTextStreamsThroughHoldingOnlyThePartialWord() throws Exception {
+        List<ChatEvent> out = respond(delta("Hello wor"), delta("ld, how are you?"), finish());
+        assertEquals("Hello ", ((ChatEvent.Delta) out.get(0)).text());
+        assertEquals("Hello world, how are you?", text(out, 0));
+    }
+
+    @Test
+    void whatIsHeldBackIsBounded() throws Exception {
+        ChatStream s = plugin("{}").onResponse(null, stream(delta("x".repeat(100)), delta("y".repeat(100)),
+                delta("z".repeat(100)), finish()));
+        int before = 0;
+        for (ChatEvent e; !((e = s.next()) instanceof ChatEvent.Finish); ) {
+            before += ((ChatEvent.Delta) e).text().length();
+        }
+        assertTrue(before >= 300 - RedactingStream.MAX_HOLD, "a word with no end is passed on, not kept: " + before);
+    }
+
+    @Test
+    void choicesAreRedactedEachOnTheirOwn() throws Exception {
+        List<ChatEvent> out = respond(new ChatEvent.Delta(0, "x@y", null), new ChatEvent.Delta(1, "z@w", null),
+                new ChatEvent.Delta(1, ".org", null), new ChatEvent.Delta(0, ".io!", null),
+                new ChatEvent.Finish(0, "stop"), new ChatEvent.Finish(1, "stop"));
+        assertEquals("[EMAIL]!", text(out, 0));
+        assertEquals("[EMAIL]", text(out, 1));
+    }
+
+    @Test
+    void logprobsOfRedactedTokensAreDropped() throws Exception {
+        ChatEvent.Delta d1 = new ChatEvent.Delta(0, "hi a@", List.of(token("hi"), token(" a"), token("@")));
+        ChatEvent.Delta d2 = new ChatEvent.Delta(0, "b.com ok", List.of(token("b"), token(".com"), token(" ok")));
+        List<ChatEvent> out = respond(d1, d2, finish());
+        assertEquals("hi [EMAIL] ok", text(out, 0));
+        List<String> tokens = new ArrayList<>();
+        for (ChatEvent e : out) {
+            if (e instanceof ChatEvent.Delta d) {
+                d.logprobs().forEach(t -> tokens.add(t.token()));
+            }
+        }
+        assertEquals(List.of("hi", " ok"), tokens);
+    }
+
+    @Test
+    void closingTheRedactingStreamClosesTheModelsStream() throws Exception {
+        boolean[] closed = {false};
+        ChatStream inner = new ChatStream() {
+            public ChatEvent next() {
+                return null;
+            }
+
+            public void close() {
+                closed[0] = true;
+            }
+        };
+        ChatStream s = plugin("{}").onResponse(null, inner);
+        assertNull(s.next());
+        s.close();
+        assertTrue(closed[0]);
+    }
+
+    private static ChatEvent.TokenLogprob token(String t) {
+        return new ChatEvent.TokenLogprob(t, -0.5f, List.of());
+    }
+
+    private static ChatEvent.Delta delta(String text) {
+        return new ChatEvent.Delta(0, text, null);
+    }
+
+    private static ChatEvent.Finish finish() {
+        return new ChatEvent.Finish(0, "stop");
+    }
+
+    private static List<ChatEvent> respond(ChatEvent... events) throws Exception {
+        ChatStream s = plugin("{}").onResponse(null, stream(events));
+        List<ChatEvent> out = new ArrayList<>();
+        for (ChatEvent e; (e = s.next()) != null; ) {
+            out.add(e);
+        }
+        return out;
+    }
+
+    private static String text(List<ChatEvent> events, int index) {
+        StringBuilder b = new StringBuilder();
+        for (ChatEvent e : events) {
+            if (e instanceof ChatEvent.Delta d && d.index() == index) {
+                b.append(d.text());
+            }
+        }
+        return b.toString();
+    }
+
+    static ChatStream stream(ChatEvent... events) {
+        Iterator<ChatEvent> it = List.of(events).iterator();
+        return new ChatStream() {
+            public ChatEvent next() {
+                return it.hasNext() ? it.next() : null;
+            }
+
+            public void close() {}
+        };
+    }
+}
