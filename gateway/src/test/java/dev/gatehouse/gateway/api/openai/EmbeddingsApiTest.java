@@ -88,6 +88,18 @@ class EmbeddingsApiTest {
     }
 
     @Test
+    void metricsCountRequestsInputsLatencyAndBatchSizesPerModel() throws Exception {
+        embed(List.of("one sentence", "and another"));
+        String metrics = server.get("/metrics").body();
+        for (String meter : List.of("gatehouse_embedding_requests_total", "gatehouse_embedding_inputs_total",
+                "gatehouse_embedding_latency_seconds_count", "gatehouse_embedding_batch_size_count")) {
+            String line = metrics.lines().filter(l -> l.startsWith(meter + "{") && l.contains("model=\"" + MODEL + "\""))
+                    .findFirst().orElseThrow(() -> new AssertionError(meter + " missing from /metrics:\n" + metrics));
+            assertTrue(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) >= 1, line);
+        }
+    }
+
+    @Test
     void tokenIdsOutsideTheVocabularyAreA400NamingTheIdAndTheVocabularySize() throws Exception {
         for (String input : List.of("[101,30522,102]", "[[101,102],[101,99999,102]]", "[101,-1,102]")) {
             HttpResponse<String> r = server.post("/v1/embeddings", "{\"model\":\"" + MODEL + "\",\"input\":" + input + "}");
