@@ -15,6 +15,7 @@ import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.Pricing;
 import dev.gatehouse.gateway.usage.UsageLog;
 import dev.gatehouse.gateway.usage.UsageRecorder;
+import dev.gatehouse.serving.embed.BatchLimits;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -62,6 +63,14 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-body-mb", defaultValue = "4", description = "Largest request body (default: ${DEFAULT-VALUE}).")
     int maxBodyMb;
 
+    @Option(names = "--embedding-max-batch", defaultValue = "32",
+            description = "Inputs per embedding forward pass (default: ${DEFAULT-VALUE}).")
+    int embeddingMaxBatch;
+
+    @Option(names = "--embedding-max-delay-ms", defaultValue = "0",
+            description = "How long an embedding batch waits for more inputs after the first (default: ${DEFAULT-VALUE}).")
+    long embeddingMaxDelayMs;
+
     @Option(names = "--config", description = "gatehouse.yaml: providers, model routes, per-model engine limits (default: none, local models only).")
     Path config;
 
@@ -73,6 +82,7 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
+        BatchLimits embeddingLimits = new BatchLimits(embeddingMaxBatch, Duration.ofMillis(embeddingMaxDelayMs));
         GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
         String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
         requireSafeHost(host, masterKey, settings.jwt() != null);
@@ -81,7 +91,7 @@ public final class ServeCommand implements Callable<Integer> {
         DeviceChoice deviceChoice = modelOptions.device();
         Path store = modelOptions.store.root();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
-        LocalModels models = new LocalModels();
+        LocalModels models = new LocalModels(embeddingLimits);
         Router router = Router.of(settings, models, registry);
         KeyStore keys = KeyStore.open(settings.storePath());
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(settings.storePath()), Clock.systemUTC(),

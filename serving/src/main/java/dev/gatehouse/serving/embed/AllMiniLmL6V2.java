@@ -25,6 +25,7 @@ public final class AllMiniLmL6V2 {
     private static final String TOKENIZER_RESOURCE = "/all-minilm-l6-v2-tokenizer.json";
     private static final EmbeddingPipeline PIPELINE = new EmbeddingPipeline(Pooling.MEAN, true, 256);
     private static final int DIMENSIONS = 384;
+    private static final int VOCAB_SIZE = 30522;
 
     private AllMiniLmL6V2() {}
 
@@ -48,7 +49,7 @@ public final class AllMiniLmL6V2 {
         }
         var tokenizer = EmbeddingModel.loadTokenizer(folder);
         try {
-            return new EmbeddingModel(NAME, tokenizer, OnnxEncoder.load(folder.resolve("model.onnx"), DIMENSIONS), PIPELINE);
+            return new EmbeddingModel(NAME, tokenizer, OnnxEncoder.load(folder.resolve("model.onnx"), DIMENSIONS, VOCAB_SIZE), PIPELINE);
         } catch (RuntimeException e) {
             tokenizer.close();
             throw e;

@@ -88,6 +88,11 @@ public final class Bert implements Encoder {
     }
 
     @Override
+    public int vocabSize() {
+        return cfg.vocabSize();
+    }
+
+    @Override
     public NDManager newStepManager() {
         return manager.newSubManager();
     }

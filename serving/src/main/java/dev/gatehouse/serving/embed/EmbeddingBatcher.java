@@ -16,33 +16,46 @@ import java.util.function.IntConsumer;
  * a lone request therefore waits at most {@code maxDelay} longer than it would alone.
  */
 public final class EmbeddingBatcher implements AutoCloseable {
-    /**
-     * Defaults: no added delay. Requests that arrive while a batch runs form the next one (as in the
-     * chat engine), so a lone request never waits and a busy model still batches; measured on
-     * 2 CPU cores, a 2 ms delay cost single clients 30 % and gained nothing at 32 clients.
-     */
-    public static final int DEFAULT_MAX_BATCH_SIZE = 32;
-    public static final Duration DEFAULT_MAX_DELAY = Duration.ZERO;
+    public static final int DEFAULT_MAX_BATCH_SIZE = BatchLimits.DEFAULTS.maxBatchSize();
+    public static final Duration DEFAULT_MAX_DELAY = BatchLimits.DEFAULTS.maxDelay();
+
+    /** Told what the batcher does, for metrics; called on the batcher's thread, so it must be quick. */
+    public interface Listener {
+        /** A forward pass ran over {@code size} inputs. */
+        void batch(int size);
+
+        /** A call of {@link #embed} finished (all its inputs embedded, or failed) {@code nanos} after it was made. */
+        void request(int inputs, long nanos);
+    }
 
     private record Item(int[] ids, CompletableFuture<float[]> result) {}
 
     private final EmbeddingModel model;
     private final int maxBatchSize;
     private final long maxDelayNanos;
-    private final IntConsumer batchSizes;
+    private final Listener listener;
     private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean closed;
 
     /** @param batchSizes told the size of each batch run (for metrics) */
     public EmbeddingBatcher(EmbeddingModel model, int maxBatchSize, Duration maxDelay, IntConsumer batchSizes) {
-        if (maxBatchSize < 1) {
-            throw new IllegalArgumentException("max batch size must be at least 1, not " + maxBatchSize);
-        }
+        this(model, new BatchLimits(maxBatchSize, maxDelay), new Listener() {
+            @Override
+            public void batch(int size) {
+                batchSizes.accept(size);
+            }
+
+            @Override
+            public void request(int inputs, long nanos) {}
+        });
+    }
+
+    public EmbeddingBatcher(EmbeddingModel model, BatchLimits limits, Listener listener) {
         this.model = model;
-        this.maxBatchSize = maxBatchSize;
-        this.maxDelayNanos = maxDelay.toNanos();
-        this.batchSizes = batchSizes;
+        this.maxBatchSize = limits.maxBatchSize();
+        this.maxDelayNanos = limits.maxDelay().toNanos();
+        this.listener = listener;
         this.thread = Thread.ofPlatform().daemon().name("embed-" + model.name()).start(this::run);
     }
 
@@ -55,6 +68,7 @@ public final class EmbeddingBatcher implements AutoCloseable {
         if (closed) {
             return CompletableFuture.failedFuture(new IllegalStateException("embedding model " + model.name() + " is closed"));
         }
+        long start = System.nanoTime();
         List<CompletableFuture<float[]>> parts = new ArrayList<>(inputs.size());
         for (int[] ids : inputs) {
             CompletableFuture<float[]> f = new CompletableFuture<>();
@@ -62,6 +76,7 @@ public final class EmbeddingBatcher implements AutoCloseable {
             queue.add(new Item(ids, f));
         }
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
+                .whenComplete((v, e) -> listener.request(inputs.size(), System.nanoTime() - start))
                 .thenApply(v -> parts.stream().map(CompletableFuture::join).toList());
     }
 
@@ -99,7 +114,7 @@ public final class EmbeddingBatcher implements AutoCloseable {
     private void runBatch(List<Item> batch) {
         try {
             float[][] out = model.embed(batch.stream().map(Item::ids).toList());
-            batchSizes.accept(batch.size());
+            listener.batch(batch.size());
             for (int i = 0; i < batch.size(); i++) {
                 batch.get(i).result().complete(out[i]);
             }

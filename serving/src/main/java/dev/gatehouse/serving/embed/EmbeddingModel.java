@@ -54,7 +54,7 @@ public final class EmbeddingModel implements AutoCloseable {
             if (Files.exists(folder.resolve("model.safetensors")) || Files.exists(folder.resolve("model.safetensors.index.json"))) {
                 encoder = new Bert(config, ModelWeights.open(folder), device);
             } else {
-                encoder = OnnxEncoder.load(onnxFile(folder), config.hiddenSize());
+                encoder = OnnxEncoder.load(onnxFile(folder), config.hiddenSize(), config.vocabSize());
             }
             return new EmbeddingModel(folder.getFileName().toString(), tokenizer, encoder, pipeline);
         } catch (RuntimeException e) {
@@ -86,6 +86,11 @@ public final class EmbeddingModel implements AutoCloseable {
 
     public int dimensions() {
         return encoder.hiddenSize();
+    }
+
+    /** Valid token ids are 0 to vocabSize - 1. */
+    public int vocabSize() {
+        return encoder.vocabSize();
     }
 
     public int maxTokens() {

@@ -16,6 +16,9 @@ public interface Encoder extends AutoCloseable {
 
     int hiddenSize();
 
+    /** Rows of the token embedding table: valid token ids are 0 to vocabSize - 1. */
+    int vocabSize();
+
     /** A PyTorch manager on the encoder's device, for one batch's arrays; closed after the batch. */
     NDManager newStepManager();
 

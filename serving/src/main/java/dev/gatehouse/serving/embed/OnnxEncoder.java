@@ -28,16 +28,18 @@ public final class OnnxEncoder implements Encoder {
     private final Predictor<NDList, NDList> predictor;
     private final List<String> inputNames;
     private final int hiddenSize;
+    private final int vocabSize;
     private final NDManager torch = NDManager.newBaseManager(Device.cpu(), "PyTorch");
 
-    private OnnxEncoder(Model model, List<String> inputNames, int hiddenSize) {
+    private OnnxEncoder(Model model, List<String> inputNames, int hiddenSize, int vocabSize) {
         this.model = model;
         this.predictor = model.newPredictor(new NoopTranslator());
         this.inputNames = inputNames;
         this.hiddenSize = hiddenSize;
+        this.vocabSize = vocabSize;
     }
 
-    public static OnnxEncoder load(Path file, int hiddenSize) {
+    public static OnnxEncoder load(Path file, int hiddenSize, int vocabSize) {
         Model model = Model.newInstance(file.getFileName().toString(), "OnnxRuntime");
         try {
             model.load(file);
@@ -47,7 +49,7 @@ public final class OnnxEncoder implements Encoder {
                     throw new ModelLoadException(file + " takes an input '" + name + "'; Gatehouse feeds input_ids, attention_mask and token_type_ids");
                 }
             }
-            return new OnnxEncoder(model, names, hiddenSize);
+            return new OnnxEncoder(model, names, hiddenSize, vocabSize);
         } catch (IOException | MalformedModelException | RuntimeException e) {
             model.close();
             throw e instanceof ModelLoadException m ? m : new ModelLoadException("cannot load " + file + ": " + e.getMessage(), e);
@@ -57,6 +59,11 @@ public final class OnnxEncoder implements Encoder {
     @Override
     public int hiddenSize() {
         return hiddenSize;
+    }
+
+    @Override
+    public int vocabSize() {
+        return vocabSize;
     }
 
     @Override

@@ -12,6 +12,8 @@
  *       Jlama to about 2e-6 in probability where both run.
  *   <li>{@link dev.gatehouse.serving.testing.SafetensorsWriter} / {@link dev.gatehouse.serving.testing.SafetensorsReader}:
  *       minimal, strict safetensors I/O.
+ *   <li>{@link dev.gatehouse.serving.testing.OnnxWeights}: the float initializers of an .onnx file (real
+ *       weights to write as safetensors), read from the protobuf wire format.
  * </ul>
  *
  * Typical engine test:

@@ -20,7 +20,8 @@ import java.util.List;
  *
  * <p>Length: text is truncated at the model's max_seq_length as sentence-transformers does
  * ([SEP] kept last), so the vectors equal the model's published ones; token ids are the client's
- * exact input and are rejected (400, context_length_exceeded) when longer than the model takes.
+ * exact input and are rejected (400, context_length_exceeded) when longer than the model takes,
+ * and (400) when an id is outside the model's vocabulary.
  */
 final class EmbeddingsRequests {
     static final int MAX_INPUTS = 2048;
@@ -97,8 +98,13 @@ final class EmbeddingsRequests {
         int[] ids = new int[list.size()];
         for (int i = 0; i < ids.length; i++) {
             JsonNode t = list.get(i);
-            if (!t.isIntegralNumber() || t.longValue() < 0 || t.longValue() > Integer.MAX_VALUE) {
-                throw ApiException.invalid("input", "Token ids must be non-negative integers.");
+            if (!t.isIntegralNumber()) {
+                throw ApiException.invalid("input", "Token ids must be integers; got " + t + ".");
+            }
+            // checked here, before the batch: an id past the embedding table would fail the whole forward pass
+            if (!t.canConvertToLong() || t.longValue() < 0 || t.longValue() >= model.vocabSize()) {
+                throw ApiException.invalid("input", "Token id " + t.asText() + " is out of range: model '" + model.name()
+                        + "' has a vocabulary of " + model.vocabSize() + " tokens (ids 0 to " + (model.vocabSize() - 1) + ").");
             }
             ids[i] = t.intValue();
         }

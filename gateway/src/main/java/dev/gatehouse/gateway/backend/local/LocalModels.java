@@ -5,9 +5,9 @@ import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.embed.AllMiniLmL6V2;
+import dev.gatehouse.serving.embed.BatchLimits;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import dev.gatehouse.serving.embed.EmbeddingModel;
-import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 
@@ -39,6 +39,16 @@ public final class LocalModels implements AutoCloseable {
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     private final Object loadLock = new Object();
     private volatile boolean ready;
+    private final BatchLimits embeddingLimits;
+
+    public LocalModels() {
+        this(BatchLimits.DEFAULTS);
+    }
+
+    /** @param embeddingLimits how each embedding model's batcher gathers inputs ({@code serve --embedding-max-*}) */
+    public LocalModels(BatchLimits embeddingLimits) {
+        this.embeddingLimits = embeddingLimits;
+    }
 
     /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
     public void loadAll(Path store, DeviceChoice device, EngineConfig config, MeterRegistry registry) {
@@ -155,10 +165,7 @@ public final class LocalModels implements AutoCloseable {
     }
 
     private void addEmbedder(String name, EmbeddingModel model, MeterRegistry registry, long start) {
-        DistributionSummary batchSizes = DistributionSummary.builder("gatehouse.embedding.batch.size")
-                .description("Inputs per embedding forward pass").tag("model", name).register(registry);
-        embedders.put(name, new EmbeddingBatcher(model, EmbeddingBatcher.DEFAULT_MAX_BATCH_SIZE,
-                EmbeddingBatcher.DEFAULT_MAX_DELAY, batchSizes::record));
+        embedders.put(name, new EmbeddingBatcher(model, embeddingLimits, new EmbeddingMeters(name, registry)));
         LOG.info(String.format("loaded embedding model %s (%d dimensions, %d tokens max) in %.1f s", model.name(),
                 model.dimensions(), model.maxTokens(), (System.nanoTime() - start) / 1e9));
     }

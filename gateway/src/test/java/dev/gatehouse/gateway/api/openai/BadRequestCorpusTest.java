@@ -368,6 +368,19 @@ class BadRequestCorpusTest {
         rows.add(Named.of("chat: body 8 MiB chunked", new Row("POST", CHAT, padded(8 << 20), true, TOO_LARGE)));
         add.completion("body 1 MiB with Content-Length", padded(1 << 20), TOO_LARGE);
 
+        // embeddings (the embedded all-minilm-l6-v2: vocabulary of 30522, 256 tokens)
+        String embed = "{\"model\":\"all-minilm-l6-v2\",\"input\":";
+        add.post("embeddings: token id = vocabulary size", "/v1/embeddings", utf8(embed + "[101,30522,102]}"), bad("input"));
+        add.post("embeddings: token id far past the vocabulary", "/v1/embeddings", utf8(embed + "[[101,102],[101,99999999999,102]]}"), bad("input"));
+        add.post("embeddings: negative token id", "/v1/embeddings", utf8(embed + "[101,-5,102]}"), bad("input"));
+        add.post("embeddings: fractional token id", "/v1/embeddings", utf8(embed + "[101,1.5,102]}"), bad("input"));
+        add.post("embeddings: token id past int64", "/v1/embeddings", utf8(embed + "[101,99999999999999999999999,102]}"), bad("input"));
+        add.post("embeddings: ids mixed with text", "/v1/embeddings", utf8(embed + "[101,\"x\"]}"), bad("input"));
+        add.post("embeddings: empty input", "/v1/embeddings", utf8(embed + "\"\"}"), bad("input"));
+        add.post("embeddings: object input", "/v1/embeddings", utf8(embed + "{}}"), bad("input"));
+        add.post("embeddings: 257 token ids", "/v1/embeddings", utf8(embed + "[" + "101,".repeat(256) + "102]}"),
+                new Expect(400, "invalid_request_error", "context_length_exceeded", "input"));
+
         // models, unknown paths and methods
         add.other("GET", "/v1/models/no-such-model", NO_MODEL);
         add.other("GET", "/v1/models/%2e%2e", NO_MODEL);

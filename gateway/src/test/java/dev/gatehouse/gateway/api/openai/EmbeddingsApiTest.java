@@ -87,6 +87,34 @@ class EmbeddingsApiTest {
         assertTrue(tokens.body().contains("\"prompt_tokens\":5"), tokens.body());
     }
 
+    @Test
+    void metricsCountRequestsInputsLatencyAndBatchSizesPerModel() throws Exception {
+        embed(List.of("one sentence", "and another"));
+        String metrics = server.get("/metrics").body();
+        for (String meter : List.of("gatehouse_embedding_requests_total", "gatehouse_embedding_inputs_total",
+                "gatehouse_embedding_latency_seconds_count", "gatehouse_embedding_batch_size_count")) {
+            String line = metrics.lines().filter(l -> l.startsWith(meter + "{") && l.contains("model=\"" + MODEL + "\""))
+                    .findFirst().orElseThrow(() -> new AssertionError(meter + " missing from /metrics:\n" + metrics));
+            assertTrue(Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) >= 1, line);
+        }
+    }
+
+    @Test
+    void tokenIdsOutsideTheVocabularyAreA400NamingTheIdAndTheVocabularySize() throws Exception {
+        for (String input : List.of("[101,30522,102]", "[[101,102],[101,99999,102]]", "[101,-1,102]")) {
+            HttpResponse<String> r = server.post("/v1/embeddings", "{\"model\":\"" + MODEL + "\",\"input\":" + input + "}");
+            assertEquals(400, r.statusCode(), r.body());
+            var error = OpenAiJson.MAPPER.readTree(r.body()).path("error");
+            assertEquals("invalid_request_error", error.path("type").asText(), r.body());
+            assertEquals("input", error.path("param").asText(), r.body());
+            String bad = input.contains("30522") ? "30522" : input.contains("99999") ? "99999" : "-1";
+            assertTrue(error.path("message").asText().contains("Token id " + bad + " "), r.body());
+            assertTrue(error.path("message").asText().contains("30522 tokens"), r.body());
+        }
+        HttpResponse<String> last = server.post("/v1/embeddings", "{\"model\":\"" + MODEL + "\",\"input\":[101,30521,102]}");
+        assertEquals(200, last.statusCode(), "the last id of the vocabulary is valid: " + last.body());
+    }
+
     private static double dot(List<Float> a, List<Float> b) {
         double s = 0;
         for (int i = 0; i < a.size(); i++) s += a.get(i) * b.get(i);
