@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
 @Command(name = "keys", mixinStandardHelpOptions = true, description = "Manage virtual API keys.",
         subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class})
 public final class KeysCommand {
-    @Option(names = "--db", description = "The key store (default: store.path of --config, else data/gatehouse.db).")
+    @Option(names = "--db", description = "An SQLite key store (default: the store of --config, else data/gatehouse.db).")
     Path db;
 
     @Option(names = "--config", description = "gatehouse.yaml, read for store (path or jdbc-url).")

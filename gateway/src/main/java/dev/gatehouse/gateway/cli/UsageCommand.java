@@ -21,7 +21,7 @@ public final class UsageCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--db", description = "The store (default: store.path of --config, else data/gatehouse.db).")
+    @Option(names = "--db", description = "An SQLite store (default: the store of --config, else data/gatehouse.db).")
     Path db;
 
     @Option(names = "--config", description = "gatehouse.yaml, read for store (path or jdbc-url).")

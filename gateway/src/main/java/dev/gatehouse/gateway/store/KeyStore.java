@@ -63,8 +63,7 @@ public final class KeyStore implements AutoCloseable {
 
     public static KeyStore open(Database database) {
         try {
-            StoreConnection db = StoreConnection.open(database, true);
-            db.run(c -> {
+            StoreConnection db = StoreConnection.open(database, true, c -> { // the tables, on first use
                 try (Statement s = c.createStatement()) {
                     s.execute("""
                             CREATE TABLE IF NOT EXISTS api_keys (

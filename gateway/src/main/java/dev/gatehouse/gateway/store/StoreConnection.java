@@ -28,11 +28,21 @@ public final class StoreConnection implements AutoCloseable {
         this.connection = connection;
     }
 
-    /** With {@code autoCommit} false each {@link #run} must commit; a failed one is rolled back here. */
-    public static StoreConnection open(Database database, boolean autoCommit) throws SQLException {
+    /**
+     * Connects and runs {@code schema} (CREATE ... IF NOT EXISTS). With {@code autoCommit} false each
+     * {@link #run} must commit; a failed one is rolled back here.
+     */
+    public static StoreConnection open(Database database, boolean autoCommit, Work<?> schema) throws SQLException {
         Connection c = database.connect();
-        c.setAutoCommit(autoCommit);
-        return new StoreConnection(database, autoCommit, c);
+        try {
+            c.setAutoCommit(autoCommit);
+            StoreConnection opened = new StoreConnection(database, autoCommit, c);
+            opened.run(schema);
+            return opened;
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
     }
 
     public Database database() {

@@ -17,8 +17,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Every request's usage, in the {@link Database} beside the keys (the embedded SQLite file, or PostgreSQL). {@link #record} only queues:
- * a writer thread takes whatever has queued and commits it as one transaction, so under load rows
+ * Every request's usage, in the {@link Database} beside the keys (the embedded SQLite file, or PostgreSQL).
+ * {@link #record} only queues: a writer thread takes whatever has queued and commits it as one transaction, so under load rows
  * are written in batches and a request never waits on the disk. A row is on disk within one
  * transaction's time of its request ending (well under a second); {@link #close} writes the rest,
  * so a graceful stop loses nothing and a hard kill loses at most the rows queued at that moment.
@@ -64,8 +64,7 @@ public final class UsageLog implements AutoCloseable {
 
     public static UsageLog open(Database database) {
         try {
-            StoreConnection db = StoreConnection.open(database, false);
-            db.run(c -> {
+            StoreConnection db = StoreConnection.open(database, false, c -> { // the tables, on first use
                 try (Statement s = c.createStatement()) {
                     s.execute("""
                             CREATE TABLE IF NOT EXISTS usage_log (

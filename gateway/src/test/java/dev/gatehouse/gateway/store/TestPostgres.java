@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.store;
 
 import dev.gatehouse.gateway.config.StoreConfig;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Assumptions;
 import java.io.IOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -22,8 +23,20 @@ public final class TestPostgres implements AutoCloseable {
         this.server = server;
     }
 
+    /**
+     * As root, zonky runs PostgreSQL (which refuses root) as {@code nobody} through {@code unshare -U}; where
+     * the sandbox forbids that too (Docker's default seccomp profile), the PostgreSQL tests are skipped, saying why.
+     */
     public static TestPostgres start() throws IOException {
-        return new TestPostgres(EmbeddedPostgres.builder().start());
+        try {
+            return new TestPostgres(EmbeddedPostgres.builder().start());
+        } catch (IOException | RuntimeException e) {
+            if ("root".equals(System.getProperty("user.name"))) {
+                Assumptions.abort("embedded PostgreSQL cannot start as root here (run the tests as another user, "
+                        + "or allow unshare -U): " + e);
+            }
+            throw e;
+        }
     }
 
     /** A new, empty database, as {@code store.jdbc-url} would name it. */
