@@ -45,10 +45,6 @@ public final class StoreConnection implements AutoCloseable {
         }
     }
 
-    public Database database() {
-        return database;
-    }
-
     public synchronized <T> T run(Work<T> work) throws SQLException {
         try {
             return work.run(connection);
