@@ -1,6 +1,5 @@
 package dev.gatehouse.gateway.cli;
 
-import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.policy.BudgetPeriod;
 import dev.gatehouse.gateway.store.KeyStore;
 import picocli.CommandLine.Command;
@@ -15,22 +14,18 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-/** {@code gatehouse keys create|list|revoke}: virtual keys in the same SQLite file the server reads. */
+/** {@code gatehouse keys create|list|revoke}: virtual keys in the same store the server reads. */
 @Command(name = "keys", mixinStandardHelpOptions = true, description = "Manage virtual API keys.",
         subcommands = {KeysCommand.Create.class, KeysCommand.ListKeys.class, KeysCommand.Revoke.class})
 public final class KeysCommand {
-    @Option(names = "--db", description = "The key store (default: store.path of --config, else data/gatehouse.db).")
+    @Option(names = "--db", description = "An SQLite key store (default: the store of --config, else data/gatehouse.db).")
     Path db;
 
-    @Option(names = "--config", description = "gatehouse.yaml, read for store.path.")
+    @Option(names = "--config", description = "gatehouse.yaml, read for store (path or jdbc-url).")
     Path config;
 
     KeyStore open() {
-        if (db != null) {
-            return KeyStore.open(db);
-        }
-        return KeyStore.open(config == null ? GatehouseConfig.DEFAULT_STORE
-                : GatehouseConfig.load(config, System.getenv()).storePath());
+        return KeyStore.open(StoreChoice.of(db, config));
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true, description = "Create a key; it is printed once.")

@@ -11,6 +11,7 @@ import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
+import dev.gatehouse.gateway.store.Database;
 import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.Pricing;
 import dev.gatehouse.gateway.usage.UsageLog;
@@ -93,8 +94,9 @@ public final class ServeCommand implements Callable<Integer> {
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels models = new LocalModels(embeddingLimits);
         Router router = Router.of(settings, models, registry);
-        KeyStore keys = KeyStore.open(settings.storePath());
-        UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(settings.storePath()), Clock.systemUTC(),
+        Database database = Database.of(settings.store());
+        KeyStore keys = KeyStore.open(database);
+        UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(database), Clock.systemUTC(),
                 registry);
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         LocalStore localStore = new LocalStore(store, deviceChoice,
@@ -104,9 +106,9 @@ public final class ServeCommand implements Callable<Integer> {
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
                 .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).start();
-        LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + settings.storePath()
-                : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + settings.storePath()
-                : "auth: no master key; /v1 is open until a virtual key exists (" + settings.storePath() + ")");
+        LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
+                : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + database
+                : "auth: no master key; /v1 is open until a virtual key exists (" + database + ")");
         if (settings.cache().enabled()) {
             LOG.info("response cache: on, " + settings.cache().maxEntries() + " answers for "
                     + settings.cache().ttl().toSeconds() + " s");

@@ -1,6 +1,5 @@
 package dev.gatehouse.gateway.cli;
 
-import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.usage.UsageLog;
 import dev.gatehouse.gateway.usage.UsageQuery;
 import picocli.CommandLine.Command;
@@ -15,17 +14,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
-/** {@code gatehouse usage}: the usage log summarised, read from the same SQLite file the server writes. */
+/** {@code gatehouse usage}: the usage log summarised, read from the same store the server writes. */
 @Command(name = "usage", mixinStandardHelpOptions = true,
         description = "Summarise requests, tokens and cost from the usage log.")
 public final class UsageCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--db", description = "The store (default: store.path of --config, else data/gatehouse.db).")
+    @Option(names = "--db", description = "An SQLite store (default: the store of --config, else data/gatehouse.db).")
     Path db;
 
-    @Option(names = "--config", description = "gatehouse.yaml, read for store.path.")
+    @Option(names = "--config", description = "gatehouse.yaml, read for store (path or jdbc-url).")
     Path config;
 
     @Option(names = "--from", description = "First day or instant, e.g. 2026-12-01 (default: the beginning).")
@@ -40,10 +39,8 @@ public final class UsageCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         UsageQuery q = UsageQuery.parse(from, to, groupBy, Instant.now());
-        Path file = db != null ? db : config == null ? GatehouseConfig.DEFAULT_STORE
-                : GatehouseConfig.load(config, System.getenv()).storePath();
         List<UsageLog.Summary> rows;
-        try (UsageLog log = UsageLog.open(file)) {
+        try (UsageLog log = UsageLog.open(StoreChoice.of(db, config))) {
             rows = log.summary(q.from(), q.to(), q.groupBy());
         }
         PrintWriter out = spec.commandLine().getOut();

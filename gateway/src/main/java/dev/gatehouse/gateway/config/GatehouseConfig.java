@@ -24,18 +24,18 @@ import java.util.regex.Pattern;
  *
  * @param warnings what the operator should hear at start (providers skipped for an unset key, ...)
  * @param masterKey {@code auth.master-key}, null when unset (GATEHOUSE_MASTER_KEY may still give one)
- * @param storePath {@code store.path}: the SQLite file holding virtual keys and the usage log
+ * @param store {@code store}: where virtual keys and the usage log live (SQLite file or PostgreSQL)
  * @param localPrices {@code local.NAME.prices}: what a local model's tokens cost (default 0)
  * @param cache {@code cache}: the response cache, {@link CacheConfig#OFF} without the section
  * @param jwt {@code auth.jwt}: JWT bearer tokens, null when unset
  * @param plugins {@code plugins}: request/response plugins in order, empty without the section
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
-                              Map<String, LocalLimits> local, List<String> warnings, String masterKey, Path storePath,
+                              Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
                               List<PluginConfig> plugins) {
 
-    public static final Path DEFAULT_STORE = Path.of("data", "gatehouse.db");
+    public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
     private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)}");
     /** A bare ${VAR} value, as in {@code {api-key: ${KEY}}}, which YAML would read as a nested flow mapping. */
@@ -44,7 +44,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
     public static GatehouseConfig empty() {
-        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, DEFAULT_STORE, Map.of(), CacheConfig.OFF,
+        return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
                 null, List.of());
     }
 
@@ -114,17 +114,9 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 jwt = JwtConfig.parse(auth.get("jwt"), env);
             }
         }
-        Path storePath = DEFAULT_STORE;
-        JsonNode store = root.path("store");
-        if (!store.isMissingNode()) {
-            requireObject(store, "store");
-            allowKeys(store, "store", Set.of("path"));
-            if (store.has("path")) {
-                storePath = Path.of(expand(text(store, "path", "store"), env, "store.path"));
-            }
-        }
+        StoreConfig store = StoreConfig.parse(root.path("store"), env);
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
-                masterKey, storePath, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
+                masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")));
     }
 

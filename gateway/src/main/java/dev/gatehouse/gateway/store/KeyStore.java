@@ -1,18 +1,15 @@
 package dev.gatehouse.gateway.store;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,9 +18,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Virtual API keys in an embedded SQLite file (WAL, so the CLI can add keys while the server runs).
+ * Virtual API keys in the {@link Database}: the embedded SQLite file, or PostgreSQL.
  * Only the SHA-256 of a key is stored: the plaintext exists once, in the answer that creates it.
- * One connection, every method synchronized: key traffic is tiny next to generation.
+ * One connection, one statement at a time: key traffic is tiny next to generation.
  */
 public final class KeyStore implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -53,106 +50,130 @@ public final class KeyStore implements AutoCloseable {
     public record Created(String id, String key) {
     }
 
-    private final Connection db;
+    private final StoreConnection db;
 
-    private KeyStore(Connection db) {
+    private KeyStore(StoreConnection db) {
         this.db = db;
     }
 
+    /** The SQLite file {@code file}. */
     public static KeyStore open(Path file) {
+        return open(Database.sqlite(file));
+    }
+
+    public static KeyStore open(Database database) {
         try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
-            try (Statement s = db.createStatement()) {
-                s.execute("PRAGMA journal_mode=WAL");
-                s.execute("PRAGMA busy_timeout=5000"); // the CLI and the server may write at once
-                s.execute("""
-                        CREATE TABLE IF NOT EXISTS api_keys (
-                          id TEXT PRIMARY KEY,
-                          key_hash BLOB NOT NULL UNIQUE,
-                          name TEXT NOT NULL,
-                          models TEXT NOT NULL,
-                          rpm INTEGER, tpm INTEGER, max_concurrent INTEGER, max_budget_usd REAL, budget_period TEXT,
-                          expires_at INTEGER,
-                          created_at INTEGER NOT NULL)""");
-            }
+            StoreConnection db = StoreConnection.open(database, true, c -> { // the tables, on first use
+                try (Statement s = c.createStatement()) {
+                    s.execute("""
+                            CREATE TABLE IF NOT EXISTS api_keys (
+                              id TEXT PRIMARY KEY,
+                              key_hash %s NOT NULL UNIQUE,
+                              name TEXT NOT NULL,
+                              models TEXT NOT NULL,
+                              rpm INTEGER, tpm INTEGER, max_concurrent INTEGER, max_budget_usd DOUBLE PRECISION,
+                              budget_period TEXT,
+                              expires_at BIGINT,
+                              created_at BIGINT NOT NULL)""".formatted(database.bytesType()));
+                }
+                return null;
+            });
             return new KeyStore(db);
-        } catch (SQLException | IOException e) {
-            throw new IllegalStateException("cannot open key store " + file + ": " + e.getMessage(), e);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot open key store " + database + ": " + e.getMessage(), e);
         }
     }
 
-    public synchronized Created create(Spec spec) {
+    public Created create(Spec spec) {
         byte[] secret = new byte[32];
         RANDOM.nextBytes(secret);
         String key = "gh-" + HexFormat.of().formatHex(secret);
         byte[] id = new byte[8];
         RANDOM.nextBytes(id);
         String keyId = "key_" + HexFormat.of().formatHex(id);
-        try (PreparedStatement p = db.prepareStatement("INSERT INTO api_keys VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
-            p.setString(1, keyId);
-            p.setBytes(2, sha256(key));
-            p.setString(3, spec.name());
-            p.setString(4, String.join("\n", spec.models()));
-            p.setObject(5, spec.rpm());
-            p.setObject(6, spec.tpm());
-            p.setObject(7, spec.maxConcurrent());
-            p.setObject(8, spec.maxBudgetUsd());
-            p.setString(9, spec.budgetPeriod());
-            p.setObject(10, spec.expiresAt() == null ? null : spec.expiresAt().getEpochSecond());
-            p.setLong(11, Instant.now().getEpochSecond());
-            p.executeUpdate();
-            return new Created(keyId, key);
+        try {
+            return db.run(c -> {
+                try (PreparedStatement p = c.prepareStatement("INSERT INTO api_keys (id, key_hash, name, models, rpm, tpm, "
+                        + "max_concurrent, max_budget_usd, budget_period, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
+                    p.setString(1, keyId);
+                    p.setBytes(2, sha256(key));
+                    p.setString(3, spec.name());
+                    p.setString(4, String.join("\n", spec.models()));
+                    p.setObject(5, spec.rpm(), Types.INTEGER);
+                    p.setObject(6, spec.tpm(), Types.INTEGER);
+                    p.setObject(7, spec.maxConcurrent(), Types.INTEGER);
+                    p.setObject(8, spec.maxBudgetUsd(), Types.DOUBLE);
+                    p.setString(9, spec.budgetPeriod());
+                    p.setObject(10, spec.expiresAt() == null ? null : spec.expiresAt().getEpochSecond(), Types.BIGINT);
+                    p.setLong(11, Instant.now().getEpochSecond());
+                    p.executeUpdate();
+                    return new Created(keyId, key);
+                }
+            });
         } catch (SQLException e) {
             throw new IllegalStateException("cannot store key: " + e.getMessage(), e);
         }
     }
 
-    public synchronized List<Key> list() {
-        try (PreparedStatement p = db.prepareStatement("SELECT * FROM api_keys ORDER BY created_at, id");
-             ResultSet r = p.executeQuery()) {
-            List<Key> keys = new ArrayList<>();
-            while (r.next()) {
-                keys.add(key(r));
-            }
-            return keys;
+    public List<Key> list() {
+        try {
+            return db.run(c -> {
+                try (PreparedStatement p = c.prepareStatement("SELECT * FROM api_keys ORDER BY created_at, id");
+                     ResultSet r = p.executeQuery()) {
+                    List<Key> keys = new ArrayList<>();
+                    while (r.next()) {
+                        keys.add(key(r));
+                    }
+                    return keys;
+                }
+            });
         } catch (SQLException e) {
             throw new IllegalStateException("cannot list keys: " + e.getMessage(), e);
         }
     }
 
     /** The key whose hash matches; the hash compare is constant-time so timing tells nothing about near misses. */
-    public synchronized Optional<Key> find(String plaintext) {
+    public Optional<Key> find(String plaintext) {
         byte[] hash = sha256(plaintext);
-        try (PreparedStatement p = db.prepareStatement("SELECT * FROM api_keys WHERE key_hash = ?")) {
-            p.setBytes(1, hash);
-            try (ResultSet r = p.executeQuery()) {
-                if (r.next() && MessageDigest.isEqual(r.getBytes("key_hash"), hash)) {
-                    return Optional.of(key(r));
+        try {
+            return db.run(c -> {
+                try (PreparedStatement p = c.prepareStatement("SELECT * FROM api_keys WHERE key_hash = ?")) {
+                    p.setBytes(1, hash);
+                    try (ResultSet r = p.executeQuery()) {
+                        if (r.next() && MessageDigest.isEqual(r.getBytes("key_hash"), hash)) {
+                            return Optional.of(key(r));
+                        }
+                        return Optional.empty();
+                    }
                 }
-                return Optional.empty();
-            }
+            });
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
         }
     }
 
-    public synchronized boolean isEmpty() {
-        try (PreparedStatement p = db.prepareStatement("SELECT 1 FROM api_keys LIMIT 1"); ResultSet r = p.executeQuery()) {
-            return !r.next();
+    public boolean isEmpty() {
+        try {
+            return db.run(c -> {
+                try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM api_keys LIMIT 1");
+                     ResultSet r = p.executeQuery()) {
+                    return !r.next();
+                }
+            });
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
         }
     }
 
     /** False when no key has that id. */
-    public synchronized boolean revoke(String id) {
-        try (PreparedStatement p = db.prepareStatement("DELETE FROM api_keys WHERE id = ?")) {
-            p.setString(1, id);
-            return p.executeUpdate() > 0;
+    public boolean revoke(String id) {
+        try {
+            return db.run(c -> {
+                try (PreparedStatement p = c.prepareStatement("DELETE FROM api_keys WHERE id = ?")) {
+                    p.setString(1, id);
+                    return p.executeUpdate() > 0;
+                }
+            });
         } catch (SQLException e) {
             throw new IllegalStateException("cannot revoke key: " + e.getMessage(), e);
         }
@@ -183,7 +204,7 @@ public final class KeyStore implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
         try {
             db.close();
         } catch (SQLException e) {

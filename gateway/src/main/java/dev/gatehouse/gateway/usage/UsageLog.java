@@ -1,10 +1,8 @@
 package dev.gatehouse.gateway.usage;
 
-import java.io.IOException;
-import java.nio.file.Files;
+import dev.gatehouse.gateway.store.Database;
+import dev.gatehouse.gateway.store.StoreConnection;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -19,11 +17,13 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * Every request's usage, in the embedded SQLite file beside the keys. {@link #record} only queues:
- * a writer thread takes whatever has queued and commits it as one transaction, so under load rows
+ * Every request's usage, in the {@link Database} beside the keys (the embedded SQLite file, or PostgreSQL).
+ * {@link #record} only queues: a writer thread takes whatever has queued and commits it as one transaction, so under load rows
  * are written in batches and a request never waits on the disk. A row is on disk within one
  * transaction's time of its request ending (well under a second); {@link #close} writes the rest,
  * so a graceful stop loses nothing and a hard kill loses at most the rows queued at that moment.
+ * A batch that fails on a dropped PostgreSQL connection is written again once reconnected; one that still
+ * fails is logged with its row count and dropped, and the writer carries on.
  */
 public final class UsageLog implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(UsageLog.class.getName());
@@ -45,46 +45,47 @@ public final class UsageLog implements AutoCloseable {
     public record Summary(String group, long requests, long errors, long promptTokens, long completionTokens,
                           double costUsd, double averageLatencyMillis) {}
 
-    private final Connection db;
+    private final StoreConnection db;
     private final BlockingQueue<UsageRecord> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
     private final Object written = new Object();
     private long enqueued; // guarded by written
     private long committed; // guarded by written
 
-    private UsageLog(Connection db) {
+    private UsageLog(StoreConnection db) {
         this.db = db;
         this.writer = Thread.ofPlatform().name("usage-log-writer").daemon().start(this::writeLoop);
     }
 
+    /** The SQLite file {@code file}. */
     public static UsageLog open(Path file) {
+        return open(Database.sqlite(file));
+    }
+
+    public static UsageLog open(Database database) {
         try {
-            Path parent = file.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            Connection db = DriverManager.getConnection("jdbc:sqlite:" + file);
-            try (Statement s = db.createStatement()) {
-                s.execute("PRAGMA journal_mode=WAL");
-                s.execute("PRAGMA busy_timeout=5000"); // the key store and the CLI share the file
-                s.execute("""
-                        CREATE TABLE IF NOT EXISTS usage_log (
-                          at_ms BIGINT NOT NULL,
-                          route TEXT NOT NULL,
-                          key_id TEXT, user_name TEXT, model TEXT, backend TEXT,
-                          prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
-                          cost_usd DOUBLE PRECISION NOT NULL,
-                          latency_ms BIGINT NOT NULL,
-                          status INTEGER NOT NULL,
-                          fallbacks TEXT NOT NULL,
-                          cached INTEGER NOT NULL)""");
-                s.execute("CREATE INDEX IF NOT EXISTS usage_log_at ON usage_log (at_ms)");
-                s.execute("CREATE INDEX IF NOT EXISTS usage_log_key_at ON usage_log (key_id, at_ms)");
-            }
-            db.setAutoCommit(false);
+            StoreConnection db = StoreConnection.open(database, false, c -> { // the tables, on first use
+                try (Statement s = c.createStatement()) {
+                    s.execute("""
+                            CREATE TABLE IF NOT EXISTS usage_log (
+                              at_ms BIGINT NOT NULL,
+                              route TEXT NOT NULL,
+                              key_id TEXT, user_name TEXT, model TEXT, backend TEXT,
+                              prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
+                              cost_usd DOUBLE PRECISION NOT NULL,
+                              latency_ms BIGINT NOT NULL,
+                              status INTEGER NOT NULL,
+                              fallbacks TEXT NOT NULL,
+                              cached INTEGER NOT NULL)""");
+                    s.execute("CREATE INDEX IF NOT EXISTS usage_log_at ON usage_log (at_ms)");
+                    s.execute("CREATE INDEX IF NOT EXISTS usage_log_key_at ON usage_log (key_id, at_ms)");
+                }
+                c.commit();
+                return null;
+            });
             return new UsageLog(db);
-        } catch (SQLException | IOException e) {
-            throw new IllegalStateException("cannot open usage log " + file + ": " + e.getMessage(), e);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot open usage log " + database + ": " + e.getMessage(), e);
         }
     }
 
@@ -132,59 +133,56 @@ public final class UsageLog implements AutoCloseable {
         if (batch.isEmpty()) {
             return;
         }
-        synchronized (db) {
-            try (PreparedStatement p = db.prepareStatement("INSERT INTO usage_log VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
-                for (UsageRecord r : batch) {
-                    p.setLong(1, r.at().toEpochMilli());
-                    p.setString(2, r.route());
-                    p.setString(3, r.keyId());
-                    p.setString(4, r.user());
-                    p.setString(5, r.model());
-                    p.setString(6, r.backend());
-                    p.setLong(7, r.promptTokens());
-                    p.setLong(8, r.completionTokens());
-                    p.setDouble(9, r.costUsd());
-                    p.setLong(10, r.latencyMillis());
-                    p.setInt(11, r.status());
-                    p.setString(12, r.fallbacks());
-                    p.setInt(13, r.cached() ? 1 : 0);
-                    p.addBatch();
-                }
-                p.executeBatch();
-                db.commit();
-            } catch (SQLException e) {
-                // the log must never take the server down; the rows are reported, not silently dropped
-                LOG.log(Level.SEVERE, "cannot write " + batch.size() + " usage rows: " + e.getMessage(), e);
-                rollback();
-            }
-        }
-    }
-
-    private void rollback() {
         try {
-            db.rollback();
+            db.run(c -> {
+                try (PreparedStatement p = c.prepareStatement("INSERT INTO usage_log (at_ms, route, key_id, user_name, "
+                        + "model, backend, prompt_tokens, completion_tokens, cost_usd, latency_ms, status, fallbacks, "
+                        + "cached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                    for (UsageRecord r : batch) {
+                        p.setLong(1, r.at().toEpochMilli());
+                        p.setString(2, r.route());
+                        p.setString(3, r.keyId());
+                        p.setString(4, r.user());
+                        p.setString(5, r.model());
+                        p.setString(6, r.backend());
+                        p.setLong(7, r.promptTokens());
+                        p.setLong(8, r.completionTokens());
+                        p.setDouble(9, r.costUsd());
+                        p.setLong(10, r.latencyMillis());
+                        p.setInt(11, r.status());
+                        p.setString(12, r.fallbacks());
+                        p.setInt(13, r.cached() ? 1 : 0);
+                        p.addBatch();
+                    }
+                    p.executeBatch();
+                }
+                c.commit();
+                return null;
+            });
         } catch (SQLException e) {
-            LOG.warning("usage log rollback failed: " + e.getMessage());
+            // the log must never take the server down; the rows are reported, not silently dropped
+            LOG.log(Level.SEVERE, "cannot write " + batch.size() + " usage rows: " + e.getMessage(), e);
         }
     }
 
     /** Dollars spent by {@code keyId} at or after {@code since}, as committed (call {@link #flush} first for exactness). */
     public double spent(String keyId, Instant since) {
-        synchronized (db) {
-            try (PreparedStatement p = db.prepareStatement(
-                    "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_log WHERE key_id = ? AND at_ms >= ?")) {
-                p.setString(1, keyId);
-                p.setLong(2, since.toEpochMilli());
-                try (ResultSet r = p.executeQuery()) {
-                    r.next();
-                    double spent = r.getDouble(1);
-                    db.commit(); // ends the read transaction so the next read sees new rows
-                    return spent;
+        try {
+            return db.run(c -> {
+                try (PreparedStatement p = c.prepareStatement(
+                        "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_log WHERE key_id = ? AND at_ms >= ?")) {
+                    p.setString(1, keyId);
+                    p.setLong(2, since.toEpochMilli());
+                    try (ResultSet r = p.executeQuery()) {
+                        r.next();
+                        double spent = r.getDouble(1);
+                        c.commit(); // ends the read transaction so the next read sees new rows
+                        return spent;
+                    }
                 }
-            } catch (SQLException e) {
-                rollback();
-                throw new IllegalStateException("cannot read the usage log: " + e.getMessage(), e);
-            }
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the usage log: " + e.getMessage(), e);
         }
     }
 
@@ -193,24 +191,25 @@ public final class UsageLog implements AutoCloseable {
         String sql = "SELECT " + groupBy.column + ", COUNT(*), SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), "
                 + "SUM(prompt_tokens), SUM(completion_tokens), SUM(cost_usd), AVG(latency_ms) FROM usage_log "
                 + "WHERE at_ms >= ? AND at_ms < ? GROUP BY " + groupBy.column
-                + " ORDER BY SUM(cost_usd) DESC, COUNT(*) DESC, " + groupBy.column;
-        synchronized (db) {
-            try (PreparedStatement p = db.prepareStatement(sql)) {
-                p.setLong(1, from.toEpochMilli());
-                p.setLong(2, to.toEpochMilli());
+                + " ORDER BY SUM(cost_usd) DESC, COUNT(*) DESC, " + groupBy.column + " NULLS FIRST"; // the same order on both databases
+        try {
+            return db.run(c -> {
                 List<Summary> out = new ArrayList<>();
-                try (ResultSet r = p.executeQuery()) {
-                    while (r.next()) {
-                        out.add(new Summary(r.getString(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5),
-                                r.getDouble(6), r.getDouble(7)));
+                try (PreparedStatement p = c.prepareStatement(sql)) {
+                    p.setLong(1, from.toEpochMilli());
+                    p.setLong(2, to.toEpochMilli());
+                    try (ResultSet r = p.executeQuery()) {
+                        while (r.next()) {
+                            out.add(new Summary(r.getString(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5),
+                                    r.getDouble(6), r.getDouble(7)));
+                        }
                     }
                 }
-                db.commit();
+                c.commit();
                 return out;
-            } catch (SQLException e) {
-                rollback();
-                throw new IllegalStateException("cannot read the usage log: " + e.getMessage(), e);
-            }
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the usage log: " + e.getMessage(), e);
         }
     }
 
@@ -223,12 +222,10 @@ public final class UsageLog implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        synchronized (db) {
-            try {
-                db.close();
-            } catch (SQLException e) {
-                LOG.warning("usage log close failed: " + e.getMessage());
-            }
+        try {
+            db.close();
+        } catch (SQLException e) {
+            LOG.warning("usage log close failed: " + e.getMessage());
         }
     }
 }

@@ -178,9 +178,9 @@ class GatehouseConfigTest {
     void authAndStore() {
         GatehouseConfig c = GatehouseConfig.parse("auth: {master-key: ${MK}}\nstore: {path: /tmp/x.db}\n", Map.of("MK", "s3cret"));
         assertEquals("s3cret", c.masterKey());
-        assertEquals(java.nio.file.Path.of("/tmp/x.db"), c.storePath());
+        assertEquals(java.nio.file.Path.of("/tmp/x.db"), c.store().path());
         assertNull(GatehouseConfig.parse("local: {}", Map.of()).masterKey());
-        assertEquals(GatehouseConfig.DEFAULT_STORE, GatehouseConfig.parse("local: {}", Map.of()).storePath());
+        assertEquals(GatehouseConfig.DEFAULT_STORE, GatehouseConfig.parse("local: {}", Map.of()).store().path());
         assertThrows(ConfigException.class, () -> GatehouseConfig.parse("auth: {master_key: x}", Map.of()));
         assertThrows(ConfigException.class, () -> GatehouseConfig.parse("store: {jdbc: x}", Map.of()));
     }
