@@ -75,6 +75,12 @@ public final class KeyStore implements AutoCloseable {
                               budget_period TEXT,
                               expires_at BIGINT,
                               created_at BIGINT NOT NULL)""".formatted(database.bytesType()));
+                    // a store made before max_concurrent existed: add the column rather than fail every insert
+                    try (ResultSet r = c.getMetaData().getColumns(null, null, "api_keys", "max_concurrent")) {
+                        if (!r.next()) {
+                            s.execute("ALTER TABLE api_keys ADD COLUMN max_concurrent INTEGER");
+                        }
+                    }
                 }
                 return null;
             });

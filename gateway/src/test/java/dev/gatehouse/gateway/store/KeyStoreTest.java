@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.List;
 import java.util.stream.Stream;
@@ -33,6 +35,20 @@ class KeyStoreTest {
                 assertFalse(bytes.contains(key), f.toString());
                 assertFalse(bytes.contains(key.substring(3)), f.toString());
             }
+        }
+    }
+
+    @Test
+    void aStoreFromBeforeMaxConcurrentGetsTheColumn() throws Exception {
+        Database db = database();
+        try (Connection c = db.connect(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE api_keys (id TEXT PRIMARY KEY, key_hash " + db.bytesType() + " NOT NULL UNIQUE, "
+                    + "name TEXT NOT NULL, models TEXT NOT NULL, rpm INTEGER, tpm INTEGER, max_budget_usd DOUBLE PRECISION, "
+                    + "budget_period TEXT, expires_at BIGINT, created_at BIGINT NOT NULL)");
+        }
+        try (KeyStore keys = KeyStore.open(db)) {
+            KeyStore.Created created = keys.create(new KeyStore.Spec("old", List.of(), null, null, 2, null, null, null));
+            assertEquals(2, keys.find(created.key()).orElseThrow().spec().maxConcurrent());
         }
     }
 
