@@ -87,14 +87,19 @@ public final class RateLimiter {
 
     /** Characters of the prompt / 4 (OpenAI's rule of thumb) plus the completion tokens asked for. */
     public static long estimate(JsonNode body) {
+        JsonNode max = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.path("max_tokens");
+        long completion = body.has("input") ? 0 // embeddings generate nothing
+                : max.canConvertToLong() && max.asLong() > 0 ? max.asLong() : DEFAULT_COMPLETION_TOKENS;
+        return promptEstimate(body) + completion;
+    }
+
+    /** The prompt's tokens, estimated as its characters / 4. */
+    public static long promptEstimate(JsonNode body) {
         long chars = 0;
         for (String field : new String[]{"messages", "prompt", "input"}) {
             chars += textLength(body.path(field));
         }
-        JsonNode max = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.path("max_tokens");
-        long completion = body.has("input") ? 0 // embeddings generate nothing
-                : max.canConvertToLong() && max.asLong() > 0 ? max.asLong() : DEFAULT_COMPLETION_TOKENS;
-        return (chars + 3) / 4 + completion;
+        return (chars + 3) / 4;
     }
 
     private static long textLength(JsonNode n) {

@@ -21,10 +21,19 @@ final class CompletionEncoder {
     private final ChatRequest request;
     private final Choice[] choices;
     private ChatEvent.Usage usage;
+    private long completionChars; // what was generated so far, for a stream that ends before its usage
 
     /** The usage the stream reported, null until it has (the rate limiter corrects its estimate with it). */
     ChatEvent.Usage usage() {
         return usage;
+    }
+
+    /**
+     * The reported usage or, for a stream cut short (the client went away), an estimate: what the
+     * prompt was estimated at and a token per 4 characters generated, so hanging up is not free.
+     */
+    ChatEvent.Usage usageOrEstimate(long promptEstimate) {
+        return usage != null ? usage : new ChatEvent.Usage((int) promptEstimate, (int) ((completionChars + 3) / 4));
     }
 
     private static final class Choice {
@@ -57,6 +66,7 @@ final class CompletionEncoder {
                     c.offsets.addAll(offsets(d.logprobs(), c.text.length()));
                 }
                 c.text.append(d.text());
+                completionChars += d.text().length();
             }
             case ChatEvent.Finish f -> choices[f.index()].finishReason = f.reason();
             case ChatEvent.Usage u -> usage = u;
@@ -110,6 +120,7 @@ final class CompletionEncoder {
                         putLogprobs(chunk, d.logprobs(), offsets(d.logprobs(), c.textOffset));
                     }
                     c.textOffset += d.text().length();
+                    completionChars += d.text().length();
                     out.add(chunk);
                 }
             }

@@ -232,10 +232,7 @@ public final class OpenAiApi implements HttpService {
                 caller.user() != null ? caller.user() : parsed.user())); // before the cache: it keys what models see
         ChatRequest request = plugged.request();
         refuseEmbeddingModel(request.model());
-        if (models.loading(request.model())) {
-            throw new ApiException(503, "server_error", "model_loading", "model",
-                    "The model '" + request.model() + "' is still loading; retry shortly.", 5);
-        }
+        refuseWhileLoading(request.model());
         ResponseCache.Lookup cached = cache.lookup(request, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
         if (cached.result() != null) {
             res.header(CACHE, cached.result().name());
@@ -255,17 +252,33 @@ public final class OpenAiApi implements HttpService {
             stream = cached.record(routed.stream()); // stored once it ends cleanly, when the request may be
         }
         res.header(BACKEND, outcome.backend);
-        stream = plugged.onResponse(stream); // the cache keeps the model's answer; plugins see every one they send
+        try {
+            stream = plugged.onResponse(stream); // the cache keeps the model's answer; plugins see every one they send
+        } catch (RuntimeException e) {
+            stream.close(); // a local sequence would otherwise hold its KV slot, a provider its connection
+            throw e;
+        }
         // only names that were served become labels, never what a client made up (open refused those)
         outcome.model = router.metricName(request.model());
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                 System.currentTimeMillis() / 1000, request);
-        if (request.stream()) {
-            streamResponse(res, stream, encoder);
-        } else {
-            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
+        try {
+            if (request.stream()) {
+                streamResponse(res, stream, encoder);
+            } else {
+                res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
+            }
+        } finally { // also when the client went away mid-stream: what was generated is paid for
+            outcome.usage = encoder.usageOrEstimate(RateLimiter.promptEstimate(body));
         }
-        outcome.usage = encoder.usage();
+    }
+
+    /** A model-store folder not loaded yet: the client is told to retry, not that it does not exist. */
+    private void refuseWhileLoading(String model) {
+        if (models.loading(model)) {
+            throw new ApiException(503, "server_error", "model_loading", "model",
+                    "The model '" + model + "' is still loading; retry shortly.", 5);
+        }
     }
 
     private void refuseEmbeddingModel(String model) {
@@ -279,6 +292,7 @@ public final class OpenAiApi implements HttpService {
         if (models.get(name).isPresent()) {
             throw ApiException.invalid("model", "The model '" + name + "' is a chat model and does not give embeddings.");
         }
+        refuseWhileLoading(name);
         EmbeddingBatcher batcher = models.embeddings(name).orElseThrow(() -> ApiException.modelNotFound(name));
         outcome.model = name;
         outcome.backend = "local:" + name;

@@ -140,6 +140,7 @@ class StreamingDisconnectTest {
     private void closeStreamEarly(int n) throws Exception {
         double generatedBefore = metric("gatehouse_engine_generated_tokens_total", "tiny-llama");
         double goneBefore = metric("gatehouse_http_requests_seconds_count", "status=\"499\"");
+        double chargedBefore = metric("gatehouse_usage_tokens_total", "type=\"completion\"");
         try (Socket socket = send("/v1/chat/completions", chatBody(true, LONG, n))) {
             String head = readEvents(socket.getInputStream(), 3);
             assertTrue(head.startsWith("HTTP/1.1 200"), head);
@@ -162,6 +163,8 @@ class StreamingDisconnectTest {
         }
         assertEquals(goneBefore + 1, metric("gatehouse_http_requests_seconds_count", "status=\"499\""),
                 "counted as client closed request");
+        assertTrue(metric("gatehouse_usage_tokens_total", "type=\"completion\"") > chargedBefore,
+                "what was generated before the client left is still accounted (and paid) for");
 
         assertServerStillAnswers();
     }
