@@ -40,7 +40,7 @@ public final class UsageCommand implements Callable<Integer> {
     public Integer call() {
         UsageQuery q = UsageQuery.parse(from, to, groupBy, Instant.now());
         List<UsageLog.Summary> rows;
-        try (UsageLog log = UsageLog.open(StoreChoice.of(db, config))) {
+        try (UsageLog log = UsageLog.open(StoreChoice.existing(db, config))) {
             rows = log.summary(q.from(), q.to(), q.groupBy());
         }
         PrintWriter out = spec.commandLine().getOut();

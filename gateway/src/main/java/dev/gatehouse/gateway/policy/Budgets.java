@@ -67,14 +67,19 @@ public final class Budgets {
     /**
      * The key's spend in the period holding now; loaded from the log (after a flush, so it is
      * exact) when the key is new here or its period has turned over. Rows are logged after
-     * {@link #add}, so a load never counts a request that is also added in memory.
+     * {@link #add}, so a load never counts a request that is also added in memory. The load runs
+     * outside the map's lock (it waits on the disk); two threads loading at once keep the first.
      */
     private Spend current(KeyStore.Key key) {
         Instant now = clock.instant();
         String period = key.spec().budgetPeriod();
         Instant start = period == null ? key.createdAt() : BudgetPeriod.parse(period).start(key.createdAt(), now);
-        return spend.compute(key.id(), (id, old) -> old != null && old.periodStart().equals(start) ? old
-                : new Spend(start, loaded(id, start)));
+        Spend known = spend.get(key.id());
+        if (known != null && known.periodStart().equals(start)) {
+            return known;
+        }
+        Spend fresh = new Spend(start, loaded(key.id(), start));
+        return spend.merge(key.id(), fresh, (old, loaded) -> old.periodStart().equals(start) ? old : loaded);
     }
 
     private DoubleAdder loaded(String keyId, Instant since) {

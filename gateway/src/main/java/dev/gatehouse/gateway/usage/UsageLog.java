@@ -51,6 +51,7 @@ public final class UsageLog implements AutoCloseable {
     private final Object written = new Object();
     private long enqueued; // guarded by written
     private long committed; // guarded by written
+    private boolean closed; // guarded by written
 
     private UsageLog(StoreConnection db) {
         this.db = db;
@@ -92,9 +93,14 @@ public final class UsageLog implements AutoCloseable {
     /** Queues the row; never blocks on the database. */
     public void record(UsageRecord r) {
         synchronized (written) {
+            if (closed) { // a request that outlived the server's grace period: say so rather than lose it silently
+                LOG.warning("usage log closed: dropping the row of " + r.route() + " (key " + r.keyId() + ", status "
+                        + r.status() + ")");
+                return;
+            }
             enqueued++;
+            queue.add(r);
         }
-        queue.add(r);
     }
 
     /** Waits until every row recorded before this call is committed. */
@@ -159,8 +165,8 @@ public final class UsageLog implements AutoCloseable {
                 c.commit();
                 return null;
             });
-        } catch (SQLException e) {
-            // the log must never take the server down; the rows are reported, not silently dropped
+        } catch (SQLException | RuntimeException e) {
+            // the log must never take the server (or its writer thread) down; the rows are reported, not silently dropped
             LOG.log(Level.SEVERE, "cannot write " + batch.size() + " usage rows: " + e.getMessage(), e);
         }
     }
@@ -216,7 +222,13 @@ public final class UsageLog implements AutoCloseable {
     /** Writes every queued row, then closes the database. */
     @Override
     public void close() {
-        queue.add(STOP);
+        synchronized (written) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            queue.add(STOP);
+        }
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));
         } catch (InterruptedException e) {

@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.gateway.Main;
@@ -43,6 +44,10 @@ class UsageCommandTest {
         assertTrue(byBackend[1].contains("openai:gpt-4o-mini") && byBackend[1].contains("0.000450"), byBackend[1]);
         String[] empty = run("usage", "--db", db.toString(), "--to", "2026-11-01");
         assertTrue(empty[1].contains("no requests"), empty[1]);
+        String[] missing = run("usage", "--db", dir.resolve("typo.db").toString());
+        assertEquals("1", missing[0]);
+        assertTrue(missing[2].contains("no store at"), missing[2]);
+        assertFalse(java.nio.file.Files.exists(dir.resolve("typo.db")), "reading never creates a store");
         String[] bad = run("usage", "--db", db.toString(), "--group-by", "colour");
         assertEquals("1", bad[0]);
         assertTrue(bad[2].contains("key, model or backend"), bad[2]);
