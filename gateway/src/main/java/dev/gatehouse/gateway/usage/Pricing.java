@@ -33,7 +33,7 @@ public final class Pricing {
         }
         int colon = backend.indexOf(':');
         if (colon < 0) {
-            return 0; // "cache": answered for free
+            return 0; // not a priced target (OpenAiApi charges cache hits nothing itself)
         }
         String owner = backend.substring(0, colon);
         String model = backend.substring(colon + 1);
