@@ -32,9 +32,10 @@ public final class CacheKey {
         return r.sampling().temperature() == 0f || r.sampling().seed() != null;
     }
 
+    /** The model's name, a newline, then the hash of the request: {@link ResponseCache#forget} finds a model's keys by it. */
     public static String of(ChatRequest r) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+            return r.model() + "\n" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
                     .digest(canonicalJson(r).getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);

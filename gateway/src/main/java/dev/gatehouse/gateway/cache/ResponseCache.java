@@ -80,6 +80,13 @@ public final class ResponseCache {
         return lookup;
     }
 
+    /** Drops every answer of {@code model}: it was unloaded, reloaded or deleted, so they may no longer be its answers. */
+    public void forget(String model) {
+        if (answers != null) {
+            answers.asMap().keySet().removeIf(key -> key.startsWith(model + "\n"));
+        }
+    }
+
     /** The cache's answer for one request: a stored answer to replay, or what to do with a fresh one. */
     public final class Lookup {
         private final Result result;

@@ -112,6 +112,17 @@ class ResponseCacheTest {
     }
 
     @Test
+    void forgettingAModelDropsItsAnswersOnly() throws Exception {
+        ChatRequest other = new ChatRequest("m2", greedy("hi").messages(), null, 16, greedy("hi").sampling(), 1, false,
+                false, false, null);
+        assertEquals(Result.MISS, answer(greedy("hi")));
+        assertEquals(Result.MISS, answer(other));
+        cache.forget("m"); // unloaded or reloaded: its cached answers may not be its answers any more
+        assertEquals(Result.MISS, answer(greedy("hi")));
+        assertEquals(Result.HIT, answer(other));
+    }
+
+    @Test
     void onlyDeterministicRequestsAreCached() throws Exception {
         ChatRequest sampled = chat("hi", 16, 0.8f, null);
         assertEquals(Result.BYPASS, answer(sampled));
@@ -129,7 +140,7 @@ class ResponseCacheTest {
         ChatRequest streamed = new ChatRequest("m", plain.messages(), null, 16, plain.sampling(), 1, false, true, true,
                 "alice");
         assertEquals(CacheKey.of(plain), CacheKey.of(streamed));
-        assertEquals(64, CacheKey.of(plain).length(), "a SHA-256 in hex");
+        assertTrue(CacheKey.of(plain).matches("m\n[0-9a-f]{64}"), "the model, then a SHA-256 in hex");
         assertFalse(CacheKey.canonicalJson(streamed).contains("alice"));
     }
 
