@@ -84,7 +84,8 @@ public final class EmbeddingBatcher implements AutoCloseable {
                     batch.add(next);
                 }
                 runBatch(batch);
-            } catch (InterruptedException e) {
+            } catch (InterruptedException e) { // closed while gathering a batch: it will not run
+                batch.forEach(item -> item.result().completeExceptionally(unloaded()));
                 break;
             } finally {
                 batch.clear();
