@@ -1,7 +1,6 @@
 package dev.gatehouse.gateway.admin;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
@@ -11,7 +10,6 @@ import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.UsageLog;
 import dev.gatehouse.gateway.usage.UsageQuery;
 import dev.gatehouse.gateway.usage.UsageRecorder;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.HttpRules;
@@ -19,7 +17,6 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
-import java.io.IOException;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -34,7 +31,6 @@ import java.util.Set;
  * {@code GET /admin/usage}.
  */
 public final class AdminApi implements HttpService {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> FIELDS = Set.of("name", "models", "rpm", "tpm", "max-concurrent", "max-budget-usd",
             "budget-period", "expires-at");
 
@@ -66,15 +62,15 @@ public final class AdminApi implements HttpService {
 
     private void create(ServerRequest req, ServerResponse res) {
         KeyStore.Created created = auth.keys().create(spec(req.content().as(String.class)));
-        ObjectNode out = JSON.createObjectNode();
+        ObjectNode out = AdminHandlers.JSON.createObjectNode();
         out.put("id", created.id());
         out.put("key", created.key());
         res.status(Status.CREATED_201);
-        send(res, out);
+        AdminHandlers.send(res, out);
     }
 
     private void list(ServerRequest req, ServerResponse res) {
-        ObjectNode out = JSON.createObjectNode();
+        ObjectNode out = AdminHandlers.JSON.createObjectNode();
         ArrayNode data = out.putArray("data");
         for (KeyStore.Key k : auth.keys().list()) {
             ObjectNode n = data.addObject();
@@ -93,7 +89,7 @@ public final class AdminApi implements HttpService {
                 n.put("spend-usd", usage.budgets().spent(k)); // in the current budget period
             }
         }
-        send(res, out);
+        AdminHandlers.send(res, out);
     }
 
     private void revoke(ServerRequest req, ServerResponse res) {
@@ -101,10 +97,10 @@ public final class AdminApi implements HttpService {
         if (!auth.keys().revoke(id)) {
             throw new ApiException(404, "invalid_request_error", "key_not_found", "id", "No key with id '" + id + "'.", null);
         }
-        ObjectNode out = JSON.createObjectNode();
+        ObjectNode out = AdminHandlers.JSON.createObjectNode();
         out.put("id", id);
         out.put("deleted", true);
-        send(res, out);
+        AdminHandlers.send(res, out);
     }
 
     private void usage(ServerRequest req, ServerResponse res) {
@@ -125,7 +121,7 @@ public final class AdminApi implements HttpService {
         }
         Map<String, String> names = new HashMap<>();
         auth.keys().list().forEach(k -> names.put(k.id(), k.spec().name()));
-        ObjectNode out = JSON.createObjectNode();
+        ObjectNode out = AdminHandlers.JSON.createObjectNode();
         out.put("from", q.from().toString());
         out.put("to", q.to().toString());
         out.put("group-by", q.groupBy().name().toLowerCase(Locale.ROOT));
@@ -143,25 +139,12 @@ public final class AdminApi implements HttpService {
             n.put("cost-usd", s.costUsd());
             n.put("average-latency-ms", Math.round(s.averageLatencyMillis()));
         }
-        send(res, out);
+        AdminHandlers.send(res, out);
     }
 
     /** The body of POST /admin/keys; shared with {@code gatehouse keys create}'s validation rules. */
     static KeyStore.Spec spec(String body) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(body);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "The body is not valid JSON.");
-        }
-        if (n == null || !n.isObject()) {
-            throw ApiException.invalid(null, "The body must be a JSON object.");
-        }
-        n.fieldNames().forEachRemaining(f -> {
-            if (!FIELDS.contains(f)) {
-                throw ApiException.invalid(f, "Unknown field '" + f + "' (expected one of " + FIELDS + ").");
-            }
-        });
+        JsonNode n = AdminHandlers.jsonObject(body, FIELDS);
         if (!n.path("name").isTextual() || n.path("name").asText().isBlank()) {
             throw ApiException.invalid("name", "'name' must be a non-empty string.");
         }
@@ -215,13 +198,5 @@ public final class AdminApi implements HttpService {
             throw ApiException.invalid(field, "'" + field + "' must be a number >= 0.");
         }
         return v.asDouble();
-    }
-
-    private static void send(ServerResponse res, ObjectNode out) {
-        try {
-            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(JSON.writeValueAsBytes(out));
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

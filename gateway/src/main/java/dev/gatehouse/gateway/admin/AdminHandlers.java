@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.admin;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
@@ -10,6 +11,7 @@ import io.helidon.webserver.http.Handler;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
+import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -33,6 +35,25 @@ final class AdminHandlers {
                 OpenAiApi.send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
             }
         };
+    }
+
+    /** A request body that must be a JSON object with no fields but {@code fields}: a typo is a 400, not ignored. */
+    static JsonNode jsonObject(String body, Set<String> fields) {
+        JsonNode n;
+        try {
+            n = JSON.readTree(body);
+        } catch (IOException e) {
+            throw ApiException.invalid(null, "The body is not valid JSON.");
+        }
+        if (n == null || !n.isObject()) {
+            throw ApiException.invalid(null, "The body must be a JSON object.");
+        }
+        n.fieldNames().forEachRemaining(f -> {
+            if (!fields.contains(f)) {
+                throw ApiException.invalid(f, "Unknown field '" + f + "' (expected one of " + fields + ").");
+            }
+        });
+        return n;
     }
 
     static void send(ServerResponse res, ObjectNode out) {

@@ -9,6 +9,7 @@ import dev.gatehouse.gateway.hub.ServableCheck;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +23,10 @@ import java.util.logging.Logger;
  * The pulls started through {@code POST /admin/models/pull}: they run one after another on one background
  * thread (a pull already downloads several files at once), and each keeps its state for GET.
  */
-final class ModelPulls {
+final class ModelPulls implements AutoCloseable {
+    /** Finished pulls kept for GET; older ones are forgotten. */
+    static final int KEEP_FINISHED = 100;
+
     private static final Logger LOG = Logger.getLogger(ModelPulls.class.getName());
 
     enum State { QUEUED, RUNNING, DONE, FAILED }
@@ -81,7 +85,7 @@ final class ModelPulls {
 
     /** Queues the pull; 409 while another pull into the same folder is queued or running. */
     synchronized Pull start(String repo, String revision, List<String> include, List<String> exclude, String name) {
-        String folder = name != null ? name : repo.replace("/", "--");
+        String folder = ModelPull.folderName(repo, name);
         if (pulls.values().stream().anyMatch(p -> p.active() && p.name.equals(folder))) {
             throw new ApiException(409, "invalid_request_error", "pull_in_progress", "name",
                     "A pull into '" + folder + "' is already running.", null);
@@ -89,6 +93,7 @@ final class ModelPulls {
         Pull pull = new Pull("pull-" + UUID.randomUUID().toString().substring(0, 8),
                 new ModelPull.Request(repo, revision, include, exclude, store, name), folder);
         pulls.put(pull.id, pull);
+        evictFinished();
         executor.submit(() -> run(pull));
         return pull;
     }
@@ -106,6 +111,24 @@ final class ModelPulls {
             pull.state = State.FAILED;
             LOG.warning("pull " + pull.id + " of " + pull.request.repo() + " failed: " + pull.error);
         }
+    }
+
+    /** Forgets the oldest finished pulls beyond the newest {@link #KEEP_FINISHED}. */
+    private void evictFinished() {
+        long finished = pulls.values().stream().filter(p -> !p.active()).count();
+        Iterator<Pull> it = pulls.values().iterator(); // oldest first: insertion order
+        while (finished > KEEP_FINISHED && it.hasNext()) {
+            if (!it.next().active()) {
+                it.remove();
+                finished--;
+            }
+        }
+    }
+
+    /** Stops the running pull (interrupted; its partial folder resumes next time) and drops queued ones. */
+    @Override
+    public void close() {
+        executor.shutdownNow();
     }
 
     synchronized Optional<Pull> get(String id) {

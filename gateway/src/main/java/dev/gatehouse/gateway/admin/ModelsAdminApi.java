@@ -33,7 +33,7 @@ import java.util.Set;
  * (in the background; {@code GET /admin/models/pulls/{id}} for progress), {@code POST /admin/models/{name}/load}
  * and {@code /unload}, {@code DELETE /admin/models/{name}}.
  */
-public final class ModelsAdminApi implements HttpService {
+public final class ModelsAdminApi implements HttpService, AutoCloseable {
     private static final Set<String> PULL_FIELDS = Set.of("repo", "revision", "include", "exclude", "name");
     private static final String REPO_NAME = "[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*";
 
@@ -63,6 +63,14 @@ public final class ModelsAdminApi implements HttpService {
                 .post("/{name}/load", guarded(this::load))
                 .post("/{name}/unload", guarded(this::unload))
                 .delete("/{name}", guarded(this::delete));
+    }
+
+    /** Stops the pull running, if any (it resumes on the next pull of the same repository). */
+    @Override
+    public void close() {
+        if (pulls != null) {
+            pulls.close();
+        }
     }
 
     private Handler guarded(Handler h) {
@@ -121,20 +129,7 @@ public final class ModelsAdminApi implements HttpService {
 
     /** The body of POST /admin/models/pull, checked field by field so a typo is a 400, not a surprise download. */
     static JsonNode pullBody(String body) {
-        JsonNode n;
-        try {
-            n = AdminHandlers.JSON.readTree(body);
-        } catch (IOException e) {
-            throw ApiException.invalid(null, "The body is not valid JSON.");
-        }
-        if (n == null || !n.isObject()) {
-            throw ApiException.invalid(null, "The body must be a JSON object.");
-        }
-        n.fieldNames().forEachRemaining(f -> {
-            if (!PULL_FIELDS.contains(f)) {
-                throw ApiException.invalid(f, "Unknown field '" + f + "' (expected one of " + PULL_FIELDS + ").");
-            }
-        });
+        JsonNode n = AdminHandlers.jsonObject(body, PULL_FIELDS);
         if (!n.path("repo").isTextual() || !n.get("repo").asText().matches(REPO_NAME)) {
             throw ApiException.invalid("repo", "'repo' must be a Hub repository name ORG/NAME, e.g. Qwen/Qwen2.5-0.5B-Instruct.");
         }
@@ -210,16 +205,17 @@ public final class ModelsAdminApi implements HttpService {
 
     private void delete(ServerRequest req, ServerResponse res) throws IOException, InterruptedException {
         String name = storeFolder(req);
-        if (pulls.active(name) || models.loading(name)) {
+        long[] freed = new long[1];
+        // unload and removal under the load lock: a load starting meanwhile would read files being deleted
+        if (pulls.active(name) || !models.deleteIfIdle(name, grace.toMillis(), registry,
+                () -> freed[0] = new StoredModels(store.root()).remove(name))) {
             throw new ApiException(409, "invalid_request_error", "model_busy", "name",
                     "The model '" + name + "' is being pulled or loaded; delete it when that is done.", null);
         }
-        models.unload(name, grace.toMillis(), registry);
-        long freed = new StoredModels(store.root()).remove(name);
         ObjectNode out = AdminHandlers.JSON.createObjectNode();
         out.put("name", name);
         out.put("deleted", true);
-        out.put("freed-bytes", freed);
+        out.put("freed-bytes", freed[0]);
         AdminHandlers.send(res, out);
     }
 

@@ -88,6 +88,7 @@ public final class ServeCommand implements Callable<Integer> {
         String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
         requireSafeHost(host, masterKey, settings.jwt() != null);
         settings.warnings().forEach(LOG::warning);
+        Plugins plugins = Plugins.load(settings.plugins()); // an unknown plugin or a refused setting stops here
         settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
         DeviceChoice deviceChoice = modelOptions.device();
         Path store = modelOptions.store.root();
@@ -101,7 +102,6 @@ public final class ServeCommand implements Callable<Integer> {
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         LocalStore localStore = new LocalStore(store, deviceChoice,
                 name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine));
-        Plugins plugins = Plugins.load(settings.plugins());
         GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())

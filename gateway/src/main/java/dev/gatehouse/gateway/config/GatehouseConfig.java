@@ -348,6 +348,26 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return v.asText();
     }
 
+    /** {@code key}: a list of model names, empty when absent (which callers read as every model). */
+    static List<String> modelNames(JsonNode n, String key, String where) {
+        JsonNode list = n.path(key);
+        if (list.isMissingNode()) {
+            return List.of();
+        }
+        String wrong = where + "." + key + " must be a list of model names";
+        if (!list.isArray()) {
+            throw new ConfigException(wrong);
+        }
+        List<String> names = new ArrayList<>();
+        for (JsonNode m : list) {
+            if (!m.isTextual() || m.asText().isEmpty()) {
+                throw new ConfigException(wrong);
+            }
+            names.add(m.asText());
+        }
+        return List.copyOf(names);
+    }
+
     static Integer positive(JsonNode n, String key, String where) {
         JsonNode v = n.get(key);
         if (v == null) {

@@ -13,7 +13,6 @@ import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPublicKey;
 import java.security.spec.InvalidKeySpecException;
 import java.security.spec.X509EncodedKeySpec;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -69,22 +68,10 @@ public record JwtConfig(URI jwksUrl, PublicKey publicKey, String issuer, String 
         String audience = GatehouseConfig.expand(GatehouseConfig.requiredText(n, "audience", where), env,
                 where + ".audience");
         String userClaim = n.has("user-claim") ? GatehouseConfig.text(n, "user-claim", where) : DEFAULT_USER_CLAIM;
-        List<String> models = new ArrayList<>();
-        JsonNode list = n.path("models");
-        if (!list.isMissingNode()) {
-            if (!list.isArray()) {
-                throw new ConfigException(where + ".models must be a list of model names");
-            }
-            for (JsonNode m : list) {
-                if (!m.isTextual() || m.asText().isEmpty()) {
-                    throw new ConfigException(where + ".models must be a list of model names");
-                }
-                models.add(m.asText());
-            }
-        }
+        List<String> models = GatehouseConfig.modelNames(n, "models", where);
         return new JwtConfig(jwksUrl, publicKey, issuer, audience, userClaim, GatehouseConfig.positive(n, "rpm", where),
                 GatehouseConfig.positive(n, "tpm", where), GatehouseConfig.positive(n, "max-concurrent", where),
-                List.copyOf(models));
+                models);
     }
 
     private static URI url(String value, String where) {

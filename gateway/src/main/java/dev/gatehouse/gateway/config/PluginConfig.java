@@ -2,7 +2,6 @@ package dev.gatehouse.gateway.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import dev.gatehouse.gateway.plugin.Plugins;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -12,15 +11,15 @@ import java.util.Set;
  * One entry of {@code plugins:} in gatehouse.yaml:
  * {@code {name: pii-redaction, models: [chat], settings: {...}}}.
  *
- * @param name the plugin's name; a plugin by that name must be on the class path
+ * @param name the plugin's name; a plugin by that name must be on the class path ({@code Plugins.load} checks)
  * @param models the client-facing model names it applies to; empty = every model
  * @param settings handed to the plugin as they are (an empty object when absent)
  */
 public record PluginConfig(String name, List<String> models, JsonNode settings) {
 
     /**
-     * The {@code plugins:} list, checked against the plugins on the class path: an unknown name or a
-     * setting the plugin refuses is an error here, not at the first request.
+     * The {@code plugins:} list as written; {@code Plugins.load} (at {@code serve}, before the server
+     * listens) checks the names against the plugins on the class path and hands each its settings.
      */
     static List<PluginConfig> parseList(JsonNode n) {
         if (n.isMissingNode() || n.isNull()) {
@@ -33,7 +32,6 @@ public record PluginConfig(String name, List<String> models, JsonNode settings) 
         for (int i = 0; i < n.size(); i++) {
             out.add(parse(n.get(i), "plugins[" + i + "]"));
         }
-        Plugins.load(out); // the plugins check their names and settings now
         return List.copyOf(out);
     }
 
@@ -41,25 +39,13 @@ public record PluginConfig(String name, List<String> models, JsonNode settings) 
         GatehouseConfig.requireObject(n, where);
         GatehouseConfig.allowKeys(n, where, Set.of("name", "models", "settings"));
         String name = GatehouseConfig.requiredText(n, "name", where);
-        List<String> models = new ArrayList<>();
-        JsonNode m = n.path("models");
-        if (!m.isMissingNode() && !m.isNull()) {
-            if (!m.isArray()) {
-                throw new ConfigException(where + ".models must be a list of model names");
-            }
-            for (JsonNode model : m) {
-                if (!model.isTextual() || model.asText().isEmpty()) {
-                    throw new ConfigException(where + ".models must be a list of model names");
-                }
-                models.add(model.asText());
-            }
-        }
+        List<String> models = GatehouseConfig.modelNames(n, "models", where);
         JsonNode settings = n.path("settings");
         if (settings.isMissingNode() || settings.isNull()) {
             settings = JsonNodeFactory.instance.objectNode();
         } else {
             GatehouseConfig.requireObject(settings, where + ".settings");
         }
-        return new PluginConfig(name, List.copyOf(models), settings);
+        return new PluginConfig(name, models, settings);
     }
 }

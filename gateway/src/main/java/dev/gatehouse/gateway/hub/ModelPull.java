@@ -25,6 +25,11 @@ public final class ModelPull {
     public static final String PARTIAL_DIR = ".partial";
     static final int PARALLEL_FILES = 4;
 
+    /** The folder a pull of {@code repo} goes to: {@code name}, or ORG--NAME when it is null. */
+    public static String folderName(String repo, String name) {
+        return name != null ? name : repo.replace("/", "--");
+    }
+
     /** What to pull and where. {@code name} null means ORG--NAME. */
     public record Request(String repo, String revision, List<String> include, List<String> exclude,
                           Path store, String name) {}
@@ -39,7 +44,7 @@ public final class ModelPull {
 
     /** Runs the pull; returns the finished model folder. */
     public Path pull(Request request) throws IOException {
-        String name = request.name() != null ? request.name() : request.repo().replace("/", "--");
+        String name = folderName(request.repo(), request.name());
         checkLocalName(name);
         Path target = request.store().resolve(name);
         HubRepo repo = hub.resolve(request.repo(), request.revision());

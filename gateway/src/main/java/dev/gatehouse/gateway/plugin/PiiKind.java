@@ -47,6 +47,29 @@ enum PiiKind {
         };
     }
 
+    /**
+     * Where the PII matched at {@code text[start, end)} really ends, or -1 if it is none. The card
+     * pattern is greedy, so a card followed by more digits (an expiry date, a CVV) matches too long
+     * and fails Luhn: then the shorter numbers ending at an earlier digit before a space or dash are
+     * tried, longest first.
+     */
+    int validEnd(CharSequence text, int start, int end) {
+        if (valid(text.subSequence(start, end))) {
+            return end;
+        }
+        if (this != CARD) {
+            return -1;
+        }
+        for (int e = end - 1; e > start; e--) {
+            char next = text.charAt(e);
+            if ((next == ' ' || next == '-') && Character.isDigit(text.charAt(e - 1))
+                    && valid(text.subSequence(start, e))) {
+                return e;
+            }
+        }
+        return -1;
+    }
+
     /** Where a number may start and end (a holder: enum constants cannot read the enum's own statics). */
     private static final class Bounds {
         /** Not inside a word or a bigger number: 1.5551234567, $1234567890123, x5551234567. */

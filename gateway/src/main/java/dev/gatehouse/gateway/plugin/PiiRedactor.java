@@ -34,8 +34,9 @@ final class PiiRedactor {
         for (PiiKind kind : kinds) {
             Matcher m = matcher(kind, text, from, to);
             while (m.find()) {
-                Span s = new Span(m.start(), m.end(), kind);
-                if (kind.valid(m.group()) && found.stream().noneMatch(f -> f.start() < s.end() && s.start() < f.end())) {
+                int end = kind.validEnd(text, m.start(), m.end());
+                Span s = new Span(m.start(), end, kind);
+                if (end >= 0 && found.stream().noneMatch(f -> f.start() < s.end() && s.start() < f.end())) {
                     found.add(s);
                 }
             }

@@ -102,10 +102,6 @@ public final class Plugins {
         return null;
     }
 
-    public boolean isEmpty() {
-        return plugins.isEmpty();
-    }
-
     /** Each plugin's name with the models it applies to, for the start-up log. */
     public List<String> describe() {
         return plugins.stream().map(a -> a.plugin().name() + (a.models().isEmpty() ? " (all models)"

@@ -30,12 +30,15 @@ public final class GatewayServer implements AutoCloseable {
     private final LocalModels models;
     private final Duration grace;
     private final UsageRecorder usage;
+    private final ModelsAdminApi modelsAdmin;
 
-    private GatewayServer(WebServer server, LocalModels models, Duration grace, UsageRecorder usage) {
+    private GatewayServer(WebServer server, LocalModels models, Duration grace, UsageRecorder usage,
+                          ModelsAdminApi modelsAdmin) {
         this.server = server;
         this.models = models;
         this.grace = grace;
         this.usage = usage;
+        this.modelsAdmin = modelsAdmin;
     }
 
     /** A server over {@code models}; every other part has a default (see {@link Builder}). */
@@ -129,6 +132,7 @@ public final class GatewayServer implements AutoCloseable {
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
             OpenAiApi openAi = new OpenAiApi(models, r, maxBodyBytes, new HttpMetrics(registry), auth, u,
                     ResponseCache.of(cache, registry), plugins);
+            ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -150,13 +154,13 @@ public final class GatewayServer implements AutoCloseable {
                             .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
                                     .send(registry.scrape()))
                             .register("/v1", openAi)
-                            .register("/admin/models", new ModelsAdminApi(auth, models, store, hub, registry, grace))
+                            .register("/admin/models", modelsAdmin)
                             .register("/admin", new AdminApi(auth, u))
                             // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
                             .any(OpenAiApi::unknownUrl))
                     .build()
                     .start();
-            return new GatewayServer(server, models, grace, u);
+            return new GatewayServer(server, models, grace, u, modelsAdmin);
         }
     }
 
@@ -177,6 +181,7 @@ public final class GatewayServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         server.stop();
+        modelsAdmin.close(); // stops a running pull: its partial folder resumes on the next pull
         usage.close(); // after the server: every request's row is queued by now
         models.close();
     }

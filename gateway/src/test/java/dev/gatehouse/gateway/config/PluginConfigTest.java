@@ -46,15 +46,14 @@ class PluginConfigTest {
     }
 
     @Test
-    void anUnknownPluginNamesTheOnesAvailable() {
-        String message = error("plugins: [{name: pii-redactor}]");
+    void pluginNamesAndSettingsAreCheckedWhenThePluginsLoad() {
+        List<PluginConfig> unknown = parse("plugins: [{name: pii-redactor}]"); // the config alone does not know the plugins
+        String message = assertThrows(ConfigException.class, () -> Plugins.load(unknown)).getMessage();
         assertTrue(message.contains("plugins[0] (pii-redactor): no plugin named 'pii-redactor'"), message);
         assertTrue(message.contains("available: pii-redaction"), message);
-    }
 
-    @Test
-    void settingsThePluginRefusesAreErrors() {
-        String message = error("plugins: [{name: pii-redaction, settings: {redact: [ssn]}}]");
+        List<PluginConfig> refused = parse("plugins: [{name: pii-redaction, settings: {redact: [ssn]}}]");
+        message = assertThrows(ConfigException.class, () -> Plugins.load(refused)).getMessage();
         assertTrue(message.contains("plugins[0] (pii-redaction).settings: redact: unknown kind 'ssn'"), message);
     }
 

@@ -60,6 +60,23 @@ class PiiRedactionTest {
         assertEquals("id 1234567890123456789", redact("id 1234567890123456789")); // 19 digits, not Luhn, too long for a phone
     }
 
+    @Test
+    void aCardFollowedByItsExpiryOrCvvIsStillRedacted() throws Exception {
+        assertEquals("card [CARD] 12/26", redact("card 4111 1111 1111 1111 12/26"));
+        assertEquals("card [CARD] 123", redact("card 4111111111111111 123"));
+        assertEquals("[CARD] 12 26 cvv 737", redact("5500-0000-0000-0004 12 26 cvv 737"));
+    }
+
+    @Test
+    void aStreamedCardFollowedByItsExpiryOrCvvIsRedacted() throws Exception {
+        List<ChatEvent> out = respond(delta("card 4111 1111 1111"), delta(" 1111 12"), delta("/26 ok"), finish());
+        assertEquals("card [CARD] 12/26 ok", text(out, 0));
+        out = respond(delta("card 4111111111111111"), delta(" 12"), delta("3"), finish());
+        assertEquals("card [CARD] 123", text(out, 0));
+        assertTrue(out.stream().filter(e -> e instanceof ChatEvent.Delta)
+                .noneMatch(e -> ((ChatEvent.Delta) e).text().contains("1111")), "no digits leak: " + out);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
             "In 2024 the model used 12345 tokens.",

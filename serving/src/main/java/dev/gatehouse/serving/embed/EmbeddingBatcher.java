@@ -1,13 +1,11 @@
 package dev.gatehouse.serving.embed;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntConsumer;
 
 /**
  * Gathers concurrent embedding requests into one padded forward pass, on one thread per model
@@ -16,16 +14,13 @@ import java.util.function.IntConsumer;
  * a lone request therefore waits at most {@code maxDelay} longer than it would alone.
  */
 public final class EmbeddingBatcher implements AutoCloseable {
-    public static final int DEFAULT_MAX_BATCH_SIZE = BatchLimits.DEFAULTS.maxBatchSize();
-    public static final Duration DEFAULT_MAX_DELAY = BatchLimits.DEFAULTS.maxDelay();
-
     /** Told what the batcher does, for metrics; called on the batcher's thread, so it must be quick. */
     public interface Listener {
         /** A forward pass ran over {@code size} inputs. */
         void batch(int size);
 
         /** A call of {@link #embed} finished (all its inputs embedded, or failed) {@code nanos} after it was made. */
-        void request(int inputs, long nanos);
+        default void request(int inputs, long nanos) {}
     }
 
     private record Item(int[] ids, CompletableFuture<float[]> result) {}
@@ -37,19 +32,6 @@ public final class EmbeddingBatcher implements AutoCloseable {
     private final BlockingQueue<Item> queue = new LinkedBlockingQueue<>();
     private final Thread thread;
     private volatile boolean closed;
-
-    /** @param batchSizes told the size of each batch run (for metrics) */
-    public EmbeddingBatcher(EmbeddingModel model, int maxBatchSize, Duration maxDelay, IntConsumer batchSizes) {
-        this(model, new BatchLimits(maxBatchSize, maxDelay), new Listener() {
-            @Override
-            public void batch(int size) {
-                batchSizes.accept(size);
-            }
-
-            @Override
-            public void request(int inputs, long nanos) {}
-        });
-    }
 
     public EmbeddingBatcher(EmbeddingModel model, BatchLimits limits, Listener listener) {
         this.model = model;
@@ -66,7 +48,7 @@ public final class EmbeddingBatcher implements AutoCloseable {
     /** Embeds already-tokenized inputs; they may be batched with other callers' inputs. */
     public CompletableFuture<List<float[]>> embed(List<int[]> inputs) {
         if (closed) {
-            return CompletableFuture.failedFuture(new IllegalStateException("embedding model " + model.name() + " is closed"));
+            return CompletableFuture.failedFuture(unloaded());
         }
         long start = System.nanoTime();
         List<CompletableFuture<float[]>> parts = new ArrayList<>(inputs.size());
@@ -74,6 +56,9 @@ public final class EmbeddingBatcher implements AutoCloseable {
             CompletableFuture<float[]> f = new CompletableFuture<>();
             parts.add(f);
             queue.add(new Item(ids, f));
+        }
+        if (closed) { // closed while enqueuing: the worker may have gone, so nobody else would fail these
+            failQueued();
         }
         return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new))
                 .whenComplete((v, e) -> listener.request(inputs.size(), System.nanoTime() - start))
@@ -99,16 +84,26 @@ public final class EmbeddingBatcher implements AutoCloseable {
                     batch.add(next);
                 }
                 runBatch(batch);
-            } catch (InterruptedException e) {
+            } catch (InterruptedException e) { // closed while gathering a batch: it will not run
+                batch.forEach(item -> item.result().completeExceptionally(unloaded()));
                 break;
             } finally {
                 batch.clear();
             }
         }
+        failQueued();
+    }
+
+    /** Fails what is still queued; after {@link #close}, whoever polls an item first fails it. */
+    private void failQueued() {
         Item left;
         while ((left = queue.poll()) != null) {
-            left.result().completeExceptionally(new IllegalStateException("embedding model " + model.name() + " closed"));
+            left.result().completeExceptionally(unloaded());
         }
+    }
+
+    private IllegalStateException unloaded() {
+        return new IllegalStateException("embedding model " + model.name() + " was unloaded");
     }
 
     private void runBatch(List<Item> batch) {
@@ -132,5 +127,6 @@ public final class EmbeddingBatcher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        failQueued(); // in case the worker is still busy past the join
     }
 }

@@ -1,6 +1,7 @@
 package dev.gatehouse.serving.bench;
 
 import dev.gatehouse.serving.embed.AllMiniLmL6V2;
+import dev.gatehouse.serving.embed.BatchLimits;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import dev.gatehouse.serving.embed.EmbeddingModel;
 
@@ -33,12 +34,11 @@ public final class EmbeddingBench {
             for (int n : clients) {
                 double single;
                 double batched;
-                try (EmbeddingBatcher oneAtATime = new EmbeddingBatcher(model, 1, Duration.ZERO, size -> {})) {
+                try (EmbeddingBatcher oneAtATime = new EmbeddingBatcher(model, new BatchLimits(1, Duration.ZERO), size -> {})) {
                     run(oneAtATime, inputs, n, 1); // warm-up
                     single = run(oneAtATime, inputs, n, seconds);
                 }
-                try (EmbeddingBatcher dynamic = new EmbeddingBatcher(model, EmbeddingBatcher.DEFAULT_MAX_BATCH_SIZE,
-                        EmbeddingBatcher.DEFAULT_MAX_DELAY, size -> {})) {
+                try (EmbeddingBatcher dynamic = new EmbeddingBatcher(model, BatchLimits.DEFAULTS, size -> {})) {
                     run(dynamic, inputs, n, 1);
                     batched = run(dynamic, inputs, n, seconds);
                 }

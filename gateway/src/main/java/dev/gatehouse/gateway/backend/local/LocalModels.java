@@ -20,7 +20,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
@@ -34,7 +33,7 @@ public final class LocalModels implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(LocalModels.class.getName());
 
     private final Map<String, LocalBackend> backends = new ConcurrentHashMap<>();
-    private final Map<String, EmbeddingBatcher> embedders = new ConcurrentHashMap<>();
+    private final Map<String, LocalEmbedder> embedders = new ConcurrentHashMap<>();
     private final Set<String> loading = ConcurrentHashMap.newKeySet();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     private final Object loadLock = new Object();
@@ -53,11 +52,6 @@ public final class LocalModels implements AutoCloseable {
     /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
     public void loadAll(Path store, DeviceChoice device, EngineConfig config, MeterRegistry registry) {
         loadAll(LocalStore.of(store, device, config), registry);
-    }
-
-    /** As above, with engine limits chosen per folder name (gatehouse.yaml's {@code local:}). */
-    public void loadAll(Path store, DeviceChoice device, Function<String, EngineConfig> configs, MeterRegistry registry) {
-        loadAll(new LocalStore(store, device, configs), registry);
     }
 
     /** Loads every model folder of the store; a folder that cannot be served is reported and skipped. */
@@ -100,7 +94,13 @@ public final class LocalModels implements AutoCloseable {
                     addEmbedder(name, EmbeddingModel.load(folder, store.device().resolve()), registry, start);
                 } else {
                     LocalModel model = LocalModel.load(folder, store.device());
-                    Engine engine = Engine.start(model, store.engineConfigs().apply(name), registry);
+                    Engine engine;
+                    try {
+                        engine = Engine.start(model, store.engineConfigs().apply(name), registry);
+                    } catch (RuntimeException | Error e) { // the model holds much memory: free it now
+                        model.close();
+                        throw e;
+                    }
                     backends.put(name, new LocalBackend(engine));
                     LOG.info(String.format("loaded %s (%s, %d positions per sequence) in %.1f s", name,
                             model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));
@@ -134,15 +134,38 @@ public final class LocalModels implements AutoCloseable {
             LOG.info("unloaded " + name);
             return true;
         }
-        EmbeddingBatcher batcher = embedders.remove(name);
-        if (batcher != null) {
+        LocalEmbedder embedder = embedders.remove(name);
+        if (embedder != null) {
+            embedder.shutdown();
+            embedder.awaitIdle(graceMillis); // requests still tokenizing or queued finish first
             removeMeters(name, registry);
-            batcher.close(); // finishes the batch it runs; inputs still queued fail
-            batcher.model().close();
+            embedder.close(); // inputs still queued past the grace period fail
             LOG.info("unloaded embedding model " + name);
             return true;
         }
         return false;
+    }
+
+    /** Deletes a store folder's files: {@link #deleteIfIdle} runs it. */
+    public interface FolderRemoval {
+        void remove() throws IOException;
+    }
+
+    /**
+     * Unloads {@code name} and runs {@code removal} (which deletes its folder) under the load lock, so no
+     * load reads the files while they are deleted. False, and nothing done, while {@code name} is loading
+     * or waiting to load.
+     */
+    public boolean deleteIfIdle(String name, long graceMillis, MeterRegistry registry, FolderRemoval removal)
+            throws IOException, InterruptedException {
+        synchronized (loadLock) {
+            if (loading(name)) {
+                return false;
+            }
+            unload(name, graceMillis, registry);
+            removal.remove();
+            return true;
+        }
     }
 
     private static void removeMeters(String name, MeterRegistry registry) {
@@ -165,13 +188,23 @@ public final class LocalModels implements AutoCloseable {
     }
 
     private void addEmbedder(String name, EmbeddingModel model, MeterRegistry registry, long start) {
-        embedders.put(name, new EmbeddingBatcher(model, embeddingLimits, new EmbeddingMeters(name, registry)));
+        embedders.put(name, new LocalEmbedder(new EmbeddingBatcher(model, embeddingLimits, new EmbeddingMeters(name, registry))));
         LOG.info(String.format("loaded embedding model %s (%d dimensions, %d tokens max) in %.1f s", model.name(),
                 model.dimensions(), model.maxTokens(), (System.nanoTime() - start) / 1e9));
     }
 
+    /** The batcher of embedding model {@code name}; a request uses {@link #leaseEmbeddings} so an unload waits for it. */
     public Optional<EmbeddingBatcher> embeddings(String name) {
-        return Optional.ofNullable(embedders.get(name));
+        return Optional.ofNullable(embedders.get(name)).map(LocalEmbedder::batcher);
+    }
+
+    /**
+     * Embedding model {@code name} for one request, to be closed when the request is done (its vectors
+     * arrived or it failed): while a lease is held, unloading the model waits (up to its grace period).
+     * Empty when no such model is served or it is being unloaded.
+     */
+    public Optional<LocalEmbedder.Lease> leaseEmbeddings(String name) {
+        return Optional.ofNullable(embedders.get(name)).flatMap(LocalEmbedder::lease);
     }
 
     private static List<Path> modelFolders(Path store) {
@@ -211,6 +244,9 @@ public final class LocalModels implements AutoCloseable {
         for (LocalBackend b : backends.values()) {
             b.engine().awaitIdle(Math.max(0, deadline - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
         }
+        for (LocalEmbedder e : embedders.values()) { // still taking requests: the server answers until it stops
+            e.awaitIdle(Math.max(0, deadline - System.currentTimeMillis()));
+        }
     }
 
     @Override
@@ -220,10 +256,7 @@ public final class LocalModels implements AutoCloseable {
             b.engine().model().close();
         }
         backends.clear();
-        for (EmbeddingBatcher b : embedders.values()) {
-            b.close(); // like an engine, a batcher does not own its model
-            b.model().close();
-        }
+        embedders.values().forEach(LocalEmbedder::close);
         embedders.clear();
     }
 }

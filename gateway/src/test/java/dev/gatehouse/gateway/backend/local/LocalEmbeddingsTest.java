@@ -56,4 +56,31 @@ class LocalEmbeddingsTest {
                     "an unloaded model's meters go with it");
         }
     }
+
+    @Test
+    void unloadingWaitsForRequestsStillUsingTheModel() throws Exception {
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (LocalModels models = new LocalModels()) {
+            models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
+            String model = AllMiniLmL6V2.NAME;
+            LocalEmbedder.Lease lease = models.leaseEmbeddings(model).orElseThrow();
+            Thread unload = Thread.ofPlatform().start(() -> {
+                try {
+                    models.unload(model, 30_000, registry);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            unload.join(500);
+            assertTrue(unload.isAlive(), "the unload waits for the request holding the model");
+            assertTrue(models.leaseEmbeddings(model).isEmpty(), "no new requests while it unloads");
+            EmbeddingBatcher batcher = lease.batcher(); // the running request still tokenizes and embeds
+            float[] vector = batcher.embed(List.of(batcher.model().tokenize("still here"))).get(60, TimeUnit.SECONDS).get(0);
+            assertEquals(batcher.model().dimensions(), vector.length);
+            lease.close();
+            unload.join(10_000);
+            assertFalse(unload.isAlive(), "the unload goes on once the request is done");
+            assertTrue(models.embeddings(model).isEmpty());
+        }
+    }
 }
