@@ -130,8 +130,10 @@ public final class GatewayServer implements AutoCloseable {
         public GatewayServer start() {
             Router r = router != null ? router : Router.localOnly(models, registry);
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
+            ResponseCache responses = ResponseCache.of(cache, registry);
+            models.onChange(responses::forget); // a reloaded or unloaded model's cached answers are not its answers
             OpenAiApi openAi = new OpenAiApi(models, r, maxBodyBytes, new HttpMetrics(registry), auth, u,
-                    ResponseCache.of(cache, registry), plugins);
+                    responses, plugins);
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
             WebServer server = WebServer.builder()
                     .host(host)

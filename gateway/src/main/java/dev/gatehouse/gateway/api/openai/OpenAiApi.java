@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.backend.local.LocalEmbedder;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.cache.ResponseCache;
@@ -39,6 +40,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -293,15 +295,26 @@ public final class OpenAiApi implements HttpService {
             throw ApiException.invalid("model", "The model '" + name + "' is a chat model and does not give embeddings.");
         }
         refuseWhileLoading(name);
-        EmbeddingBatcher batcher = models.embeddings(name).orElseThrow(() -> ApiException.modelNotFound(name));
-        outcome.model = name;
-        outcome.backend = "local:" + name;
-        EmbeddingsRequests.Parsed parsed = EmbeddingsRequests.parse(body, batcher.model());
-        List<float[]> vectors = batcher.embed(parsed.inputs()).get();
-        int tokens = parsed.inputs().stream().mapToInt(ids -> ids.length).sum();
-        outcome.usage = new ChatEvent.Usage(tokens, 0);
-        res.header(HeaderNames.CONTENT_TYPE, "application/json")
-                .send(OpenAiJson.bytes(EmbeddingsRequests.response(name, vectors, tokens, parsed.base64())));
+        // the lease keeps the model open while this request tokenizes and waits for its batch: an unload waits for it
+        try (LocalEmbedder.Lease lease = models.leaseEmbeddings(name).orElseThrow(() -> ApiException.modelNotFound(name))) {
+            EmbeddingBatcher batcher = lease.batcher();
+            outcome.model = name;
+            outcome.backend = "local:" + name;
+            EmbeddingsRequests.Parsed parsed = EmbeddingsRequests.parse(body, batcher.model());
+            List<float[]> vectors;
+            try {
+                vectors = batcher.embed(parsed.inputs()).get();
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof IllegalStateException) { // unloaded past its grace period
+                    throw new ApiException(503, "server_error", "model_unloaded", "model", e.getCause().getMessage() + ".", 1);
+                }
+                throw e;
+            }
+            int tokens = parsed.inputs().stream().mapToInt(ids -> ids.length).sum();
+            outcome.usage = new ChatEvent.Usage(tokens, 0);
+            res.header(HeaderNames.CONTENT_TYPE, "application/json")
+                    .send(OpenAiJson.bytes(EmbeddingsRequests.response(name, vectors, tokens, parsed.base64())));
+        }
     }
 
     private static ObjectNode collect(ChatStream stream, CompletionEncoder encoder) throws InterruptedException {

@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
@@ -39,6 +41,7 @@ public final class LocalModels implements AutoCloseable {
     private final Object loadLock = new Object();
     private volatile boolean ready;
     private final BatchLimits embeddingLimits;
+    private final List<Consumer<String>> changeListeners = new CopyOnWriteArrayList<>();
 
     public LocalModels() {
         this(BatchLimits.DEFAULTS);
@@ -47,6 +50,15 @@ public final class LocalModels implements AutoCloseable {
     /** @param embeddingLimits how each embedding model's batcher gathers inputs ({@code serve --embedding-max-*}) */
     public LocalModels(BatchLimits embeddingLimits) {
         this.embeddingLimits = embeddingLimits;
+    }
+
+    /** Called with a model's name whenever it is loaded or unloaded (the response cache forgets its answers). */
+    public void onChange(Consumer<String> listener) {
+        changeListeners.add(listener);
+    }
+
+    private void changed(String name) {
+        changeListeners.forEach(l -> l.accept(name));
     }
 
     /** Loads every model folder under {@code store} (folders with a config.json), one after another. */
@@ -106,6 +118,7 @@ public final class LocalModels implements AutoCloseable {
                             model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));
                 }
                 failures.remove(name);
+                changed(name);
                 return true;
             }
         } catch (RuntimeException e) {
@@ -131,6 +144,7 @@ public final class LocalModels implements AutoCloseable {
             removeMeters(name, registry); // the gauges hold the engine: the memory would stay reachable
             engine.close();
             engine.model().close();
+            changed(name);
             LOG.info("unloaded " + name);
             return true;
         }
@@ -140,6 +154,7 @@ public final class LocalModels implements AutoCloseable {
             embedder.awaitIdle(graceMillis); // requests still tokenizing or queued finish first
             removeMeters(name, registry);
             embedder.close(); // inputs still queued past the grace period fail
+            changed(name);
             LOG.info("unloaded embedding model " + name);
             return true;
         }

@@ -202,4 +202,21 @@ class CacheApiTest {
         assertEquals(json(first).path("choices").get(0).path("text"), json(second).path("choices").get(0).path("text"));
         assertEquals("text_completion", json(second).path("object").asText());
     }
+
+    @Test
+    void anUnloadedOrReloadedModelsAnswersAreForgotten() throws Exception {
+        String body = chat("forget me", "\"temperature\":0");
+        post(CHAT, body);
+        assertEquals("HIT", cache(post(CHAT, body)));
+        server.models().unload(TestServer.MODEL, 5_000, server.registry());
+        try {
+            HttpResponse<String> gone = HTTP.send(HttpRequest.newBuilder(URI.create(server.url() + CHAT))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(404, gone.statusCode(), "an unloaded model is not answered from the cache: " + gone.body());
+        } finally {
+            server.load(); // other tests of this class share the server
+        }
+        assertEquals("MISS", cache(post(CHAT, body)), "the reloaded model answers afresh");
+    }
 }
