@@ -109,7 +109,7 @@ public final class ApiAuth {
         return masterHash != null;
     }
 
-    /** Checked per request, so a key added by {@code gatehouse keys create} turns auth on at once. */
+    /** Checked per request, so a key added by {@code gatehouse keys create} turns auth on (within a second). */
     public boolean required() {
         return masterHash != null || jwt != null || (keys != null && !keys.isEmpty());
     }

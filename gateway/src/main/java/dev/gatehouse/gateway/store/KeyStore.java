@@ -13,14 +13,17 @@ import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Virtual API keys in the {@link Database}: the embedded SQLite file, or PostgreSQL.
  * Only the SHA-256 of a key is stored: the plaintext exists once, in the answer that creates it.
- * One connection, one statement at a time: key traffic is tiny next to generation.
+ * Requests are checked against an in-memory copy of the keys, read again at most once a second.
  */
 public final class KeyStore implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -51,6 +54,12 @@ public final class KeyStore implements AutoCloseable {
     }
 
     private final StoreConnection db;
+
+    /** Every key by the hex of its hash, as read at {@code readAtNanos}. */
+    private record Snapshot(Map<String, Key> byHash, long readAtNanos) {}
+
+    private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private volatile Snapshot snapshot; // null: read on next use
 
     private KeyStore(StoreConnection db) {
         this.db = db;
@@ -113,6 +122,7 @@ public final class KeyStore implements AutoCloseable {
                     p.setObject(10, spec.expiresAt() == null ? null : spec.expiresAt().getEpochSecond(), Types.BIGINT);
                     p.setLong(11, Instant.now().getEpochSecond());
                     p.executeUpdate();
+                    snapshot = null; // this process sees its own new key at once
                     return new Created(keyId, key);
                 }
             });
@@ -138,36 +148,46 @@ public final class KeyStore implements AutoCloseable {
         }
     }
 
-    /** The key whose hash matches; the hash compare is constant-time so timing tells nothing about near misses. */
+    /**
+     * The key whose hash matches. Looked up in memory: the keys are read once a second at most (every
+     * request asks), so a key created or revoked by another process, `gatehouse keys` or a second
+     * server, counts within a second; this store's own changes count at once. A map lookup by hash
+     * tells an attacker nothing: they cannot choose what a guess hashes to.
+     */
     public Optional<Key> find(String plaintext) {
-        byte[] hash = sha256(plaintext);
-        try {
-            return db.run(c -> {
-                try (PreparedStatement p = c.prepareStatement("SELECT * FROM api_keys WHERE key_hash = ?")) {
-                    p.setBytes(1, hash);
-                    try (ResultSet r = p.executeQuery()) {
-                        if (r.next() && MessageDigest.isEqual(r.getBytes("key_hash"), hash)) {
-                            return Optional.of(key(r));
-                        }
-                        return Optional.empty();
-                    }
-                }
-            });
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
-        }
+        return Optional.ofNullable(snapshot().byHash().get(HexFormat.of().formatHex(sha256(plaintext))));
     }
 
     public boolean isEmpty() {
-        try {
-            return db.run(c -> {
-                try (PreparedStatement p = c.prepareStatement("SELECT 1 FROM api_keys LIMIT 1");
-                     ResultSet r = p.executeQuery()) {
-                    return !r.next();
-                }
-            });
-        } catch (SQLException e) {
-            throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
+        return snapshot().byHash().isEmpty();
+    }
+
+    private Snapshot snapshot() {
+        Snapshot s = snapshot;
+        if (s != null && System.nanoTime() - s.readAtNanos() < REFRESH_NANOS) {
+            return s;
+        }
+        synchronized (this) { // one reader refreshes; the others wait for its answer
+            s = snapshot;
+            if (s != null && System.nanoTime() - s.readAtNanos() < REFRESH_NANOS) {
+                return s;
+            }
+            long now = System.nanoTime();
+            try {
+                s = new Snapshot(db.run(c -> {
+                    try (PreparedStatement p = c.prepareStatement("SELECT * FROM api_keys"); ResultSet r = p.executeQuery()) {
+                        Map<String, Key> byHash = new HashMap<>();
+                        while (r.next()) {
+                            byHash.put(HexFormat.of().formatHex(r.getBytes("key_hash")), key(r));
+                        }
+                        return Map.copyOf(byHash);
+                    }
+                }), now);
+            } catch (SQLException e) {
+                throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
+            }
+            snapshot = s;
+            return s;
         }
     }
 
@@ -177,7 +197,9 @@ public final class KeyStore implements AutoCloseable {
             return db.run(c -> {
                 try (PreparedStatement p = c.prepareStatement("DELETE FROM api_keys WHERE id = ?")) {
                     p.setString(1, id);
-                    return p.executeUpdate() > 0;
+                    boolean deleted = p.executeUpdate() > 0;
+                    snapshot = null; // this process stops accepting it at once
+                    return deleted;
                 }
             });
         } catch (SQLException e) {
