@@ -4,9 +4,7 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.hub.HubClient;
-import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
-import dev.gatehouse.gateway.usage.UsageRecorder;
 import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.Engine;
@@ -27,7 +25,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.function.Function;
 
 /**
  * One Gatehouse server for a test class: a tiny random-weight Llama ({@link TestModelFolder#llama()},
