@@ -48,26 +48,41 @@ enum PiiKind {
     }
 
     /**
-     * Where the PII matched at {@code text[start, end)} really ends, or -1 if it is none. The card
-     * pattern is greedy, so a card followed by more digits (an expiry date, a CVV) matches too long
-     * and fails Luhn: then the shorter numbers ending at an earlier digit before a space or dash are
-     * tried, longest first.
+     * The part of {@code text[start, end)} that really is this PII, as {start, end}, or null if none.
+     * The card pattern is greedy, so a card next to more digits (an expiry date or a CVV after it, a
+     * reference before it) matches too long and fails Luhn: then the shorter numbers that start and
+     * end at a space or dash between digits are tried, longest first.
      */
-    int validEnd(CharSequence text, int start, int end) {
+    int[] validSpan(CharSequence text, int start, int end) {
         if (valid(text.subSequence(start, end))) {
-            return end;
+            return new int[]{start, end};
         }
         if (this != CARD) {
-            return -1;
+            return null;
         }
-        for (int e = end - 1; e > start; e--) {
-            char next = text.charAt(e);
-            if ((next == ' ' || next == '-') && Character.isDigit(text.charAt(e - 1))
-                    && valid(text.subSequence(start, e))) {
-                return e;
+        int[] best = null;
+        for (int s = start; s < end; s++) {
+            if (s > start && !separatorBefore(text, s)) {
+                continue;
+            }
+            for (int e = end; e > s; e--) {
+                if ((e == end || separatorAt(text, e)) && (best == null || e - s > best[1] - best[0])
+                        && valid(text.subSequence(s, e))) {
+                    best = new int[]{s, e};
+                }
             }
         }
-        return -1;
+        return best;
+    }
+
+    /** A space or dash at {@code i} with a digit before it: a number may end at {@code i}. */
+    private static boolean separatorAt(CharSequence text, int i) {
+        return (text.charAt(i) == ' ' || text.charAt(i) == '-') && Character.isDigit(text.charAt(i - 1));
+    }
+
+    /** A digit at {@code i} after a space or dash: a number may start at {@code i}. */
+    private static boolean separatorBefore(CharSequence text, int i) {
+        return Character.isDigit(text.charAt(i)) && separatorAt(text, i - 1);
     }
 
     /** Where a number may start and end (a holder: enum constants cannot read the enum's own statics). */

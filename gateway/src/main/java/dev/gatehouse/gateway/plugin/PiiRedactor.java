@@ -34,9 +34,12 @@ final class PiiRedactor {
         for (PiiKind kind : kinds) {
             Matcher m = matcher(kind, text, from, to);
             while (m.find()) {
-                int end = kind.validEnd(text, m.start(), m.end());
-                Span s = new Span(m.start(), end, kind);
-                if (end >= 0 && found.stream().noneMatch(f -> f.start() < s.end() && s.start() < f.end())) {
+                int[] span = kind.validSpan(text, m.start(), m.end());
+                if (span == null) {
+                    continue;
+                }
+                Span s = new Span(span[0], span[1], kind);
+                if (found.stream().noneMatch(f -> f.start() < s.end() && s.start() < f.end())) {
                     found.add(s);
                 }
             }

@@ -67,6 +67,12 @@ class PiiRedactionTest {
     }
 
     @Test
+    void aCardAfterOtherDigitsIsStillRedacted() throws Exception {
+        assertEquals("ref 12 [CARD]", redact("ref 12 4111 1111 1111 1111"));
+        assertEquals("987-[CARD] thanks", redact("987-4111-1111-1111-1111 thanks"));
+    }
+
+    @Test
     void aStreamedCardFollowedByItsExpiryOrCvvIsRedacted() throws Exception {
         List<ChatEvent> out = respond(delta("card 4111 1111 1111"), delta(" 1111 12"), delta("/26 ok"), finish());
         assertEquals("card [CARD] 12/26 ok", text(out, 0));

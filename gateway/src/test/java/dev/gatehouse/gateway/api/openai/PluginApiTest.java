@@ -107,9 +107,10 @@ class PluginApiTest {
         }
     }
 
+    /** Greedy, so deterministic: a sampled answer of the random model may end early on its eos token. */
     private static String chat(String content, boolean stream) {
         return "{\"model\":\"" + TestServer.MODEL + "\",\"messages\":[{\"role\":\"user\",\"content\":\"" + content
-                + "\"}],\"max_tokens\":4,\"stream\":" + stream + "}";
+                + "\"}],\"max_tokens\":4,\"temperature\":0,\"stream\":" + stream + "}";
     }
 
     private static ChatRequest lastSeen() {
