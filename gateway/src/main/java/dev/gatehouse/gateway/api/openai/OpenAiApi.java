@@ -14,7 +14,6 @@ import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
-import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
@@ -38,7 +37,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -118,7 +116,7 @@ public final class OpenAiApi implements HttpService {
         int status = 200;
         ApiAuth.Caller caller = null;
         JsonNode json = null;
-        ConcurrencyLimiter.Slot slot = ConcurrencyLimiter.Slot.NONE;
+        Admission admission = null;
         try {
             try {
                 caller = auth.authenticate(req); // before the body: strangers get nothing parsed
@@ -129,12 +127,8 @@ public final class OpenAiApi implements HttpService {
             outcome.caller = caller;
             json = body.read(req, res);
             caller.requireModel(json.path("model").textValue()); // a missing model is the handler's 400
-            slot = admit(caller);
-            RateLimiter.Permit permit = limit(caller, json, res);
+            admission = Admission.admit(auth, usage, caller, json, res);
             handler.handle(json, res, outcome);
-            if (permit != null && outcome.usage != null) { // a cached answer ran no model: it spends no tokens
-                auth.limiter().settle(permit, outcome.cacheHit ? 0 : outcome.usage.totalTokens());
-            }
         } catch (RouteFailed e) {
             status = e.error().status();
             outcome.fallbacks = e.fallbacks();
@@ -157,7 +151,12 @@ public final class OpenAiApi implements HttpService {
             LOG.log(Level.SEVERE, "internal error on " + route, e);
             send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
         } finally {
-            slot.close();
+            if (admission != null) {
+                if (outcome.usage != null) { // a cached answer ran no model: it spends no tokens
+                    admission.settle(outcome.cacheHit ? 0 : outcome.usage.totalTokens());
+                }
+                admission.close();
+            }
             long nanos = System.nanoTime() - start;
             metrics.request(route, outcome.model, status, nanos);
             if (caller != null) { // only callers we know are logged: strangers cannot fill the disk
@@ -180,50 +179,6 @@ public final class OpenAiApi implements HttpService {
                 outcome.cacheHit ? 0 : usage.cost(outcome.backend, prompt, completion), TimeUnit.NANOSECONDS.toMillis(nanos),
                 status, String.join(", ", outcome.fallbacks), outcome.cacheHit);
         usage.record(caller.key(), r, outcome.model);
-    }
-
-    /** The key's budget and the caller's requests in flight; the slot is held until the request ends. */
-    private ConcurrencyLimiter.Slot admit(ApiAuth.Caller caller) {
-        if (caller.limitId() == null) {
-            return ConcurrencyLimiter.Slot.NONE; // the master key, or auth off
-        }
-        try {
-            usage.budgets().check(caller.key()); // budgets belong to virtual keys
-        } catch (ApiException e) {
-            usage.rejected(caller.limitId(), "budget");
-            throw e;
-        }
-        ConcurrencyLimiter.Slot slot = auth.concurrency().acquire(caller.limitId(), caller.maxConcurrent());
-        if (slot == null) {
-            usage.rejected(caller.limitId(), "concurrency");
-            throw new ApiException(429, "requests", "rate_limit_exceeded", null, "Too many concurrent requests for "
-                    + (caller.key() != null ? "this API key" : "this user") + ": limit " + caller.maxConcurrent()
-                    + ". Retry when one has finished.", 1);
-        }
-        return slot;
-    }
-
-    /**
-     * Counts the request against its key's or JWT user's rpm/tpm (none for the master key or a key without limits),
-     * sets OpenAI's x-ratelimit-* headers and refuses with 429 over a limit.
-     */
-    private RateLimiter.Permit limit(ApiAuth.Caller caller, JsonNode json, ServerResponse res) {
-        if (caller.limitId() == null || (caller.rpm() == null && caller.tpm() == null)) {
-            return null;
-        }
-        RateLimiter.Decision d = auth.limiter().acquire(caller.limitId(), caller.rpm(), caller.tpm(),
-                RateLimiter.estimate(json));
-        rateHeaders(res, d.headers());
-        if (!d.allowed()) {
-            usage.rejected(caller.limitId(), d.exceeded());
-            throw new ApiException(429, d.exceeded(), "rate_limit_exceeded", null, d.message(),
-                    (int) d.retryAfterSeconds());
-        }
-        return d.permit();
-    }
-
-    private static void rateHeaders(ServerResponse res, Map<String, String> headers) {
-        headers.forEach((name, value) -> res.header(HeaderNames.create(name), value));
     }
 
     private void completion(JsonNode body, ServerRequest req, ServerResponse res, Outcome outcome, boolean chat,
@@ -359,7 +314,7 @@ public final class OpenAiApi implements HttpService {
             return;
         }
         if (caller.limitId() != null) { // listing costs nothing, but a limited caller still sees where it stands
-            rateHeaders(res, auth.limiter().peek(caller.limitId(), caller.rpm(), caller.tpm()));
+            Admission.rateHeaders(res, auth.limiter().peek(caller.limitId(), caller.rpm(), caller.tpm()));
         }
         ObjectNode list = OpenAiJson.MAPPER.createObjectNode();
         list.put("object", "list");
