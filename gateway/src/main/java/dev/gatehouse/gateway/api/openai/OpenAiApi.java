@@ -35,6 +35,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -54,6 +55,7 @@ public final class OpenAiApi implements HttpService {
     private static final HeaderName BACKEND = HeaderNames.create("x-gatehouse-backend");
     private static final HeaderName FALLBACKS = HeaderNames.create("x-gatehouse-fallbacks");
     private static final HeaderName CACHE = HeaderNames.create("x-gatehouse-cache");
+    private static final HeaderName COST = HeaderNames.create("x-gatehouse-cost-usd");
 
     private final LocalModels models;
     private final Router router;
@@ -223,7 +225,13 @@ public final class OpenAiApi implements HttpService {
             if (request.stream()) {
                 streamResponse(res, stream, encoder);
             } else {
-                res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(collect(stream, encoder)));
+                ObjectNode answer = collect(stream, encoder);
+                ChatEvent.Usage used = encoder.usage();
+                if (used != null) { // known before a whole answer's headers go: what it cost, from the price list
+                    double cost = outcome.cacheHit ? 0 : usage.cost(outcome.backend, used.promptTokens(), used.completionTokens());
+                    res.header(COST, BigDecimal.valueOf(cost).toPlainString());
+                }
+                res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(answer));
             }
         } finally { // also when the client went away mid-stream: what was generated is paid for
             outcome.usage = encoder.usageOrEstimate(RateLimiter.promptEstimate(body));

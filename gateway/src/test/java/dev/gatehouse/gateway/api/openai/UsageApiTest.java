@@ -61,6 +61,7 @@ class UsageApiTest {
             HttpResponse<String> probe = server.send("POST", "/v1/chat/completions", CHAT, MASTER);
             assertEquals(200, probe.statusCode(), probe.body());
             long cost = json(probe).path("usage").path("total_tokens").asLong(); // dollars, at $1 a token
+            assertEquals((double) cost, Double.parseDouble(probe.headers().firstValue("x-gatehouse-cost-usd").orElseThrow()));
             String key = create(server, "{\"name\":\"two-requests\",\"max-budget-usd\":" + 2 * cost
                     + ",\"budget-period\":\"30d\"}");
             assertEquals(200, server.send("POST", "/v1/chat/completions", CHAT, key).statusCode());
