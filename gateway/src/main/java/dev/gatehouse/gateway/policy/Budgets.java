@@ -13,11 +13,15 @@ import java.util.concurrent.atomic.DoubleAdder;
 
 /**
  * Each key's spend against its {@code max-budget-usd}, per {@code budget-period} (none: since the
- * key was made). Spend is kept in memory and read back from the usage log when a key is first seen
- * or its period turns over, so a restart keeps what was already spent.
+ * key was made). Spend is counted in memory and read back from the usage log when a key is first
+ * seen, when its period turns over, and every {@link #REREAD} besides: a restart keeps what was
+ * spent, and servers sharing one PostgreSQL store see each other's spend within that time.
  */
 public final class Budgets {
-    private record Spend(Instant periodStart, DoubleAdder dollars) {}
+    /** How stale a key's spend may get before the log is read again. */
+    static final Duration REREAD = Duration.ofSeconds(5);
+
+    private record Spend(Instant periodStart, Instant readAt, DoubleAdder dollars) {}
 
     private final UsageLog log;
     private final Clock clock;
@@ -65,21 +69,24 @@ public final class Budgets {
     }
 
     /**
-     * The key's spend in the period holding now; loaded from the log (after a flush, so it is
-     * exact) when the key is new here or its period has turned over. Rows are logged after
-     * {@link #add}, so a load never counts a request that is also added in memory. The load runs
-     * outside the map's lock (it waits on the disk); two threads loading at once keep the first.
+     * The key's spend in the period holding now; read from the log (after a flush, so this server's
+     * own rows are in it) when the key is new here, its period has turned over or the last read is
+     * older than {@link #REREAD}. Rows are logged after {@link #add}, so a read never counts a request
+     * that is also added in memory; one added while a read runs counts from the next read. The read
+     * runs outside the map's lock (it waits on the disk).
      */
     private Spend current(KeyStore.Key key) {
         Instant now = clock.instant();
         String period = key.spec().budgetPeriod();
         Instant start = period == null ? key.createdAt() : BudgetPeriod.parse(period).start(key.createdAt(), now);
         Spend known = spend.get(key.id());
-        if (known != null && known.periodStart().equals(start)) {
+        if (known != null && known.periodStart().equals(start) && (log == null || now.isBefore(known.readAt().plus(REREAD)))) {
             return known;
         }
-        Spend fresh = new Spend(start, loaded(key.id(), start));
-        return spend.merge(key.id(), fresh, (old, loaded) -> old.periodStart().equals(start) ? old : loaded);
+        Spend fresh = new Spend(start, now, loaded(key.id(), start));
+        // two threads reading at once: the first read stays (a request added since is not lost)
+        return spend.merge(key.id(), fresh, (old, read) -> old.periodStart().equals(start)
+                && !old.readAt().isBefore(now) ? old : read);
     }
 
     private DoubleAdder loaded(String keyId, Instant since) {

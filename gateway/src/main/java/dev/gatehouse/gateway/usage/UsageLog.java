@@ -175,17 +175,20 @@ public final class UsageLog implements AutoCloseable {
     public double spent(String keyId, Instant since) {
         try {
             return db.run(c -> {
+                double spent;
                 try (PreparedStatement p = c.prepareStatement(
                         "SELECT COALESCE(SUM(cost_usd), 0) FROM usage_log WHERE key_id = ? AND at_ms >= ?")) {
                     p.setString(1, keyId);
                     p.setLong(2, since.toEpochMilli());
                     try (ResultSet r = p.executeQuery()) {
                         r.next();
-                        double spent = r.getDouble(1);
-                        c.commit(); // ends the read transaction so the next read sees new rows
-                        return spent;
+                        spent = r.getDouble(1);
                     }
                 }
+                // ends the read transaction, with the statement closed first: while one is open SQLite keeps
+                // the snapshot, and this connection would never see another server's or process's new rows
+                c.commit();
+                return spent;
             });
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read the usage log: " + e.getMessage(), e);
