@@ -10,6 +10,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.DoubleAdder;
+import java.util.logging.Logger;
 
 /**
  * Each key's spend against its {@code max-budget-usd}, per {@code budget-period} (none: since the
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.DoubleAdder;
  * spent, and servers sharing one PostgreSQL store see each other's spend within that time.
  */
 public final class Budgets {
+    private static final Logger LOG = Logger.getLogger(Budgets.class.getName());
     /** How stale a key's spend may get before the log is read again. */
     static final Duration REREAD = Duration.ofSeconds(5);
 
@@ -83,10 +85,23 @@ public final class Budgets {
         if (known != null && known.periodStart().equals(start) && (log == null || now.isBefore(known.readAt().plus(REREAD)))) {
             return known;
         }
-        Spend fresh = new Spend(start, now, loaded(key.id(), start));
+        DoubleAdder read;
+        try {
+            read = loaded(key.id(), start);
+        } catch (RuntimeException e) {
+            if (known == null || !known.periodStart().equals(start)) {
+                throw e;
+            }
+            // the store is down: go on counting in memory, and try it again after REREAD
+            LOG.warning("cannot read the spend of key " + key.id() + " (" + e.getMessage() + "); counting in memory");
+            Spend kept = new Spend(start, now, known.dollars());
+            spend.put(key.id(), kept);
+            return kept;
+        }
+        Spend fresh = new Spend(start, now, read);
         // two threads reading at once: the first read stays (a request added since is not lost)
-        return spend.merge(key.id(), fresh, (old, read) -> old.periodStart().equals(start)
-                && !old.readAt().isBefore(now) ? old : read);
+        return spend.merge(key.id(), fresh, (old, latest) -> old.periodStart().equals(start)
+                && !old.readAt().isBefore(now) ? old : latest);
     }
 
     private DoubleAdder loaded(String keyId, Instant since) {

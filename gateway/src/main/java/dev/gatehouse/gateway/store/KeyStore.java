@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
 
 /**
  * Virtual API keys in the {@link Database}: the embedded SQLite file, or PostgreSQL.
@@ -26,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  * Requests are checked against an in-memory copy of the keys, read again at most once a second.
  */
 public final class KeyStore implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(KeyStore.class.getName());
     private static final SecureRandom RANDOM = new SecureRandom();
 
     /**
@@ -173,6 +175,7 @@ public final class KeyStore implements AutoCloseable {
                 return s;
             }
             long now = System.nanoTime();
+            Snapshot last = s;
             try {
                 s = new Snapshot(db.run(c -> {
                     try (PreparedStatement p = c.prepareStatement("SELECT * FROM api_keys"); ResultSet r = p.executeQuery()) {
@@ -184,7 +187,13 @@ public final class KeyStore implements AutoCloseable {
                     }
                 }), now);
             } catch (SQLException e) {
-                throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
+                if (last == null) {
+                    throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
+                }
+                // the store is down (PostgreSQL restarting): keep serving the keys as last read, try again in a second
+                LOG.warning("cannot read keys (" + e.getMessage() + "); using the copy read "
+                        + TimeUnit.NANOSECONDS.toSeconds(now - last.readAtNanos()) + " s ago");
+                s = new Snapshot(last.byHash(), now);
             }
             snapshot = s;
             return s;

@@ -73,6 +73,18 @@ class BudgetsTest {
     }
 
     @Test
+    void whenTheStoreCannotBeReadSpendGoesOnInMemory() throws Exception {
+        UsageLog log = UsageLog.open(dir.resolve("down.db"));
+        Budgets budgets = new Budgets(log, clock);
+        spend(budgets, log, 4);
+        log.close(); // every read of the store fails from now on, as with PostgreSQL down
+        now.set(now.get().plus(Budgets.REREAD).plusSeconds(1));
+        assertEquals(4, budgets.spent(KEY), "no error, and nothing forgotten");
+        budgets.add(KEY, 7);
+        assertThrows(ApiException.class, () -> budgets.check(KEY));
+    }
+
+    @Test
     void withoutALogSpendIsKeptInMemoryAndNeverReset() {
         Budgets budgets = new Budgets(null, clock);
         budgets.add(KEY, 7);

@@ -61,4 +61,20 @@ class KeyStorePostgresTest extends KeyStoreTest {
             assertEquals(List.of("after", "before"), keys.list().stream().map(k -> k.spec().name()).sorted().toList());
         }
     }
+
+    @Test
+    void keysAsLastReadStillWorkWhileTheStoreIsDown() throws Exception {
+        try (KeyStore keys = KeyStore.open(database())) {
+            String key = keys.create(new KeyStore.Spec("kept", List.of(), null, null, null, null, null, null)).key();
+            assertTrue(keys.find(key).isPresent());
+            postgres.refuseConnections(store, true);
+            try {
+                Thread.sleep(1_100); // the in-memory copy is now due to be read again, and the read fails
+                assertTrue(keys.find(key).isPresent(), "a PostgreSQL outage does not lock every key out");
+                assertFalse(keys.find("gh-never-made").isPresent());
+            } finally {
+                postgres.refuseConnections(store, false);
+            }
+        }
+    }
 }

@@ -62,6 +62,17 @@ public final class TestPostgres implements AutoCloseable {
         }
     }
 
+    /** Makes {@code store}'s database refuse (or accept again) new sessions, ending the open ones: PostgreSQL down. */
+    public void refuseConnections(StoreConfig store, boolean refuse) throws SQLException {
+        String name = store.jdbcUrl().substring(store.jdbcUrl().lastIndexOf('/') + 1);
+        try (Connection c = admin(); Statement s = c.createStatement()) {
+            s.execute("ALTER DATABASE " + name + " ALLOW_CONNECTIONS " + !refuse);
+        }
+        if (refuse) {
+            dropConnections(store);
+        }
+    }
+
     private Connection admin() throws SQLException {
         return server.getPostgresDatabase().getConnection();
     }
