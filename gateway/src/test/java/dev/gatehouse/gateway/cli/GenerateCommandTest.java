@@ -6,15 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.gatehouse.gateway.Main;
 import dev.gatehouse.serving.testing.TestModelFolder;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** `gatehouse generate` as a user runs it: by folder or store name, streamed or --json, errors without stack traces. */
 class GenerateCommandTest {
@@ -26,23 +22,11 @@ class GenerateCommandTest {
         TestModelFolder.llama().write(store.resolve("tiny-llama"));
     }
 
-    record Run(int exitCode, String out, String err) {}
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @Test
     void jsonOutputCarriesTokensAndFinishReason() throws Exception {
-        Run r = run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20 t21 t22",
+        CliRun r = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20 t21 t22",
                 "--max-tokens", "5", "--temperature", "0", "--json");
-        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(0, r.code(), r.err());
         JsonNode json = new ObjectMapper().readTree(r.out());
         assertEquals(5, json.get("token_ids").size());
         assertEquals(5, json.get("completion_tokens").asInt());
@@ -53,9 +37,9 @@ class GenerateCommandTest {
 
     @Test
     void streamsTextThenReportsSpeed() {
-        Run r = run("generate", "--model", store.resolve("tiny-llama").toString(), "--prompt", "t20 t21",
+        CliRun r = CliRun.run("generate", "--model", store.resolve("tiny-llama").toString(), "--prompt", "t20 t21",
                 "--chat", "--max-tokens", "4", "--seed", "7");
-        assertEquals(0, r.exitCode(), r.err());
+        assertEquals(0, r.code(), r.err());
         assertFalse(r.out().isBlank());
         assertTrue(r.err().contains("generated tokens: 4"), r.err());
         assertTrue(r.err().contains("tokens/s"), r.err());
@@ -63,14 +47,14 @@ class GenerateCommandTest {
 
     @Test
     void badInputIsOneClearLine() {
-        Run missing = run("generate", "--model", "no-such-model", "--model-store", store.toString(), "--prompt", "x");
-        assertEquals(1, missing.exitCode());
+        CliRun missing = CliRun.run("generate", "--model", "no-such-model", "--model-store", store.toString(), "--prompt", "x");
+        assertEquals(1, missing.code());
         assertTrue(missing.err().startsWith("error: model 'no-such-model'"), missing.err());
         assertFalse(missing.err().contains("\tat "), "no stack trace");
 
-        Run zero = run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "x",
+        CliRun zero = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "x",
                 "--max-tokens", "0");
-        assertEquals(1, zero.exitCode());
+        assertEquals(1, zero.code());
         assertTrue(zero.err().contains("max_tokens"), zero.err());
     }
 }

@@ -4,52 +4,35 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gatehouse.gateway.Main;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 class KeysCommandTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     @Test
     void createListRevoke() {
         String db = dir.resolve("gatehouse.db").toString();
-        Run created = run("keys", "--db", db, "create", "--name", "cli", "--models", "a,b");
+        CliRun created = CliRun.run("keys", "--db", db, "create", "--name", "cli", "--models", "a,b");
         assertEquals(0, created.code(), created.err());
         Matcher id = Pattern.compile("id:\\s+(\\S+)").matcher(created.out());
         Matcher key = Pattern.compile("key:\\s+(\\S+)").matcher(created.out());
         assertTrue(id.find() && key.find(), created.out());
-        Run list = run("keys", "--db", db, "list");
+        CliRun list = CliRun.run("keys", "--db", db, "list");
         assertTrue(list.out().contains(id.group(1)) && list.out().contains("a,b"), list.out());
         assertFalse(list.out().contains(key.group(1)));
-        assertEquals(0, run("keys", "--db", db, "revoke", id.group(1)).code());
-        assertEquals(1, run("keys", "--db", db, "revoke", id.group(1)).code());
-        assertFalse(run("keys", "--db", db, "list").out().contains(id.group(1)));
+        assertEquals(0, CliRun.run("keys", "--db", db, "revoke", id.group(1)).code());
+        assertEquals(1, CliRun.run("keys", "--db", db, "revoke", id.group(1)).code());
+        assertFalse(CliRun.run("keys", "--db", db, "list").out().contains(id.group(1)));
     }
 
     @Test
     void serveRefusesAnotherHostWithoutAMasterKey() {
-        Run r = run("serve", "--host", "0.0.0.0", "--port", "0", "--model-store", dir.resolve("models").toString());
+        CliRun r = CliRun.run("serve", "--host", "0.0.0.0", "--port", "0", "--model-store", dir.resolve("models").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().contains("GATEHOUSE_MASTER_KEY") && r.err().contains("gatehouse keys create"), r.err());
     }

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.Main;
 import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.cli.CliRun;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.StoreConfig;
@@ -15,8 +15,6 @@ import dev.gatehouse.gateway.store.TestPostgres;
 import dev.gatehouse.gateway.usage.Pricing;
 import dev.gatehouse.gateway.usage.UsageLog;
 import dev.gatehouse.gateway.usage.UsageRecorder;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +24,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** Keys, usage and budgets with {@code store.jdbc-url}: everything in PostgreSQL, nothing in a local file. */
 class PostgresStoreApiTest {
@@ -94,21 +91,11 @@ class PostgresStoreApiTest {
             assertTrue(usage.toString().contains(listed.path("id").asText()), usage.toString());
         }
 
-        String[] keysList = cli("keys", "--config", config.toString(), "list");
-        assertEquals("0", keysList[0], keysList[2]);
-        assertTrue(keysList[1].contains("two-requests"), keysList[1]);
-        String[] usage = cli("usage", "--config", config.toString(), "--group-by", "model");
-        assertEquals("0", usage[0], usage[2]);
-        assertTrue(usage[1].contains(TestServer.MODEL), usage[1]);
-    }
-
-    private static String[] cli(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cli = Main.commandLine();
-        cli.setOut(new PrintWriter(out));
-        cli.setErr(new PrintWriter(err));
-        int code = cli.execute(args);
-        return new String[]{String.valueOf(code), out.toString(), err.toString()};
+        CliRun keysList = CliRun.run("keys", "--config", config.toString(), "list");
+        assertEquals(0, keysList.code(), keysList.err());
+        assertTrue(keysList.out().contains("two-requests"), keysList.out());
+        CliRun usage = CliRun.run("usage", "--config", config.toString(), "--group-by", "model");
+        assertEquals(0, usage.code(), usage.err());
+        assertTrue(usage.out().contains(TestServer.MODEL), usage.out());
     }
 }
