@@ -6,19 +6,37 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Scaled dot-product attention over the KV cache with grouped-query heads: the query heads that
- * share a key/value head are folded into one matmul ([groups * tokens, headDim] x [headDim, span])
- * instead of repeating keys and values.
+ * Scaled dot-product attention of one forward pass over the KV cache, with grouped-query heads:
+ * the query heads that share a key/value head are folded into one matmul ([groups * tokens,
+ * headDim] x [headDim, span]) instead of repeating keys and values. What every layer shares (the
+ * mask, the cache positions) is built once per step, since each DJL op is a JNI call.
  */
 final class Attention {
-    private Attention() {}
+    private final StepBatch batch;
+    private final KvCache cache;
+    private final KvCache.Positions positions;
+    private final NDArray mask;
+    private final long heads;
+    private final long kvHeads;
+    private final long headDim;
+
+    Attention(StepBatch batch, KvCache cache, int heads, int kvHeads, int headDim, Integer window,
+              NDManager step, DataType dtype) {
+        this.batch = batch;
+        this.cache = cache;
+        this.positions = cache.positions(batch, step);
+        this.mask = mask(batch, heads / kvHeads, window, step, dtype);
+        this.heads = heads;
+        this.kvHeads = kvHeads;
+        this.headDim = headDim;
+    }
 
     /**
-     * The additive mask [batch, 1, 1, tokensPerSeq, span] hiding future positions, other sequences'
-     * shorter tails and positions outside a sliding window; null when every position is visible
-     * (a single-token decode of one sequence, or of equally long ones).
+     * The additive mask [batch, 1, groups * tokensPerSeq, span] hiding future positions, other
+     * sequences' shorter tails and positions outside a sliding window, laid out like the folded
+     * query rows; null when every position is visible (a single-token decode of equally long sequences).
      */
-    static NDArray mask(StepBatch batch, Integer window, NDManager step, DataType dtype) {
+    static NDArray mask(StepBatch batch, int groups, Integer window, NDManager step, DataType dtype) {
         int t = batch.tokensPerSeq();
         int span = batch.span();
         boolean needed = t > 1 || (window != null && span > window);
@@ -28,18 +46,20 @@ final class Attention {
         if (!needed) {
             return null;
         }
-        float[] mask = new float[batch.batchSize() * t * span];
+        float[] mask = new float[batch.batchSize() * groups * t * span];
         int i = 0;
         for (int b = 0; b < batch.batchSize(); b++) {
-            for (int j = 0; j < t; j++) {
-                int pos = batch.starts()[b] + j;
-                for (int key = 0; key < span; key++, i++) {
-                    boolean visible = key <= pos && (window == null || pos - key < window);
-                    mask[i] = visible ? 0f : Float.NEGATIVE_INFINITY;
+            for (int g = 0; g < groups; g++) {
+                for (int j = 0; j < t; j++) {
+                    int pos = batch.starts()[b] + j;
+                    for (int key = 0; key < span; key++, i++) {
+                        boolean visible = key <= pos && (window == null || pos - key < window);
+                        mask[i] = visible ? 0f : Float.NEGATIVE_INFINITY;
+                    }
                 }
             }
         }
-        return step.create(mask, new Shape(batch.batchSize(), 1, 1, t, span)).toType(dtype, false);
+        return step.create(mask, new Shape(batch.batchSize(), 1, (long) groups * t, span)).toType(dtype, false);
     }
 
     /**
@@ -48,28 +68,26 @@ final class Attention {
      * @param v like k
      * @return [batch, tokens, heads * headDim]
      */
-    static NDArray run(NDArray q, NDArray k, NDArray v, KvCache cache, int layer, StepBatch batch,
-                       NDArray mask, NDManager step) {
-        long b = q.getShape().get(0);
-        long t = q.getShape().get(1);
-        long heads = q.getShape().get(2);
-        long headDim = q.getShape().get(3);
-        long kvHeads = k.getShape().get(2);
+    NDArray run(int layer, NDArray q, NDArray k, NDArray v) {
+        long b = batch.batchSize();
+        long t = batch.tokensPerSeq();
         long groups = heads / kvHeads;
-        cache.write(layer, k.transpose(0, 2, 1, 3), v.transpose(0, 2, 1, 3), batch, step);
-        int span = batch.span();
-        NDArray keys = cache.read(layer, 0, batch, span, step);
-        NDArray values = cache.read(layer, 1, batch, span, step);
+        cache.write(layer, k, v, positions);
+        NDArray keys = cache.read(layer, 0, positions);
+        NDArray values = cache.read(layer, 1, positions);
 
-        NDArray query = q.mul(1.0 / Math.sqrt(headDim)).transpose(0, 2, 1, 3)
-                .reshape(new Shape(b, kvHeads, groups * t, headDim));
-        NDArray scores = query.matMul(keys.transpose(0, 1, 3, 2));
+        // Query rows ordered (kvHead, group, token); head h is kvHead * groups + group, so with one
+        // token per sequence this is a plain reshape.
+        NDArray query = t == 1 ? q.reshape(b, kvHeads, groups, headDim)
+                : q.transpose(0, 2, 1, 3).reshape(b, kvHeads, groups * t, headDim);
+        NDArray scores = query.mul(1.0 / Math.sqrt(headDim)).matMul(keys.transpose(0, 1, 3, 2));
         if (mask != null) {
-            scores = scores.reshape(new Shape(b, kvHeads, groups, t, span)).add(mask)
-                    .reshape(new Shape(b, kvHeads, groups * t, span));
+            scores = scores.add(mask);
         }
         NDArray out = scores.softmax(-1).matMul(values);
-        return out.reshape(new Shape(b, heads, t, headDim)).transpose(0, 2, 1, 3)
-                .reshape(new Shape(b, t, heads * headDim));
+        if (t == 1) {
+            return out.reshape(b, 1, heads * headDim);
+        }
+        return out.reshape(b, heads, t, headDim).transpose(0, 2, 1, 3).reshape(b, t, heads * headDim);
     }
 }

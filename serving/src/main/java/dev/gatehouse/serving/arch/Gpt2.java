@@ -1,6 +1,7 @@
 package dev.gatehouse.serving.arch;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
@@ -69,15 +70,13 @@ public final class Gpt2 extends DecoderModel {
         Shape ids = new Shape(b, t);
         NDArray x = Layers.embedding(step.create(batch.tokens(), ids), tokenEmbed)
                 .add(Layers.embedding(step.create(positions, ids), positionEmbed));
-        NDArray mask = Attention.mask(batch, null, step, dtype);
+        Attention attention = new Attention(batch, cache, heads, heads, cfg.headDim(), null, step, dtype);
         for (int i = 0; i < blocks.length; i++) {
             Block block = blocks[i];
-            NDArray qkv = Layers.linear(layerNorm(x, block.norm1()), block.qkv(), block.qkvBias())
-                    .reshape(new Shape(b, t, 3L * heads, cfg.headDim()));
-            NDArray q = qkv.get(new NDIndex(":, :, :" + heads));
-            NDArray k = qkv.get(new NDIndex(":, :, " + heads + ":" + 2 * heads));
-            NDArray v = qkv.get(new NDIndex(":, :, " + 2 * heads + ":"));
-            NDArray attn = Attention.run(q, k, v, cache, i, batch, mask, step);
+            NDList qkv = Layers.linear(layerNorm(x, block.norm1()), block.qkv(), block.qkvBias())
+                    .reshape(b, t, 3L * heads, cfg.headDim())
+                    .split(new long[] {heads, 2L * heads}, 2);
+            NDArray attn = attention.run(i, qkv.get(0), qkv.get(1), qkv.get(2));
             x = x.add(Layers.linear(attn, block.out(), block.outBias()));
             NDArray up = Layers.linear(layerNorm(x, block.norm2()), block.up(), block.upBias());
             x = x.add(Layers.linear(Layers.geluNew(up), block.down(), block.downBias()));

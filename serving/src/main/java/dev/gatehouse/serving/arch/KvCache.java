@@ -45,45 +45,67 @@ public final class KvCache implements AutoCloseable {
         return maxLength;
     }
 
-    /** Stores this step's keys and values, each [batch, kvHeads, tokensPerSeq, headDim]. */
-    void write(int layer, NDArray k, NDArray v, StepBatch batch, NDManager step) {
+    /**
+     * Where one step writes and reads in the cache, worked out once and shared by every layer:
+     * {@code scatter} (decode of several sequences: cache[slot_b, :, start_b, :] = new[b] in one
+     * op; null otherwise) and {@code read} (the batch's slots up to the step's span).
+     */
+    record Positions(StepBatch batch, NDIndex scatter, NDIndex read, NDManager step) {}
+
+    Positions positions(StepBatch batch, NDManager step) {
         int t = batch.tokensPerSeq();
         for (int b = 0; b < batch.batchSize(); b++) {
             if (batch.starts()[b] + t > maxLength) {
                 throw new IllegalStateException("sequence exceeds the KV cache length " + maxLength);
             }
         }
+        NDIndex scatter = null;
         if (t == 1 && batch.batchSize() > 1) {
-            // A decode step: one scatter per tensor, cache[slot_b, :, start_b, :] = new[b], not one copy per sequence.
-            NDArray slots = step.create(batch.slots()).toType(DataType.INT64, false);
-            NDArray starts = step.create(batch.starts()).toType(DataType.INT64, false);
-            NDIndex at = new NDIndex("{}, :, {}", slots, starts);
-            keys[layer].set(at, k.squeeze(2));
-            values[layer].set(at, v.squeeze(2));
-            return;
+            scatter = new NDIndex("{}, :, {}", indexArray(batch.slots(), step), indexArray(batch.starts(), step));
         }
-        for (int b = 0; b < batch.batchSize(); b++) {
-            int start = batch.starts()[b];
-            NDIndex at = new NDIndex().addIndices(batch.slots()[b]).addAllDim().addSliceDim(start, start + t);
-            keys[layer].set(at, batch.batchSize() == 1 ? k.squeeze(0) : k.get(step, b));
-            values[layer].set(at, batch.batchSize() == 1 ? v.squeeze(0) : v.get(step, b));
-        }
-    }
-
-    /** Keys (index 0) or values (1) of the batch's slots up to {@code span}: [batch, kvHeads, span, headDim]. */
-    NDArray read(int layer, int which, StepBatch batch, int span, NDManager step) {
-        NDArray all = which == 0 ? keys[layer] : values[layer];
+        int span = batch.span();
         int[] s = batch.slots();
         boolean contiguous = true;
         for (int b = 1; b < s.length; b++) {
             contiguous &= s[b] == s[0] + b;
         }
-        if (contiguous) {
-            return all.get(step, new NDIndex().addSliceDim(s[0], s[0] + s.length).addAllDim().addSliceDim(0, span));
+        // Contiguous slots are read as a view; scattered ones are gathered through an index array (a copy).
+        NDIndex read = contiguous
+                ? new NDIndex().addSliceDim(s[0], s[0] + s.length).addAllDim().addSliceDim(0, span)
+                : new NDIndex("{}, :, :" + span, indexArray(s, step));
+        return new Positions(batch, scatter, read, step);
+    }
+
+    private static NDArray indexArray(int[] values, NDManager step) {
+        return step.create(values).toType(DataType.INT64, false);
+    }
+
+    /** Stores this step's keys and values, each [batch, tokensPerSeq, kvHeads, headDim]. */
+    void write(int layer, NDArray k, NDArray v, Positions at) {
+        StepBatch batch = at.batch();
+        if (at.scatter() != null) {
+            keys[layer].set(at.scatter(), k.squeeze(1));
+            values[layer].set(at.scatter(), v.squeeze(1));
+            return;
         }
-        // Scattered slots: an index array gathers them (a copy, unlike the contiguous slice).
-        NDArray index = step.create(s).toType(DataType.INT64, false);
-        return all.get(step, new NDIndex("{}, :, :" + span, index));
+        int t = batch.tokensPerSeq();
+        for (int b = 0; b < batch.batchSize(); b++) {
+            int start = batch.starts()[b];
+            NDIndex slice = new NDIndex().addIndices(batch.slots()[b]).addAllDim().addSliceDim(start, start + t);
+            keys[layer].set(slice, sequence(k, b, batch));
+            values[layer].set(slice, sequence(v, b, batch));
+        }
+    }
+
+    /** Sequence b's rows of a [batch, tokens, kvHeads, headDim] tensor as [kvHeads, tokens, headDim]. */
+    private static NDArray sequence(NDArray x, int b, StepBatch batch) {
+        NDArray rows = batch.batchSize() == 1 ? x.squeeze(0) : x.get(b);
+        return rows.transpose(1, 0, 2);
+    }
+
+    /** Keys (index 0) or values (1) of the batch's slots up to the step's span: [batch, kvHeads, span, headDim]. */
+    NDArray read(int layer, int which, Positions at) {
+        return (which == 0 ? keys[layer] : values[layer]).get(at.step(), at.read());
     }
 
     @Override

@@ -30,7 +30,7 @@ public final class Llama extends DecoderModel {
 
     public Llama(ModelConfig cfg, ModelWeights w, NDManager manager, DataType dtype) {
         super(cfg, manager, dtype);
-        this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeScaling());
+        this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeScaling(), manager, dtype);
         long hidden = cfg.hiddenSize();
         long q = (long) cfg.numHeads() * cfg.headDim();
         long kv = (long) cfg.numKvHeads() * cfg.headDim();
@@ -83,29 +83,25 @@ public final class Llama extends DecoderModel {
         int heads = cfg.numHeads();
         int kvHeads = cfg.numKvHeads();
         NDArray[] angles = rope.angles(batch, step, dtype);
-        NDArray mask = Attention.mask(batch, cfg.slidingWindow(), step, dtype);
+        Attention attention = new Attention(batch, cache, heads, kvHeads, cfg.headDim(), cfg.slidingWindow(), step, dtype);
+        long inter = cfg.intermediateSize();
         NDArray x = Layers.embedding(step.create(batch.tokens(), new Shape(b, t)), embed);
         for (int i = 0; i < layers.length; i++) {
             Layer layer = layers[i];
             NDArray h = Layers.rmsNorm(x, layer.inputNorm(), cfg.normEps());
-            NDArray qkv = Layers.linear(h, layer.qkv(), layer.qkvBias())
-                    .reshape(new Shape(b, t, heads + 2L * kvHeads, cfg.headDim()));
-            NDArray qk = qkv.get(new NDIndex(":, :, :" + (heads + kvHeads)));
-            NDArray v = qkv.get(new NDIndex(":, :, " + (heads + kvHeads) + ":"));
+            NDList qkAndV = Layers.linear(h, layer.qkv(), layer.qkvBias())
+                    .reshape(b, t, heads + 2L * kvHeads, cfg.headDim())
+                    .split(new long[] {heads + kvHeads}, 2);
+            NDArray qk = qkAndV.get(0);
             if (layer.qkNorm() != null) {
                 qk = Layers.rmsNorm(qk, layer.qkNorm(), cfg.normEps());
             }
-            qk = Rope.apply(qk, angles);
-            NDArray q = qk.get(new NDIndex(":, :, :" + heads));
-            NDArray k = qk.get(new NDIndex(":, :, " + heads + ":"));
-            NDArray attn = Attention.run(q, k, v, cache, i, batch, mask, step);
+            NDList qAndK = rope.apply(qk, angles).split(new long[] {heads}, 2);
+            NDArray attn = attention.run(i, qAndK.get(0), qAndK.get(1), qkAndV.get(1));
             x = x.add(Layers.linear(attn, layer.out(), null));
             h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
-            NDArray gateUp = Layers.linear(h, layer.gateUp(), null);
-            long inter = cfg.intermediateSize();
-            NDArray gate = gateUp.get(new NDIndex("..., :" + inter));
-            NDArray up = gateUp.get(new NDIndex("..., " + inter + ":"));
-            x = x.add(Layers.linear(Layers.silu(gate).mul(up), layer.down(), null));
+            NDList gateAndUp = Layers.linear(h, layer.gateUp(), null).split(new long[] {inter}, 2);
+            x = x.add(Layers.linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), layer.down(), null));
         }
         NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex(":, " + (t - 1)));
         NDArray logits = Layers.linear(Layers.rmsNorm(last, finalNorm, cfg.normEps()), lmHead, null);

@@ -2,20 +2,22 @@ package dev.gatehouse.serving.arch;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.gatehouse.serving.load.RopeScaling;
 
 /**
- * Rotary position embedding in transformers' "rotate half" form: the head dimension's first and
- * second halves are the two coordinates of each rotated pair. The angles of a step's positions are
- * computed in Java once per step and shared by all layers.
+ * Rotary position embedding in transformers' "rotate half" form: x * cos + rotate_half(x) * sin,
+ * where the head dimension's first and second halves are the two coordinates of each rotated pair.
+ * rotate_half(x) = [-x2, x1] is one matmul with a fixed signed permutation matrix (exact: each
+ * output picks one input), which costs four ops per layer instead of splitting and joining halves.
+ * The angles of a step's positions are computed in Java once per step and shared by all layers.
  */
 final class Rope {
     private final double[] invFreq;
+    private final NDArray rotateHalf;
 
-    Rope(int headDim, double theta, RopeScaling scaling) {
+    Rope(int headDim, double theta, RopeScaling scaling, NDManager manager, DataType dtype) {
         invFreq = new double[headDim / 2];
         for (int i = 0; i < invFreq.length; i++) {
             invFreq[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
@@ -23,36 +25,39 @@ final class Rope {
         if (scaling != null) {
             scaling.apply(invFreq);
         }
+        int half = headDim / 2;
+        float[] matrix = new float[headDim * headDim]; // x @ matrix: out[i] = -x[i + half], out[i + half] = x[i]
+        for (int i = 0; i < half; i++) {
+            matrix[(i + half) * headDim + i] = -1f;
+            matrix[i * headDim + i + half] = 1f;
+        }
+        rotateHalf = manager.create(matrix, new Shape(headDim, headDim)).toType(dtype, false);
     }
 
-    /** cos and sin of every new token's angles: two arrays [batch, tokensPerSeq, 1, headDim / 2]. */
+    /** cos and sin of every new token's angles, repeated for both halves: two arrays [batch, tokensPerSeq, 1, headDim]. */
     NDArray[] angles(StepBatch batch, NDManager step, DataType dtype) {
         int half = invFreq.length;
+        int dim = 2 * half;
         int t = batch.tokensPerSeq();
-        float[] cos = new float[batch.batchSize() * t * half];
+        float[] cos = new float[batch.batchSize() * t * dim];
         float[] sin = new float[cos.length];
         int i = 0;
         for (int b = 0; b < batch.batchSize(); b++) {
-            for (int j = 0; j < t; j++) {
+            for (int j = 0; j < t; j++, i += dim) {
                 long pos = batch.starts()[b] + j;
-                for (int f = 0; f < half; f++, i++) {
+                for (int f = 0; f < half; f++) {
                     double angle = pos * invFreq[f];
-                    cos[i] = (float) Math.cos(angle);
-                    sin[i] = (float) Math.sin(angle);
+                    cos[i + f] = cos[i + half + f] = (float) Math.cos(angle);
+                    sin[i + f] = sin[i + half + f] = (float) Math.sin(angle);
                 }
             }
         }
-        Shape shape = new Shape(batch.batchSize(), t, 1, half);
+        Shape shape = new Shape(batch.batchSize(), t, 1, dim);
         return new NDArray[] {step.create(cos, shape).toType(dtype, false), step.create(sin, shape).toType(dtype, false)};
     }
 
     /** Rotates x [batch, tokens, heads, headDim] by the step's angles. */
-    static NDArray apply(NDArray x, NDArray[] cosSin) {
-        long half = x.getShape().get(3) / 2;
-        NDArray x1 = x.get(new NDIndex("..., :" + half));
-        NDArray x2 = x.get(new NDIndex("..., " + half + ":"));
-        NDArray cos = cosSin[0];
-        NDArray sin = cosSin[1];
-        return x1.mul(cos).sub(x2.mul(sin)).concat(x2.mul(cos).add(x1.mul(sin)), -1);
+    NDArray apply(NDArray x, NDArray[] cosSin) {
+        return x.mul(cosSin[0]).add(x.matMul(rotateHalf).mul(cosSin[1]));
     }
 }
