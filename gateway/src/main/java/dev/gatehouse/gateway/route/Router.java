@@ -35,8 +35,8 @@ import java.util.random.RandomGenerator;
  *     timeouts, connections refused or dropped) before its first event;</li>
  * <li>other 4xx are the client's: returned as they are, except context_length_exceeded, which
  *     another target (a larger context) may serve, and a parameter the target cannot serve
- *     ({@link ApiException#isUnsupported()}: seed on Anthropic, ...), which another target may; that
- *     refusal is the answer only when every target refused;</li>
+ *     ({@link ApiException#isUnsupported()}: seed on Anthropic, ...), which another target may; the
+ *     first such refusal is the answer only when no target failed otherwise;</li>
  * <li>the last target, having no one to pass to, is retried if it is a provider on those failures
  *     (its {@code retries} times) after a short backoff that honours Retry-After (see {@link Backoff});</li>
  * <li>a provider that failed its {@code circuit-breaker.failures} times in a row is skipped until its
