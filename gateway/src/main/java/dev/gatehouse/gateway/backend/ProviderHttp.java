@@ -8,10 +8,15 @@ import dev.gatehouse.gateway.config.ProviderConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 
 /**
  * The HTTP side every cloud backend shares: one client per provider, and the mapping of transport
@@ -22,10 +27,12 @@ public final class ProviderHttp {
     public static final ObjectMapper MAPPER = new ObjectMapper();
 
     private final String provider;
+    private final long timeoutMillis;
     private final HttpClient http;
 
     public ProviderHttp(ProviderConfig config) {
         this.provider = config.name();
+        this.timeoutMillis = config.timeoutMillis();
         this.http = HttpClient.newBuilder()
                 .connectTimeout(Duration.ofMillis(Math.min(config.timeoutMillis(), 10_000)))
                 .build();
@@ -42,9 +49,10 @@ public final class ProviderHttp {
         }
     }
 
+    /** A whole body; a provider silent for the provider's timeout-ms after its headers is a timeout (504). */
     public byte[] readAll(InputStream in) {
-        try (in) {
-            return in.readAllBytes();
+        try (ReadTimeoutStream body = new ReadTimeoutStream(in, timeoutMillis)) {
+            return body.readAllBytes();
         } catch (IOException e) {
             throw fromIo(provider, e);
         }
@@ -67,18 +75,47 @@ public final class ProviderHttp {
         }
     }
 
-    /** Retry-After in whole seconds, when the provider sent one. */
-    public static Integer retryAfter(HttpResponse<?> response) {
-        try {
-            return response.headers().firstValue("retry-after").map(v -> Integer.parseInt(v.trim())).orElse(null);
-        } catch (NumberFormatException e) {
+    /** How long the provider asked to be left alone, in milliseconds; null when it did not say. */
+    public static Long retryAfterMillis(HttpResponse<?> response) {
+        return retryAfterMillis(response.headers(), Instant.now());
+    }
+
+    /**
+     * OpenAI's {@code retry-after-ms} when sent (the most precise), else {@code Retry-After} as
+     * seconds or as an HTTP date (RFC 9110), counted from {@code now}; null when neither reads.
+     */
+    public static Long retryAfterMillis(HttpHeaders headers, Instant now) {
+        String millis = headers.firstValue("retry-after-ms").map(String::trim).orElse(null);
+        if (millis != null) {
+            try {
+                double ms = Double.parseDouble(millis);
+                if (ms >= 0 && ms < Long.MAX_VALUE) {
+                    return (long) Math.ceil(ms);
+                }
+            } catch (NumberFormatException ignored) {
+                // fall through to Retry-After
+            }
+        }
+        String value = headers.firstValue("retry-after").map(String::trim).orElse(null);
+        if (value == null) {
             return null;
+        }
+        try {
+            long seconds = Long.parseLong(value);
+            return seconds < 0 ? null : Math.min(seconds, Long.MAX_VALUE / 1000) * 1000;
+        } catch (NumberFormatException notSeconds) {
+            try {
+                Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+                return Math.max(0, Duration.between(now, at).toMillis());
+            } catch (DateTimeParseException notADate) {
+                return null;
+            }
         }
     }
 
     /** A transport failure: timeouts and stalled streams are 504, anything else 502 (the router may fall back). */
     public static ApiException fromIo(String provider, IOException e) {
-        if (e instanceof HttpTimeoutException || e instanceof SseLines.StalledException) {
+        if (e instanceof HttpTimeoutException || e instanceof ReadTimeoutStream.StalledException) {
             return new ApiException(504, "server_error", "upstream_timeout", null,
                     "Provider '" + provider + "' did not answer in time.", null);
         }

@@ -137,15 +137,18 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 maxEntries == null ? CacheConfig.DEFAULT_MAX_ENTRIES : maxEntries);
     }
 
-    /** Null when its api-key names an unset variable: reported, then skipped. */
+    /** Null when its api-key names an unset variable, or its api-key-file cannot be read: reported, then skipped. */
     private static ProviderConfig provider(String name, JsonNode n, Map<String, String> env, List<String> warnings) {
         String where = "providers." + name;
         requireObject(n, where);
-        allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-version", "timeout-ms", "headers", "prices",
-                "retries", "circuit-breaker"));
+        allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-key-file", "api-version", "timeout-ms", "headers",
+                "prices", "retries", "circuit-breaker"));
         String typeName = requiredText(n, "type", where);
         ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
                 + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini)"));
+        if (n.has("api-key") && n.has("api-key-file")) {
+            throw new ConfigException(where + ": give api-key or api-key-file, not both");
+        }
         String apiKey = null;
         if (n.has("api-key")) {
             String raw = text(n, "api-key", where);
@@ -157,6 +160,21 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             apiKey = expand(raw, env, where + ".api-key");
             if (apiKey.isBlank()) {
                 warnings.add("provider '" + name + "' skipped: its api-key is empty");
+                return null;
+            }
+        }
+        if (n.has("api-key-file")) {
+            // a mounted secret (Docker, Kubernetes, systemd credentials); the newline editors add is not part of the key
+            Path file = Path.of(expand(text(n, "api-key-file", where), env, where + ".api-key-file"));
+            try {
+                apiKey = Files.readString(file).strip();
+            } catch (IOException e) {
+                warnings.add("provider '" + name + "' skipped: cannot read its api-key-file " + file
+                        + " (" + e.getClass().getSimpleName() + ")"); // never the contents
+                return null;
+            }
+            if (apiKey.isEmpty()) {
+                warnings.add("provider '" + name + "' skipped: its api-key-file " + file + " is empty");
                 return null;
             }
         }

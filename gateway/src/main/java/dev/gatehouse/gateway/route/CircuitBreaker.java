@@ -47,6 +47,14 @@ final class CircuitBreaker {
         trialOut = false;
     }
 
+    /**
+     * A try that ended with no verdict on the target (the request was refused before it reached
+     * the target, or the caller gave up): the trial it may have held is free for the next caller.
+     */
+    synchronized void release() {
+        trialOut = false;
+    }
+
     synchronized void failure() {
         failures++;
         trialOut = false;

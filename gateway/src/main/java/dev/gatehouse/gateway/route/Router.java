@@ -34,7 +34,9 @@ import java.util.random.RandomGenerator;
  * <li>any target is passed over when it fails with 429 or 5xx (local overload, provider errors,
  *     timeouts, connections refused or dropped) before its first event;</li>
  * <li>other 4xx are the client's: returned as they are, except context_length_exceeded, which
- *     another target (a larger context) may serve;</li>
+ *     another target (a larger context) may serve, and a parameter the target cannot serve
+ *     ({@link ApiException#isUnsupported()}: seed on Anthropic, ...), which another target may; the
+ *     first such refusal is the answer only when no target failed otherwise;</li>
  * <li>the last target, having no one to pass to, is retried if it is a provider on those failures
  *     (its {@code retries} times) after a short backoff that honours Retry-After (see {@link Backoff});</li>
  * <li>a provider that failed its {@code circuit-breaker.failures} times in a row is skipped until its
@@ -139,7 +141,8 @@ public final class Router {
     public Routed open(ChatRequest request) throws InterruptedException {
         ModelRoute route = route(request.model());
         List<String> fallbacks = new ArrayList<>();
-        ApiException last = null;
+        ApiException last = null; // the last failure of a target
+        ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
         List<ModelRoute.Target> targets = order(route.targets(), random);
         int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
@@ -174,6 +177,7 @@ public final class Router {
                 continue;
             }
             ChatStream stream = null;
+            boolean judged = false; // whether the breaker heard how the target did; a half-open trial must be let go either way
             long start = System.nanoTime();
             try {
                 stream = backend.open(request.withModel(target.isLocal() ? target.local() : target.model()));
@@ -181,11 +185,21 @@ public final class Router {
                 metrics.attempt(meterName, "ok", System.nanoTime() - start);
                 if (breaker != null) {
                     breaker.success();
+                    judged = true;
                 }
                 return new Routed(new PeekedStream(first, stream), label, List.copyOf(fallbacks));
             } catch (ApiException e) {
                 if (stream != null) {
                     stream.close();
+                }
+                if (e.isUnsupported()) {
+                    // this target cannot take the request as asked (seed on Anthropic, ...); another may
+                    fallbacks.add(label + " (unsupported)");
+                    metrics.fallback(meterName, "unsupported");
+                    if (refusal == null) {
+                        refusal = e;
+                    }
+                    continue;
                 }
                 metrics.attempt(meterName, String.valueOf(e.status()), System.nanoTime() - start);
                 boolean targetFailed = e.status() == 429 || e.status() >= 500;
@@ -195,6 +209,7 @@ public final class Router {
                     } else {
                         breaker.success(); // it answered; the request was the problem
                     }
+                    judged = true;
                 }
                 if (!targetFailed && !"context_length_exceeded".equals(e.code())) {
                     throw fallbacks.isEmpty() ? e : new RouteFailed(e, fallbacks);
@@ -207,7 +222,7 @@ public final class Router {
                 // (and not when it refused Gatehouse's key: that will not pass on a second try)
                 boolean worthRetrying = lastTarget && targetFailed && !target.isLocal() && !"upstream_auth_failed".equals(e.code());
                 Long wait = worthRetrying ? Backoff.delayMillis(retries,
-                        failures.getOrDefault(target.provider(), ProviderConfig.Failures.DEFAULT).retries(), e.retryAfterSeconds()) : null;
+                        failures.getOrDefault(target.provider(), ProviderConfig.Failures.DEFAULT).retries(), e.retryAfterMillis()) : null;
                 if (wait != null) {
                     retries++;
                     Thread.sleep(wait);
@@ -218,9 +233,15 @@ public final class Router {
                     stream.close();
                 }
                 throw e;
+            } finally {
+                if (breaker != null && !judged) {
+                    breaker.release();
+                }
             }
         }
-        throw fallbacks.size() == 1 && targets.size() == 1 ? last : new RouteFailed(last, fallbacks);
+        // a refusal is the answer only when no target failed otherwise: one that failed might have served it
+        ApiException error = last != null ? last : refusal;
+        throw fallbacks.size() == 1 && targets.size() == 1 ? error : new RouteFailed(error, fallbacks);
     }
 
     /**

@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.serving.engine.EngineConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class GatehouseConfigTest {
     private static final String SECRET = "sk-test-SECRET-0123456789";
@@ -74,6 +77,30 @@ class GatehouseConfigTest {
                 c.warnings().toString());
         assertEquals(1, c.models().size(), "a model left with no target is not served");
         assertTrue(c.warnings().stream().anyMatch(w -> w.contains("'cloud-only' not served")), c.warnings().toString());
+    }
+
+    @Test
+    void apiKeyFileIsReadAndTrimmed(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("openai"), SECRET + "\r\n"); // as an editor or `echo` leaves it
+        Files.writeString(dir.resolve("empty"), "\n");
+        GatehouseConfig c = GatehouseConfig.parse("""
+                providers:
+                  openai:  {type: openai, base-url: https://api.openai.com/v1, api-key-file: "${SECRETS}/openai"}
+                  empty:   {type: openai, base-url: https://api.openai.com/v1, api-key-file: %s}
+                  missing: {type: anthropic, base-url: https://api.anthropic.com, api-key-file: %s}
+                """.formatted(dir.resolve("empty"), dir.resolve("absent")), Map.of("SECRETS", dir.toString()));
+
+        assertEquals(SECRET, c.providers().get("openai").apiKey());
+        assertEquals(List.of("openai"), List.copyOf(c.providers().keySet()), "an empty or unreadable file skips its provider");
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("'empty' skipped") && w.contains("is empty")),
+                c.warnings().toString());
+        assertTrue(c.warnings().stream().anyMatch(w -> w.contains("'missing' skipped") && w.contains("absent")),
+                c.warnings().toString());
+        assertFalse(c.toString().contains(SECRET));
+
+        ConfigException both = assertThrows(ConfigException.class, () -> GatehouseConfig.parse(
+                "providers: {p: {type: openai, base-url: http://x, api-key: k, api-key-file: /k}}", Map.of()));
+        assertTrue(both.getMessage().contains("not both"), both.getMessage());
     }
 
     @Test

@@ -20,7 +20,8 @@ class BackoffTest {
 
     @Test
     void honoursRetryAfterUpToTheCap() {
-        assertEquals(1_000L, Backoff.delayMillis(0, 1));
-        assertNull(Backoff.delayMillis(0, 20), "a provider asking for 20 s gets its 429 passed on instead");
+        assertEquals(1_000L, Backoff.delayMillis(0, 1_000L));
+        assertEquals(1_500L, Backoff.delayMillis(0, 1_500L), "to the millisecond: retry-after-ms, Gemini's \"1.5s\"");
+        assertNull(Backoff.delayMillis(0, 20_000L), "a provider asking for 20 s gets its 429 passed on instead");
     }
 }

@@ -99,6 +99,12 @@ class RoutingTest {
                         model: claude-3-5-haiku-latest
                       - provider: openai
                         model: gpt-4o-mini
+                  - name: claudes
+                    targets:
+                      - provider: anthropic
+                        model: claude-3-5-haiku-latest
+                      - provider: anthropic
+                        model: claude-3-7-sonnet-latest
                 """.formatted(openai.baseUrl(), backup.baseUrl(), anthropic.baseUrl()),
                 Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY, "MOCK_ANTHROPIC_KEY", MockAnthropic.KEY));
         // breakers that never open here: each test's faults must not decide the next test's targets
@@ -282,6 +288,53 @@ class RoutingTest {
             assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
             assertEquals("openai:gpt-4o-mini (context_length_exceeded)", header(response, "x-gatehouse-fallbacks"));
         }
+    }
+
+    @Test
+    void anthropicPromptTooLongMovesOnToTheNextTarget() {
+        anthropic.failNext(MockAnthropic.Fault.PROMPT_TOO_LONG);
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("haiku"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("openai:gpt-4o-mini", header(response, "x-gatehouse-backend"));
+            assertEquals("anthropic:claude-3-5-haiku-latest (context_length_exceeded)", header(response, "x-gatehouse-fallbacks"));
+        }
+    }
+
+    @Test
+    void wholeAnswerThatStallsAfterItsHeadersFallsBack() {
+        openai.failNext(MockOpenAi.Fault.STALL_BEFORE_BODY); // openai's timeout-ms is 1000 here
+        long start = System.nanoTime();
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(params("cloud"))) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals("openai:gpt-4o-mini (504)", header(response, "x-gatehouse-fallbacks"));
+        }
+        assertTrue(System.nanoTime() - start < MockOpenAi.STALL_MILLIS * 1_000_000 / 2, "gave up at openai's timeout-ms");
+    }
+
+    @Test
+    void parameterATargetCannotServeMovesOnToOneThatCan() {
+        int anthropicCalls = anthropic.received().size();
+        try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse()
+                .create(params("haiku").toBuilder().seed(42).build())) {
+            assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+            assertEquals("openai:gpt-4o-mini", header(response, "x-gatehouse-backend"));
+            assertEquals("anthropic:claude-3-5-haiku-latest (unsupported)", header(response, "x-gatehouse-fallbacks"));
+        }
+        assertEquals(42, openai.received().getLast().body().path("seed").asInt());
+        assertEquals(anthropicCalls, anthropic.received().size(), "refused before anything was sent");
+    }
+
+    @Test
+    void parameterNoTargetCanServeIsTheFirstRefusal() throws Exception {
+        HttpResponse<String> response = post("{\"model\":\"claudes\",\"seed\":42,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
+
+        assertEquals(400, response.statusCode(), response.body());
+        assertTrue(response.body().contains("\"param\":\"seed\""), response.body());
+        assertTrue(response.body().contains("\"code\":\"unsupported_parameter\""), response.body());
+        assertTrue(response.body().contains("(Anthropic) does not support seed"), response.body());
+        assertEquals("anthropic:claude-3-5-haiku-latest (unsupported), anthropic:claude-3-7-sonnet-latest (unsupported)",
+                response.headers().firstValue("x-gatehouse-fallbacks").orElseThrow());
     }
 
     @Test

@@ -45,7 +45,7 @@ public final class AnthropicBackend implements Backend {
         HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw AnthropicErrors.fromResponse(provider.name(), provider.apiKey(), response.statusCode(),
-                    client.readAll(response.body()), ProviderHttp.retryAfter(response));
+                    client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));
         }
         if (request.stream()) {
             return new AnthropicChatStream(provider.name(), provider.apiKey(), response.body(), provider.timeoutMillis());

@@ -15,7 +15,7 @@ import java.io.IOException;
 final class AnthropicErrors {
     private AnthropicErrors() {}
 
-    static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Integer retryAfterSeconds) {
+    static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Long retryAfterMillis) {
         JsonNode error = parse(body).path("error");
         String type = error.path("type").asText("");
         String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
@@ -24,15 +24,18 @@ final class AnthropicErrors {
                     "Provider '" + provider + "' refused Gatehouse's credentials (HTTP " + status + ").", null);
         }
         if (status == 529 || type.equals("overloaded_error")) {
-            return new ApiException(503, "server_error", "server_overloaded", null,
-                    "Provider '" + provider + "' is overloaded: " + message, retryAfterSeconds);
+            return ApiException.retryLater(503, "server_error", "server_overloaded",
+                    "Provider '" + provider + "' is overloaded: " + message, retryAfterMillis);
         }
         if (status == 429) {
-            return new ApiException(429, "requests", "rate_limit_exceeded", null,
-                    "Provider '" + provider + "': " + message, retryAfterSeconds);
+            return ApiException.retryLater(429, "requests", "rate_limit_exceeded",
+                    "Provider '" + provider + "': " + message, retryAfterMillis);
         }
         if (status >= 500) {
             return new ApiException(status, "server_error", null, null, "Provider '" + provider + "': " + message, null);
+        }
+        if (status == 400 && type.equals("invalid_request_error") && message.startsWith("prompt is too long")) {
+            return ApiException.contextLength("messages", message); // "prompt is too long: 208656 tokens > 200000 maximum"
         }
         return new ApiException(status, "invalid_request_error", null, null,
                 message.isEmpty() ? "Provider '" + provider + "' answered HTTP " + status + "." : message, null);

@@ -32,7 +32,7 @@ final class AnthropicRequestTranslator {
         refuse(s.minP() > 0f, "min_p", "min_p");
         refuse(s.logprobs(), "logprobs", "logprobs");
         if (s.temperature() > 1f) {
-            throw ApiException.invalid("temperature", "'temperature' must be at most 1 for this model's provider, got "
+            throw ApiException.unsupportedValue("temperature", "'temperature' must be at most 1 for this model's provider, got "
                     + s.temperature() + ".");
         }
         ObjectNode body = MAPPER.createObjectNode();
@@ -79,6 +79,6 @@ final class AnthropicRequestTranslator {
     }
 
     private static ApiException unsupported(String param, String what) {
-        return ApiException.invalid(param, "This model's provider (Anthropic) does not support " + what + ".");
+        return ApiException.unsupported(param, "This model's provider (Anthropic) does not support " + what + ".");
     }
 }

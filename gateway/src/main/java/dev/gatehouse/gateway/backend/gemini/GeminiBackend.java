@@ -51,7 +51,7 @@ public final class GeminiBackend implements Backend {
         HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw GeminiErrors.fromResponse(provider.name(), provider.apiKey(), response.statusCode(),
-                    client.readAll(response.body()), ProviderHttp.retryAfter(response));
+                    client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));
         }
         if (request.stream()) {
             return new GeminiChatStream(provider.name(), provider.apiKey(), request.n(), response.body(), provider.timeoutMillis());

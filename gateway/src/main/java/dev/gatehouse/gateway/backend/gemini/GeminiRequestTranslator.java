@@ -78,6 +78,6 @@ final class GeminiRequestTranslator {
     }
 
     private static ApiException unsupported(String param, String what) {
-        return ApiException.invalid(param, "This model's provider (Gemini) does not support " + what + ".");
+        return ApiException.unsupported(param, "This model's provider (Gemini) does not support " + what + ".");
     }
 }

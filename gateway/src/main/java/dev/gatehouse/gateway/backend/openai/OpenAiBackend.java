@@ -60,7 +60,7 @@ public final class OpenAiBackend implements Backend {
         HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw OpenAiErrors.fromResponse(provider.name(), provider.apiKey(), response.statusCode(),
-                    client.readAll(response.body()), ProviderHttp.retryAfter(response));
+                    client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));
         }
         if (request.stream()) {
             return new SseChatStream(provider.name(), provider.apiKey(), response.body(), provider.timeoutMillis());
@@ -81,5 +81,4 @@ public final class OpenAiBackend implements Backend {
     private static String encode(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
-
-    /** Retry-After in seconds (OpenAI also sends retry-after-ms); null when absent or an HTTP date. */}
+}

@@ -15,7 +15,7 @@ import java.io.IOException;
 final class OpenAiErrors {
     private OpenAiErrors() {}
 
-    static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Integer retryAfterSeconds) {
+    static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Long retryAfterMillis) {
         JsonNode error = parse(body).path("error");
         String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
         if (status == 401 || status == 403) { // OpenAI's 401 quotes part of the key it was given
@@ -27,8 +27,8 @@ final class OpenAiErrors {
         }
         String type = text(error, "type", status >= 500 ? "server_error" : "invalid_request_error");
         if (status >= 500 || status == 429) {
-            return new ApiException(status, type, text(error, "code", null), null,
-                    "Provider '" + provider + "': " + message, retryAfterSeconds);
+            return ApiException.retryLater(status, type, text(error, "code", null),
+                    "Provider '" + provider + "': " + message, retryAfterMillis);
         }
         return new ApiException(status, type, text(error, "code", null), text(error, "param", null), message, null);
     }

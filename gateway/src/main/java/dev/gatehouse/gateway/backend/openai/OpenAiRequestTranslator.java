@@ -99,7 +99,7 @@ final class OpenAiRequestTranslator {
             return;
         }
         if (strict) {
-            throw ApiException.invalid(field, "'" + field + "' is not supported by this model's provider.");
+            throw ApiException.unsupported(field, "'" + field + "' is not supported by this model's provider.");
         }
         body.putPOJO(field, value);
     }

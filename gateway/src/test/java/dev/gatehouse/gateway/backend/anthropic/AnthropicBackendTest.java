@@ -148,7 +148,19 @@ class AnthropicBackendTest {
         ApiException seed = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("m",
                 List.of(new ChatMessage("user", "hi")), null, 5, seeded, 1, false, false, false, null)));
         assertEquals("seed", seed.param());
+        assertTrue(hot.isUnsupported() && seed.isUnsupported(), "the router may try a target that can: " + seed.code());
         assertEquals(before, mock.received().size(), "refused before anything is sent");
         assertFalse(hot.getMessage().contains(MockAnthropic.KEY));
+    }
+
+    @Test
+    void promptTooLongIsAContextLengthError() {
+        mock.failNext(MockAnthropic.Fault.PROMPT_TOO_LONG);
+
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(false, 20, 1f)));
+        assertEquals(400, e.status());
+        assertEquals("context_length_exceeded", e.code(), "OpenAI's code, which the router moves on for");
+        assertEquals("messages", e.param());
+        assertTrue(e.getMessage().startsWith("prompt is too long: 208656 tokens > 200000 maximum"), e.getMessage());
     }
 }

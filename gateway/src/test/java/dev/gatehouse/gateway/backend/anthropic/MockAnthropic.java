@@ -25,7 +25,11 @@ public final class MockAnthropic implements AutoCloseable {
     public static final String REPLY = "Hello from Claude.";
     public static final String KEY = "sk-ant-api03-MOCK-abcdefghijklmnop0123456789";
 
-    public enum Fault { OVERLOADED, RATE_LIMITED, BAD_REQUEST, OVERLOADED_IN_STREAM }
+    public enum Fault {
+        OVERLOADED, RATE_LIMITED, BAD_REQUEST, OVERLOADED_IN_STREAM,
+        /** 400 invalid_request_error "prompt is too long: ... tokens > 200000 maximum": a context length error */
+        PROMPT_TOO_LONG
+    }
 
     public record Received(Map<String, List<String>> headers, JsonNode body) {
         public String header(String name) {
@@ -77,6 +81,9 @@ public final class MockAnthropic implements AutoCloseable {
             case "BAD_REQUEST" -> send(ex, 400, Map.of(), """
                     {"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate \
                     between \\"user\\" and \\"assistant\\", but found multiple \\"user\\" roles in a row"}}""");
+            case "PROMPT_TOO_LONG" -> send(ex, 400, Map.of(), """
+                    {"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 208656 tokens \
+                    > 200000 maximum"},"request_id":"req_011CTHk1mwGUHsoh8MJuB6fJ"}""");
             default -> {
                 String model = body.path("model").asText();
                 if (body.path("stream").asBoolean(false)) {

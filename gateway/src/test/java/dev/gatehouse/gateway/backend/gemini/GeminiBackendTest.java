@@ -116,4 +116,36 @@ class GeminiBackendTest {
         assertEquals(502, key.status(), "Gemini's 400 for a bad key is Gatehouse's problem, not the client's");
         assertFalse(key.getMessage().contains(MockGemini.KEY));
     }
+
+    @Test
+    void inputTokenLimitIsAContextLengthError() {
+        mock.failNext(MockGemini.Fault.INPUT_TOO_LONG);
+
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(false)));
+        assertEquals(400, e.status());
+        assertEquals("context_length_exceeded", e.code(), "OpenAI's code, which the router moves on for");
+        assertTrue(e.getMessage().contains("exceeds the maximum number of tokens allowed (1048576)"), e.getMessage());
+    }
+
+    @Test
+    void rateLimitKeepsRetryInfosDelay() {
+        mock.failNext(MockGemini.Fault.RATE_LIMITED_RETRY_DELAY);
+
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(false)));
+        assertEquals(429, e.status());
+        assertEquals(1_500L, e.retryAfterMillis(), "RetryInfo's \"1.5s\", to the millisecond for the router's wait");
+        assertEquals(2, e.retryAfterSeconds(), "rounded up for the client's Retry-After header");
+    }
+
+    @Test
+    void whatGeminiCannotDoIsUnsupportedSoAnotherTargetMayServeIt() {
+        ChatRequest.Sampling logprobs = new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), true, 0);
+        int before = mock.received().size();
+
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("gemini-2.0-flash",
+                List.of(new ChatMessage("user", "hi")), null, 5, logprobs, 1, false, false, false, null)));
+        assertEquals("logprobs", e.param());
+        assertTrue(e.isUnsupported(), e.code());
+        assertEquals(before, mock.received().size(), "refused before anything is sent");
+    }
 }

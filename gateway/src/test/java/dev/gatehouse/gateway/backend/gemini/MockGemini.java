@@ -23,7 +23,13 @@ import java.util.concurrent.Executors;
 public final class MockGemini implements AutoCloseable {
     public static final String KEY = "AIzaSyMOCK-abcdefghijklmnop0123456789";
 
-    public enum Fault { RATE_LIMITED, BAD_KEY, BAD_REQUEST, OVERLOADED, SAFETY, STREAM_CUT }
+    public enum Fault {
+        RATE_LIMITED, BAD_KEY, BAD_REQUEST, OVERLOADED, SAFETY, STREAM_CUT,
+        /** 429 whose google.rpc.RetryInfo asks for "1.5s" */
+        RATE_LIMITED_RETRY_DELAY,
+        /** 400 INVALID_ARGUMENT "The input token count (...) exceeds the maximum number of tokens allowed (...)." */
+        INPUT_TOO_LONG
+    }
 
     public record Received(String path, String query, Map<String, List<String>> headers, JsonNode body) {
         public String header(String name) {
@@ -65,6 +71,22 @@ public final class MockGemini implements AutoCloseable {
         if (fault == Fault.RATE_LIMITED) {
             send(ex, 429, """
                     {"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED"}}""");
+        } else if (fault == Fault.RATE_LIMITED_RETRY_DELAY) {
+            send(ex, 429, """
+                    {"error":{"code":429,"message":"You exceeded your current quota, please check your plan and billing details. \
+                    For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits.",
+                     "status":"RESOURCE_EXHAUSTED","details":[
+                      {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":
+                       "generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":
+                       "GenerateRequestsPerMinutePerProjectPerModel-FreeTier","quotaDimensions":{"location":"global",
+                       "model":"gemini-2.0-flash"},"quotaValue":"15"}]},
+                      {"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"Learn more about Gemini API quotas",
+                       "url":"https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+                      {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}]}}""");
+        } else if (fault == Fault.INPUT_TOO_LONG) {
+            send(ex, 400, """
+                    {"error":{"code":400,"message":"The input token count (1200293) exceeds the maximum number of tokens \
+                    allowed (1048576).","status":"INVALID_ARGUMENT"}}""");
         } else if (fault == Fault.BAD_KEY) {
             send(ex, 400, """
                     {"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",

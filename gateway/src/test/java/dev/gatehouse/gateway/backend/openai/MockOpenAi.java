@@ -37,7 +37,9 @@ public final class MockOpenAi implements AutoCloseable {
         /** streams: headers and the role chunk, then silence for {@link #STALL_MILLIS} */
         STALL_AT_START,
         /** streams: the first word, then silence */
-        STALL_AFTER_FIRST_WORD
+        STALL_AFTER_FIRST_WORD,
+        /** whole answers and streams: status 200 and the headers, then silence for {@link #STALL_MILLIS} */
+        STALL_BEFORE_BODY
     }
 
     public static final long STALL_MILLIS = 5_000;
@@ -92,6 +94,15 @@ public final class MockOpenAi implements AutoCloseable {
         received.add(new Received(ex.getRequestURI().getPath(), ex.getRequestURI().getQuery(),
                 Map.copyOf(ex.getRequestHeaders()), body));
         Fault fault = faults.poll();
+        if (fault == Fault.STALL_BEFORE_BODY) {
+            ex.getResponseHeaders().add("Content-Type", body.path("stream").asBoolean(false)
+                    ? "text/event-stream; charset=utf-8" : "application/json");
+            ex.sendResponseHeaders(200, 0);
+            ex.getResponseBody().flush();
+            sleep();
+            ex.close();
+            return;
+        }
         boolean streamFault = fault == Fault.STREAM_CUT || fault == Fault.STALL_AT_START || fault == Fault.STALL_AFTER_FIRST_WORD;
         if (fault != null && !streamFault) {
             fail(ex, fault);

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 class OpenAiBackendTest {
@@ -33,6 +34,11 @@ class OpenAiBackendTest {
     @AfterAll
     static void stop() {
         mock.close();
+    }
+
+    @BeforeEach
+    void clearFaults() {
+        mock.clearFaults(); // a test that failed half-way leaves no fault for the next
     }
 
     static ChatRequest request(boolean stream) {
@@ -185,5 +191,36 @@ class OpenAiBackendTest {
 
         ApiException e = assertThrows(ApiException.class, () -> nowhere.open(request(false)));
         assertEquals(502, e.status());
+    }
+
+    @Test
+    void answerThatStallsAfterItsHeadersIsATimeout() throws Exception {
+        // the request timeout ends with the headers: the body needs its own watchdog, whole or streamed
+        OpenAiBackend impatient = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
+                MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
+        mock.failNext(MockOpenAi.Fault.STALL_BEFORE_BODY, MockOpenAi.Fault.STALL_BEFORE_BODY);
+
+        long start = System.nanoTime();
+        ApiException whole = assertThrows(ApiException.class, () -> impatient.open(request(false)));
+        assertEquals(504, whole.status());
+        assertEquals("upstream_timeout", whole.code());
+        assertTrue(System.nanoTime() - start < MockOpenAi.STALL_MILLIS * 1_000_000 / 2, "gave up at the timeout, not at the end");
+
+        ChatStream stream = impatient.open(request(true));
+        start = System.nanoTime();
+        ApiException streamed = assertThrows(ApiException.class, stream::next);
+        assertEquals(504, streamed.status());
+        assertTrue(System.nanoTime() - start < MockOpenAi.STALL_MILLIS * 1_000_000 / 2, "gave up at the timeout, not at the end");
+    }
+
+    @Test
+    void vllmExtrasAreUnsupportedByOpenAiItselfSoAnotherTargetMayServeThem() {
+        ChatRequest.Sampling topK = new ChatRequest.Sampling(1f, 1f, 40, 0f, 1f, 0f, 0f, null, List.of(), false, 0);
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("gpt-4o-mini",
+                List.of(new ChatMessage("user", "hi")), null, 5, topK, 1, false, false, false, null)));
+
+        assertEquals(400, e.status());
+        assertEquals("top_k", e.param());
+        assertTrue(e.isUnsupported(), e.code());
     }
 }
