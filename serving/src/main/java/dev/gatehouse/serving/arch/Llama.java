@@ -25,7 +25,7 @@ public final class Llama extends DecoderModel {
     private final NDArray lmHead;
     private final Layer[] layers;
 
-    private record Layer(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray qkNorm, NDArray out,
+    private record Layer(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray qkNorm, NDArray out, NDArray outBias,
                          NDArray postNorm, NDArray gateUp, NDArray down) {}
 
     public Llama(ModelConfig cfg, ModelWeights w, NDManager manager, DataType dtype) {
@@ -37,8 +37,8 @@ public final class Llama extends DecoderModel {
         long inter = cfg.intermediateSize();
         embed = w.load("model.embed_tokens.weight", manager, dtype, cfg.vocabSize(), hidden);
         finalNorm = w.load("model.norm.weight", manager, dtype, hidden);
-        lmHead = cfg.tieWordEmbeddings() || !w.has("lm_head.weight")
-                ? embed : w.load("lm_head.weight", manager, dtype, cfg.vocabSize(), hidden);
+        // untied without lm_head.weight is refused (the load names the missing tensor), never run on the embeddings
+        lmHead = cfg.tieWordEmbeddings() ? embed : w.load("lm_head.weight", manager, dtype, cfg.vocabSize(), hidden);
         layers = new Layer[cfg.numLayers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
@@ -54,6 +54,7 @@ public final class Llama extends DecoderModel {
                     w.load(p + "mlp.up_proj.weight", manager, dtype, inter, hidden));
             layers[i] = new Layer(w.load(p + "input_layernorm.weight", manager, dtype, hidden), qkv, qkvBias, qkNorm,
                     w.load(a + "o_proj.weight", manager, dtype, hidden, q),
+                    cfg.outBias() ? w.load(a + "o_proj.bias", manager, dtype, hidden) : null,
                     w.load(p + "post_attention_layernorm.weight", manager, dtype, hidden), gateUp,
                     w.load(p + "mlp.down_proj.weight", manager, dtype, hidden, inter));
         }
@@ -83,7 +84,8 @@ public final class Llama extends DecoderModel {
         int heads = cfg.numHeads();
         int kvHeads = cfg.numKvHeads();
         NDArray[] angles = rope.angles(batch, step, dtype);
-        NDArray mask = Attention.mask(batch, cfg.slidingWindow(), step, dtype);
+        NDArray mask = Attention.mask(batch, null, step, dtype);
+        NDArray windowMask = cfg.slidingWindow() == null ? null : Attention.mask(batch, cfg.slidingWindow(), step, dtype);
         NDArray x = Layers.embedding(step.create(batch.tokens(), new Shape(b, t)), embed);
         for (int i = 0; i < layers.length; i++) {
             Layer layer = layers[i];
@@ -98,8 +100,8 @@ public final class Llama extends DecoderModel {
             qk = Rope.apply(qk, angles);
             NDArray q = qk.get(new NDIndex(":, :, :" + heads));
             NDArray k = qk.get(new NDIndex(":, :, " + heads + ":"));
-            NDArray attn = Attention.run(q, k, v, cache, i, batch, mask, step);
-            x = x.add(Layers.linear(attn, layer.out(), null));
+            NDArray attn = Attention.run(q, k, v, cache, i, batch, cfg.slidingWindow(i) == null ? mask : windowMask, step);
+            x = x.add(Layers.linear(attn, layer.out(), layer.outBias()));
             h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
             NDArray gateUp = Layers.linear(h, layer.gateUp(), null);
             long inter = cfg.intermediateSize();

@@ -175,6 +175,12 @@ class LocalModelTest {
         Path dir = write(folder);
         Path file = dir.resolve("model.safetensors");
         String gone = "model.layers.1.self_attn.k_proj.weight";
+        rewriteWithout(folder, file, gone);
+        assertRefused(dir, file.toString(), gone, "missing");
+    }
+
+    /** Rewrites a single-file folder's weights without one tensor. */
+    private static void rewriteWithout(TestModelFolder folder, Path file, String gone) throws IOException {
         List<SafetensorsWriter.Tensor> kept = new ArrayList<>();
         Map<String, long[]> shapes = folder.expectedShapes();
         folder.expectedTensors().forEach((name, values) -> {
@@ -182,8 +188,29 @@ class LocalModelTest {
                 kept.add(new SafetensorsWriter.Tensor(name, folder.dtype(), shapes.get(name), values));
             }
         });
+        if (kept.size() == shapes.size()) {
+            throw new IllegalArgumentException(gone + " is not in the folder");
+        }
         SafetensorsWriter.write(file, kept, Map.of("format", "pt"));
-        assertRefused(dir, file.toString(), gone, "missing");
+    }
+
+    /** transformers would start from a random lm_head; running on the embeddings instead would be just as wrong. */
+    @Test
+    void untiedWithoutLmHead() throws IOException {
+        TestModelFolder folder = TestModelFolder.llama().tied(false);
+        Path dir = write(folder);
+        Path file = dir.resolve("model.safetensors");
+        rewriteWithout(folder, file, "lm_head.weight");
+        assertRefused(dir, file.toString(), "lm_head.weight", "missing");
+    }
+
+    @Test
+    void attentionBiasWithoutTheOutputBias() throws IOException {
+        TestModelFolder folder = TestModelFolder.llama().attentionBias(true);
+        Path dir = write(folder);
+        Path file = dir.resolve("model.safetensors");
+        rewriteWithout(folder, file, "model.layers.0.self_attn.o_proj.bias");
+        assertRefused(dir, file.toString(), "model.layers.0.self_attn.o_proj.bias", "missing");
     }
 
     @Test
