@@ -159,10 +159,14 @@ public record ModelConfig(
             throw new IllegalArgumentException("GPT-2 attention scaling other than 1/sqrt(head_dim) is not supported "
                     + "(scale_attn_weights must be true, scale_attn_by_inverse_layer_idx false)");
         }
+        if (!c.path("tie_word_embeddings").asBoolean(true)) {
+            throw new IllegalArgumentException("GPT-2 with tie_word_embeddings false is not supported "
+                    + "(the output layer is always the token embedding wte)");
+        }
         return new ModelConfig("GPT2LMHeadModel", Family.GPT2, hidden, inner, required(c, "n_layer"), heads, heads,
                 headDim, required(c, "vocab_size"), optional(c, "n_positions", 1024),
                 c.path("layer_norm_epsilon").asDouble(1e-5), 0, null, true, true, false, null, List.of(),
-                c.path("tie_word_embeddings").asBoolean(true), ids(c.path("eos_token_id")), optInt(c, "bos_token_id"));
+                true, ids(c.path("eos_token_id")), optInt(c, "bos_token_id"));
     }
 
     private static RopeScaling ropeScaling(JsonNode s) {

@@ -149,6 +149,8 @@ class ModelConfigTest {
                 .contains("scale_attn_weights"));
         assertTrue(refusedAfter(TestModelFolder.gpt2(), c -> c.put("scale_attn_by_inverse_layer_idx", true)).getMessage()
                 .contains("scale_attn_by_inverse_layer_idx"));
+        assertTrue(refusedAfter(TestModelFolder.gpt2(), c -> c.put("tie_word_embeddings", false)).getMessage()
+                .contains("tie_word_embeddings"));
     }
 
     /** attention_bias as transformers reads it: q/k/v/o for Llama and Qwen3, q/k/v always for Qwen2, never for Mistral. */
