@@ -3,7 +3,9 @@ package dev.gatehouse.gateway.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.djl.engine.Engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.serving.testing.TestModelFolder;
@@ -56,6 +58,25 @@ class GenerateCommandTest {
                 + " (" + json.get("finish_reason").asText() + ")";
         assertTrue(streamed.err().startsWith(stats), "'" + stats + "' in: " + streamed.err());
         assertTrue(streamed.err().contains("tokens/s"), streamed.err());
+    }
+
+    @Test
+    void deviceIsOneOfThreeAndCudaNeedsAGpu() {
+        CliRun bogus = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
+                "--device", "bogus");
+        assertEquals(1, bogus.code());
+        assertTrue(bogus.err().startsWith("error: device must be auto, cpu or cuda, not 'bogus'"), bogus.err());
+        assertEquals(1, bogus.err().lines().count(), "one line: " + bogus.err());
+
+        assumeTrue(Engine.getEngine("PyTorch").getGpuCount() == 0, "PyTorch sees a GPU here");
+        CliRun cuda = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
+                "--device", "cuda");
+        assertEquals(1, cuda.code());
+        assertTrue(cuda.err().startsWith("error: device cuda was asked for but PyTorch sees no CUDA GPU"), cuda.err());
+        assertEquals(1, cuda.err().lines().count(), "one line: " + cuda.err());
+        CliRun auto = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
+                "--device", "auto", "--max-tokens", "2", "--json");
+        assertEquals(0, auto.code(), auto.err());
     }
 
     /** A tokenizer that adds bos would turn "" into [bos] and generate from nothing: refused, naming the option. */
