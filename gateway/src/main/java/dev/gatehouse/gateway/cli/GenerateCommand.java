@@ -65,6 +65,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (prompt.isEmpty() && !chat) { // with --chat the template still writes a prompt around it
+            throw new IllegalArgumentException("--prompt is empty: give the text the model should continue");
+        }
         SamplingParams params = SamplingParams.defaults().withMaxTokens(maxTokens).withTemperature(temperature)
                 .withTopP(topP).withTopK(topK).withMinP(minP).withRepetitionPenalty(repetitionPenalty)
                 .withSeed(seed).withStop(stop == null ? List.of() : stop).validate();
@@ -73,7 +76,7 @@ public final class GenerateCommand implements Callable<Integer> {
         try (LocalModel local = LocalModel.load(models.store.resolve(model), models.device())) {
             int[] promptIds = chat
                     ? local.tokenizer().encode(local.chatTemplate().render(List.of(new ChatMessage("user", prompt)), true), false)
-                    : local.tokenizer().encode(prompt, true);
+                    : local.encodePrompt(prompt);
             GenerationResult result = new Generator(local).generate(promptIds, params, (delta, token) -> {
                 if (!json) {
                     out.print(delta);

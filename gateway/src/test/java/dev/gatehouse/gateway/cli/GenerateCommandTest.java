@@ -3,7 +3,9 @@ package dev.gatehouse.gateway.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.djl.engine.Engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.serving.testing.TestModelFolder;
@@ -31,18 +33,60 @@ class GenerateCommandTest {
         assertEquals(5, json.get("token_ids").size());
         assertEquals(5, json.get("completion_tokens").asInt());
         assertEquals("length", json.get("finish_reason").asText());
-        assertTrue(json.get("prompt_token_ids").size() >= 3);
+        assertEquals("[1,20,21,22]", json.get("prompt_token_ids").toString(), "<s> (the tokenizer's bos) then the words");
         assertFalse(json.get("text").asText().isEmpty());
     }
 
+    /** The streamed text is the whole text, and the stats line counts what was really fed and generated. */
     @Test
-    void streamsTextThenReportsSpeed() {
-        CliRun r = CliRun.run("generate", "--model", store.resolve("tiny-llama").toString(), "--prompt", "t20 t21",
-                "--chat", "--max-tokens", "4", "--seed", "7");
-        assertEquals(0, r.code(), r.err());
-        assertFalse(r.out().isBlank());
-        assertTrue(r.err().contains("generated tokens: 4"), r.err());
-        assertTrue(r.err().contains("tokens/s"), r.err());
+    void streamsTextThenReportsSpeed() throws Exception {
+        String[] request = {"generate", "--model", store.resolve("tiny-llama").toString(), "--prompt", "t20 t21",
+                "--chat", "--max-tokens", "6", "--temperature", "0"};
+        CliRun streamed = CliRun.run(request);
+        assertEquals(0, streamed.code(), streamed.err());
+        String[] asJson = java.util.Arrays.copyOf(request, request.length + 1);
+        asJson[request.length] = "--json";
+        CliRun whole = CliRun.run(asJson);
+        assertEquals(0, whole.code(), whole.err());
+        JsonNode json = new ObjectMapper().readTree(whole.out());
+
+        assertFalse(json.get("text").asText().isEmpty());
+        assertEquals(json.get("text").asText() + System.lineSeparator(), streamed.out());
+        // <s> <|im_start|> user t20 t21 <|im_end|> <|im_start|> assistant, as the template writes it
+        assertEquals("[1,3,6,20,21,4,3,7]", json.get("prompt_token_ids").toString());
+        String stats = "prompt tokens: 8, generated tokens: " + json.get("token_ids").size()
+                + " (" + json.get("finish_reason").asText() + ")";
+        assertTrue(streamed.err().startsWith(stats), "'" + stats + "' in: " + streamed.err());
+        assertTrue(streamed.err().contains("tokens/s"), streamed.err());
+    }
+
+    @Test
+    void deviceIsOneOfThreeAndCudaNeedsAGpu() {
+        CliRun bogus = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
+                "--device", "bogus");
+        assertEquals(1, bogus.code());
+        assertTrue(bogus.err().startsWith("error: device must be auto, cpu or cuda, not 'bogus'"), bogus.err());
+        assertEquals(1, bogus.err().lines().count(), "one line: " + bogus.err());
+
+        assumeTrue(Engine.getEngine("PyTorch").getGpuCount() == 0, "PyTorch sees a GPU here");
+        CliRun cuda = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
+                "--device", "cuda");
+        assertEquals(1, cuda.code());
+        assertTrue(cuda.err().startsWith("error: device cuda was asked for but PyTorch sees no CUDA GPU"), cuda.err());
+        assertEquals(1, cuda.err().lines().count(), "one line: " + cuda.err());
+        CliRun auto = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
+                "--device", "auto", "--max-tokens", "2", "--json");
+        assertEquals(0, auto.code(), auto.err());
+    }
+
+    /** A tokenizer that adds bos would turn "" into [bos] and generate from nothing: refused, naming the option. */
+    @Test
+    void emptyPromptIsRefused() {
+        CliRun r = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "");
+        assertEquals(1, r.code());
+        assertTrue(r.err().startsWith("error: --prompt is empty"), r.err());
+        assertEquals(1, r.err().lines().count(), "one line: " + r.err());
+        assertEquals("", r.out());
     }
 
     @Test

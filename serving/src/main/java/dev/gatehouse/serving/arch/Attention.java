@@ -16,6 +16,7 @@ final class Attention {
     private final KvCache cache;
     private final KvCache.Positions positions;
     private final NDArray mask;
+    private final NDArray windowMask;
     private final long heads;
     private final long kvHeads;
     private final long headDim;
@@ -25,7 +26,8 @@ final class Attention {
         this.batch = batch;
         this.cache = cache;
         this.positions = cache.positions(batch, step);
-        this.mask = mask(batch, heads / kvHeads, window, step, dtype);
+        this.mask = mask(batch, heads / kvHeads, null, step, dtype);
+        this.windowMask = window == null ? null : mask(batch, heads / kvHeads, window, step, dtype);
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
@@ -66,9 +68,10 @@ final class Attention {
      * @param q [batch, tokens, heads, headDim]
      * @param k [batch, tokens, kvHeads, headDim], stored into the cache first
      * @param v like k
+     * @param windowed whether this layer sees only the sliding window (the window given at construction)
      * @return [batch, tokens, heads * headDim]
      */
-    NDArray run(int layer, NDArray q, NDArray k, NDArray v) {
+    NDArray run(int layer, NDArray q, NDArray k, NDArray v, boolean windowed) {
         long b = batch.batchSize();
         long t = batch.tokensPerSeq();
         long groups = heads / kvHeads;
@@ -81,8 +84,9 @@ final class Attention {
         NDArray query = t == 1 ? q.reshape(b, kvHeads, groups, headDim)
                 : q.transpose(0, 2, 1, 3).reshape(b, kvHeads, groups * t, headDim);
         NDArray scores = query.mul(1.0 / Math.sqrt(headDim)).matMul(keys.transpose(0, 1, 3, 2));
-        if (mask != null) {
-            scores = scores.add(mask);
+        NDArray layerMask = windowed ? windowMask : mask;
+        if (layerMask != null) {
+            scores = scores.add(layerMask);
         }
         NDArray out = scores.softmax(-1).matMul(values);
         if (t == 1) {

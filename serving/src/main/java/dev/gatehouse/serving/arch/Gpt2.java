@@ -76,7 +76,7 @@ public final class Gpt2 extends DecoderModel {
             NDList qkv = Layers.linear(layerNorm(x, block.norm1()), block.qkv(), block.qkvBias())
                     .reshape(b, t, 3L * heads, cfg.headDim())
                     .split(new long[] {heads, 2L * heads}, 2);
-            NDArray attn = attention.run(i, qkv.get(0), qkv.get(1), qkv.get(2));
+            NDArray attn = attention.run(i, qkv.get(0), qkv.get(1), qkv.get(2), false);
             x = x.add(Layers.linear(attn, block.out(), block.outBias()));
             NDArray up = Layers.linear(layerNorm(x, block.norm2()), block.up(), block.upBias());
             x = x.add(Layers.linear(Layers.geluNew(up), block.down(), block.downBias()));

@@ -25,7 +25,7 @@ public final class Llama extends DecoderModel {
     private final NDArray lmHead;
     private final Layer[] layers;
 
-    private record Layer(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray qkNorm, NDArray out,
+    private record Layer(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray qkNorm, NDArray out, NDArray outBias,
                          NDArray postNorm, NDArray gateUp, NDArray down) {}
 
     public Llama(ModelConfig cfg, ModelWeights w, NDManager manager, DataType dtype) {
@@ -37,8 +37,8 @@ public final class Llama extends DecoderModel {
         long inter = cfg.intermediateSize();
         embed = w.load("model.embed_tokens.weight", manager, dtype, cfg.vocabSize(), hidden);
         finalNorm = w.load("model.norm.weight", manager, dtype, hidden);
-        lmHead = cfg.tieWordEmbeddings() || !w.has("lm_head.weight")
-                ? embed : w.load("lm_head.weight", manager, dtype, cfg.vocabSize(), hidden);
+        // untied without lm_head.weight is refused (the load names the missing tensor), never run on the embeddings
+        lmHead = cfg.tieWordEmbeddings() ? embed : w.load("lm_head.weight", manager, dtype, cfg.vocabSize(), hidden);
         layers = new Layer[cfg.numLayers()];
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
@@ -54,6 +54,7 @@ public final class Llama extends DecoderModel {
                     w.load(p + "mlp.up_proj.weight", manager, dtype, inter, hidden));
             layers[i] = new Layer(w.load(p + "input_layernorm.weight", manager, dtype, hidden), qkv, qkvBias, qkNorm,
                     w.load(a + "o_proj.weight", manager, dtype, hidden, q),
+                    cfg.outBias() ? w.load(a + "o_proj.bias", manager, dtype, hidden) : null,
                     w.load(p + "post_attention_layernorm.weight", manager, dtype, hidden), gateUp,
                     w.load(p + "mlp.down_proj.weight", manager, dtype, hidden, inter));
         }
@@ -97,8 +98,9 @@ public final class Llama extends DecoderModel {
                 qk = Layers.rmsNorm(qk, layer.qkNorm(), cfg.normEps());
             }
             NDList qAndK = rope.apply(qk, angles).split(new long[] {heads}, 2);
-            NDArray attn = attention.run(i, qAndK.get(0), qAndK.get(1), qkAndV.get(1));
-            x = x.add(Layers.linear(attn, layer.out(), null));
+            boolean windowed = cfg.slidingWindow(i) != null;
+            NDArray attn = attention.run(i, qAndK.get(0), qAndK.get(1), qkAndV.get(1), windowed);
+            x = x.add(Layers.linear(attn, layer.out(), layer.outBias()));
             h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
             NDList gateAndUp = Layers.linear(h, layer.gateUp(), null).split(new long[] {inter}, 2);
             x = x.add(Layers.linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), layer.down(), null));

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import java.util.function.Supplier;
+import java.util.stream.IntStream;
 
 /** A model folder loaded and ready to generate: weights on a device, tokenizer, chat template, stop ids. */
 public final class LocalModel implements AutoCloseable {
@@ -41,6 +42,52 @@ public final class LocalModel implements AutoCloseable {
         this.chatTemplate = ChatTemplate.of(tokenizerConfig);
         this.eosTokenIds = eosTokenIds;
         this.manager = manager;
+    }
+
+    /**
+     * A plain (not chat) prompt as token ids, with the special tokens transformers adds to it.
+     * tokenizer.json's post-processor decides, unless tokenizer_config.json sets
+     * {@code add_bos_token} or {@code add_eos_token}: then, as transformers' LlamaTokenizerFast
+     * (and every fast tokenizer since transformers 5) rebuilds the post-processor from them, the
+     * prompt is {@code [bos if add_bos_token] text [eos if add_eos_token]}; a flag left out keeps
+     * what the post-processor does with that token.
+     *
+     * @throws IllegalArgumentException when the text is empty: there is nothing to continue
+     */
+    public int[] encodePrompt(String text) {
+        if (text.isEmpty()) {
+            throw new IllegalArgumentException("prompt is empty");
+        }
+        Boolean addBos = tokenizerConfig.addBosToken();
+        Boolean addEos = tokenizerConfig.addEosToken();
+        int[] withSpecials = tokenizer.encode(text, true);
+        if (addBos == null && addEos == null) {
+            return withSpecials;
+        }
+        int[] plain = tokenizer.encode(text, false);
+        Integer bos = singleToken(tokenizerConfig.bosToken());
+        Integer eos = singleToken(tokenizerConfig.eosToken());
+        boolean bosFirst = bos != null && (addBos != null ? addBos
+                : withSpecials.length > plain.length && withSpecials[0] == bos);
+        boolean eosLast = eos != null && (addEos != null ? addEos
+                : withSpecials.length > plain.length && withSpecials[withSpecials.length - 1] == eos);
+        IntStream ids = IntStream.of(plain);
+        if (bosFirst) {
+            ids = IntStream.concat(IntStream.of(bos), ids);
+        }
+        if (eosLast) {
+            ids = IntStream.concat(ids, IntStream.of(eos));
+        }
+        return ids.toArray();
+    }
+
+    /** The id of a special token given as text, or null when there is none or it is not one token. */
+    private Integer singleToken(String text) {
+        if (text == null) {
+            return null;
+        }
+        int[] ids = tokenizer.encode(text, false);
+        return ids.length == 1 ? ids[0] : null;
     }
 
     public static LocalModel load(Path folder, DeviceChoice deviceChoice) {

@@ -8,7 +8,15 @@ import java.util.List;
 
 /**
  * The architecture-relevant part of a Hugging Face {@code config.json}, normalised across families
- * (GPT-2 names its fields differently: n_embd, n_layer, ...).
+ * (GPT-2 names its fields differently: n_embd, n_layer, ...). Each field is read as transformers'
+ * config class for the architecture reads it, defaults included; a setting that would change the
+ * computation in a way the engine does not implement (another activation, MLP biases, ...) is
+ * refused rather than ignored.
+ *
+ * @param qkvBias q/k/v projections carry biases (Qwen2 always; Llama and Qwen3 with {@code attention_bias})
+ * @param outBias the attention output projection carries a bias (Llama and Qwen3 with {@code attention_bias})
+ * @param slidingWindow keys visible to a query in a windowed layer, itself included; null when no layer is windowed
+ * @param slidingWindowLayers the layers that use {@code slidingWindow}; the others attend to the whole sequence
  */
 public record ModelConfig(
         String architecture,
@@ -25,8 +33,10 @@ public record ModelConfig(
         double ropeTheta,
         RopeScaling ropeScaling,
         boolean qkvBias,
+        boolean outBias,
         boolean qkNorm,
         Integer slidingWindow,
+        List<Integer> slidingWindowLayers,
         boolean tieWordEmbeddings,
         List<Integer> eosTokenIds,
         Integer bosTokenId) {
@@ -67,17 +77,72 @@ public record ModelConfig(
         }
         boolean qwen2 = arch.equals("Qwen2ForCausalLM");
         boolean qwen3 = arch.equals("Qwen3ForCausalLM");
-        Integer window = null;
-        boolean windowOn = c.path("use_sliding_window").asBoolean(!qwen2 && !qwen3);
-        if (windowOn && c.hasNonNull("sliding_window")) {
-            window = c.get("sliding_window").asInt();
+        String act = c.path("hidden_act").asText("silu");
+        if (!act.equals("silu") && !act.equals("swish")) { // transformers maps both names to SiLU
+            throw new IllegalArgumentException("hidden_act '" + act + "' is not supported for " + arch + " (only silu)");
         }
+        if (c.path("mlp_bias").asBoolean(false)) {
+            throw new IllegalArgumentException("mlp_bias true is not supported (MLP projections without biases only)");
+        }
+        // transformers: Llama and Qwen3 put a bias on q, k, v and o when attention_bias is set; Qwen2
+        // always on q, k, v and never on o; Mistral never
+        boolean attentionBias = (arch.equals("LlamaForCausalLM") || qwen3) && c.path("attention_bias").asBoolean(false);
+        int layers = required(c, "num_hidden_layers");
+        Integer window = slidingWindow(arch, c);
         return new ModelConfig(arch, Family.LLAMA, hidden, required(c, "intermediate_size"),
-                required(c, "num_hidden_layers"), heads, kvHeads, headDim, required(c, "vocab_size"),
+                layers, heads, kvHeads, headDim, required(c, "vocab_size"),
                 optional(c, "max_position_embeddings", 2048), c.path("rms_norm_eps").asDouble(1e-6),
                 c.path("rope_theta").asDouble(10000), ropeScaling(c.path("rope_scaling")),
-                qwen2 || c.path("attention_bias").asBoolean(false), qwen3, window,
+                qwen2 || attentionBias, attentionBias, qwen3, window,
+                window == null ? List.of() : windowedLayers(arch, c, layers),
                 c.path("tie_word_embeddings").asBoolean(false), ids(c.path("eos_token_id")), optInt(c, "bos_token_id"));
+    }
+
+    /**
+     * The sliding window as transformers reads it: Mistral uses {@code sliding_window} (4096 when
+     * absent, none when null); Qwen2 and Qwen3 only when {@code use_sliding_window} is true (it
+     * defaults to false); Llama has no window.
+     */
+    private static Integer slidingWindow(String arch, JsonNode c) {
+        boolean windowed = switch (arch) {
+            case "MistralForCausalLM" -> true;
+            case "Qwen2ForCausalLM", "Qwen3ForCausalLM" -> c.path("use_sliding_window").asBoolean(false);
+            default -> false;
+        };
+        if (!windowed) {
+            return null;
+        }
+        return c.has("sliding_window") && c.get("sliding_window").isNull() ? null : optional(c, "sliding_window", 4096);
+    }
+
+    /**
+     * Which layers use the window: {@code layer_types} when the config lists them (transformers 4.53
+     * and later write it), else for Qwen2/Qwen3 the layers from {@code max_window_layers} (default 28)
+     * on, and for Mistral every layer.
+     */
+    private static List<Integer> windowedLayers(String arch, JsonNode c, int layers) {
+        List<Integer> windowed = new ArrayList<>();
+        JsonNode types = c.get("layer_types");
+        if (types != null && !types.isNull()) {
+            if (!types.isArray() || types.size() != layers) {
+                throw new IllegalArgumentException("\"layer_types\" must list one type per layer (" + layers + "): " + types);
+            }
+            for (int i = 0; i < layers; i++) {
+                String type = types.get(i).asText();
+                if (type.equals("sliding_attention")) {
+                    windowed.add(i);
+                } else if (!type.equals("full_attention")) {
+                    throw new IllegalArgumentException("\"layer_types\" entry " + i + " is '" + type
+                            + "' (supported: full_attention, sliding_attention)");
+                }
+            }
+            return List.copyOf(windowed);
+        }
+        int first = arch.equals("MistralForCausalLM") ? 0 : c.path("max_window_layers").asInt(28);
+        for (int i = Math.max(0, first); i < layers; i++) {
+            windowed.add(i);
+        }
+        return List.copyOf(windowed);
     }
 
     private static ModelConfig gpt2(JsonNode c) {
@@ -86,13 +151,22 @@ public record ModelConfig(
         int inner = optional(c, "n_inner", 4 * hidden);
         int headDim = evenSplit(hidden, heads, "n_embd", "n_head");
         String act = c.path("activation_function").asText("gelu_new");
-        if (!act.equals("gelu_new")) {
-            throw new IllegalArgumentException("GPT-2 activation_function " + act + " is not supported (only gelu_new)");
+        if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) { // the same tanh approximation
+            throw new IllegalArgumentException("GPT-2 activation_function '" + act
+                    + "' is not supported (only gelu_new, gelu_pytorch_tanh)");
+        }
+        if (!c.path("scale_attn_weights").asBoolean(true) || c.path("scale_attn_by_inverse_layer_idx").asBoolean(false)) {
+            throw new IllegalArgumentException("GPT-2 attention scaling other than 1/sqrt(head_dim) is not supported "
+                    + "(scale_attn_weights must be true, scale_attn_by_inverse_layer_idx false)");
+        }
+        if (!c.path("tie_word_embeddings").asBoolean(true)) {
+            throw new IllegalArgumentException("GPT-2 with tie_word_embeddings false is not supported "
+                    + "(the output layer is always the token embedding wte)");
         }
         return new ModelConfig("GPT2LMHeadModel", Family.GPT2, hidden, inner, required(c, "n_layer"), heads, heads,
                 headDim, required(c, "vocab_size"), optional(c, "n_positions", 1024),
-                c.path("layer_norm_epsilon").asDouble(1e-5), 0, null, true, false, null,
-                c.path("tie_word_embeddings").asBoolean(true), ids(c.path("eos_token_id")), optInt(c, "bos_token_id"));
+                c.path("layer_norm_epsilon").asDouble(1e-5), 0, null, true, true, false, null, List.of(),
+                true, ids(c.path("eos_token_id")), optInt(c, "bos_token_id"));
     }
 
     private static RopeScaling ropeScaling(JsonNode s) {
@@ -155,6 +229,11 @@ public record ModelConfig(
             throw new IllegalArgumentException(hiddenField + " " + hidden + " is not a multiple of " + headsField + " " + heads);
         }
         return hidden / heads;
+    }
+
+    /** The sliding window of one layer, or null when that layer attends to the whole sequence. */
+    public Integer slidingWindow(int layer) {
+        return slidingWindowLayers.contains(layer) ? slidingWindow : null;
     }
 
     /** Number of query heads that share one key/value head (grouped-query attention). */

@@ -153,7 +153,7 @@ public final class ChatTemplate {
         Jinjava engine = new Jinjava(config);
         TemplateFunctions.definitions().forEach(engine.getGlobalContext()::registerFunction);
         engine.getGlobalContext().registerFilter(new PythonJsonFilter());
-        engine.getGlobalContext().registerExpTest(new PythonIterableTest());
+        engine.getGlobalContext().registerExpTest(new PythonIsIterable());
         return engine;
     }
 }

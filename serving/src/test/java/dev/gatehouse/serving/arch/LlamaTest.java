@@ -2,7 +2,9 @@ package dev.gatehouse.serving.arch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gatehouse.serving.testing.FolderEdits;
 import dev.gatehouse.serving.testing.JlamaOracle;
 import dev.gatehouse.serving.testing.ReferenceModel;
 import dev.gatehouse.serving.testing.TensorDtype;
@@ -40,7 +42,40 @@ class LlamaTest {
         return Stream.of(
                 Arguments.of("qwen3", TestModelFolder.qwen3()),
                 Arguments.of("qwen3-head-dim", TestModelFolder.qwen3().headDim(32).seed(5)),
-                Arguments.of("llama3-rope-scaling", TestModelFolder.llama().ropeScaling(8.0, 1.0, 4.0, 64).maxPositions(256)));
+                Arguments.of("llama3-rope-scaling", TestModelFolder.llama().ropeScaling(8.0, 1.0, 4.0, 64).maxPositions(256)),
+                Arguments.of("llama-attention-bias", TestModelFolder.llama().attentionBias(true)),
+                Arguments.of("qwen3-attention-bias", TestModelFolder.qwen3().attentionBias(true).seed(9)));
+    }
+
+    static Stream<Arguments> slidingWindowVariants() {
+        return Stream.of(
+                Arguments.of("mistral-window-4", TestModelFolder.mistral().slidingWindow(4, 0)),
+                Arguments.of("qwen2-window-4-from-layer-1", TestModelFolder.qwen2().slidingWindow(4, 1)),
+                Arguments.of("qwen3-window-3-from-layer-1", TestModelFolder.qwen3().layers(3).slidingWindow(3, 1)));
+    }
+
+    /**
+     * A window far shorter than the sequence, so that the window changes the answer: prefill in one
+     * pass, and one token at a time through the KV cache, against the float64 reference.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("slidingWindowVariants")
+    void slidingWindowAgreesWithReference(String label, TestModelFolder folder) throws Exception {
+        Path dir = folder.write(tmp.resolve(label));
+        int[] prompt = folder.randomTokens(24, 1);
+        ReferenceModel reference = ReferenceModel.load(dir);
+        float[] expected = reference.nextTokenProbabilities(prompt);
+
+        Path unwindowed = folder.write(tmp.resolve(label + "-unwindowed"));
+        FolderEdits.editJson(unwindowed.resolve("config.json"), c -> c.putNull("sliding_window"));
+        float[] withoutWindow = ReferenceModel.load(unwindowed).nextTokenProbabilities(prompt);
+        assertTrue(maxDifference(expected, withoutWindow) > 100 * TOLERANCE, label + ": the window must matter for this test");
+
+        try (EngineRun engine = new EngineRun(dir)) {
+            assertClose(expected, engine.nextTokenProbabilities(prompt), label + " (prefill)");
+            assertClose(expected, engine.nextTokenProbabilitiesIncremental(prompt), label + " (token by token)");
+            assertArrayEquals(reference.greedy(prompt, 16), engine.greedy(prompt, 16), label);
+        }
     }
 
     @ParameterizedTest(name = "{0}")
@@ -82,12 +117,17 @@ class LlamaTest {
 
     static void assertClose(float[] expected, float[] actual, String label) {
         assertEquals(expected.length, actual.length, label + ": vocabulary size");
-        float worst = 0;
-        for (int i = 0; i < expected.length; i++) {
-            worst = Math.max(worst, Math.abs(expected[i] - actual[i]));
-        }
+        float worst = maxDifference(expected, actual);
         if (worst > TOLERANCE) {
             throw new AssertionError(label + ": next-token probabilities differ by up to " + worst);
         }
+    }
+
+    static float maxDifference(float[] a, float[] b) {
+        float worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        }
+        return worst;
     }
 }

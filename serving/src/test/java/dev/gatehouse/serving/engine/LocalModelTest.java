@@ -1,5 +1,6 @@
 package dev.gatehouse.serving.engine;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,6 +42,45 @@ class LocalModelTest {
         TestModelFolder qwen = TestModelFolder.qwen2().eosTokenIds(100).generationEosTokenIds(101, 102);
         try (LocalModel m = LocalModel.load(qwen.write(tmp.resolve("qwen")), DeviceChoice.CPU)) {
             assertEquals(Set.of(100, 101, 102, qwen.imEndTokenId()), m.eosTokenIds());
+        }
+    }
+
+    /**
+     * As transformers encodes a plain prompt: the tokenizer.json post-processor adds {@code <s>}
+     * unless tokenizer_config.json's add_bos_token / add_eos_token say otherwise (LlamaTokenizerFast
+     * rebuilds the post-processor from them).
+     */
+    @Test
+    void plainPromptsGetTheSpecialTokensTransformersAdds() throws IOException {
+        Path llama = write(TestModelFolder.llama()); // post-processor "<s> $A", add_bos_token true
+        assertArrayEquals(new int[] {1, 20, 21}, encodePrompt(llama, "t20 t21"));
+        FolderEdits.editJson(llama.resolve("tokenizer_config.json"), c -> c.put("add_bos_token", false));
+        assertArrayEquals(new int[] {20, 21}, encodePrompt(llama, "t20 t21"));
+        FolderEdits.editJson(llama.resolve("tokenizer_config.json"), c -> c.put("add_eos_token", true));
+        assertArrayEquals(new int[] {20, 21, 2}, encodePrompt(llama, "t20 t21"));
+        FolderEdits.editJson(llama.resolve("tokenizer_config.json"), c -> c.remove(List.of("add_bos_token", "add_eos_token")));
+        assertArrayEquals(new int[] {1, 20, 21}, encodePrompt(llama, "t20 t21"), "unsaid: the post-processor decides");
+        FolderEdits.editJson(llama.resolve("tokenizer_config.json"), c -> c.put("add_eos_token", false));
+        assertArrayEquals(new int[] {1, 20, 21}, encodePrompt(llama, "t20 t21"), "only add_eos_token said: bos as before");
+
+        TestModelFolder qwenFolder = TestModelFolder.qwen2(); // no post-processor, no bos token
+        Path qwen = write(qwenFolder);
+        assertArrayEquals(new int[] {20, 21}, encodePrompt(qwen, "t20 t21"));
+        FolderEdits.editJson(qwen.resolve("tokenizer_config.json"), c -> c.put("add_bos_token", true).put("bos_token", "<|endoftext|>"));
+        assertArrayEquals(new int[] {qwenFolder.endOfTextTokenId(), 20, 21}, encodePrompt(qwen, "t20 t21"));
+    }
+
+    @Test
+    void emptyPromptIsRefused() throws IOException {
+        try (LocalModel m = LocalModel.load(write(TestModelFolder.llama()), DeviceChoice.CPU)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.encodePrompt(""));
+            assertTrue(e.getMessage().contains("prompt"), e.getMessage());
+        }
+    }
+
+    private static int[] encodePrompt(Path dir, String text) {
+        try (LocalModel m = LocalModel.load(dir, DeviceChoice.CPU)) {
+            return m.encodePrompt(text);
         }
     }
 
@@ -175,6 +215,12 @@ class LocalModelTest {
         Path dir = write(folder);
         Path file = dir.resolve("model.safetensors");
         String gone = "model.layers.1.self_attn.k_proj.weight";
+        rewriteWithout(folder, file, gone);
+        assertRefused(dir, file.toString(), gone, "missing");
+    }
+
+    /** Rewrites a single-file folder's weights without one tensor. */
+    private static void rewriteWithout(TestModelFolder folder, Path file, String gone) throws IOException {
         List<SafetensorsWriter.Tensor> kept = new ArrayList<>();
         Map<String, long[]> shapes = folder.expectedShapes();
         folder.expectedTensors().forEach((name, values) -> {
@@ -182,8 +228,29 @@ class LocalModelTest {
                 kept.add(new SafetensorsWriter.Tensor(name, folder.dtype(), shapes.get(name), values));
             }
         });
+        if (kept.size() == shapes.size()) {
+            throw new IllegalArgumentException(gone + " is not in the folder");
+        }
         SafetensorsWriter.write(file, kept, Map.of("format", "pt"));
-        assertRefused(dir, file.toString(), gone, "missing");
+    }
+
+    /** transformers would start from a random lm_head; running on the embeddings instead would be just as wrong. */
+    @Test
+    void untiedWithoutLmHead() throws IOException {
+        TestModelFolder folder = TestModelFolder.llama().tied(false);
+        Path dir = write(folder);
+        Path file = dir.resolve("model.safetensors");
+        rewriteWithout(folder, file, "lm_head.weight");
+        assertRefused(dir, file.toString(), "lm_head.weight", "missing");
+    }
+
+    @Test
+    void attentionBiasWithoutTheOutputBias() throws IOException {
+        TestModelFolder folder = TestModelFolder.llama().attentionBias(true);
+        Path dir = write(folder);
+        Path file = dir.resolve("model.safetensors");
+        rewriteWithout(folder, file, "model.layers.0.self_attn.o_proj.bias");
+        assertRefused(dir, file.toString(), "model.layers.0.self_attn.o_proj.bias", "missing");
     }
 
     @Test

@@ -126,6 +126,91 @@ class ModelConfigTest {
         assertTrue(e.getMessage().contains("relu"), e.getMessage());
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"gelu", "relu", "gelu_pytorch_tanh"})
+    void unsupportedHiddenAct(String act) throws IOException {
+        ModelLoadException e = refusedAfter(TestModelFolder.llama(), c -> c.put("hidden_act", act));
+        assertTrue(e.getMessage().contains("hidden_act") && e.getMessage().contains("'" + act + "'"), e.getMessage());
+        assertTrue(refusedAfter(TestModelFolder.qwen3(), c -> c.put("hidden_act", act)).getMessage().contains(act));
+    }
+
+    /** transformers maps both silu and swish to SiLU; GPT-2's gelu_new and gelu_pytorch_tanh are the same tanh approximation. */
+    @Test
+    void acceptsTheActivationsItImplements() throws IOException {
+        assertEquals(64, loadAfter(TestModelFolder.mistral(), c -> c.put("hidden_act", "swish")).hiddenSize());
+        assertEquals(64, loadAfter(TestModelFolder.llama(), c -> c.remove("hidden_act")).hiddenSize());
+        assertEquals(64, loadAfter(TestModelFolder.gpt2(), c -> c.put("activation_function", "gelu_pytorch_tanh")).hiddenSize());
+    }
+
+    @Test
+    void settingsThatChangeTheComputationAreRefused() throws IOException {
+        assertTrue(refusedAfter(TestModelFolder.llama(), c -> c.put("mlp_bias", true)).getMessage().contains("mlp_bias"));
+        assertTrue(refusedAfter(TestModelFolder.gpt2(), c -> c.put("scale_attn_weights", false)).getMessage()
+                .contains("scale_attn_weights"));
+        assertTrue(refusedAfter(TestModelFolder.gpt2(), c -> c.put("scale_attn_by_inverse_layer_idx", true)).getMessage()
+                .contains("scale_attn_by_inverse_layer_idx"));
+        assertTrue(refusedAfter(TestModelFolder.gpt2(), c -> c.put("tie_word_embeddings", false)).getMessage()
+                .contains("tie_word_embeddings"));
+    }
+
+    /** attention_bias as transformers reads it: q/k/v/o for Llama and Qwen3, q/k/v always for Qwen2, never for Mistral. */
+    @Test
+    void attentionBias() throws IOException {
+        ModelConfig llama = loadAfter(TestModelFolder.llama(), c -> c.put("attention_bias", true));
+        assertTrue(llama.qkvBias() && llama.outBias());
+        ModelConfig qwen3 = loadAfter(TestModelFolder.qwen3(), c -> c.put("attention_bias", true));
+        assertTrue(qwen3.qkvBias() && qwen3.outBias());
+        ModelConfig qwen2 = loadAfter(TestModelFolder.qwen2(), c -> c.put("attention_bias", true));
+        assertTrue(qwen2.qkvBias() && !qwen2.outBias());
+        ModelConfig mistral = loadAfter(TestModelFolder.mistral(), c -> c.put("attention_bias", true));
+        assertTrue(!mistral.qkvBias() && !mistral.outBias());
+    }
+
+    /**
+     * Sliding windows as transformers' config classes read them: Mistral from sliding_window (4096
+     * when absent, none when null), Qwen2/Qwen3 only with use_sliding_window and only in the layers
+     * from max_window_layers on (or as layer_types lists them), Llama never.
+     */
+    @Test
+    void slidingWindow() throws IOException {
+        ModelConfig mistral = loadAfter(TestModelFolder.mistral().layers(2), c -> c.put("sliding_window", 8));
+        assertEquals(8, mistral.slidingWindow(0));
+        assertEquals(8, mistral.slidingWindow(1));
+        assertEquals(4096, loadAfter(TestModelFolder.mistral(), c -> c.remove("sliding_window")).slidingWindow(0));
+        assertEquals(null, loadAfter(TestModelFolder.mistral(), c -> c.putNull("sliding_window")).slidingWindow(0));
+        assertEquals(null, loadAfter(TestModelFolder.llama(), c -> c.put("sliding_window", 8)).slidingWindow(0));
+
+        ModelConfig qwenOff = loadAfter(TestModelFolder.qwen2(), c -> c.put("sliding_window", 8).put("max_window_layers", 0));
+        assertEquals(null, qwenOff.slidingWindow());
+        ModelConfig qwen = loadAfter(TestModelFolder.qwen2().layers(3),
+                c -> c.put("use_sliding_window", true).put("sliding_window", 8).put("max_window_layers", 1));
+        assertEquals(List.of(1, 2), qwen.slidingWindowLayers());
+        assertEquals(null, qwen.slidingWindow(0));
+        assertEquals(8, qwen.slidingWindow(2));
+        ModelConfig qwen3 = loadAfter(TestModelFolder.qwen3().layers(3), c -> {
+            c.put("use_sliding_window", true).put("sliding_window", 8).put("max_window_layers", 0);
+            c.putArray("layer_types").add("sliding_attention").add("full_attention").add("sliding_attention");
+        });
+        assertEquals(List.of(0, 2), qwen3.slidingWindowLayers());
+        ModelConfig defaults = loadAfter(TestModelFolder.qwen2().layers(30), c -> {
+            c.put("use_sliding_window", true);
+            c.remove("sliding_window");
+            c.remove("max_window_layers");
+        });
+        assertEquals(4096, defaults.slidingWindow());
+        assertEquals(List.of(28, 29), defaults.slidingWindowLayers());
+
+        assertNamesField("layer_types", refusedAfter(TestModelFolder.qwen2(),
+                c -> c.put("use_sliding_window", true).putArray("layer_types").add("full_attention")));
+        assertNamesField("sliding_window", refusedAfter(TestModelFolder.mistral(), c -> c.put("sliding_window", 0)));
+    }
+
+    private ModelConfig loadAfter(TestModelFolder folder, Consumer<ObjectNode> edit) throws IOException {
+        Path dir = folder.write(Files.createTempDirectory(tmp, "m"));
+        FolderEdits.editJson(dir.resolve("config.json"), edit);
+        return ModelConfig.load(dir);
+    }
+
     private ModelLoadException refusedAfter(TestModelFolder folder, Consumer<ObjectNode> edit) throws IOException {
         Path dir = folder.write(Files.createTempDirectory(tmp, "m"));
         FolderEdits.editJson(dir.resolve("config.json"), edit);

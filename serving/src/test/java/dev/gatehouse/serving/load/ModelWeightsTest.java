@@ -102,12 +102,48 @@ class ModelWeightsTest {
             float[] got = a.toFloatArray();
             for (int i = 0; i < 65536; i++) {
                 int bits = i;
-                float want = dtype == TensorDtype.BF16 ? TensorDtype.bf16BitsToFloat((short) bits)
-                        : Float.float16ToFloat((short) bits);
-                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got[bits]),
-                        () -> dtype + " bits " + Integer.toHexString(bits));
+                float want = dtype == TensorDtype.BF16 ? TensorDtype.bf16BitsToFloat((short) bits) : halfToFloat(bits);
+                assertEquals(quieted(want), quieted(got[bits]), () -> dtype + " bits " + Integer.toHexString(bits));
             }
         }
+    }
+
+    /**
+     * The raw bits, with a NaN's quiet bit set: IEEE 754 turns a signalling NaN into a
+     * quiet one on conversion, and the JDK's conversion does so here (F16 0x7c01 loads as FP32
+     * 0x7fc02000) though the JDK may not everywhere. Sign and payload must still match.
+     */
+    private static int quieted(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        return Float.isNaN(f) ? bits | 0x0040_0000 : bits;
+    }
+
+    /**
+     * IEEE 754 binary16 by its definition, independent of the JDK's conversion the loader uses:
+     * (-1)^sign * 2^(exponent - 15) * (1 + mantissa / 1024), subnormals 2^-14 * (mantissa / 1024),
+     * exponent 31 infinity or NaN (a NaN keeps its sign and payload, shifted into the FP32 mantissa).
+     */
+    static float halfToFloat(int bits) {
+        int sign = (bits >> 15) & 1;
+        int exponent = (bits >> 10) & 0x1f;
+        int mantissa = bits & 0x3ff;
+        if (exponent == 31) {
+            return Float.intBitsToFloat(sign << 31 | 0xff << 23 | mantissa << 13);
+        }
+        double magnitude = exponent == 0 ? Math.scalb(mantissa / 1024.0, -14)
+                : Math.scalb(1 + mantissa / 1024.0, exponent - 15);
+        return (float) (sign == 1 ? -magnitude : magnitude); // exact: every half is a float; -0.0 keeps its sign
+    }
+
+    @Test
+    void halfFloatFormulaMatchesKnownValues() {
+        assertEquals(1.0f, halfToFloat(0x3c00));
+        assertEquals(-2.0f, halfToFloat(0xc000));
+        assertEquals(65504.0f, halfToFloat(0x7bff)); // largest finite half
+        assertEquals(0x1p-24f, halfToFloat(0x0001)); // smallest subnormal
+        assertEquals(Float.floatToRawIntBits(-0.0f), Float.floatToRawIntBits(halfToFloat(0x8000)));
+        assertEquals(Float.NEGATIVE_INFINITY, halfToFloat(0xfc00));
+        assertTrue(Float.isNaN(halfToFloat(0x7e00)));
     }
 
     private void assertLoadsExactly(TestModelFolder folder, ModelWeights weights) {

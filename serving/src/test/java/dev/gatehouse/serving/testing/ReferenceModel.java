@@ -21,12 +21,15 @@ import java.util.Map;
  *       RoPE as HF's {@code LlamaRotaryEmbedding}/{@code apply_rotary_pos_emb} (pairs {@code (i, i + d/2)},
  *       {@code inv_freq_i = theta^(-2i/d)}, optionally the llama3 frequency rescaling); grouped-query
  *       attention (query head h reads kv head {@code h / (heads / kv_heads)}), scale {@code 1/sqrt(head_dim)};
- *       SwiGLU MLP {@code down(silu(gate(x)) * up(x))}; qwen2 q/k/v biases; qwen3 per-head q/k RMSNorm
- *       before RoPE; lm_head or tied embeddings.
+ *       SwiGLU MLP {@code down(silu(gate(x)) * up(x))}; qwen2 q/k/v biases; llama / qwen3 q/k/v/o biases
+ *       with {@code attention_bias}; qwen3 per-head q/k RMSNorm before RoPE; lm_head or tied embeddings;
+ *       sliding-window attention (a query at position p sees keys p - window < j <= p) in the layers
+ *       transformers' config classes window: mistral every layer ({@code sliding_window}, 4096 when
+ *       absent), qwen2 / qwen3 only with {@code use_sliding_window}, in the layers listed as
+ *       {@code sliding_attention} in {@code layer_types} or else those from {@code max_window_layers} on.
  *   <li>gpt2: token + learned position embeddings, LayerNorm (biased variance), Conv1D ({@code x @ W + b}
  *       with W [in, out]), fused c_attn split into q|k|v, gelu_new (tanh approximation), tied wte output.
  * </ul>
- * Sliding windows are ignored (the test sequences are far shorter than any window).
  */
 public final class ReferenceModel implements TokenOracle {
 
@@ -38,6 +41,9 @@ public final class ReferenceModel implements TokenOracle {
     private final Map<String, SafetensorsReader.Entry> w;
     private final String prefix;
     private final float[] lmHead;
+    private final boolean qkvBias, outBias;
+    /** Per layer: the window of keys a query sees, or 0 for the whole sequence. */
+    private final int[] window;
 
     private ReferenceModel(Path dir) throws IOException {
         JsonNode c = new ObjectMapper().readTree(dir.resolve("config.json").toFile());
@@ -55,7 +61,9 @@ public final class ReferenceModel implements TokenOracle {
                 eps = c.get("layer_norm_epsilon").doubleValue();
                 maxPositions = c.get("n_positions").intValue();
                 String act = c.path("activation_function").asText("gelu_new");
-                if (!act.equals("gelu_new")) throw new IllegalArgumentException("unsupported activation " + act);
+                if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) throw new IllegalArgumentException("unsupported activation " + act);
+                qkvBias = outBias = true; // Conv1D always has a bias (read in gpt2Step)
+                window = new int[layers];
                 invFreq = null;
                 prefix = w.containsKey("transformer.wte.weight") ? "transformer." : "";
                 lmHead = w.containsKey("lm_head.weight") && !c.path("tie_word_embeddings").asBoolean(true)
@@ -74,6 +82,10 @@ public final class ReferenceModel implements TokenOracle {
                 eps = c.get("rms_norm_eps").doubleValue();
                 maxPositions = c.get("max_position_embeddings").intValue();
                 if (!c.path("hidden_act").asText("silu").equals("silu")) throw new IllegalArgumentException("unsupported hidden_act");
+                boolean attentionBias = (type.equals("llama") || type.equals("qwen3")) && c.path("attention_bias").asBoolean(false);
+                qkvBias = type.equals("qwen2") || attentionBias;
+                outBias = attentionBias;
+                window = windows(type, c, layers);
                 double theta = c.path("rope_theta").asDouble(10000.0);
                 invFreq = new double[headDim / 2];
                 for (int i = 0; i < invFreq.length; i++) invFreq[i] = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
@@ -90,6 +102,25 @@ public final class ReferenceModel implements TokenOracle {
             default -> throw new IllegalArgumentException("unsupported model_type " + type);
         }
         vocab = c.get("vocab_size").intValue();
+    }
+
+    /** transformers' reading of the sliding window, layer by layer (0 = none). */
+    private static int[] windows(String type, JsonNode c, int layers) {
+        int[] w = new int[layers];
+        int size;
+        if (type.equals("mistral")) {
+            size = c.has("sliding_window") ? c.get("sliding_window").asInt(0) : 4096; // null: no window
+        } else if (type.equals("qwen2") || type.equals("qwen3")) {
+            size = c.path("use_sliding_window").asBoolean(false) ? (c.has("sliding_window") ? c.get("sliding_window").asInt(0) : 4096) : 0;
+        } else {
+            size = 0;
+        }
+        for (int l = 0; l < layers; l++) {
+            boolean windowed = c.path("layer_types").isArray() ? c.get("layer_types").get(l).asText().equals("sliding_attention")
+                : type.equals("mistral") || l >= c.path("max_window_layers").asInt(28);
+            w[l] = windowed ? size : 0;
+        }
+        return w;
     }
 
     /** Loads config.json and the weights of {@code dir}. */
@@ -175,7 +206,7 @@ public final class ReferenceModel implements TokenOracle {
                 double[] qv = linear(t(b + "self_attn.q_proj.weight"), h, q, hidden);
                 double[] kvec = linear(t(b + "self_attn.k_proj.weight"), h, kv, hidden);
                 double[] vvec = linear(t(b + "self_attn.v_proj.weight"), h, kv, hidden);
-                if (has(b + "self_attn.q_proj.bias")) {
+                if (qkvBias) {
                     add(qv, t(b + "self_attn.q_proj.bias"));
                     add(kvec, t(b + "self_attn.k_proj.bias"));
                     add(vvec, t(b + "self_attn.v_proj.bias"));
@@ -191,6 +222,7 @@ public final class ReferenceModel implements TokenOracle {
                 double[] attn = new double[q];
                 for (int hh = 0; hh < heads; hh++) attend(qv, hh * headDim, (hh / group) * headDim, l, attn);
                 double[] o = linear(t(b + "self_attn.o_proj.weight"), attn, hidden, q);
+                if (outBias) add(o, t(b + "self_attn.o_proj.bias"));
                 add(x, o);
                 double[] h2 = rmsNorm(x, t(b + "post_attention_layernorm.weight"), 0, hidden);
                 double[] gate = linear(t(b + "mlp.gate_proj.weight"), h2, inter, hidden);
@@ -225,13 +257,17 @@ public final class ReferenceModel implements TokenOracle {
             return linear(lmHead, f, vocab, hidden);
         }
 
-        /** Causal attention of one query head (at qOff) over the cached keys/values of kv head at kOff. */
+        /**
+         * Causal attention of one query head (at qOff) over the cached keys/values of kv head at kOff:
+         * the query is the newest position, n - 1; a windowed layer sees only the last {@code window} keys.
+         */
         private void attend(double[] qv, int qOff, int kOff, int layer, double[] out) {
             List<double[]> ks = keys.get(layer), vs = values.get(layer);
             int n = ks.size();
+            int first = window[layer] > 0 ? Math.max(0, n - window[layer]) : 0;
             double[] s = new double[n];
             double scale = 1.0 / Math.sqrt(headDim), max = Double.NEGATIVE_INFINITY;
-            for (int j = 0; j < n; j++) {
+            for (int j = first; j < n; j++) {
                 double d = 0;
                 double[] k = ks.get(j);
                 for (int i = 0; i < headDim; i++) d += qv[qOff + i] * k[kOff + i];
@@ -239,8 +275,8 @@ public final class ReferenceModel implements TokenOracle {
                 max = Math.max(max, s[j]);
             }
             double sum = 0;
-            for (int j = 0; j < n; j++) sum += (s[j] = Math.exp(s[j] - max));
-            for (int j = 0; j < n; j++) {
+            for (int j = first; j < n; j++) sum += (s[j] = Math.exp(s[j] - max));
+            for (int j = first; j < n; j++) {
                 double a = s[j] / sum;
                 double[] v = vs.get(j);
                 for (int i = 0; i < headDim; i++) out[qOff + i] += a * v[kOff + i];

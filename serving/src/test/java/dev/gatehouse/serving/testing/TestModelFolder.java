@@ -48,7 +48,7 @@ import java.util.TreeMap;
  * <h2>Layouts</h2>
  * Llama / Mistral / Qwen2 / Qwen3: {@code model.embed_tokens.weight},
  * {@code model.layers.N.self_attn.{q,k,v,o}_proj.weight} ([out, in]; Qwen2 adds {@code .bias} on
- * q/k/v; Qwen3 adds {@code self_attn.{q,k}_norm.weight} of size head_dim),
+ * q/k/v, {@link #attentionBias} on q/k/v/o; Qwen3 adds {@code self_attn.{q,k}_norm.weight} of size head_dim),
  * {@code model.layers.N.mlp.{gate,up,down}_proj.weight}, {@code model.layers.N.input_layernorm.weight},
  * {@code model.layers.N.post_attention_layernorm.weight}, {@code model.norm.weight},
  * {@code lm_head.weight} (absent when tied).
@@ -127,6 +127,9 @@ public final class TestModelFolder {
     private double logitScale = 8.0;
     private double weightGain = 1.0;
     private double residualGain = 16.0;
+    private boolean attentionBias;
+    private Integer slidingWindow;
+    private int slidingFromLayer;
 
     private LinkedHashMap<String, SafetensorsWriter.Tensor> cache;
 
@@ -315,6 +318,23 @@ public final class TestModelFolder {
      */
     public TestModelFolder residualGain(double v) {
         residualGain = v;
+        return changed();
+    }
+
+    /** Llama / Qwen3: {@code attention_bias: true}, so q, k, v and o projections all carry biases. */
+    public TestModelFolder attentionBias(boolean v) {
+        attentionBias = v;
+        return changed();
+    }
+
+    /**
+     * Sliding-window attention over {@code window} positions in the layers from {@code fromLayer} on.
+     * Mistral: {@code sliding_window} (every layer, so {@code fromLayer} must be 0); Qwen2 / Qwen3:
+     * {@code use_sliding_window: true}, {@code sliding_window} and {@code max_window_layers: fromLayer}.
+     */
+    public TestModelFolder slidingWindow(int window, int fromLayer) {
+        slidingWindow = window;
+        slidingFromLayer = fromLayer;
         return changed();
     }
 
@@ -561,6 +581,15 @@ public final class TestModelFolder {
             throw new IllegalStateException("gpt2Prefixed applies to GPT-2 only");
         }
         if (ropeScaling != null && arch != Architecture.LLAMA) throw new IllegalStateException("llama3 rope_scaling applies to llama only");
+        if (attentionBias && arch != Architecture.LLAMA && arch != Architecture.QWEN3) {
+            throw new IllegalStateException("attention_bias applies to llama and qwen3 only");
+        }
+        if (slidingWindow != null && arch != Architecture.MISTRAL && arch != Architecture.QWEN2 && arch != Architecture.QWEN3) {
+            throw new IllegalStateException("sliding windows apply to mistral, qwen2 and qwen3 only");
+        }
+        if (slidingWindow != null && arch == Architecture.MISTRAL && slidingFromLayer != 0) {
+            throw new IllegalStateException("Mistral windows every layer");
+        }
         if (headDim != null && arch == Architecture.QWEN2 && headDim * heads != hidden) {
             throw new IllegalStateException("Qwen2 has no head_dim field; it is hidden / heads");
         }
@@ -596,11 +625,11 @@ public final class TestModelFolder {
             gaussian(t, "model.embed_tokens.weight", embedStd, vocab, hidden);
             for (int l = 0; l < layers; l++) {
                 String b = "model.layers." + l + ".";
-                boolean qkvBias = arch == Architecture.QWEN2;
+                boolean qkvBias = arch == Architecture.QWEN2 || attentionBias;
                 linear(t, b + "self_attn.q_proj", hidden, q, qkvBias, 1);
                 linear(t, b + "self_attn.k_proj", hidden, kv, qkvBias, 1);
                 linear(t, b + "self_attn.v_proj", hidden, kv, qkvBias, 1);
-                linear(t, b + "self_attn.o_proj", q, hidden, false, residualGain);
+                linear(t, b + "self_attn.o_proj", q, hidden, attentionBias, residualGain);
                 if (arch == Architecture.QWEN3) {
                     norm(t, b + "self_attn.q_norm.weight", hd);
                     norm(t, b + "self_attn.k_norm.weight", hd);
@@ -790,7 +819,7 @@ public final class TestModelFolder {
         c.put("attention_dropout", 0.0);
         switch (arch) {
             case LLAMA -> {
-                c.put("attention_bias", false);
+                c.put("attention_bias", attentionBias);
                 c.put("mlp_bias", false);
                 c.put("head_dim", headDim());
                 c.put("pretraining_tp", 1);
@@ -808,21 +837,21 @@ public final class TestModelFolder {
             }
             case MISTRAL -> {
                 c.put("head_dim", headDim());
-                c.put("sliding_window", 4096);
+                c.put("sliding_window", slidingWindow != null ? slidingWindow : 4096);
             }
             case QWEN2 -> {
-                c.put("max_window_layers", layers);
+                c.put("max_window_layers", slidingWindow != null ? slidingFromLayer : layers);
                 c.put("rope_scaling", null);
-                c.put("sliding_window", maxPositions);
-                c.put("use_sliding_window", false);
+                c.put("sliding_window", slidingWindow != null ? slidingWindow : maxPositions);
+                c.put("use_sliding_window", slidingWindow != null);
             }
             case QWEN3 -> {
-                c.put("attention_bias", false);
+                c.put("attention_bias", attentionBias);
                 c.put("head_dim", headDim());
-                c.put("max_window_layers", layers);
+                c.put("max_window_layers", slidingWindow != null ? slidingFromLayer : layers);
                 c.put("rope_scaling", null);
-                c.put("sliding_window", null);
-                c.put("use_sliding_window", false);
+                c.put("sliding_window", slidingWindow);
+                c.put("use_sliding_window", slidingWindow != null);
             }
             default -> throw new AssertionError();
         }
@@ -958,6 +987,8 @@ public final class TestModelFolder {
     public String toString() {
         return arch.modelType + "[hidden=" + hidden + ", inter=" + intermediate + ", layers=" + layers + ", heads=" + heads + "/" + kvHeads
             + ", headDim=" + headDim() + ", vocab=" + vocab + ", " + dtype + (tied ? ", tied" : "") + ", shards=" + shards
-            + (gpt2Prefixed ? ", prefixed" : "") + (ropeScaling != null ? ", " + ropeScaling : "") + ", seed=" + seed + "]";
+            + (gpt2Prefixed ? ", prefixed" : "") + (ropeScaling != null ? ", " + ropeScaling : "")
+            + (attentionBias ? ", attention_bias" : "") + (slidingWindow != null ? ", window=" + slidingWindow + " from layer " + slidingFromLayer : "")
+            + ", seed=" + seed + "]";
     }
 }

@@ -64,9 +64,9 @@ public final class LocalBackend implements Backend {
                 String text = model.chatTemplate().render(request.messages(), true);
                 return model.tokenizer().encode(text, false); // the template wrote the special tokens itself
             }
-            return model.tokenizer().encode(request.prompt(), true);
-        } catch (IllegalArgumentException e) { // the template's raise_exception, e.g. roles out of order
-            throw ApiException.invalid("messages", e.getMessage());
+            return model.encodePrompt(request.prompt());
+        } catch (IllegalArgumentException e) { // the template's raise_exception (roles out of order), or an empty prompt
+            throw ApiException.invalid(request.isChat() ? "messages" : "prompt", e.getMessage());
         }
     }
 

@@ -6,11 +6,12 @@ import com.hubspot.jinjava.lib.exptest.ExpTest;
 import java.util.Map;
 
 /**
- * Jinja2's {@code is iterable}: true for strings and dicts too, where jinjava's says false. Llama
- * 3.x templates write a tool result through tojson when it "is iterable", so a plain string
- * result reaches the prompt quoted, as it does under transformers.
+ * The Jinja2 expression test {@code is iterable} for chat templates (a jinjava {@link ExpTest}, not
+ * a unit test): true for strings and dicts too, where jinjava's says false. Llama 3.x templates
+ * write a tool result through tojson when it "is iterable", so a plain string result reaches the
+ * prompt quoted, as it does under transformers.
  */
-final class PythonIterableTest implements ExpTest {
+final class PythonIsIterable implements ExpTest {
 
     @Override
     public String getName() {
