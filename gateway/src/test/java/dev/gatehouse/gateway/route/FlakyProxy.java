@@ -13,12 +13,13 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A TCP relay on a free loopback port in front of a mock provider, which breaks the next response
  * the way networks break one: a reset (RST, not a clean end of the body) before its first byte or
- * just after a given word, or silence (the request is taken and nothing comes back). The mock
- * servers cannot do this themselves: they never hold the socket. Otherwise bytes pass as they are,
- * so keep-alive connections go on working between faults.
+ * just after a given word; silence (the request is taken and nothing comes back); or a stall (the
+ * response stops, the connection stays open) before or after a given word. The mock servers cannot
+ * do this themselves: they never hold the socket. Otherwise bytes pass as they are, so keep-alive
+ * connections go on working between faults.
  */
 final class FlakyProxy implements AutoCloseable {
-    private enum Break { RESET_BEFORE_RESPONSE, RESET_AFTER_WORD, SILENCE }
+    private enum Break { RESET_BEFORE_RESPONSE, RESET_AFTER_WORD, SILENCE, STALL_BEFORE_WORD, STALL_AFTER_WORD }
 
     private record Armed(Break kind, String word) {}
 
@@ -54,6 +55,16 @@ final class FlakyProxy implements AutoCloseable {
     /** The next response is swallowed: the connection stays open and quiet until the gateway gives up. */
     void silence() {
         next.set(new Armed(Break.SILENCE, null));
+    }
+
+    /** The next response is relayed up to the line holding {@code word}, then nothing more comes. */
+    void stallBefore(String word) {
+        next.set(new Armed(Break.STALL_BEFORE_WORD, word));
+    }
+
+    /** The next response is relayed up to the end of the line holding {@code word}, then nothing more comes. */
+    void stallAfter(String word) {
+        next.set(new Armed(Break.STALL_AFTER_WORD, word));
     }
 
     void clear() {
@@ -99,13 +110,20 @@ final class FlakyProxy implements AutoCloseable {
                 if (kind == Break.SILENCE) {
                     continue;
                 }
-                int cut = kind == Break.RESET_AFTER_WORD ? endOfLineWith(buffer, n, broken.word()) : -1;
+                int cut = switch (kind) {
+                    case RESET_AFTER_WORD, STALL_AFTER_WORD -> endOfLineWith(buffer, n, broken.word());
+                    case STALL_BEFORE_WORD -> startOfLineWith(buffer, n, broken.word());
+                    case null, default -> -1;
+                };
                 out.write(buffer, 0, cut < 0 ? n : cut);
                 out.flush();
-                if (cut >= 0) {
+                if (cut >= 0 && kind == Break.RESET_AFTER_WORD) {
                     Thread.sleep(READ_GRACE_MILLIS);
                     reset(client);
                     return;
+                }
+                if (cut >= 0) { // a stall: the rest of this connection's bytes go nowhere
+                    broken = new Armed(Break.SILENCE, null);
                 }
             }
         } catch (IOException ignored) {
@@ -124,6 +142,13 @@ final class FlakyProxy implements AutoCloseable {
         }
         int newline = text.indexOf('\n', at);
         return newline < 0 ? length : newline + 1;
+    }
+
+    /** Bytes before the line holding {@code word}; -1 when the word is not in them. */
+    private static int startOfLineWith(byte[] buffer, int length, String word) {
+        String text = new String(buffer, 0, length, StandardCharsets.ISO_8859_1);
+        int at = text.indexOf(word);
+        return at < 0 ? -1 : text.lastIndexOf('\n', at) + 1;
     }
 
     /** Closes with SO_LINGER 0: the kernel sends RST instead of FIN, as a crashed peer or middlebox would. */

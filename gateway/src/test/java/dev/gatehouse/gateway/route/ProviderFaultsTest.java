@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
@@ -27,6 +28,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -260,6 +262,50 @@ class ProviderFaultsTest {
             assertEquals("upstream_unavailable", e.code().orElseThrow(), "a reset is a dropped connection");
             assertEquals(upstream.label, header(response, "x-gatehouse-backend"));
             assertEquals(null, header(response, "x-gatehouse-fallbacks"));
+        }
+        assertEquals(backupCalls, backup.received().size(), "half an answer is not restarted elsewhere");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Upstream.class)
+    void streamThatStallsBeforeItsFirstWordFallsBack(Upstream upstream) {
+        upstream.link().stallBefore("Hello"); // the headers (and Anthropic's message_start) come, then nothing
+        try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response = stream(upstream.route);
+             StreamResponse<ChatCompletionChunk> chunks = response.parse()) {
+            assertEquals(MockOpenAi.REPLY, text(chunks));
+            assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+            assertEquals(upstream.label + " (504)", header(response, "x-gatehouse-fallbacks"));
+        }
+    }
+
+    @Disabled("needs fix from helper-p5a: a whole (non-streamed) answer's body is read with no timeout, so it hangs")
+    @ParameterizedTest
+    @EnumSource(Upstream.class)
+    void wholeAnswerWhoseBodyStallsAfterItsHeadersFallsBack(Upstream upstream) {
+        upstream.link().stallBefore("Hello"); // status line and headers, then not a byte of the JSON body
+        assertTimeoutPreemptively(Duration.ofMillis(10 * TIMEOUT_MILLIS), () -> {
+            try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse()
+                    .create(params(upstream.route))) {
+                assertEquals(MockOpenAi.REPLY, response.parse().choices().get(0).message().content().orElseThrow());
+                assertEquals("backup:backup-model", header(response, "x-gatehouse-backend"));
+                assertEquals(upstream.label + " (504)", header(response, "x-gatehouse-fallbacks"));
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Upstream.class)
+    void streamThatStallsAfterItsFirstWordEndsWithATimeoutError(Upstream upstream) {
+        int backupCalls = backup.received().size();
+        upstream.link().stallAfter("Hello");
+        try (HttpResponseFor<StreamResponse<ChatCompletionChunk>> response = stream(upstream.route);
+             StreamResponse<ChatCompletionChunk> chunks = response.parse()) {
+            StringBuilder text = new StringBuilder();
+            SseException e = assertThrows(SseException.class, () -> chunks.stream().forEach(c -> append(text, c)));
+
+            assertEquals("Hello", text.toString());
+            assertEquals("upstream_timeout", e.code().orElseThrow());
+            assertEquals(upstream.label, header(response, "x-gatehouse-backend"));
         }
         assertEquals(backupCalls, backup.received().size(), "half an answer is not restarted elsewhere");
     }
