@@ -28,7 +28,13 @@ public final class MockAnthropic implements AutoCloseable {
     public enum Fault {
         OVERLOADED, RATE_LIMITED, BAD_REQUEST, OVERLOADED_IN_STREAM,
         /** 400 invalid_request_error "prompt is too long: ... tokens > 200000 maximum": a context length error */
-        PROMPT_TOO_LONG
+        PROMPT_TOO_LONG,
+        /** 500 api_error */
+        SERVER_ERROR,
+        /** 429 rate_limit_error with retry-after: 1, short enough for the router to wait */
+        RATE_LIMITED_BRIEFLY,
+        /** streams: message_start, then an overloaded_error event before any text */
+        OVERLOADED_BEFORE_TEXT
     }
 
     public record Received(Map<String, List<String>> headers, JsonNode body) {
@@ -78,6 +84,12 @@ public final class MockAnthropic implements AutoCloseable {
                     {"type":"error","error":{"type":"rate_limit_error","message":"Number of request tokens has exceeded \
                     your per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers \
                     for current usage. Please reduce the prompt length or the maximum tokens requested, or try again later."}}""");
+            case "SERVER_ERROR" -> send(ex, 500, Map.of(), """
+                    {"type":"error","error":{"type":"api_error","message":"Internal server error"}}""");
+            case "RATE_LIMITED_BRIEFLY" -> send(ex, 429, Map.of("retry-after", "1"), """
+                    {"type":"error","error":{"type":"rate_limit_error","message":"Number of requests has exceeded your \
+                    per-minute rate limit (https://docs.anthropic.com/en/api/rate-limits); see the response headers for \
+                    current usage. Please reduce the prompt length or the maximum tokens requested, or try again later."}}""");
             case "BAD_REQUEST" -> send(ex, 400, Map.of(), """
                     {"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate \
                     between \\"user\\" and \\"assistant\\", but found multiple \\"user\\" roles in a row"}}""");
@@ -87,7 +99,7 @@ public final class MockAnthropic implements AutoCloseable {
             default -> {
                 String model = body.path("model").asText();
                 if (body.path("stream").asBoolean(false)) {
-                    stream(ex, model, fault == Fault.OVERLOADED_IN_STREAM);
+                    stream(ex, model, fault);
                 } else {
                     send(ex, 200, Map.of(), """
                             {"id":"msg_013Zva2CMHLNnXjNJJKqJ2EF","type":"message","role":"assistant","model":"%s",
@@ -98,13 +110,18 @@ public final class MockAnthropic implements AutoCloseable {
         }
     }
 
-    private static void stream(HttpExchange ex, String model, boolean overloaded) throws IOException {
+    private static void stream(HttpExchange ex, String model, Fault fault) throws IOException {
+        boolean overloaded = fault == Fault.OVERLOADED_IN_STREAM;
         ex.getResponseHeaders().add("Content-Type", "text/event-stream");
         ex.sendResponseHeaders(200, 0);
         try (OutputStream out = ex.getResponseBody()) {
             event(out, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY\","
                     + "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"" + model + "\",\"stop_reason\":null,"
                     + "\"stop_sequence\":null,\"usage\":{\"input_tokens\":12,\"output_tokens\":1}}}");
+            if (fault == Fault.OVERLOADED_BEFORE_TEXT) { // the headers said 200; the error comes as an event
+                event(out, "error", "{\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}");
+                return;
+            }
             event(out, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
             event(out, "ping", "{\"type\": \"ping\"}");
             for (String piece : List.of("Hello", " from", " Claude", ".")) {

@@ -28,7 +28,11 @@ public final class MockGemini implements AutoCloseable {
         /** 429 whose google.rpc.RetryInfo asks for "1.5s" */
         RATE_LIMITED_RETRY_DELAY,
         /** 400 INVALID_ARGUMENT "The input token count (...) exceeds the maximum number of tokens allowed (...)." */
-        INPUT_TOO_LONG
+        INPUT_TOO_LONG,
+        /** 500 INTERNAL */
+        SERVER_ERROR,
+        /** streams: "Hello", then a chunk that stops with finishReason SAFETY */
+        SAFETY_IN_STREAM
     }
 
     public record Received(String path, String query, Map<String, List<String>> headers, JsonNode body) {
@@ -56,6 +60,11 @@ public final class MockGemini implements AutoCloseable {
 
     public void failNext(Fault... next) {
         faults.addAll(List.of(next));
+    }
+
+    /** Forgets faults a failed test left queued. */
+    public void clearFaults() {
+        faults.clear();
     }
 
     public List<Received> received() {
@@ -99,6 +108,10 @@ public final class MockGemini implements AutoCloseable {
         } else if (fault == Fault.OVERLOADED) {
             send(ex, 503, """
                     {"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}}""");
+        } else if (fault == Fault.SERVER_ERROR) {
+            send(ex, 500, """
+                    {"error":{"code":500,"message":"An internal error has occurred. Please retry or report in \
+                    https://developers.generativeai.google/guide/troubleshooting","status":"INTERNAL"}}""");
         } else if (fault == Fault.SAFETY) {
             send(ex, 200, """
                     {"candidates":[{"finishReason":"SAFETY","index":0,"safetyRatings":[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT",
@@ -110,6 +123,13 @@ public final class MockGemini implements AutoCloseable {
                 data(out, "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hello\"}],\"role\": \"model\"},\"index\": 0}],"
                         + "\"usageMetadata\": {\"promptTokenCount\": 8,\"totalTokenCount\": 8},\"modelVersion\": \"gemini-2.0-flash\"}");
                 if (fault == Fault.STREAM_CUT) {
+                    return;
+                }
+                if (fault == Fault.SAFETY_IN_STREAM) {
+                    data(out, "{\"candidates\": [{\"finishReason\": \"SAFETY\",\"index\": 0,\"safetyRatings\": [{\"category\": "
+                            + "\"HARM_CATEGORY_DANGEROUS_CONTENT\",\"probability\": \"HIGH\"}]}],\"usageMetadata\": "
+                            + "{\"promptTokenCount\": 8,\"candidatesTokenCount\": 1,\"totalTokenCount\": 9},"
+                            + "\"modelVersion\": \"gemini-2.0-flash\"}");
                     return;
                 }
                 data(out, "{\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" from Gemini.\"}],\"role\": \"model\"},"
