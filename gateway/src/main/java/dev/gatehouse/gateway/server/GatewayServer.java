@@ -20,20 +20,25 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
+import java.util.logging.Logger;
 
 /**
  * The HTTP server: the OpenAI API under /v1, the admin API, health checks, Prometheus metrics.
  * Routing is spelled out here, one line per endpoint.
  */
 public final class GatewayServer implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(GatewayServer.class.getName());
+
     private final WebServer server;
     private final LocalModels models;
     private final Duration grace;
     private final UsageRecorder usage;
     private final ModelsAdminApi modelsAdmin;
+    private final Drain drain;
 
     private GatewayServer(WebServer server, LocalModels models, Duration grace, UsageRecorder usage,
-                          ModelsAdminApi modelsAdmin) {
+                          ModelsAdminApi modelsAdmin, Drain drain) {
+        this.drain = drain;
         this.server = server;
         this.models = models;
         this.grace = grace;
@@ -135,6 +140,7 @@ public final class GatewayServer implements AutoCloseable {
             OpenAiApi openAi = new OpenAiApi(models, r, maxBodyBytes, new HttpMetrics(registry), auth, u,
                     responses, plugins);
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
+            Drain drain = new Drain();
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -145,9 +151,12 @@ public final class GatewayServer implements AutoCloseable {
                         }
                     })
                     .routing(routing -> routing
+                            .addFilter(drain)
                             .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
                             .get("/health/ready", (req, res) -> {
-                                if (models.ready()) {
+                                if (drain.begun()) {
+                                    res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"draining\"}");
+                                } else if (models.ready()) {
                                     res.send("{\"status\":\"ready\"}");
                                 } else {
                                     res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"loading\"}");
@@ -162,7 +171,7 @@ public final class GatewayServer implements AutoCloseable {
                             .any(OpenAiApi::unknownUrl))
                     .build()
                     .start();
-            return new GatewayServer(server, models, grace, u, modelsAdmin);
+            return new GatewayServer(server, models, grace, u, modelsAdmin, drain);
         }
     }
 
@@ -174,11 +183,23 @@ public final class GatewayServer implements AutoCloseable {
         return server.port();
     }
 
-    /** Graceful stop: refuse new generations, let running ones finish within the grace period, then close. */
+    /**
+     * Graceful stop: not ready from now on, new generations refused, running requests answered to
+     * their end within the grace period; then the listener and everything else close. A second call
+     * does nothing.
+     */
     @Override
     public void close() {
+        if (!drain.begin()) {
+            return;
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
         try {
-            models.drain(grace.toMillis());
+            models.drain(grace.toMillis()); // the engines take no new work and finish what they run
+            int left = drain.awaitRequests(deadline); // and the handlers write the last of it
+            if (left > 0) {
+                LOG.warning(left + " requests still running after the " + grace.toSeconds() + " s grace period are cut off");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
