@@ -20,15 +20,12 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.time.Duration;
-import java.util.logging.Logger;
 
 /**
  * The HTTP server: the OpenAI API under /v1, the admin API, health checks, Prometheus metrics.
  * Routing is spelled out here, one line per endpoint.
  */
 public final class GatewayServer implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(GatewayServer.class.getName());
-
     private final WebServer server;
     private final LocalModels models;
     private final Duration grace;
@@ -197,8 +194,9 @@ public final class GatewayServer implements AutoCloseable {
         try {
             models.drain(grace.toMillis()); // the engines take no new work and finish what they run
             int left = drain.awaitRequests(deadline); // and the handlers write the last of it
-            if (left > 0) {
-                LOG.warning(left + " requests still running after the " + grace.toSeconds() + " s grace period are cut off");
+            if (left > 0) { // stderr: on SIGTERM java.util.logging may have reset itself already
+                System.err.println("gatehouse: " + left + " requests still running after the " + grace.toSeconds()
+                        + " s grace period are cut off");
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
