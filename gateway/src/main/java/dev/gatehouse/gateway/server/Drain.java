@@ -7,9 +7,9 @@ import io.helidon.webserver.http.RoutingResponse;
 
 /**
  * A graceful stop's bookkeeping: whether it has begun (then /health/ready answers 503, so load
- * balancers stop sending), and how many requests are still being answered. The engines finish a
- * generation before its handler has written the last of it (the tail waits in queues and socket
- * buffers while a slow client reads), so the server waits for the handlers, not only the engines.
+ * balancers stop sending), and how many requests are still being answered. An engine finishes a
+ * generation before its handler has written the last of it (with a slow client the tail waits in
+ * the gateway's queues), so the server waits for the handlers, not only the engines.
  */
 final class Drain implements Filter {
     private boolean begun; // guarded by this
