@@ -44,7 +44,7 @@ public final class CacheKey {
 
     /** What the key is hashed from: the request as canonical JSON, its delivery fields blanked. */
     static String canonicalJson(ChatRequest r) {
-        ChatRequest answerFields = new ChatRequest(r.model(), r.messages(), r.prompt(), r.maxTokens(), r.sampling(), r.n(),
+        ChatRequest answerFields = new ChatRequest(r.model(), r.messages(), r.prompts(), r.maxTokens(), r.sampling(), r.n(),
                 r.echo(), false, false, null);
         try {
             return CANONICAL.writeValueAsString(answerFields);

@@ -60,17 +60,17 @@ public final class ResponseCache {
     /** Looks the request up as the client's Cache-Control allows, and counts what happened. */
     public Lookup lookup(ChatRequest request, CacheControl control) {
         if (answers == null) {
-            return new Lookup(null, null, null, request.n());
+            return new Lookup(null, null, null, request.choices());
         }
         Lookup lookup;
         if (!CacheKey.deterministic(request) || control == CacheControl.NO_STORE) {
-            lookup = new Lookup(Result.BYPASS, null, null, request.n());
+            lookup = new Lookup(Result.BYPASS, null, null, request.choices());
         } else if (control == CacheControl.NO_CACHE) {
-            lookup = new Lookup(Result.BYPASS, CacheKey.of(request), null, request.n()); // a fresh answer, kept
+            lookup = new Lookup(Result.BYPASS, CacheKey.of(request), null, request.choices()); // a fresh answer, kept
         } else {
             String key = CacheKey.of(request);
             List<ChatEvent> stored = answers.getIfPresent(key);
-            lookup = new Lookup(stored != null ? Result.HIT : Result.MISS, key, stored, request.n());
+            lookup = new Lookup(stored != null ? Result.HIT : Result.MISS, key, stored, request.choices());
         }
         Counter counter = requests.get(lookup.result());
         if (counter != null) {

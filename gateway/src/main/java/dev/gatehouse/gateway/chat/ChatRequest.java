@@ -6,15 +6,15 @@ import java.util.List;
 
 /**
  * The one internal request every inbound dialect decodes to and every backend serves: either a
- * conversation ({@code messages}, rendered with the model's chat template) or a raw {@code prompt}
- * (the completions API).
+ * conversation ({@code messages}, rendered with the model's chat template) or raw {@code prompts}
+ * (the completions API: one or more, each answered with {@code n} choices).
  *
  * @param maxTokens null = as many as the context leaves room for
  */
 public record ChatRequest(
         String model,
         List<ChatMessage> messages,
-        String prompt,
+        List<String> prompts,
         Integer maxTokens,
         Sampling sampling,
         int n,
@@ -30,10 +30,15 @@ public record ChatRequest(
 
     /** The same request for another model name: the router sends a provider its own name for the model. */
     public ChatRequest withModel(String name) {
-        return new ChatRequest(name, messages, prompt, maxTokens, sampling, n, echo, stream, includeUsage, user);
+        return new ChatRequest(name, messages, prompts, maxTokens, sampling, n, echo, stream, includeUsage, user);
     }
 
     public boolean isChat() {
         return messages != null;
+    }
+
+    /** Choices in the answer: n, for each prompt; sample j of prompt i is choice i * n + j, as OpenAI numbers them. */
+    public int choices() {
+        return isChat() ? n : prompts.size() * n;
     }
 }

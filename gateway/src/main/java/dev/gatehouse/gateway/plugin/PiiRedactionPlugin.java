@@ -65,7 +65,8 @@ public final class PiiRedactionPlugin implements GatehousePlugin {
                 messages.add(new ChatMessage(m.role(), redactor.redact(m.content())));
             }
         }
-        return new ChatRequest(r.model(), messages, redactor.redact(r.prompt()), r.maxTokens(), r.sampling(), r.n(),
+        List<String> prompts = r.prompts() == null ? null : r.prompts().stream().map(redactor::redact).toList();
+        return new ChatRequest(r.model(), messages, prompts, r.maxTokens(), r.sampling(), r.n(),
                 r.echo(), r.stream(), r.includeUsage(), r.user());
     }
 

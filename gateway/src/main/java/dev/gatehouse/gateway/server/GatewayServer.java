@@ -31,9 +31,11 @@ public final class GatewayServer implements AutoCloseable {
     private final Duration grace;
     private final UsageRecorder usage;
     private final ModelsAdminApi modelsAdmin;
+    private final Drain drain;
 
     private GatewayServer(WebServer server, LocalModels models, Duration grace, UsageRecorder usage,
-                          ModelsAdminApi modelsAdmin) {
+                          ModelsAdminApi modelsAdmin, Drain drain) {
+        this.drain = drain;
         this.server = server;
         this.models = models;
         this.grace = grace;
@@ -135,6 +137,7 @@ public final class GatewayServer implements AutoCloseable {
             OpenAiApi openAi = new OpenAiApi(models, r, maxBodyBytes, new HttpMetrics(registry), auth, u,
                     responses, plugins);
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
+            Drain drain = new Drain();
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -145,9 +148,12 @@ public final class GatewayServer implements AutoCloseable {
                         }
                     })
                     .routing(routing -> routing
+                            .addFilter(drain)
                             .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
                             .get("/health/ready", (req, res) -> {
-                                if (models.ready()) {
+                                if (drain.begun()) {
+                                    res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"draining\"}");
+                                } else if (models.ready()) {
                                     res.send("{\"status\":\"ready\"}");
                                 } else {
                                     res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"loading\"}");
@@ -162,7 +168,7 @@ public final class GatewayServer implements AutoCloseable {
                             .any(OpenAiApi::unknownUrl))
                     .build()
                     .start();
-            return new GatewayServer(server, models, grace, u, modelsAdmin);
+            return new GatewayServer(server, models, grace, u, modelsAdmin, drain);
         }
     }
 
@@ -174,11 +180,24 @@ public final class GatewayServer implements AutoCloseable {
         return server.port();
     }
 
-    /** Graceful stop: refuse new generations, let running ones finish within the grace period, then close. */
+    /**
+     * Graceful stop: not ready from now on, new generations refused, running requests answered to
+     * their end within the grace period; then the listener and everything else close. A second call
+     * does nothing.
+     */
     @Override
     public void close() {
+        if (!drain.begin()) {
+            return;
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
         try {
-            models.drain(grace.toMillis());
+            models.drain(grace.toMillis()); // the engines take no new work and finish what they run
+            int left = drain.awaitRequests(deadline); // and the handlers write the last of it
+            if (left > 0) { // stderr: on SIGTERM java.util.logging may have reset itself already
+                System.err.println("gatehouse: " + left + " requests still running after the " + grace.toSeconds()
+                        + " s grace period are cut off");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

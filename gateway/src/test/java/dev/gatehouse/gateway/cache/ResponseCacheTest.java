@@ -153,7 +153,7 @@ class ResponseCacheTest {
                 greedy("hello"),
                 chat("hi", 17, 0f, null),
                 chat("hi", 16, 0f, 1L),
-                new ChatRequest("m", null, "hi", 16, s, 1, false, false, false, null),
+                new ChatRequest("m", null, List.of("hi"), 16, s, 1, false, false, false, null),
                 new ChatRequest("m", base.messages(), null, 16, s, 2, false, false, false, null),
                 new ChatRequest("m", base.messages(), null, 16, new ChatRequest.Sampling(0f, 0.5f, 0, 0f, 1f, 0f, 0f, null,
                         List.of(), false, 0), 1, false, false, false, null),

@@ -107,8 +107,8 @@ class PiiRedactionTest {
         PiiRedactionPlugin responseOnly = plugin("{\"in\": \"response\"}");
         assertEquals("a@b.com", responseOnly.onRequest(chat("a@b.com"), null).messages().get(0).content());
 
-        ChatRequest prompt = new ChatRequest("m", null, "mail a@b.com", 10, null, 1, false, false, false, null);
-        assertEquals("mail [EMAIL]", plugin("{}").onRequest(prompt, null).prompt());
+        ChatRequest prompt = new ChatRequest("m", null, List.of("mail a@b.com"), 10, null, 1, false, false, false, null);
+        assertEquals(List.of("mail [EMAIL]"), plugin("{}").onRequest(prompt, null).prompts());
     }
 
     @Test

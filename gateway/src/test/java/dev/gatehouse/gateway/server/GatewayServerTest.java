@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.gateway.api.openai.TestServer;
+import dev.gatehouse.serving.text.ChatMessage;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -95,6 +97,13 @@ class GatewayServerTest {
         assertTrue(value(scrape, "gatehouse_engine_time_to_first_token_seconds_sum", model) > 0);
         assertTrue(value(scrape, "gatehouse_engine_time_to_first_token_seconds_bucket", model, "le=\"+Inf\"") >= 1);
         assertEquals(4, value(scrape, "gatehouse_engine_generated_tokens_total", model));
+        // four tokens, three gaps between them
+        assertEquals(3, value(scrape, "gatehouse_engine_inter_token_latency_seconds_count", model));
+        assertTrue(value(scrape, "gatehouse_engine_inter_token_latency_seconds_sum", model) > 0);
+        assertEquals(3, value(scrape, "gatehouse_engine_inter_token_latency_seconds_bucket", model, "le=\"+Inf\""));
+        int promptTokens = server.chatPromptTokens(List.of(new ChatMessage("user", "t20 t21")));
+        assertEquals(promptTokens, value(scrape, "gatehouse_engine_prompt_tokens_total", model));
+        assertTrue(chat.body().contains("\"prompt_tokens\":" + promptTokens), chat.body());
     }
 
     @Test

@@ -50,7 +50,7 @@ final class CompletionEncoder {
         this.id = chat ? id : id.replace("chatcmpl-", "cmpl-");
         this.created = created;
         this.request = request;
-        this.choices = new Choice[request.n()];
+        this.choices = new Choice[request.choices()];
         for (int i = 0; i < choices.length; i++) {
             choices[i] = new Choice();
         }

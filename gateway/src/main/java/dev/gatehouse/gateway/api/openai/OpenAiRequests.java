@@ -41,13 +41,12 @@ final class OpenAiRequests {
         RequestReader r = new RequestReader(body);
         refuseUnsupported(r);
         String model = r.requiredString("model");
-        List<String> prompts = r.strings("prompt");
-        if (prompts.size() != 1) {
-            throw ApiException.invalid("prompt", prompts.isEmpty()
-                    ? "Missing required parameter: 'prompt'."
-                    : "Gatehouse takes one prompt per request; send a list of prompts as separate requests.");
+        List<String> prompts = r.strings("prompt"); // token-id arrays are refused here as a wrong type
+        if (prompts.isEmpty()) {
+            throw ApiException.invalid("prompt", r.node("prompt") == null
+                    ? "Missing required parameter: 'prompt'." : "'prompt' must contain at least one prompt.");
         }
-        if (prompts.get(0).isEmpty()) {
+        if (prompts.stream().anyMatch(String::isEmpty)) {
             throw ApiException.invalid("prompt", "'prompt' must not be empty.");
         }
         Integer maxTokens = maxTokens(r, "max_tokens", 16); // the completions API's own default
@@ -67,7 +66,7 @@ final class OpenAiRequests {
         }
         boolean stream = r.bool("stream", false);
         boolean includeUsage = includeUsage(r);
-        return build(r, model, null, prompts.get(0), maxTokens, logprobs != null, logprobs == null ? 0 : logprobs,
+        return build(r, model, null, prompts, maxTokens, logprobs != null, logprobs == null ? 0 : logprobs,
                 r.bool("echo", false), stream, includeUsage);
     }
 
@@ -85,7 +84,7 @@ final class OpenAiRequests {
         return options != null && options.bool("include_usage", false);
     }
 
-    private static ChatRequest build(RequestReader r, String model, List<ChatMessage> messages, String prompt,
+    private static ChatRequest build(RequestReader r, String model, List<ChatMessage> messages, List<String> prompts,
                                      Integer maxTokens, boolean logprobs, int topLogprobs, boolean echo, boolean stream,
                                      boolean includeUsage) {
         int n = r.integer("n", 1);
@@ -104,7 +103,7 @@ final class OpenAiRequests {
                 r.number("repetition_penalty", 1f), r.number("presence_penalty", 0f), r.number("frequency_penalty", 0f),
                 r.longValue("seed"), stop, logprobs, topLogprobs);
         validate(sampling, maxTokens);
-        return new ChatRequest(model, messages, prompt, maxTokens, sampling, n, echo, stream, includeUsage,
+        return new ChatRequest(model, messages, prompts, maxTokens, sampling, n, echo, stream, includeUsage,
                 r.string("user", null));
     }
 

@@ -28,20 +28,27 @@ public final class LocalBackend implements Backend {
     @Override
     public ChatStream open(ChatRequest request) {
         LocalModel model = engine.model();
-        int[] prompt = tokenize(request, model);
+        List<int[]> prompts = tokenize(request, model);
         int context = engine.maxModelLength();
-        int room = context - prompt.length;
-        if (room <= 0 || (request.maxTokens() != null && request.maxTokens() > room)) {
-            int asked = request.maxTokens() == null ? 1 : request.maxTokens();
-            String input = request.isChat() ? "messages" : "prompt";
-            throw ApiException.contextLength(input, "This model's maximum context length is " + context + " tokens. However, you requested "
-                    + ((long) prompt.length + asked) + " tokens (" + prompt.length + " in the " + input
-                    + ", " + asked + " in the completion). Please reduce the length of the " + input + " or completion.");
+        for (int[] prompt : prompts) {
+            checkContext(request, prompt, context);
         }
+        int maxWaiting = engine.capacity().maxWaiting();
+        if (request.choices() > maxWaiting) { // could never be queued at once: a 503 would invite endless retries
+            throw ApiException.invalid(request.isChat() ? "n" : "prompt", "This request asks for " + request.choices()
+                    + " generations (prompts times n); this model queues at most " + maxWaiting + " at once.");
+        }
+        // every prompt's n choices are queued at once, so the engine batches them together
         List<RequestHandle> handles = new ArrayList<>();
+        List<String> echoes = new ArrayList<>();
         try {
-            for (int i = 0; i < request.n(); i++) {
-                handles.add(engine.submit(prompt, params(request, request.maxTokens() == null ? room : request.maxTokens(), i)));
+            for (int p = 0; p < prompts.size(); p++) {
+                int[] prompt = prompts.get(p);
+                int maxTokens = request.maxTokens() == null ? context - prompt.length : request.maxTokens();
+                for (int i = 0; i < request.n(); i++) { // choice p * n + i, as OpenAI numbers them
+                    handles.add(engine.submit(prompt, params(request, maxTokens, i)));
+                    echoes.add(request.echo() && !request.isChat() ? request.prompts().get(p) : null);
+                }
             }
         } catch (CapacityException e) {
             handles.forEach(RequestHandle::cancel);
@@ -54,23 +61,35 @@ public final class LocalBackend implements Backend {
             handles.forEach(RequestHandle::cancel);
             throw new ApiException(503, "server_error", "server_shutting_down", null, e.getMessage(), null);
         }
-        String echo = request.echo() && !request.isChat() ? request.prompt() : null;
-        return new LocalChatStream(handles, prompt.length, model.tokenizer(), echo);
+        int promptTokens = prompts.stream().mapToInt(p -> p.length).sum(); // each prompt once, whatever n
+        return new LocalChatStream(handles, promptTokens, model.tokenizer(), echoes);
     }
 
-    private static int[] tokenize(ChatRequest request, LocalModel model) {
+    private static void checkContext(ChatRequest request, int[] prompt, int context) {
+        int room = context - prompt.length;
+        if (room <= 0 || (request.maxTokens() != null && request.maxTokens() > room)) {
+            int asked = request.maxTokens() == null ? 1 : request.maxTokens();
+            String input = request.isChat() ? "messages" : "prompt";
+            throw ApiException.contextLength(input, "This model's maximum context length is " + context + " tokens. However, you requested "
+                    + ((long) prompt.length + asked) + " tokens (" + prompt.length + " in the " + input
+                    + ", " + asked + " in the completion). Please reduce the length of the " + input + " or completion.");
+        }
+    }
+
+    /** The rendered chat, or each prompt of a completion request. */
+    private static List<int[]> tokenize(ChatRequest request, LocalModel model) {
         try {
             if (request.isChat()) {
                 String text = model.chatTemplate().render(request.messages(), true);
-                return model.tokenizer().encode(text, false); // the template wrote the special tokens itself
+                return List.of(model.tokenizer().encode(text, false)); // the template wrote the special tokens itself
             }
-            return model.encodePrompt(request.prompt());
+            return request.prompts().stream().map(model::encodePrompt).toList();
         } catch (IllegalArgumentException e) { // the template's raise_exception (roles out of order), or an empty prompt
             throw ApiException.invalid(request.isChat() ? "messages" : "prompt", e.getMessage());
         }
     }
 
-    /** Choice {@code i} of a seeded request gets seed + i, so n choices differ yet repeat. */
+    /** Sample {@code i} of each prompt gets seed + i: n choices differ yet repeat, and a prompt answers alike alone or in a list. */
     private static SamplingParams params(ChatRequest request, int maxTokens, int choice) {
         ChatRequest.Sampling s = request.sampling();
         return new SamplingParams(s.temperature(), s.topK(), s.topP(), s.minP(), s.repetitionPenalty(),

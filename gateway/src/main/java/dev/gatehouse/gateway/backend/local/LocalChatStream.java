@@ -12,14 +12,18 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.logging.Logger;
 
 /**
- * Merges the engine streams of a request's n choices into one ChatEvent stream. One virtual thread
+ * Merges the engine streams of a request's choices into one ChatEvent stream. One virtual thread
  * per choice moves its events into a small bounded queue, so a slow client still slows the engine
- * (the queue fills, the pump blocks, the engine pauses the sequence).
+ * (the queue fills, the pump blocks, the engine pauses the sequence). An engine failure reaches the
+ * client as a plain 500; what went wrong is logged here, never sent.
  */
 final class LocalChatStream implements ChatStream {
-    private record Failure(String message) {}
+    private static final Logger LOG = Logger.getLogger(LocalChatStream.class.getName());
+
+    private record Failure(long requestId, String message) {}
 
     private final List<RequestHandle> handles;
     private final int promptTokens;
@@ -30,13 +34,18 @@ final class LocalChatStream implements ChatStream {
     private int completionTokens;
     private boolean done;
 
-    LocalChatStream(List<RequestHandle> handles, int promptTokens, Tokenizer tokenizer, String echo) {
+    /**
+     * @param handles     one per choice, in choice order
+     * @param promptTokens all prompts' tokens together, for the usage
+     * @param echoes      per choice, the prompt text to send before its tokens, or null
+     */
+    LocalChatStream(List<RequestHandle> handles, int promptTokens, Tokenizer tokenizer, List<String> echoes) {
         this.handles = handles;
         this.promptTokens = promptTokens;
         this.tokenizer = tokenizer;
         for (int i = 0; i < handles.size(); i++) {
             int index = i;
-            pumps.add(Thread.ofVirtual().name("choice-" + i).start(() -> pump(index, handles.get(index), echo)));
+            pumps.add(Thread.ofVirtual().name("choice-" + i).start(() -> pump(index, handles.get(index), echoes.get(index))));
         }
     }
 
@@ -54,7 +63,7 @@ final class LocalChatStream implements ChatStream {
                         return;
                     }
                     case EngineEvent.Failed f -> {
-                        events.put(new Failure(f.message()));
+                        events.put(new Failure(handle.id(), f.message()));
                         return;
                     }
                 }
@@ -87,7 +96,10 @@ final class LocalChatStream implements ChatStream {
                 return finish;
             } else if (e instanceof Failure f) {
                 close();
-                throw new ApiException(500, "server_error", null, null, "generation failed: " + f.message(), null);
+                // the engine's message may name internals (native errors, paths): the log has it, the client a plain 500
+                LOG.warning("engine request " + f.requestId() + " failed: " + f.message());
+                throw new ApiException(500, "server_error", null, null,
+                        "The server had an error while generating the response.", null);
             } else {
                 return (ChatEvent) e;
             }

@@ -35,7 +35,11 @@ final class OpenAiRequestTranslator {
                 messages.addObject().put("role", m.role()).put("content", m.content());
             }
         } else {
-            body.put("prompt", request.prompt());
+            if (request.prompts().size() == 1) {
+                body.put("prompt", request.prompts().get(0));
+            } else {
+                request.prompts().forEach(body.putArray("prompt")::add);
+            }
             if (request.echo()) {
                 body.put("echo", true);
             }

@@ -347,8 +347,12 @@ class BadRequestCorpusTest {
         add.completionField("prompt", null, bad("prompt"));
         add.completionField("prompt", "\"\"", bad("prompt"));
         add.completionField("prompt", "[]", bad("prompt"));
-        add.completionField("prompt", "[\"t5\", \"t6\"]", bad("prompt"));
+        add.completionField("prompt", "[\"t5\", \"\"]", bad("prompt")); // a list of prompts is fine, an empty one in it is not
+        add.completionField("prompt", "[\"t5\", 6]", bad("prompt"));
         add.completionField("prompt", "42", bad("prompt"));
+        ObjectNode manyPrompts = validCompletion().put("n", 16);
+        manyPrompts.putArray("prompt").add("t5").add("t6").add("t7").add("t8").add("t9");
+        add.completion("5 prompts x n 16, more than the engine queues", with(manyPrompts, "stream", "false"), bad("prompt"));
         add.completionField("prompt", "[5, 6, 7]", bad("prompt"));
         add.completionField("prompt", "[[5, 6], [7]]", bad("prompt"));
         add.completionField("prompt", "{\"text\":\"t5\"}", bad("prompt"));

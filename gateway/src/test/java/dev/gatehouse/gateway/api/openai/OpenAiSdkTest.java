@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.api.openai;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,6 +36,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -351,6 +353,74 @@ class OpenAiSdkTest {
         }
         assertEquals(echoed.text(), streamedText.toString());
         assertEquals(offsets, streamedOffsets);
+    }
+
+    /**
+     * A list of prompts gets n choices per prompt, numbered as OpenAI does (prompt i, sample j is
+     * choice i * n + j), each what its prompt gives alone; usage adds up over all of them.
+     */
+    @Test
+    void legacyCompletionOfSeveralPrompts() {
+        List<String> prompts = List.of(PROMPT, "t5 t6", "t30");
+        int n = 2;
+        CompletionCreateParams params = CompletionCreateParams.builder().model(TestServer.MODEL)
+                .promptOfArrayOfStrings(prompts).n(n).maxTokens(4).temperature(0.0).build();
+        Completion c = client.completions().create(params);
+        assertEquals(prompts.size() * n, c.choices().size());
+        int promptTokens = 0;
+        long completionTokens = 0;
+        List<String> expected = new ArrayList<>(); // by choice index
+        for (int i = 0; i < prompts.size(); i++) {
+            Completion alone = client.completions().create(params.toBuilder().prompt(prompts.get(i)).n(1).build());
+            promptTokens += server.completionPromptTokens(prompts.get(i));
+            completionTokens += n * alone.usage().orElseThrow().completionTokens();
+            for (int j = 0; j < n; j++) {
+                CompletionChoice choice = c.choices().get(i * n + j);
+                assertEquals(i * n + j, choice.index());
+                assertEquals(alone.choices().get(0).text(), choice.text(), "choice " + (i * n + j) + " answers prompt " + i);
+                assertEquals(alone.choices().get(0).finishReason(), choice.finishReason());
+                expected.add(choice.text());
+            }
+        }
+        CompletionUsage usage = c.usage().orElseThrow();
+        assertEquals(promptTokens, usage.promptTokens(), "each prompt counted once, whatever n");
+        assertEquals(completionTokens, usage.completionTokens());
+
+        Completion echoed = client.completions().create(params.toBuilder().echo(true).build());
+        for (int k = 0; k < echoed.choices().size(); k++) {
+            assertEquals(prompts.get(k / n) + expected.get(k), echoed.choices().get(k).text(), "echo of its own prompt");
+        }
+
+        Map<Long, StringBuilder> streamed = new TreeMap<>();
+        Map<Long, CompletionChoice.FinishReason> finishes = new TreeMap<>();
+        List<CompletionUsage> usages = new ArrayList<>();
+        try (StreamResponse<Completion> stream = lenient.completions().createStreaming(params.toBuilder()
+                .streamOptions(ChatCompletionStreamOptions.builder().includeUsage(true).build()).build())) {
+            stream.stream().forEach(chunk -> {
+                chunk.usage().ifPresent(usages::add);
+                chunk.choices().forEach(ch -> {
+                    streamed.computeIfAbsent(ch.index(), k -> new StringBuilder()).append(ch.text());
+                    ch._finishReason().asKnown().ifPresent(f -> assertNull(finishes.put(ch.index(), f), "one finish each"));
+                });
+            });
+        }
+        assertEquals(expected, streamed.values().stream().map(StringBuilder::toString).toList());
+        assertEquals(prompts.size() * n, finishes.size());
+        assertEquals(List.of(usage), usages);
+    }
+
+    /** The prompts of one request are separate sequences: the engine runs them side by side, not one after another. */
+    @Test
+    void severalPromptsRunTogether() throws Exception {
+        List<String> prompts = List.of("t40 t41", "t42", "t43 t44 t45");
+        int mostRunning = 0;
+        try (StreamResponse<Completion> stream = lenient.completions().createStreaming(CompletionCreateParams.builder()
+                .model(TestServer.MODEL).promptOfArrayOfStrings(prompts).maxTokens(64).temperature(0.0).build())) {
+            for (var it = stream.stream().iterator(); it.hasNext(); it.next()) {
+                mostRunning = Math.max(mostRunning, server.engine().capacity().running());
+            }
+        }
+        assertEquals(prompts.size(), mostRunning);
     }
 
     /** Each token's text_offset is where its text (after any separating space) starts in the choice's text. */

@@ -48,7 +48,7 @@ class PluginApiTest {
         }
 
         public ChatRequest onRequest(ChatRequest r, PluginContext context) {
-            String text = r.prompt() != null ? r.prompt() : r.messages().toString();
+            String text = r.prompts() != null ? r.prompts().toString() : r.messages().toString();
             if (text.contains("forbidden")) {
                 throw new PluginRejection("the request mentions a forbidden topic");
             }
@@ -140,7 +140,7 @@ class PluginApiTest {
         HttpResponse<String> r = server.post("/v1/completions",
                 "{\"model\":\"" + TestServer.MODEL + "\",\"prompt\":\"write to a@b.org\",\"max_tokens\":3}");
         assertEquals(200, r.statusCode(), r.body());
-        assertEquals("write to [EMAIL]", lastSeen().prompt());
+        assertEquals(List.of("write to [EMAIL]"), lastSeen().prompts());
         assertEquals(server.completionPromptTokens("write to [EMAIL]"), json(r).path("usage").path("prompt_tokens").asInt());
     }
 

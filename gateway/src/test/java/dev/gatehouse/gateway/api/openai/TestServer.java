@@ -153,6 +153,23 @@ public final class TestServer implements AutoCloseable {
         }
     }
 
+    /**
+     * A user message whose greedy chat answer runs to {@code maxTokens} (finish_reason length): the
+     * random model ends some prompts early with eos, and a test of a long generation must not pass
+     * because its generation was short. Tries "tK tK+1 tK+2" from K = 20; costs a generation per try.
+     */
+    public String longChatContent(int maxTokens) throws IOException, InterruptedException {
+        for (int k = 20; k < 200; k += 7) {
+            String content = "t" + k + " t" + (k + 1) + " t" + (k + 2);
+            HttpResponse<String> r = post("/v1/chat/completions", "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":"
+                    + "\"user\",\"content\":\"" + content + "\"}],\"max_tokens\":" + maxTokens + ",\"temperature\":0}");
+            if (r.statusCode() == 200 && r.body().contains("\"finish_reason\":\"length\"")) {
+                return content;
+            }
+        }
+        throw new AssertionError("no prompt runs greedy to " + maxTokens + " tokens");
+    }
+
     /** Waits until the engine runs nothing and holds no KV cache; fails after {@code timeout}. */
     public Capacity awaitIdle(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();

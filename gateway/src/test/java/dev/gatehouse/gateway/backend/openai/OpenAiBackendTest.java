@@ -83,6 +83,20 @@ class OpenAiBackendTest {
     }
 
     @Test
+    void aListOfPromptsIsSentAsAList() {
+        ChatRequest.Sampling sampling = new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0);
+        ChatRequest two = new ChatRequest("gpt-3.5-turbo-instruct", null, List.of("Say a", "Say b"), 5, sampling, 2,
+                false, false, false, null);
+        var body = OpenAiRequestTranslator.body(two, ProviderType.OPENAI);
+        assertEquals("[\"Say a\",\"Say b\"]", body.path("prompt").toString());
+        assertEquals(2, body.path("n").asInt());
+        ChatRequest one = new ChatRequest("gpt-3.5-turbo-instruct", null, List.of("Say a"), 5, sampling, 1,
+                false, false, false, null);
+        assertEquals("\"Say a\"", OpenAiRequestTranslator.body(one, ProviderType.OPENAI).path("prompt").toString(),
+                "one prompt stays a string, as clients sent it before lists were supported");
+    }
+
+    @Test
     void wholeAnswerBecomesEvents() throws Exception {
         List<ChatEvent> events = drain(backend.open(request(false)));
 

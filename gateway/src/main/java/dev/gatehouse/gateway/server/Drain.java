@@ -1,0 +1,51 @@
+package dev.gatehouse.gateway.server;
+
+import io.helidon.webserver.http.Filter;
+import io.helidon.webserver.http.FilterChain;
+import io.helidon.webserver.http.RoutingRequest;
+import io.helidon.webserver.http.RoutingResponse;
+
+/**
+ * A graceful stop's bookkeeping: whether it has begun (then /health/ready answers 503, so load
+ * balancers stop sending), and how many requests are still being answered. An engine finishes a
+ * generation before its handler has written the last of it (with a slow client the tail waits in
+ * the gateway's queues), so the server waits for the handlers, not only the engines.
+ */
+final class Drain implements Filter {
+    private boolean begun; // guarded by this
+    private int inFlight; // guarded by this
+
+    @Override
+    public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+        synchronized (this) {
+            inFlight++;
+        }
+        try {
+            chain.proceed(); // returns once the handler has sent the whole response, streamed or not
+        } finally {
+            synchronized (this) {
+                inFlight--;
+                notifyAll();
+            }
+        }
+    }
+
+    /** Starts draining; false if it had begun already. */
+    synchronized boolean begin() {
+        boolean first = !begun;
+        begun = true;
+        return first;
+    }
+
+    synchronized boolean begun() {
+        return begun;
+    }
+
+    /** Waits until no request is being answered or {@code deadlineNanos} (System.nanoTime) has passed; returns how many are left. */
+    synchronized int awaitRequests(long deadlineNanos) throws InterruptedException {
+        for (long left; inFlight > 0 && (left = deadlineNanos - System.nanoTime()) > 0; ) {
+            wait(Math.max(1, left / 1_000_000));
+        }
+        return inFlight;
+    }
+}
