@@ -151,6 +151,7 @@ class StreamingDisconnectTest {
         long closed = System.nanoTime();
         Capacity idle = server.awaitIdle(Duration.ofSeconds(3));
         assertEquals(0, idle.running());
+        assertEquals(idle.totalSlots(), idle.freeSlots(), "the cancelled sequences' slots are free again");
         assertEquals(0, idle.kvBytesUsed());
         double generated = metric("gatehouse_engine_generated_tokens_total", "tiny-llama") - generatedBefore;
         assertTrue(generated < n * LONG / 2.0, "cancelled, not run to the end: " + generated + " tokens generated, idle "
