@@ -5,7 +5,6 @@ import dev.gatehouse.gateway.auth.JwtVerifier;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
-import dev.gatehouse.gateway.config.LocalLimits;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.plugin.Plugins;
@@ -61,6 +60,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--kv-cache-mb", defaultValue = "1024", description = "KV cache memory per model (default: ${DEFAULT-VALUE}).")
     long kvCacheMb;
 
+    @Option(names = "--step-token-budget",
+            description = "Tokens one engine step may process: every running sequence's next token, then prompt chunks"
+                    + " (default: 256, or max-running if larger).")
+    Integer stepTokenBudget;
+
     @Option(names = "--max-body-mb", defaultValue = "4", description = "Largest request body (default: ${DEFAULT-VALUE}).")
     int maxBodyMb;
 
@@ -83,11 +87,17 @@ public final class ServeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
                 .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
+        if (stepTokenBudget != null) {
+            engine = engine.withStepTokenBudget(stepTokenBudget);
+        }
         BatchLimits embeddingLimits = new BatchLimits(embeddingMaxBatch, Duration.ofMillis(embeddingMaxDelayMs));
         GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
         String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
         requireSafeHost(host, masterKey, settings.jwt() != null);
         settings.warnings().forEach(LOG::warning);
+        for (String name : settings.local().keySet()) {
+            settings.engineConfig(name, engine); // a refused combination of flags and local: limits stops here
+        }
         Plugins plugins = Plugins.load(settings.plugins()); // an unknown plugin or a refused setting stops here
         settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
         DeviceChoice deviceChoice = modelOptions.device();
@@ -100,8 +110,8 @@ public final class ServeCommand implements Callable<Integer> {
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(database), Clock.systemUTC(),
                 registry);
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
-        LocalStore localStore = new LocalStore(store, deviceChoice,
-                name -> settings.local().getOrDefault(name, new LocalLimits(null, null)).applyTo(engine));
+        EngineConfig engineDefaults = engine;
+        LocalStore localStore = new LocalStore(store, deviceChoice, name -> settings.engineConfig(name, engineDefaults));
         GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())

@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.gatehouse.serving.engine.EngineConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -96,9 +97,9 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         for (Map.Entry<String, JsonNode> e : fields(root.path("local"), "local")) {
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
-            allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "prices"));
-            local.put(e.getKey(), new LocalLimits(positive(e.getValue(), "max-running", where),
-                    positive(e.getValue(), "max-waiting", where)));
+            allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
+                    "step-token-budget", "prices"));
+            local.put(e.getKey(), localLimits(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
         }
         String masterKey = null;
@@ -118,6 +119,29 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")));
+    }
+
+    private static LocalLimits localLimits(JsonNode n, String where) {
+        LocalLimits limits = new LocalLimits(positive(n, "max-running", where), positive(n, "max-waiting", where),
+                wholeAtLeast(n, "max-model-length", 0, where), positive(n, "kv-cache-mb", where),
+                positive(n, "step-token-budget", where));
+        if (limits.maxRunning() != null && limits.stepTokenBudget() != null && limits.stepTokenBudget() < limits.maxRunning()) {
+            throw new ConfigException(where + ".step-token-budget (" + limits.stepTokenBudget() + ") must be at least max-running ("
+                    + limits.maxRunning() + "): every running sequence decodes one token each step");
+        }
+        return limits;
+    }
+
+    /**
+     * The engine limits of the local model {@code name}: its {@code local} entry over {@code base}
+     * (the command line's). A combination the engine refuses is a ConfigException naming the entry.
+     */
+    public EngineConfig engineConfig(String name, EngineConfig base) {
+        try {
+            return local.getOrDefault(name, LocalLimits.NONE).applyTo(base);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("local." + name + ": " + e.getMessage());
+        }
     }
 
     private static CacheConfig cache(JsonNode n) {

@@ -2,16 +2,39 @@ package dev.gatehouse.gateway.config;
 
 import dev.gatehouse.serving.engine.EngineConfig;
 
-/** Engine limits for one model-store folder; null fields keep the command line's value. */
-public record LocalLimits(Integer maxRunning, Integer maxWaiting) {
+/**
+ * Engine limits for one model-store folder ({@code local.NAME} in gatehouse.yaml); null fields keep
+ * the command line's value. The keys are named as the {@code serve} flags.
+ *
+ * @param maxModelLength  {@code max-model-length}: tokens per sequence, 0 = the model's, capped by the KV budget
+ * @param kvCacheMb       {@code kv-cache-mb}: KV cache memory, allocated when the model loads
+ * @param stepTokenBudget {@code step-token-budget}: tokens one engine step may process (decodes first, then prompt chunks)
+ */
+public record LocalLimits(Integer maxRunning, Integer maxWaiting, Integer maxModelLength, Integer kvCacheMb,
+                          Integer stepTokenBudget) {
 
+    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null);
+
+    /**
+     * {@code base} with these limits over it. Throws IllegalArgumentException for a combination the
+     * engine refuses, such as a step-token-budget below max-running.
+     */
     public EngineConfig applyTo(EngineConfig base) {
         EngineConfig c = base;
         if (maxRunning != null) {
-            c = c.withMaxRunning(maxRunning);
+            c = c.withMaxRunning(maxRunning); // raises the step budget to max-running when below
         }
         if (maxWaiting != null) {
             c = c.withMaxWaiting(maxWaiting);
+        }
+        if (maxModelLength != null) {
+            c = c.withMaxModelLength(maxModelLength);
+        }
+        if (kvCacheMb != null) {
+            c = c.withKvCacheBytes((long) kvCacheMb << 20);
+        }
+        if (stepTokenBudget != null) {
+            c = c.withStepTokenBudget(stepTokenBudget);
         }
         return c;
     }

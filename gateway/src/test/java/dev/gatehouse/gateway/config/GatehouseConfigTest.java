@@ -189,6 +189,40 @@ class GatehouseConfigTest {
     }
 
     @Test
+    void localEngineLimitsOverrideTheCommandLineKeyByKey() {
+        GatehouseConfig c = GatehouseConfig.parse("""
+                local:
+                  big:   {max-running: 16, max-waiting: 128, max-model-length: 4096, kv-cache-mb: 2048, step-token-budget: 512}
+                  small: {kv-cache-mb: 64}
+                  wide:  {max-running: 300}
+                """, Map.of());
+        EngineConfig base = EngineConfig.defaults().withMaxModelLength(1024);
+
+        assertEquals(new EngineConfig(16, 128, 4096, 2048L << 20, 512, base.maxPendingEvents()), c.engineConfig("big", base));
+        assertEquals(base.withKvCacheBytes(64L << 20), c.engineConfig("small", base), "unset keys keep the command line's");
+        assertEquals(300, c.engineConfig("wide", base).stepTokenBudget(), "the step budget rises to max-running");
+        assertEquals(base, c.engineConfig("not-configured", base));
+    }
+
+    @Test
+    void badLocalEngineLimitsNameTheKey() {
+        Map<String, String> env = Map.of();
+        assertMessage("local.x.max-model-length must be a whole number >= 0", "local: {x: {max-model-length: -1}}", env);
+        assertMessage("local.x.max-model-length must be a whole number >= 0", "local: {x: {max-model-length: 2k}}", env);
+        assertMessage("local.x.kv-cache-mb must be a whole number >= 1", "local: {x: {kv-cache-mb: 0}}", env);
+        assertMessage("local.x.kv-cache-mb must be a whole number >= 1", "local: {x: {kv-cache-mb: 1.5}}", env);
+        assertMessage("local.x.step-token-budget must be a whole number >= 1", "local: {x: {step-token-budget: lots}}", env);
+        assertMessage("local.x.step-token-budget (4) must be at least max-running (8)",
+                "local: {x: {max-running: 8, step-token-budget: 4}}", env);
+        assertMessage("local.x: unknown key 'max-model-len'", "local: {x: {max-model-len: 4096}}", env);
+
+        GatehouseConfig c = GatehouseConfig.parse("local: {x: {step-token-budget: 4}}", env);
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> c.engineConfig("x", EngineConfig.defaults().withMaxRunning(8)), "with --max-running 8");
+        assertTrue(e.getMessage().startsWith("local.x: step-token-budget (4) must be at least max-running (8)"), e.getMessage());
+    }
+
+    @Test
     void emptyFileMeansNoProvidersAndNoRoutes() {
         GatehouseConfig c = GatehouseConfig.parse("", Map.of());
 

@@ -8,7 +8,6 @@ import dev.gatehouse.serving.sample.SampledToken;
 import dev.gatehouse.serving.sample.SamplingParams;
 import io.micrometer.core.instrument.MeterRegistry;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -34,6 +33,11 @@ import java.util.logging.Logger;
  * A finished, failed or cancelled sequence leaves the batch and frees its slot in the same step.
  * Each slot holds a whole sequence of up to {@link #maxModelLength()} positions, so memory can never
  * run out mid-generation: the KV budget is spent at start, and admission is by free slot.
+ *
+ * <p>Failures: an exception in one sequence's own work (sampling, detokenising, stop matching)
+ * fails that sequence only; an exception in a forward pass fails the sequences of that pass, whose
+ * KV entries it may have half written; anything else fails every running sequence. Either way the
+ * failed sequences' slots are free again and the engine goes on with the next step.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
@@ -43,6 +47,8 @@ public final class Engine implements AutoCloseable {
     private final int maxModelLength;
     private final long kvBytesPerToken;
     private final KvCache cache;
+    private final KvSlots slots;
+    private final StepFaults faults;
     private final EngineMetrics metrics;
     private final Thread thread;
 
@@ -57,13 +63,13 @@ public final class Engine implements AutoCloseable {
 
     // Engine thread only.
     private final List<Request> running = new ArrayList<>();
-    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
-    private double stepNanosAverage;
+    // Recent speeds, for the wait estimate: a forward pass costs about one decode step, plus this much per prompt token.
+    private double decodeNanosAverage;
     private double prefillNanosPerToken;
 
     // Published for other threads after each step.
     private volatile int runningCount;
-    private volatile long kvTokensUsed;
+    private volatile int freeSlotCount;
     private volatile long estimatedWaitMillis;
 
     private static final class Request {
@@ -80,23 +86,28 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    private Engine(LocalModel model, EngineConfig config, MeterRegistry registry) {
+    private Engine(LocalModel model, EngineConfig config, MeterRegistry registry, StepFaults faults) {
         this.model = model;
         this.config = config;
+        this.faults = faults;
         ModelConfig mc = model.config();
         this.kvBytesPerToken = KvCache.bytesPerToken(mc.numLayers(), mc.numKvHeads(), mc.headDim(), model.lm().dtype());
         this.maxModelLength = modelLength(config, mc.maxPositions(), kvBytesPerToken);
         this.cache = model.lm().newCache(config.maxRunning(), maxModelLength);
-        for (int s = 0; s < config.maxRunning(); s++) {
-            freeSlots.add(s);
-        }
+        this.slots = new KvSlots(config.maxRunning());
+        this.freeSlotCount = slots.free();
         this.metrics = new EngineMetrics(registry, model.name(), this::capacity);
         this.thread = Thread.ofPlatform().name("engine-" + model.name()).daemon().unstarted(this::loop);
     }
 
     /** Starts an engine thread for a loaded model; the KV cache is allocated here. */
     public static Engine start(LocalModel model, EngineConfig config, MeterRegistry registry) {
-        Engine engine = new Engine(model, config, registry);
+        return start(model, config, registry, StepFaults.NONE);
+    }
+
+    /** As {@link #start(LocalModel, EngineConfig, MeterRegistry)}, with faults injected by a test. */
+    static Engine start(LocalModel model, EngineConfig config, MeterRegistry registry, StepFaults faults) {
+        Engine engine = new Engine(model, config, registry, faults);
         engine.thread.start();
         return engine;
     }
@@ -148,11 +159,12 @@ public final class Engine implements AutoCloseable {
         return handle;
     }
 
-    /** A cheap snapshot for the router and the metrics. */
+    /** A cheap snapshot for the router and the metrics; KV memory counts whole reserved slots. */
     public Capacity capacity() {
-        long total = (long) config.maxRunning() * maxModelLength * kvBytesPerToken;
-        return new Capacity(runningCount, waitingCount.get(), config.maxRunning(), config.maxWaiting(),
-                kvTokensUsed * kvBytesPerToken, total, estimatedWaitMillis);
+        long slotBytes = (long) maxModelLength * kvBytesPerToken;
+        int free = freeSlotCount;
+        return new Capacity(runningCount, waitingCount.get(), config.maxRunning(), config.maxWaiting(), free,
+                (long) (config.maxRunning() - free) * slotBytes, (long) config.maxRunning() * slotBytes, estimatedWaitMillis);
     }
 
     private void wake() {
@@ -172,16 +184,16 @@ public final class Engine implements AutoCloseable {
                 reapCancelled();
                 admit();
                 worked = step();
-            } catch (RuntimeException | Error e) { // a failed step must not take the engine down
+            } catch (RuntimeException | Error e) { // not one sequence's nor one pass's: fail them all, keep serving
                 LOG.log(Level.SEVERE, "engine step failed for " + model.name(), e);
-                failAll(running, "engine error: " + e.getMessage());
+                fail(List.copyOf(running), "engine error: " + e.getMessage());
             }
             publish();
             if (!worked) {
                 awaitWork();
             }
         }
-        failAll(running, "engine stopped");
+        fail(List.copyOf(running), "engine stopped");
         for (Request r; (r = waiting.poll()) != null; ) {
             waitingCount.decrementAndGet();
             r.handle.emit(new EngineEvent.Failed("engine stopped", false));
@@ -225,22 +237,23 @@ public final class Engine implements AutoCloseable {
     }
 
     private void admit() {
-        while (!freeSlots.isEmpty()) {
+        while (slots.free() > 0) {
             Request r = waiting.poll();
             if (r == null) {
                 return;
             }
             waitingCount.decrementAndGet();
-            r.seq.slot = freeSlots.poll();
+            r.seq.slot = slots.take();
             r.admitted = System.nanoTime();
+            metrics.queued(r.admitted - r.submitted);
             running.add(r);
             runningCount = running.size(); // a request leaves "waiting" and shows as "running" at once
+            freeSlotCount = slots.free();
         }
     }
 
     /** One iteration: a batched decode of every ready sequence, then prompt chunks within the token budget. */
     private boolean step() {
-        long start = System.nanoTime();
         List<Request> decoding = new ArrayList<>();
         for (Request r : running) {
             if (r.seq.prefilled()) {
@@ -252,7 +265,9 @@ public final class Engine implements AutoCloseable {
             }
         }
         if (!decoding.isEmpty()) {
+            long start = System.nanoTime();
             decode(decoding);
+            decodeNanosAverage = average(decodeNanosAverage, System.nanoTime() - start);
         }
         int budget = config.stepTokenBudget() - decoding.size();
         int prefilled = 0;
@@ -271,14 +286,12 @@ public final class Engine implements AutoCloseable {
         }
         chunksByLength.forEach((length, group) -> prefillChunks(group, length));
         metrics.step(decoding.size());
-        long elapsed = System.nanoTime() - start;
-        if (!decoding.isEmpty() && prefilled == 0) {
-            stepNanosAverage = stepNanosAverage == 0 ? elapsed : 0.9 * stepNanosAverage + 0.1 * elapsed;
-        } else if (prefilled > 0 && decoding.isEmpty()) {
-            double perToken = (double) elapsed / prefilled;
-            prefillNanosPerToken = prefillNanosPerToken == 0 ? perToken : 0.9 * prefillNanosPerToken + 0.1 * perToken;
-        }
         return !decoding.isEmpty() || prefilled > 0;
+    }
+
+    /** A moving average of the recent samples (each pass is timed on its own, so mixed steps count too). */
+    private static double average(double average, double sample) {
+        return average == 0 ? sample : 0.9 * average + 0.1 * sample;
     }
 
     private void decode(List<Request> batch) {
@@ -292,12 +305,15 @@ public final class Engine implements AutoCloseable {
             starts[b] = s.cached;
             slots[b] = s.slot;
         }
-        float[] logits = forward(new StepBatch(tokens, n, 1, starts, slots));
+        float[] logits = forward(new StepBatch(tokens, n, 1, starts, slots), batch);
+        if (logits == null) {
+            return;
+        }
         int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = batch.get(b);
             r.seq.cached++;
-            sampled(r, r.seq.sampler.sample(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab)));
+            nextToken(r, logits, b * vocab, vocab);
         }
     }
 
@@ -312,31 +328,57 @@ public final class Engine implements AutoCloseable {
             starts[b] = s.cached;
             slots[b] = s.slot;
         }
-        float[] logits = forward(new StepBatch(tokens, n, length, starts, slots));
+        long start = System.nanoTime();
+        float[] logits = forward(new StepBatch(tokens, n, length, starts, slots), group);
+        if (logits == null) {
+            return;
+        }
+        if (decodeNanosAverage > 0) { // what the pass cost beyond a decode step, per prompt token
+            double beyondStep = Math.max(0, System.nanoTime() - start - decodeNanosAverage);
+            prefillNanosPerToken = average(prefillNanosPerToken, beyondStep / (n * length));
+        }
         int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = group.get(b);
             r.seq.cached += length;
             if (r.seq.prefilled()) {
-                sampled(r, r.seq.sampler.sample(Arrays.copyOfRange(logits, b * vocab, (b + 1) * vocab)));
+                nextToken(r, logits, b * vocab, vocab);
             }
         }
     }
 
-    private float[] forward(StepBatch batch) {
+    /** One forward pass for {@code requests}; on failure they fail (their KV entries may be half written) and it returns null. */
+    private float[] forward(StepBatch batch, List<Request> requests) {
         try (NDManager step = model.newStepManager()) {
+            faults.beforeForward(batch);
             return model.lm().forward(batch, cache, step).toFloatArray();
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "forward pass failed for " + model.name() + " (" + requests.size() + " sequences)", e);
+            fail(requests, "engine error: the model's forward pass failed: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** Samples one sequence's token from its row of the logits; a failure here is that sequence's alone. */
+    private void nextToken(Request r, float[] logits, int from, int vocab) {
+        try {
+            faults.beforeToken(r.seq);
+            sampled(r, r.seq.sampler.sample(Arrays.copyOfRange(logits, from, from + vocab)));
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "request " + r.handle.id() + " failed on " + model.name(), e);
+            fail(List.of(r), "engine error: generating the next token failed: " + e.getMessage());
         }
     }
 
     private void sampled(Request r, SampledToken token) {
+        Sequence.Outcome outcome = r.seq.accept(token);
         long now = System.nanoTime();
         metrics.token(r.lastToken == 0 ? 0 : now - r.lastToken);
         if (r.firstToken == 0) {
             r.firstToken = now;
+            metrics.firstToken(now - r.submitted);
         }
         r.lastToken = now;
-        Sequence.Outcome outcome = r.seq.accept(token);
         r.handle.emit(new EngineEvent.Token(outcome.text(), token));
         if (outcome.finish() != null) {
             running.remove(r);
@@ -344,60 +386,61 @@ public final class Engine implements AutoCloseable {
             int generated = r.seq.generatedCount();
             RequestTimings timings = new RequestTimings(r.admitted - r.submitted, r.firstToken - r.submitted,
                     generated < 2 ? 0 : (r.lastToken - r.firstToken) / (generated - 1), now - r.submitted);
-            metrics.finished(r.seq.prompt.length, timings);
+            metrics.finished(r.seq.prompt.length, timings.endToEndNanos());
             r.handle.emit(new EngineEvent.Finished(outcome.finish(),
                     new EngineEvent.Usage(r.seq.prompt.length, generated), timings));
         }
     }
 
     private void release(Request r) {
-        freeSlots.add(r.seq.slot);
+        slots.release(r.seq.slot);
         r.seq.slot = -1;
     }
 
-    private void failAll(List<Request> requests, String message) {
+    /** Ends running requests with an error: they leave the batch and their slots are free again. */
+    private void fail(List<Request> requests, String message) {
         for (Request r : requests) {
-            release(r);
-            r.handle.emit(new EngineEvent.Failed(message, false));
+            if (running.remove(r)) {
+                release(r);
+                r.handle.emit(new EngineEvent.Failed(message, false));
+            }
         }
-        requests.clear();
     }
 
-    /** Publishes the capacity figures and the wait estimate (see {@link #estimateWaitNanos}). */
+    /** Publishes the capacity figures and the wait estimate. */
     private void publish() {
-        long used = 0;
-        for (Request r : running) {
-            used += r.seq.cached;
-        }
-        kvTokensUsed = used;
         runningCount = running.size();
+        freeSlotCount = slots.free();
         estimatedWaitMillis = estimateWaitNanos() / 1_000_000;
     }
 
-    /**
-     * Wait of a request submitted now until its first token: with a free slot, the prompts queued
-     * ahead of it; otherwise until enough running sequences reach their max_tokens (an upper bound,
-     * as eos often comes sooner) to free a slot for it and those ahead, at the recent step time.
-     */
+    /** See {@link WaitEstimate}: the queue played forward at the measured decode and prefill speeds. */
     private long estimateWaitNanos() {
-        double queuedPromptTokens = 0;
-        for (Request r : running) {
-            queuedPromptTokens += r.seq.prompt.length - Math.min(r.seq.cached, r.seq.prompt.length);
+        long promptTokensAhead = 0;
+        int prefillPassesAhead = 0;
+        int[] remaining = new int[running.size()];
+        for (int i = 0; i < remaining.length; i++) {
+            Sequence s = running.get(i).seq;
+            remaining[i] = s.limit - s.generatedCount();
+            int unprefilled = s.prompt.length - Math.min(s.cached, s.prompt.length);
+            promptTokensAhead += unprefilled;
+            prefillPassesAhead += chunks(unprefilled);
         }
-        int ahead = waitingCount.get();
-        for (Request r : waiting) {
-            queuedPromptTokens += r.seq.prompt.length;
+        List<Request> queued = new ArrayList<>(waiting);
+        int[] queuedLimits = new int[queued.size()];
+        for (int i = 0; i < queuedLimits.length; i++) {
+            Sequence s = queued.get(i).seq;
+            queuedLimits[i] = s.limit;
+            promptTokensAhead += s.prompt.length;
+            prefillPassesAhead += chunks(s.prompt.length);
         }
-        double wait = queuedPromptTokens * prefillNanosPerToken + stepNanosAverage;
-        int free = freeSlots.size();
-        if (ahead >= free && !running.isEmpty()) {
-            int[] remaining = running.stream().mapToInt(r -> r.seq.limit - r.seq.generatedCount()).sorted().toArray();
-            int needed = ahead - free; // slots that must free up before ours
-            int rounds = needed / remaining.length;
-            double average = Arrays.stream(remaining).average().orElse(0);
-            wait += (rounds * average + remaining[needed % remaining.length]) * stepNanosAverage;
-        }
-        return (long) wait;
+        return WaitEstimate.nanos(slots.free(), remaining, queuedLimits, prefillPassesAhead, promptTokensAhead,
+                decodeNanosAverage, prefillNanosPerToken);
+    }
+
+    /** Forward passes that prefill {@code promptTokens} take, one chunk of at most the step budget each. */
+    private int chunks(int promptTokens) {
+        return (promptTokens + config.stepTokenBudget() - 1) / config.stepTokenBudget();
     }
 
     /** Stops accepting requests; running and waiting ones go on to completion. */

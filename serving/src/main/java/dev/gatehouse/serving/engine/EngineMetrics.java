@@ -10,7 +10,11 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-/** One model engine's meters (tag {@code model}); the gateway's Prometheus registry exposes them on /metrics. */
+/**
+ * One model engine's meters (tag {@code model}); the gateway's Prometheus registry exposes them on /metrics.
+ * Queue time and time to first token are recorded when they happen, so cancelled and failed requests
+ * count too (those that got that far); the request duration only for requests that finish.
+ */
 final class EngineMetrics {
     private final Timer queue;
     private final Timer timeToFirstToken;
@@ -31,7 +35,9 @@ final class EngineMetrics {
         generatedTokens = Counter.builder("gatehouse.engine.generated.tokens").tag("model", model).register(registry);
         Gauge.builder("gatehouse.engine.running", capacity, c -> c.get().running()).tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.waiting", capacity, c -> c.get().waiting()).tag("model", model).strongReference(true).register(registry);
-        Gauge.builder("gatehouse.engine.kv.used.bytes", capacity, c -> c.get().kvBytesUsed()).tag("model", model).strongReference(true).register(registry);
+        Gauge.builder("gatehouse.engine.kv.free.slots", capacity, c -> c.get().freeSlots()).tag("model", model).strongReference(true).register(registry);
+        Gauge.builder("gatehouse.engine.kv.used.bytes", capacity, c -> c.get().kvBytesUsed())
+                .description("KV memory reserved by running sequences (whole slots)").tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.kv.total.bytes", capacity, c -> c.get().kvBytesTotal()).tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.estimated.wait.seconds", capacity, c -> c.get().estimatedWaitMillis() / 1000.0)
                 .tag("model", model).strongReference(true).register(registry);
@@ -55,12 +61,18 @@ final class EngineMetrics {
         }
     }
 
-    void finished(int prompt, RequestTimings t) {
+    /** A request left the queue for a slot. */
+    void queued(long queueNanos) {
+        queue.record(queueNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** A request's first token was sampled. */
+    void firstToken(long sinceSubmitNanos) {
+        timeToFirstToken.record(sinceSubmitNanos, TimeUnit.NANOSECONDS);
+    }
+
+    void finished(int prompt, long endToEndNanos) {
         promptTokens.increment(prompt);
-        queue.record(t.queueNanos(), TimeUnit.NANOSECONDS);
-        if (t.timeToFirstToken() > 0) {
-            timeToFirstToken.record(t.timeToFirstToken(), TimeUnit.NANOSECONDS);
-        }
-        endToEnd.record(t.endToEndNanos(), TimeUnit.NANOSECONDS);
+        endToEnd.record(endToEndNanos, TimeUnit.NANOSECONDS);
     }
 }

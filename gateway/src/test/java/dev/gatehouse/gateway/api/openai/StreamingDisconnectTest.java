@@ -170,6 +170,7 @@ class StreamingDisconnectTest {
         Capacity idle = server.awaitIdle(Duration.ofSeconds(30));
         long stepsAfterClose = engineSteps() - stepsAtClose; // exact: nothing else runs, and the engine now idles
         assertEquals(0, idle.running());
+        assertEquals(idle.totalSlots(), idle.freeSlots(), "the cancelled sequences' slots are free again");
         assertEquals(0, idle.kvBytesUsed());
         assertTrue(stepsAfterClose <= STEPS_AFTER_CLOSE, "slot free " + stepsAfterClose + " engine steps after the client left");
         double generated = metric("gatehouse_engine_generated_tokens_total", "tiny-llama") - generatedBefore;

@@ -170,11 +170,11 @@ public final class TestServer implements AutoCloseable {
         throw new AssertionError("no prompt runs greedy to " + maxTokens + " tokens");
     }
 
-    /** Waits until the engine runs nothing and holds no KV cache; fails after {@code timeout}. */
+    /** Waits until the engine runs nothing and every KV slot is free again; fails after {@code timeout}. */
     public Capacity awaitIdle(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         Capacity c = engine().capacity();
-        while (c.running() != 0 || c.waiting() != 0 || c.kvBytesUsed() != 0) {
+        while (c.running() != 0 || c.waiting() != 0 || c.freeSlots() != c.totalSlots() || c.kvBytesUsed() != 0) {
             if (System.nanoTime() > deadline) {
                 throw new AssertionError("engine still busy after " + timeout + ": " + c);
             }
