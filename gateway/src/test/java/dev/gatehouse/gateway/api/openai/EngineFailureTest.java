@@ -62,7 +62,7 @@ class EngineFailureTest {
                 assertFalse(BadRequestCorpusTest.LEAK.matcher(r.body()).find(), "internals in the body: " + r.body());
                 assertFalse(r.body().contains("engine") || r.body().contains("Native"), r.body());
             }
-            List<String> logged = logs.containing("engine step failed for " + BROKEN);
+            List<String> logged = logs.containing("forward pass failed for " + BROKEN);
             assertFalse(logged.isEmpty(), "the server's log says what failed");
             assertTrue(logged.get(0).contains("Exception"), "with the exception itself: " + logged.get(0));
         }
