@@ -90,7 +90,15 @@ public final class RateLimiter {
         JsonNode max = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.path("max_tokens");
         long completion = body.has("input") ? 0 // embeddings generate nothing
                 : max.canConvertToLong() && max.asLong() > 0 ? max.asLong() : DEFAULT_COMPLETION_TOKENS;
-        return promptEstimate(body) + completion;
+        return promptEstimate(body) + completion * choices(body);
+    }
+
+    /** Answers the request asks for: n per prompt, and /v1/completions may list several prompts of text. */
+    private static long choices(JsonNode body) {
+        JsonNode prompt = body.path("prompt");
+        long prompts = prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isTextual() ? prompt.size() : 1;
+        JsonNode n = body.path("n");
+        return prompts * (n.canConvertToLong() && n.asLong() > 0 ? n.asLong() : 1);
     }
 
     /** The prompt's tokens, estimated as its characters / 4. */

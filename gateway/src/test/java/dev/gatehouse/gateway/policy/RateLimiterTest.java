@@ -87,4 +87,15 @@ class RateLimiterTest {
         assertEquals(2 + RateLimiter.DEFAULT_COMPLETION_TOKENS, RateLimiter.estimate(m.readTree("{\"prompt\":\"abcdefgh\"}")));
         assertEquals(2, RateLimiter.estimate(m.readTree("{\"input\":[\"abcd\",\"efgh\"]}")));
     }
+
+    @Test
+    void estimateCountsMaxTokensForEveryChoice() throws Exception {
+        ObjectMapper m = new ObjectMapper();
+        assertEquals(4 + 3 * 10, RateLimiter.estimate(m.readTree(
+                "{\"n\":3,\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"hello world!\"}]}")));
+        // two prompts of 4 characters, n = 2: four answers
+        assertEquals(2 + 4 * 10, RateLimiter.estimate(m.readTree("{\"n\":2,\"max_tokens\":10,\"prompt\":[\"abcd\",\"efgh\"]}")));
+        // a prompt of token ids is one prompt
+        assertEquals(3 + 10, RateLimiter.estimate(m.readTree("{\"max_tokens\":10,\"prompt\":[1,2,3]}")));
+    }
 }

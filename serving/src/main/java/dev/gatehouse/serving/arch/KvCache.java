@@ -46,6 +46,19 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
+     * Zeroes a slot before a new sequence takes it. The mask gives stale positions zero weight, but
+     * 0 x NaN is NaN: an inf or NaN a previous sequence left (an FP16 overflow on GPU) would
+     * otherwise poison the next one.
+     */
+    public void clear(int slot) {
+        NDIndex whole = new NDIndex().addIndices(slot);
+        for (int i = 0; i < keys.length; i++) {
+            keys[i].set(whole, 0);
+            values[i].set(whole, 0);
+        }
+    }
+
+    /**
      * Where one step writes and reads in the cache, worked out once and shared by every layer:
      * {@code scatter} (decode of several sequences: cache[slot_b, :, start_b, :] = new[b] in one
      * op; null otherwise) and {@code read} (the batch's slots up to the step's span).

@@ -244,6 +244,7 @@ public final class Engine implements AutoCloseable {
             }
             waitingCount.decrementAndGet();
             r.seq.slot = slots.take();
+            cache.clear(r.seq.slot);
             r.admitted = System.nanoTime();
             metrics.queued(r.admitted - r.submitted);
             running.add(r);
