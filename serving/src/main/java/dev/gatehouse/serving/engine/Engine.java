@@ -244,7 +244,6 @@ public final class Engine implements AutoCloseable {
             }
             waitingCount.decrementAndGet();
             r.seq.slot = slots.take();
-            cache.clear(r.seq.slot);
             r.admitted = System.nanoTime();
             metrics.queued(r.admitted - r.submitted);
             running.add(r);
@@ -352,6 +351,11 @@ public final class Engine implements AutoCloseable {
     private float[] forward(StepBatch batch, List<Request> requests) {
         try (NDManager step = model.newStepManager()) {
             faults.beforeForward(batch);
+            for (int b = 0; b < batch.batchSize(); b++) {
+                if (batch.starts()[b] == 0) { // a sequence's first chunk: forget what the slot's last owner left
+                    cache.clear(batch.slots()[b]);
+                }
+            }
             return model.lm().forward(batch, cache, step).toFloatArray();
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "forward pass failed for " + model.name() + " (" + requests.size() + " sequences)", e);
