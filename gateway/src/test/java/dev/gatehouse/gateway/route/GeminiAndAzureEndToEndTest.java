@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.HttpResponseFor;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
@@ -62,8 +61,7 @@ class GeminiAndAzureEndToEndTest {
         LocalModels noLocalModels = new LocalModels();
         server = GatewayServer.builder(noLocalModels, registry).router(Router.of(config, noLocalModels, registry))
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
-                .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
+        client = RouteTestClients.sdk(server);
     }
 
     @AfterAll

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.HttpResponseFor;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.RateLimitException;
@@ -123,8 +122,7 @@ class ProviderFaultsTest {
         server = GatewayServer.builder(noLocalModels, registry)
                 .router(Router.of(config, noLocalModels, 1_000, 60_000, registry))
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
-                .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
+        client = RouteTestClients.sdk(server);
     }
 
     @AfterAll

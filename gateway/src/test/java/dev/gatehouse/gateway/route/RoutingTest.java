@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.HttpResponseFor;
 import com.openai.core.http.StreamResponse;
 import com.openai.errors.BadRequestException;
@@ -110,8 +109,7 @@ class RoutingTest {
         // breakers that never open here: each test's faults must not decide the next test's targets
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, 1_000, 60_000, registry))
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
-                .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
+        client = RouteTestClients.sdk(server);
     }
 
     @AfterAll

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.openai.client.OpenAIClient;
-import com.openai.client.okhttp.OpenAIOkHttpClient;
 import com.openai.core.http.HttpResponseFor;
 import com.openai.core.http.StreamResponse;
 import com.openai.models.chat.completions.ChatCompletion;
@@ -97,8 +96,7 @@ class SpillTest {
                 """.formatted(cloud.baseUrl(), MAX_QUEUE_WAIT_MILLIS), Map.of("OPENAI_API_KEY", MockOpenAi.KEY));
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey("client-key")
-                .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
+        client = RouteTestClients.sdk(server);
     }
 
     @AfterAll

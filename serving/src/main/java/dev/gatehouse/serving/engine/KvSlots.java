@@ -1,29 +1,27 @@
 package dev.gatehouse.serving.engine;
 
-import java.util.ArrayDeque;
 import java.util.BitSet;
 
 /**
  * Which KV-cache slots are free. A sequence takes one at admission and gives it back exactly once
  * when it finishes, fails or is cancelled; giving back a slot that is not taken is a bug that would
  * let two sequences write the same memory, so it throws instead. Engine thread only.
+ *
+ * <p>The lowest free slot is handed out first, so sequences admitted together sit side by side and
+ * a decode step reads their keys and values as one view instead of gathering them (a copy).
  */
 final class KvSlots {
     private final int total;
-    private final ArrayDeque<Integer> free = new ArrayDeque<>();
     private final BitSet taken = new BitSet();
 
     KvSlots(int total) {
         this.total = total;
-        for (int s = 0; s < total; s++) {
-            free.add(s);
-        }
     }
 
-    /** A free slot, now taken; -1 when none is free. */
+    /** The lowest free slot, now taken; -1 when none is free. */
     int take() {
-        Integer slot = free.poll();
-        if (slot == null) {
+        int slot = taken.nextClearBit(0);
+        if (slot >= total) {
             return -1;
         }
         taken.set(slot);
@@ -35,11 +33,10 @@ final class KvSlots {
             throw new IllegalStateException("KV slot " + slot + " released but not taken");
         }
         taken.clear(slot);
-        free.add(slot);
     }
 
     int free() {
-        return free.size();
+        return total - taken.cardinality();
     }
 
     int total() {
