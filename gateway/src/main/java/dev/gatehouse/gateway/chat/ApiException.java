@@ -58,6 +58,11 @@ public final class ApiException extends RuntimeException {
         return new ApiException(400, "invalid_request_error", "unsupported_value", param, message, null);
     }
 
+    /** A graceful stop has begun: nothing new is taken (the client should go to another instance). */
+    public static ApiException shuttingDown(String message) {
+        return new ApiException(503, "server_error", "server_shutting_down", null, message, null);
+    }
+
     public static ApiException modelNotFound(String model) {
         return new ApiException(404, "invalid_request_error", "model_not_found", "model",
                 "The model '" + model + "' does not exist or is not served here.", null);

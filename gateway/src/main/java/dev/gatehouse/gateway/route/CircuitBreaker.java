@@ -23,21 +23,24 @@ final class CircuitBreaker {
         this.clock = clock;
     }
 
-    /** Whether a request may go to the target now; in half-open, only the first caller gets yes. */
-    synchronized boolean allow() {
+    /** What {@link #allow()} answers: the half-open trial is told apart so that only its holder lets it go. */
+    enum Permit { DENIED, GRANTED, TRIAL }
+
+    /** Whether a request may go to the target now; in half-open, only the first caller gets the trial. */
+    synchronized Permit allow() {
         switch (state()) {
             case CLOSED -> {
-                return true;
+                return Permit.GRANTED;
             }
             case HALF_OPEN -> {
                 if (trialOut) {
-                    return false;
+                    return Permit.DENIED;
                 }
                 trialOut = true;
-                return true;
+                return Permit.TRIAL;
             }
             default -> {
-                return false;
+                return Permit.DENIED;
             }
         }
     }
@@ -48,8 +51,8 @@ final class CircuitBreaker {
     }
 
     /**
-     * A try that ended with no verdict on the target (the request was refused before it reached
-     * the target, or the caller gave up): the trial it may have held is free for the next caller.
+     * The holder of the trial ended with no verdict on the target (the request was refused before
+     * it reached the target, or the caller gave up): the trial is free for the next caller.
      */
     synchronized void release() {
         trialOut = false;

@@ -169,7 +169,8 @@ public final class Router {
             }
             // local engines say how busy they are; a provider's breaker remembers how it has been failing
             CircuitBreaker breaker = target.isLocal() ? null : breakers.get(target.provider());
-            if (breaker != null && !breaker.allow()) {
+            CircuitBreaker.Permit permit = breaker == null ? CircuitBreaker.Permit.GRANTED : breaker.allow();
+            if (permit == CircuitBreaker.Permit.DENIED) {
                 fallbacks.add(label + " (circuit open)");
                 metrics.fallback(meterName, "circuit_open");
                 last = new ApiException(503, "server_error", "backend_unavailable", null,
@@ -234,7 +235,7 @@ public final class Router {
                 }
                 throw e;
             } finally {
-                if (breaker != null && !judged) {
+                if (permit == CircuitBreaker.Permit.TRIAL && !judged) {
                     breaker.release();
                 }
             }

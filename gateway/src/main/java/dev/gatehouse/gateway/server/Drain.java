@@ -1,5 +1,8 @@
 package dev.gatehouse.gateway.server;
 
+import dev.gatehouse.gateway.api.openai.OpenAiApi;
+import dev.gatehouse.gateway.chat.ApiException;
+import io.helidon.http.Method;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
 import io.helidon.webserver.http.RoutingRequest;
@@ -7,7 +10,8 @@ import io.helidon.webserver.http.RoutingResponse;
 
 /**
  * A graceful stop's bookkeeping: whether it has begun (then /health/ready answers 503, so load
- * balancers stop sending), and how many requests are still being answered. An engine finishes a
+ * balancers stop sending, and a new /v1 request gets 503 {@code server_shutting_down}, whichever
+ * backend would have served it), and how many requests are still being answered. An engine finishes a
  * generation before its handler has written the last of it (with a slow client the tail waits in
  * the gateway's queues), so the server waits for the handlers, not only the engines.
  */
@@ -17,8 +21,16 @@ final class Drain implements Filter {
 
     @Override
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
+        boolean refuse = req.prologue().method() == Method.POST && req.path().path().startsWith("/v1/");
         synchronized (this) {
-            inFlight++;
+            refuse &= begun;
+            if (!refuse) {
+                inFlight++;
+            }
+        }
+        if (refuse) {
+            OpenAiApi.send(res, ApiException.shuttingDown("The server is shutting down; send the request to another instance."));
+            return;
         }
         try {
             chain.proceed(); // returns once the handler has sent the whole response, streamed or not

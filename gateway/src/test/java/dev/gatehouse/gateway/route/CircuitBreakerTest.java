@@ -1,8 +1,6 @@
 package dev.gatehouse.gateway.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -18,11 +16,11 @@ class CircuitBreakerTest {
         breaker.success(); // the count is of failures in a row
         breaker.failure();
         breaker.failure();
-        assertTrue(breaker.allow());
+        assertEquals(CircuitBreaker.Permit.GRANTED, breaker.allow());
         breaker.failure();
 
         assertEquals(CircuitBreaker.State.OPEN, breaker.state());
-        assertFalse(breaker.allow());
+        assertEquals(CircuitBreaker.Permit.DENIED, breaker.allow());
     }
 
     @Test
@@ -33,17 +31,17 @@ class CircuitBreakerTest {
         now.addAndGet(10_000);
 
         assertEquals(CircuitBreaker.State.HALF_OPEN, breaker.state());
-        assertTrue(breaker.allow(), "one trial");
-        assertFalse(breaker.allow(), "and only one");
+        assertEquals(CircuitBreaker.Permit.TRIAL, breaker.allow(), "one trial");
+        assertEquals(CircuitBreaker.Permit.DENIED, breaker.allow(), "and only one");
         breaker.failure();
         assertEquals(CircuitBreaker.State.OPEN, breaker.state(), "a failed trial reopens for a full cooldown");
-        assertFalse(breaker.allow());
+        assertEquals(CircuitBreaker.Permit.DENIED, breaker.allow());
 
         now.addAndGet(10_000);
-        assertTrue(breaker.allow());
+        assertEquals(CircuitBreaker.Permit.TRIAL, breaker.allow());
         breaker.success();
         assertEquals(CircuitBreaker.State.CLOSED, breaker.state());
-        assertTrue(breaker.allow());
-        assertTrue(breaker.allow());
+        assertEquals(CircuitBreaker.Permit.GRANTED, breaker.allow());
+        assertEquals(CircuitBreaker.Permit.GRANTED, breaker.allow());
     }
 }

@@ -9,8 +9,8 @@ import ai.djl.ndarray.types.Shape;
 /**
  * Keys and values of every layer, preallocated as [slots, kvHeads, maxLength, headDim] so a step
  * writes its new positions in place and reads a view: no copy grows with the sequence. A sequence
- * owns one slot for its lifetime; positions past its length hold stale data that the attention
- * mask hides.
+ * owns one slot for its lifetime and zeroes it in its first forward pass ({@link #clear}); the
+ * attention mask hides positions past its length.
  */
 public final class KvCache implements AutoCloseable {
     private final NDManager manager;
@@ -46,7 +46,7 @@ public final class KvCache implements AutoCloseable {
     }
 
     /**
-     * Zeroes a slot before a new sequence takes it. The mask gives stale positions zero weight, but
+     * Zeroes a slot for the sequence that has just taken it. The mask gives stale positions zero weight, but
      * 0 x NaN is NaN: an inf or NaN a previous sequence left (an FP16 overflow on GPU) would
      * otherwise poison the next one.
      */

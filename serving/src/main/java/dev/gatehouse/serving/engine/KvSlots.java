@@ -38,8 +38,4 @@ final class KvSlots {
     int free() {
         return total - taken.cardinality();
     }
-
-    int total() {
-        return total;
-    }
 }

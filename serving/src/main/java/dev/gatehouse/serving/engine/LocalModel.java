@@ -10,7 +10,6 @@ import dev.gatehouse.serving.load.GenerationConfig;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.load.ModelLoadException;
 import dev.gatehouse.serving.load.ModelWeights;
-import dev.gatehouse.serving.load.Safetensors;
 import dev.gatehouse.serving.text.ChatTemplate;
 import dev.gatehouse.serving.text.Tokenizer;
 import dev.gatehouse.serving.text.TokenizerConfig;

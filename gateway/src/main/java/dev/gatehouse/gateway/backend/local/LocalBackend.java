@@ -27,16 +27,17 @@ public final class LocalBackend implements Backend {
 
     @Override
     public ChatStream open(ChatRequest request) {
+        int maxWaiting = engine.capacity().maxWaiting();
+        if (request.choices() > maxWaiting) { // could never be queued at once: a 503 would invite endless retries;
+            // another target may serve it, and it is refused before any prompt is tokenized
+            throw ApiException.unsupportedValue(request.isChat() ? "n" : "prompt", "This request asks for " + request.choices()
+                    + " generations (prompts times n); this model queues at most " + maxWaiting + " at once.");
+        }
         LocalModel model = engine.model();
         List<int[]> prompts = tokenize(request, model);
         int context = engine.maxModelLength();
         for (int[] prompt : prompts) {
             checkContext(request, prompt, context);
-        }
-        int maxWaiting = engine.capacity().maxWaiting();
-        if (request.choices() > maxWaiting) { // could never be queued at once: a 503 would invite endless retries
-            throw ApiException.invalid(request.isChat() ? "n" : "prompt", "This request asks for " + request.choices()
-                    + " generations (prompts times n); this model queues at most " + maxWaiting + " at once.");
         }
         // every prompt's n choices are queued at once, so the engine batches them together
         List<RequestHandle> handles = new ArrayList<>();
@@ -59,7 +60,7 @@ public final class LocalBackend implements Backend {
             throw ApiException.invalid(null, e.getMessage());
         } catch (IllegalStateException e) { // the engine is draining (shutdown): go elsewhere, not a 500
             handles.forEach(RequestHandle::cancel);
-            throw new ApiException(503, "server_error", "server_shutting_down", null, e.getMessage(), null);
+            throw ApiException.shuttingDown(e.getMessage());
         }
         int promptTokens = prompts.stream().mapToInt(p -> p.length).sum(); // each prompt once, whatever n
         return new LocalChatStream(handles, promptTokens, model.tokenizer(), echoes);
