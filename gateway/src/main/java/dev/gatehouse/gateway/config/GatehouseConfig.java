@@ -292,19 +292,32 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 weight = v.asDouble();
             }
             if (t.has("local")) {
+                if (t.has("context-length")) { // the engine knows it; a second number here could only disagree
+                    throw new ConfigException(at + ".context-length: a local target's context is its engine's"
+                            + " max-model-length (set it under local:)");
+                }
                 allowKeys(t, at, Set.of("local", "priority", "weight"));
                 targets.add(ModelRoute.Target.local(text(t, "local", at)).withPriority(priority, weight));
                 continue;
             }
-            allowKeys(t, at, Set.of("provider", "model", "priority", "weight"));
+            allowKeys(t, at, Set.of("provider", "model", "priority", "weight", "context-length"));
             String provider = requiredText(t, "provider", at);
             String model = requiredText(t, "model", at);
+            Integer contextLength = null;
+            if (t.has("context-length")) {
+                JsonNode v = t.get("context-length");
+                if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() <= 0) {
+                    throw new ConfigException(at + ".context-length must be a whole number of tokens > 0");
+                }
+                contextLength = v.asInt();
+            }
             if (skipped.contains(provider)) {
                 warnings.add("model '" + name + "': target " + provider + ":" + model + " dropped (provider skipped)");
             } else if (!providers.contains(provider)) {
                 throw new ConfigException(at + ".provider: no provider named '" + provider + "'");
             } else {
-                targets.add(ModelRoute.Target.provider(provider, model).withPriority(priority, weight));
+                targets.add(ModelRoute.Target.provider(provider, model).withPriority(priority, weight)
+                        .withContextLength(contextLength));
             }
         }
         long maxWait = ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS;

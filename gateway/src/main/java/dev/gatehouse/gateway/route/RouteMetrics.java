@@ -32,7 +32,8 @@ final class RouteMetrics {
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
-    /** A backend passed over, and why: an HTTP status, queue_full, queue_wait, circuit_open, unavailable, context_length_exceeded. */
+    /** A backend passed over, and why: an HTTP status, queue_full, queue_wait, circuit_open, unavailable,
+     * context_length_exceeded, context_too_small, unsupported. */
     void fallback(String backend, String reason) {
         Counter.builder("gatehouse.route.fallbacks").description("Backends passed over, by reason")
                 .tag("backend", backend).tag("reason", reason).register(registry).increment();

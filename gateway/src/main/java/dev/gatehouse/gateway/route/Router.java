@@ -34,7 +34,8 @@ import java.util.random.RandomGenerator;
  * <li>any target is passed over when it fails with 429 or 5xx (local overload, provider errors,
  *     timeouts, connections refused or dropped) before its first event;</li>
  * <li>other 4xx are the client's: returned as they are, except context_length_exceeded, which
- *     another target (a larger context) may serve, and a parameter the target cannot serve
+ *     another target with a larger context may serve (later targets whose context is known and no
+ *     larger are passed over as "context too small"), and a parameter the target cannot serve
  *     ({@link ApiException#isUnsupported()}: seed on Anthropic, ...), which another target may; the
  *     first such refusal is the answer only when no target failed otherwise;</li>
  * <li>the last target, having no one to pass to, is retried if it is a provider on those failures
@@ -144,6 +145,7 @@ public final class Router {
         ApiException last = null; // the last failure of a target
         ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
         List<ModelRoute.Target> targets = order(route.targets(), random);
+        Integer exceededContext = null; // the largest known context that answered context_length_exceeded
         int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
             ModelRoute.Target target = targets.get(i);
@@ -157,6 +159,12 @@ public final class Router {
                 last = new ApiException(503, "server_error", "backend_unavailable", null,
                         "No target for model '" + request.model() + "' is available.", null);
                 continue;
+            }
+            Integer context = contextLength(target, backend);
+            if (tooSmall(context, exceededContext)) {
+                fallbacks.add(label + " (context too small)");
+                metrics.fallback(meterName, "context_too_small");
+                continue; // not a failure of its own: if none is left, the error is the last one tried
             }
             if (!lastTarget && backend instanceof LocalBackend lb) {
                 String busy = busy(lb.engine().capacity(), route.maxQueueWaitMillis());
@@ -212,13 +220,17 @@ public final class Router {
                     }
                     judged = true;
                 }
-                if (!targetFailed && !"context_length_exceeded".equals(e.code())) {
+                boolean tooLong = "context_length_exceeded".equals(e.code());
+                if (!targetFailed && !tooLong) {
                     throw fallbacks.isEmpty() ? e : new RouteFailed(e, fallbacks);
                 }
                 String reason = targetFailed ? String.valueOf(e.status()) : e.code();
                 fallbacks.add(label + " (" + reason + ")");
                 metrics.fallback(meterName, reason);
                 last = e;
+                if (tooLong && context != null && (exceededContext == null || context > exceededContext)) {
+                    exceededContext = context;
+                }
                 // a local engine's own queue is its wait; only a provider is worth asking again
                 // (and not when it refused Gatehouse's key: that will not pass on a second try)
                 boolean worthRetrying = lastTarget && targetFailed && !target.isLocal() && !"upstream_auth_failed".equals(e.code());
@@ -293,6 +305,20 @@ public final class Router {
                     model.substring(slash + 1))), ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS);
         }
         throw ApiException.modelNotFound(model);
+    }
+
+    /** A target's context in tokens: a local engine's max model length, a provider target's context-length; null when unknown. */
+    private static Integer contextLength(ModelRoute.Target target, Backend backend) {
+        return backend instanceof LocalBackend lb ? Integer.valueOf(lb.engine().maxModelLength()) : target.contextLength();
+    }
+
+    /**
+     * Whether a target of {@code context} tokens need not be tried, because a target of
+     * {@code exceededContext} tokens already found the request too long. Either one unknown: it may
+     * still fit, so it is tried.
+     */
+    private static boolean tooSmall(Integer context, Integer exceededContext) {
+        return context != null && exceededContext != null && context <= exceededContext;
     }
 
     /** Why a local engine should not take one more request now; null when it should. */

@@ -189,6 +189,44 @@ class GatehouseConfigTest {
     }
 
     @Test
+    void readsAProviderTargetsContextLength() {
+        GatehouseConfig c = GatehouseConfig.parse("""
+                providers:
+                  a: {type: openai, base-url: http://a}
+                models:
+                  - name: m
+                    targets:
+                      - {local: z}
+                      - {provider: a, model: small, context-length: 8192}
+                      - provider: a
+                        model: big
+                        context-length: 128000
+                      - {provider: a, model: unknown}
+                """, Map.of());
+
+        List<ModelRoute.Target> targets = c.models().get(0).targets();
+        assertNull(targets.get(0).contextLength(), "a local target's context is its engine's, asked at routing");
+        assertEquals(ModelRoute.Target.provider("a", "small").withContextLength(8192), targets.get(1));
+        assertEquals(128_000, targets.get(2).contextLength());
+        assertNull(targets.get(3).contextLength(), "none given: unknown");
+    }
+
+    @Test
+    void badContextLengthNamesTheKey() {
+        Map<String, String> env = Map.of();
+        String route = "providers: {a: {type: openai, base-url: http://a}}\nmodels: [{name: m, targets: [{provider: a, model: x, %s}]}]";
+        String expected = "models[0].targets[0].context-length must be a whole number of tokens > 0";
+        assertMessage(expected, route.formatted("context-length: 0"), env);
+        assertMessage(expected, route.formatted("context-length: -4096"), env);
+        assertMessage(expected, route.formatted("context-length: 128k"), env);
+        assertMessage(expected, route.formatted("context-length: 4096.5"), env);
+        assertMessage(expected, route.formatted("context-length: 99999999999"), env);
+        assertMessage("models[0].targets[0]: unknown key 'context-len'", route.formatted("context-len: 4096"), env);
+        assertMessage("models[0].targets[0].context-length: a local target's context is its engine's max-model-length",
+                "models: [{name: m, targets: [{local: x, context-length: 4096}]}]", env);
+    }
+
+    @Test
     void localEngineLimitsOverrideTheCommandLineKeyByKey() {
         GatehouseConfig c = GatehouseConfig.parse("""
                 local:
