@@ -6,12 +6,16 @@ import dev.gatehouse.gateway.chat.ChatStream;
 /** A stream whose first event the router read to know the target really answers. */
 final class PeekedStream implements ChatStream {
     private final ChatStream stream;
+    private final Runnable onClose;
     private ChatEvent first;
     private boolean firstTaken;
+    private boolean closed;
 
-    PeekedStream(ChatEvent first, ChatStream stream) {
+    /** @param onClose runs once, when the answer is closed (the end of the request for the route's metrics) */
+    PeekedStream(ChatEvent first, ChatStream stream, Runnable onClose) {
         this.first = first;
         this.stream = stream;
+        this.onClose = onClose;
     }
 
     @Override
@@ -28,5 +32,9 @@ final class PeekedStream implements ChatStream {
     @Override
     public void close() {
         stream.close();
+        if (!closed) {
+            closed = true;
+            onClose.run();
+        }
     }
 }

@@ -32,6 +32,18 @@ final class RouteMetrics {
                 .record(nanos, TimeUnit.NANOSECONDS);
     }
 
+    /** One answer a backend served, from the start of its try to the end of the answer (whole or streamed). */
+    void answered(String backend, long nanos) {
+        Timer.builder("gatehouse.backend.answers")
+                .description("Answers each backend served, timed from its try to the end of the answer")
+                .tag("backend", backend)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry)
+                .record(nanos, TimeUnit.NANOSECONDS);
+    }
+
     /** A backend passed over, and why: an HTTP status, queue_full, queue_wait, circuit_open, unavailable,
      * context_length_exceeded, context_too_small, unsupported. */
     void fallback(String backend, String reason) {

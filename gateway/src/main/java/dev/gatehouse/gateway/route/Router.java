@@ -196,7 +196,8 @@ public final class Router {
                     breaker.success();
                     judged = true;
                 }
-                return new Routed(new PeekedStream(first, stream), label, List.copyOf(fallbacks));
+                return new Routed(new PeekedStream(first, stream, () -> metrics.answered(meterName, System.nanoTime() - start)),
+                        label, List.copyOf(fallbacks));
             } catch (ApiException e) {
                 if (stream != null) {
                     stream.close();

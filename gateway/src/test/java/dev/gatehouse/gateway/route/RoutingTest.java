@@ -446,6 +446,7 @@ class RoutingTest {
         assertTrue(metrics.contains("gatehouse_route_fallbacks_total{backend=\"openai\",reason=\"500\"}"), metrics);
         assertTrue(metrics.contains("gatehouse_backend_requests_seconds_count{backend=\"backup\",outcome=\"ok\"}"), metrics);
         assertTrue(metrics.contains("gatehouse_backend_requests_seconds_count{backend=\"openai\",outcome=\"500\"}"), metrics);
+        assertTrue(metrics.contains("gatehouse_backend_answers_seconds_count{backend=\"backup\"}"), "whole-answer latency: " + metrics);
         assertTrue(metrics.contains("gatehouse_route_circuit_state{provider=\"openai\"} 0.0"), metrics);
         assertFalse(metrics.contains("any-model-a-client-typed"), "no series per client-typed name");
     }
