@@ -19,7 +19,6 @@ import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.testing.TestModelFolder;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -87,19 +86,13 @@ class ContextFallbackTest {
                       - {provider: large, model: large-model, context-length: 128000}
                 """.formatted(small.baseUrl(), same.baseUrl(), large.baseUrl(), anthropic.baseUrl(), LOCAL_CONTEXT),
                 Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "ANTHROPIC_API_KEY", MockAnthropic.KEY));
-        server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
-                .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = RouteTestClients.sdk(server);
+        server = RouteTestGateway.start(models, Router.of(config, models, registry), registry);
+        client = RouteTestGateway.sdk(server);
     }
 
     @AfterAll
     static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
+        RouteTestGateway.stop(client, server);
         models.close();
         small.close();
         same.close();

@@ -20,7 +20,6 @@ import dev.gatehouse.gateway.backend.openai.MockOpenAi;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.server.GatewayServer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -59,19 +58,13 @@ class GeminiAndAzureEndToEndTest {
                 Map.of("GEMINI_API_KEY", MockGemini.KEY, "AZURE_OPENAI_API_KEY", AZURE_KEY));
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels noLocalModels = new LocalModels();
-        server = GatewayServer.builder(noLocalModels, registry).router(Router.of(config, noLocalModels, registry))
-                .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = RouteTestClients.sdk(server);
+        server = RouteTestGateway.start(noLocalModels, Router.of(config, noLocalModels, registry), registry);
+        client = RouteTestGateway.sdk(server);
     }
 
     @AfterAll
     static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
+        RouteTestGateway.stop(client, server);
         gemini.close();
         azure.close();
     }

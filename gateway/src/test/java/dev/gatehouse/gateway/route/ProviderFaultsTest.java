@@ -119,20 +119,13 @@ class ProviderFaultsTest {
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels noLocalModels = new LocalModels();
         // breakers that never open here: each test's faults must not decide the next test's targets
-        server = GatewayServer.builder(noLocalModels, registry)
-                .router(Router.of(config, noLocalModels, 1_000, 60_000, registry))
-                .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = RouteTestClients.sdk(server);
+        server = RouteTestGateway.start(noLocalModels, Router.of(config, noLocalModels, 1_000, 60_000, registry), registry);
+        client = RouteTestGateway.sdk(server);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
+        RouteTestGateway.stop(client, server);
         for (AutoCloseable c : List.of(openaiLink, anthropicLink, geminiLink, openai, anthropic, gemini, backup)) {
             c.close();
         }

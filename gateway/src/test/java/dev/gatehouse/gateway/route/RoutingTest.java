@@ -107,19 +107,13 @@ class RoutingTest {
                 """.formatted(openai.baseUrl(), backup.baseUrl(), anthropic.baseUrl()),
                 Map.of("OPENAI_API_KEY", MockOpenAi.KEY, "BACKUP_KEY", BACKUP_KEY, "MOCK_ANTHROPIC_KEY", MockAnthropic.KEY));
         // breakers that never open here: each test's faults must not decide the next test's targets
-        server = GatewayServer.builder(models, registry).router(Router.of(config, models, 1_000, 60_000, registry))
-                .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = RouteTestClients.sdk(server);
+        server = RouteTestGateway.start(models, Router.of(config, models, 1_000, 60_000, registry), registry);
+        client = RouteTestGateway.sdk(server);
     }
 
     @AfterAll
     static void stop() {
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
+        RouteTestGateway.stop(client, server);
         openai.close();
         backup.close();
         anthropic.close();

@@ -94,20 +94,14 @@ class SpillTest {
                     targets: [{local: tiny-llama}, {provider: openai, model: gpt-4o-mini}]
                     spill: {max-queue-wait-ms: %d}
                 """.formatted(cloud.baseUrl(), MAX_QUEUE_WAIT_MILLIS), Map.of("OPENAI_API_KEY", MockOpenAi.KEY));
-        server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
-                .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
-        client = RouteTestClients.sdk(server);
+        server = RouteTestGateway.start(models, Router.of(config, models, registry), registry);
+        client = RouteTestGateway.sdk(server);
     }
 
     @AfterAll
     static void stop() {
         clients.shutdownNow();
-        if (client != null) {
-            client.close();
-        }
-        if (server != null) {
-            server.close();
-        }
+        RouteTestGateway.stop(client, server);
         models.close();
         cloud.close();
     }
