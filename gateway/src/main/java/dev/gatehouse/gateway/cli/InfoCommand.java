@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.cli;
 
 import ai.djl.engine.Engine;
+import dev.gatehouse.serving.engine.TorchBuild;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -15,10 +16,10 @@ public final class InfoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Engine engine = Engine.getEngine("PyTorch");
-        spec.commandLine().getOut().printf("engine: %s %s%ngpus: %d%ndefault device: %s%njava: %s%n",
-                engine.getEngineName(), engine.getVersion(), engine.getGpuCount(), engine.defaultDevice(),
-                Runtime.version());
+        Engine engine = TorchBuild.engine();
+        spec.commandLine().getOut().printf("engine: %s %s%nlibtorch: %s (%s build)%ncuda usable: %s%njava: %s%n",
+                engine.getEngineName(), engine.getVersion(), TorchBuild.libtorchPath(),
+                TorchBuild.isCudaBuild() ? "CUDA" : "CPU", TorchBuild.cudaAvailable() ? "yes" : "no", Runtime.version());
         return 0;
     }
 }
