@@ -4,10 +4,14 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.CollectionTooBigException;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import jinjava.javax.el.CompositeELResolver;
 
+import java.io.IOException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,18 +68,34 @@ public final class ChatTemplate {
             .withKeepNullableLoopValues(true)
             .build();
 
+    /**
+     * Most characters a render may write, and the longest string or list it may build: several
+     * times the largest request body, far past any local model's context, yet small enough that a
+     * template looping over a large conversation cannot fill the heap.
+     */
+    static final int MAX_OUTPUT_CHARS = 8 << 20;
+    static final int MAX_COLLECTION_SIZE = 1 << 20;
+    /** Longest a render may take; real templates take milliseconds even for long conversations. */
+    static final Duration MAX_RENDER_TIME = Duration.ofSeconds(5);
+
     private static final Jinjava ENGINE = createEngine();
 
+    private final String name;
     private final String template;
     private final Map<String, Object> specialTokens;
 
-    private ChatTemplate(String template, Map<String, Object> specialTokens) {
+    private ChatTemplate(String name, String template, Map<String, Object> specialTokens) {
+        this.name = name;
         this.template = jinja2Source(template);
         this.specialTokens = specialTokens;
     }
 
-    /** The model's template with its special tokens, or the plain fallback when it has none. */
-    public static ChatTemplate of(TokenizerConfig cfg) {
+    /**
+     * The model's template with its special tokens, or the plain fallback when it has none.
+     *
+     * @param model the model's name, for error messages
+     */
+    public static ChatTemplate of(String model, TokenizerConfig cfg) {
         Map<String, Object> tokens = new HashMap<>();
         tokens.put("bos_token", cfg.bosToken());
         tokens.put("eos_token", cfg.eosToken());
@@ -85,15 +105,20 @@ public final class ChatTemplate {
             boolean bos = Boolean.TRUE.equals(cfg.addBosToken()) && cfg.bosToken() != null;
             template = (bos ? "{{ bos_token }}" : "") + FALLBACK_TEMPLATE;
         }
-        return new ChatTemplate(template, tokens);
+        return new ChatTemplate("the chat template of model '" + model + "'", template, tokens);
     }
 
     /**
      * Renders the conversation to prompt text.
      *
      * @param addGenerationPrompt end with the header that opens the assistant's reply
+     * <p>Message content is data: it reaches the template as a string value and is never read as
+     * template code, whatever it holds. The template cannot include or import files, and a render
+     * that writes more than {@link #MAX_OUTPUT_CHARS}, builds a larger string or list, or runs past
+     * {@link #MAX_RENDER_TIME} stops with an error naming this template.
+     *
      * @throws IllegalArgumentException when the template calls raise_exception (with its message,
-     *     for example a role order the model does not accept) or cannot be rendered
+     *     for example a role order the model does not accept), exceeds a limit or cannot be rendered
      */
     public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
         Map<String, Object> vars = new HashMap<>(specialTokens);
@@ -103,7 +128,12 @@ public final class ChatTemplate {
         vars.put("documents", null);
         // Templates test "strftime_now is defined" before calling it; a call still reaches the function.
         TemplateFunctions.NAMES.forEach(name -> vars.put(name, name));
-        RenderResult result = ENGINE.renderForResult(template, vars);
+        RenderResult result;
+        try {
+            result = ENGINE.renderForResult(template, vars, withDeadline(System.nanoTime() + MAX_RENDER_TIME.toNanos()));
+        } catch (OutputTooBigException | CollectionTooBigException | TooSlow e) {
+            throw tooBig(e);
+        }
         List<TemplateError> fatal = result.getErrors().stream()
                 .filter(error -> error.getSeverity() == TemplateError.ErrorType.FATAL)
                 .toList();
@@ -120,12 +150,15 @@ public final class ChatTemplate {
         return map;
     }
 
-    /** raise_exception's message as is (jinjava goes on after it); else the first error with its line. */
-    private static IllegalArgumentException failure(List<TemplateError> errors) {
+    /** raise_exception's message as is (jinjava goes on after it); a limit; else the first error with its line. */
+    private IllegalArgumentException failure(List<TemplateError> errors) {
         for (TemplateError error : errors) {
             for (Throwable t = error.getException(); t != null; t = t.getCause()) {
                 if (t instanceof TemplateFunctions.Raised raised) {
                     return new IllegalArgumentException(raised.getMessage());
+                }
+                if (t instanceof OutputTooBigException || t instanceof CollectionTooBigException || t instanceof TooSlow) {
+                    return tooBig(t);
                 }
             }
         }
@@ -134,25 +167,69 @@ public final class ChatTemplate {
                 "chat template error at line " + first.getLineno() + ": " + first.getMessage(), first.getException());
     }
 
+    private IllegalArgumentException tooBig(Throwable limit) {
+        String what = limit instanceof TooSlow
+                ? "took longer than " + MAX_RENDER_TIME.toSeconds() + " s"
+                : "built more than " + MAX_OUTPUT_CHARS + " characters or " + MAX_COLLECTION_SIZE + " list or map entries";
+        return new IllegalArgumentException(
+                "Rendering this conversation with " + name + " " + what + "; shorten the conversation.");
+    }
+
+    /** Thrown between two template nodes once a render is past its deadline. */
+    private static final class TooSlow extends RuntimeException {
+        TooSlow() {
+            super(null, null, false, false);
+        }
+    }
+
     /** What Jinja2's lexer does to a source: newlines become \n and one trailing newline goes. */
     private static String jinja2Source(String template) {
         String source = template.replace("\r\n", "\n").replace('\r', '\n');
         return source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
     }
 
-    private static Jinjava createEngine() {
+    /**
+     * The rules of every render. Nested interpretation off: jinjava would otherwise render any
+     * output that looks like a template again, so "{{ 7*7 }}" in a message would reach the model
+     * as "49".
+     */
+    private static JinjavaConfig.Builder config() {
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PythonMethods());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
-        JinjavaConfig config = JinjavaConfig.newBuilder()
+        return JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withLegacyOverrides(JINJA2_BEHAVIOUR)
                 .withElResolver(resolver)
+                .withInterperterFactory(PythonInterpreter.FACTORY)
+                .withNestedInterpretationEnabled(false)
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_OUTPUT_CHARS)
+                .withMaxListSize(MAX_COLLECTION_SIZE)
+                .withMaxMapSize(MAX_COLLECTION_SIZE);
+    }
+
+    /** One render's rules: the deadline is checked before each template node. */
+    private static JinjavaConfig withDeadline(long deadlineNanos) {
+        return config()
+                .withNodePreProcessor((node, interpreter) -> {
+                    if (System.nanoTime() - deadlineNanos > 0) {
+                        throw new TooSlow();
+                    }
+                })
                 .build();
-        Jinjava engine = new Jinjava(config);
+    }
+
+    private static Jinjava createEngine() {
+        Jinjava engine = new Jinjava(config().build());
+        // No template reads a file: {% include %}, {% import %} and {% extends %} find nothing.
+        engine.setResourceLocator((path, charset, interpreter) -> {
+            throw new IOException("chat templates cannot read files");
+        });
         TemplateFunctions.definitions().forEach(engine.getGlobalContext()::registerFunction);
         engine.getGlobalContext().registerFilter(new PythonJsonFilter());
+        engine.getGlobalContext().registerFilter(new PythonTrimFilter());
         engine.getGlobalContext().registerExpTest(new PythonIsIterable());
         return engine;
     }

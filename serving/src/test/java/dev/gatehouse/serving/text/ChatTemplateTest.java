@@ -42,12 +42,12 @@ class ChatTemplateTest {
     private static ChatTemplate resource(String name, String bos, String eos) throws IOException {
         try (InputStream in = ChatTemplateTest.class.getResourceAsStream("/text/" + name)) {
             String template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return ChatTemplate.of(new TokenizerConfig(template, bos, eos, null, null, null));
+            return ChatTemplate.of("test", new TokenizerConfig(template, bos, eos, null, null, null));
         }
     }
 
     private static ChatTemplate inline(String template) {
-        return ChatTemplate.of(new TokenizerConfig(template, "<s>", "</s>", null, null, null));
+        return ChatTemplate.of("test", new TokenizerConfig(template, "<s>", "</s>", null, null, null));
     }
 
     private static final List<ChatMessage> SYSTEM_USER = List.of(system("Be brief."), user("Hi"));
@@ -212,11 +212,11 @@ class ChatTemplateTest {
 
     @Test
     void fallbackWithoutTemplate() {
-        ChatTemplate t = ChatTemplate.of(TokenizerConfig.empty());
+        ChatTemplate t = ChatTemplate.of("test", TokenizerConfig.empty());
         assertEquals("System: Be brief.\nUser: Hi\nAssistant:", t.render(SYSTEM_USER, true));
         assertEquals("System: Be brief.\nUser: Hi\n", t.render(SYSTEM_USER, false));
 
-        ChatTemplate withBos = ChatTemplate.of(new TokenizerConfig(null, "<s>", "</s>", null, true, null));
+        ChatTemplate withBos = ChatTemplate.of("test", new TokenizerConfig(null, "<s>", "</s>", null, true, null));
         assertEquals("<s>User: Hi\nAssistant:", withBos.render(List.of(user("Hi")), true));
     }
 }
