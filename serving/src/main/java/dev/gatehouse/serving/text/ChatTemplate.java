@@ -86,7 +86,7 @@ public final class ChatTemplate {
 
     private ChatTemplate(String name, String template, Map<String, Object> specialTokens) {
         this.name = name;
-        this.template = jinja2Source(template);
+        this.template = Jinja2Source.of(template);
         this.specialTokens = specialTokens;
     }
 
@@ -108,24 +108,39 @@ public final class ChatTemplate {
         return new ChatTemplate("the chat template of model '" + model + "'", template, tokens);
     }
 
+    /** Renders role-and-content messages; see {@link #render(List, boolean, Map)}. */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages.stream().map(ChatTemplate::asMap).toList(), addGenerationPrompt, Map.of());
+    }
+
     /**
-     * Renders the conversation to prompt text.
+     * Renders a conversation to prompt text, as transformers'
+     * {@code apply_chat_template(messages, tools=..., add_generation_prompt=..., **kwargs)} does.
+     * Messages and variables are plain data, as JSON would give them: strings, numbers, booleans,
+     * null, lists and maps (keep maps ordered, e.g. LinkedHashMap: tojson writes keys in order).
      *
-     * @param addGenerationPrompt end with the header that opens the assistant's reply
-     * <p>Message content is data: it reaches the template as a string value and is never read as
+     * <p>Message content is data: it reaches the template as a value and is never read as
      * template code, whatever it holds. The template cannot include or import files, and a render
      * that writes more than {@link #MAX_OUTPUT_CHARS}, builds a larger string or list, or runs past
      * {@link #MAX_RENDER_TIME} stops with an error naming this template.
      *
+     * @param messages one map per message as the OpenAI API has it: {@code role}, {@code content},
+     *     and where present {@code tool_calls} (each {@code {"id", "type": "function", "function":
+     *     {"name", "arguments"}}}), {@code tool_call_id}, {@code name}, {@code reasoning_content}
+     * @param addGenerationPrompt end with the header that opens the assistant's reply
+     * @param variables further template variables: {@code tools} (the request's tool definitions,
+     *     {@code {"type": "function", "function": {...}}}), {@code documents}, and the request's
+     *     {@code chat_template_kwargs} such as {@code enable_thinking}
      * @throws IllegalArgumentException when the template calls raise_exception (with its message,
      *     for example a role order the model does not accept), exceeds a limit or cannot be rendered
      */
-    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    public String render(List<? extends Map<String, ?>> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
         Map<String, Object> vars = new HashMap<>(specialTokens);
-        vars.put("messages", messages.stream().map(ChatTemplate::asMap).toList());
-        vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("tools", null);
         vars.put("documents", null);
+        vars.putAll(variables);
+        vars.put("messages", messages);
+        vars.put("add_generation_prompt", addGenerationPrompt);
         // Templates test "strftime_now is defined" before calling it; a call still reaches the function.
         TemplateFunctions.NAMES.forEach(name -> vars.put(name, name));
         RenderResult result;
@@ -182,12 +197,6 @@ public final class ChatTemplate {
         }
     }
 
-    /** What Jinja2's lexer does to a source: newlines become \n and one trailing newline goes. */
-    private static String jinja2Source(String template) {
-        String source = template.replace("\r\n", "\n").replace('\r', '\n');
-        return source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
-    }
-
     /**
      * The rules of every render. Nested interpretation off: jinjava would otherwise render any
      * output that looks like a template again, so "{{ 7*7 }}" in a message would reach the model
@@ -230,6 +239,7 @@ public final class ChatTemplate {
         TemplateFunctions.definitions().forEach(engine.getGlobalContext()::registerFunction);
         engine.getGlobalContext().registerFilter(new PythonJsonFilter());
         engine.getGlobalContext().registerFilter(new PythonTrimFilter());
+        engine.getGlobalContext().registerFilter(new StepSliceFilter());
         engine.getGlobalContext().registerExpTest(new PythonIsIterable());
         return engine;
     }
