@@ -94,7 +94,7 @@ public final class RateLimiter {
     }
 
     /** Answers the request asks for: n per prompt, and /v1/completions may list several prompts of text. */
-    private static long choices(JsonNode body) {
+    static long choices(JsonNode body) {
         JsonNode prompt = body.path("prompt");
         long prompts = prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isTextual() ? prompt.size() : 1;
         JsonNode n = body.path("n");

@@ -14,7 +14,9 @@ import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
+import dev.gatehouse.gateway.policy.CostCeiling;
 import dev.gatehouse.gateway.policy.RateLimiter;
+import dev.gatehouse.gateway.route.Destination;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.route.Router;
@@ -129,7 +131,8 @@ public final class OpenAiApi implements HttpService {
             outcome.caller = caller;
             json = body.read(req, res);
             caller.requireModel(json.path("model").textValue()); // a missing model is the handler's 400
-            admission = Admission.admit(auth, usage, caller, json, res);
+            JsonNode body = json;
+            admission = Admission.admit(auth, usage, caller, json, res, () -> ceiling(route, body));
             handler.handle(json, res, outcome);
         } catch (RouteFailed e) {
             status = e.error().status();
@@ -153,17 +156,20 @@ public final class OpenAiApi implements HttpService {
             LOG.log(Level.SEVERE, "internal error on " + route, e);
             send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
         } finally {
+            long nanos = System.nanoTime() - start;
+            // only callers we know are logged: strangers cannot fill the disk
+            UsageRecord row = caller == null ? null : usageRow(route, caller, json, outcome, status, nanos);
             if (admission != null) {
                 if (outcome.usage != null) { // a cached answer ran no model: it spends no tokens
                     admission.settle(outcome.cacheHit ? 0 : outcome.usage.totalTokens());
                 }
+                admission.settleCost(row.costUsd()); // before the row is logged: a budget's read of the log never misses it
                 admission.close();
             }
-            long nanos = System.nanoTime() - start;
             metrics.request(route, outcome.model, status, nanos);
-            if (caller != null) { // only callers we know are logged: strangers cannot fill the disk
+            if (row != null) {
                 try {
-                    record(route, caller, json, outcome, status, nanos);
+                    usage.record(row, outcome.model);
                 } catch (RuntimeException e) { // the answer is sent: a failing usage store must not turn it into a 500
                     LOG.log(Level.SEVERE, "cannot record usage for " + route, e);
                 }
@@ -171,16 +177,28 @@ public final class OpenAiApi implements HttpService {
         }
     }
 
-    private void record(String route, ApiAuth.Caller caller, JsonNode json, Outcome outcome, int status, long nanos) {
+    /** The most the request can cost, asked for keys with a budget before it runs: see {@link CostCeiling}. */
+    private double ceiling(String route, JsonNode json) {
+        String model = json.path("model").textValue();
+        if (route.equals("/v1/embeddings")) { // a local embedding model, or the handler's 400/404
+            boolean embedder = model != null && models.embeddings(model).isPresent();
+            return CostCeiling.of(json, embedder ? List.of(new Destination("local:" + model, null)) : List.of(), 0,
+                    usage.pricing());
+        }
+        Integer defaultMaxTokens = route.equals("/v1/completions") ? OpenAiRequests.COMPLETIONS_MAX_TOKENS : null;
+        return CostCeiling.of(json, router.destinations(model), defaultMaxTokens, usage.pricing());
+    }
+
+    private UsageRecord usageRow(String route, ApiAuth.Caller caller, JsonNode json, Outcome outcome, int status,
+                                 long nanos) {
         long prompt = outcome.usage == null ? 0 : outcome.usage.promptTokens();
         long completion = outcome.usage == null ? 0 : outcome.usage.completionTokens();
         String keyId = caller.limitId(); // the key's id, or jwt:USER
         String user = caller.user() != null ? caller.user() : json == null ? null : json.path("user").textValue();
         String model = json == null ? null : json.path("model").textValue();
-        UsageRecord r = new UsageRecord(Instant.now(), route, keyId, user, model, outcome.backend, prompt, completion,
+        return new UsageRecord(Instant.now(), route, keyId, user, model, outcome.backend, prompt, completion,
                 outcome.cacheHit ? 0 : usage.cost(outcome.backend, prompt, completion), TimeUnit.NANOSECONDS.toMillis(nanos),
                 status, String.join(", ", outcome.fallbacks), outcome.cacheHit);
-        usage.record(caller.key(), r, outcome.model);
     }
 
     private void completion(JsonNode body, ServerRequest req, ServerResponse res, Outcome outcome, boolean chat,
