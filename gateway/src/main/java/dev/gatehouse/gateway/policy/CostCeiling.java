@@ -1,10 +1,11 @@
 package dev.gatehouse.gateway.policy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.route.Destination;
 import dev.gatehouse.gateway.usage.Pricing;
+import dev.gatehouse.serving.text.ChatMessage;
 
 import java.util.List;
 
@@ -15,99 +16,86 @@ import java.util.List;
  * at its output price.
  *
  * <p>The prompt is bounded by its text: one token per UTF-8 byte (no byte-level BPE or SentencePiece
- * tokenizer makes more), {@link #FRAME_TOKENS} per message, part or prompt for the role and the
- * template's markers around it, and {@link #TEMPLATE_TOKENS} for a template's own text (a default
- * system prompt, a date header). A model whose template adds more than that can cost more than it
- * reserved, by that much.
+ * tokenizer makes more), {@link #FRAME_TOKENS} per message or prompt for the template's markers around
+ * it, and {@link #TEMPLATE_TOKENS} for a template's own text (a default system prompt, a date
+ * header). A model whose template adds more than that can cost more than it reserved, by that much.
  */
 public final class CostCeiling {
     /** Tokens a chat template or provider adds once per request (default system prompts run to a few dozen). */
     static final long TEMPLATE_TOKENS = 128;
-    /** Tokens around each message, content part or prompt: role headers, separators, end markers. */
+    /** Tokens around each message or prompt: role headers, separators, end markers. */
     static final long FRAME_TOKENS = 8;
 
     private CostCeiling() {
     }
 
     /**
-     * Dollars, at most, that {@code body} can cost at any of {@code destinations}. {@code defaultMaxTokens}
-     * is the endpoint's completion length when the body sets none: null for chat (the context's room),
-     * 16 for /v1/completions, 0 for embeddings. A target without a price is a 403; with no bound on the
+     * Dollars, at most, that {@code request} can cost at any of {@code destinations} (none: a model the
+     * router does not know, refused later). A target without a price is a 403; with no bound on the
      * completion at a target that charges for output, a 400 asking for max_tokens.
      */
-    public static double of(JsonNode body, List<Destination> destinations, Integer defaultMaxTokens, Pricing pricing) {
-        String model = body.path("model").asText();
-        long prompt = promptTokens(body);
-        Long perChoice = maxTokens(body, defaultMaxTokens);
-        long choices = RateLimiter.choices(body);
+    public static double of(ChatRequest request, List<Destination> destinations, Pricing pricing) {
+        long prompt = promptTokens(request);
         double most = 0;
         for (Destination d : destinations) {
-            ProviderConfig.Prices prices = pricing.prices(d.backend());
-            if (prices == null) {
-                throw new ApiException(403, "invalid_request_error", "model_not_priced", "model", "This API key has a "
-                        + "budget, so it may only use models with a price: '" + model + "' may be answered by '"
-                        + d.backend() + "', which has none in gatehouse.yaml.", null);
+            ProviderConfig.Prices prices = priced(request.model(), d, pricing);
+            Long perChoice = request.maxTokens() != null ? Long.valueOf(request.maxTokens())
+                    : d.contextLength() != null ? Long.valueOf(d.contextLength()) : null;
+            if (perChoice == null && prices.outputPerMillion() != null && prices.outputPerMillion() > 0) {
+                throw new ApiException(400, "invalid_request_error", "max_tokens_required", "max_tokens",
+                        "This API key has a budget, so a request to '" + request.model() + "' must set max_tokens (or "
+                                + "max_completion_tokens): the most it can cost has to be known before it runs.", null);
             }
-            Long completion = perChoice != null ? perChoice : d.contextLength() == null ? null : (long) d.contextLength();
-            if (completion == null) {
-                if (prices.outputPerMillion() != null && prices.outputPerMillion() > 0) {
-                    throw new ApiException(400, "invalid_request_error", "max_tokens_required", "max_tokens",
-                            "This API key has a budget, so a request to '" + model + "' must set max_tokens (or "
-                                    + "max_completion_tokens): the most it can cost has to be known before it runs.", null);
-                }
-                completion = 0L;
-            }
-            most = Math.max(most, prices.cost(prompt, saturatedProduct(completion, choices)));
+            long completion = perChoice == null ? 0 : perChoice * request.choices(); // n <= 16, a few prompts: no overflow
+            most = Math.max(most, prices.cost(prompt, completion));
         }
         return most;
     }
 
-    /** The most tokens the prompt (messages, prompt or input) can come to; see the class comment. */
-    static long promptTokens(JsonNode body) {
+    /**
+     * Dollars, at most, that embedding inputs estimated at {@code estimatedTokens} (characters / 4, see
+     * TokenEstimate) can cost at local model {@code name}: a character is at most 3 UTF-8 bytes, a byte
+     * at most a token, so 12 tokens per estimated one.
+     */
+    public static double ofEmbeddings(String name, long estimatedTokens, Pricing pricing) {
+        Destination d = new Destination("local:" + name, null);
+        return priced(name, d, pricing).cost(12 * estimatedTokens + TEMPLATE_TOKENS, 0);
+    }
+
+    private static ProviderConfig.Prices priced(String model, Destination d, Pricing pricing) {
+        ProviderConfig.Prices prices = pricing.prices(d.backend());
+        if (prices == null) {
+            throw new ApiException(403, "invalid_request_error", "model_not_priced", "model", "This API key has a "
+                    + "budget, so it may only use models with a price: '" + model + "' may be answered by '"
+                    + d.backend() + "', which has none in gatehouse.yaml.", null);
+        }
+        return prices;
+    }
+
+    /** The most tokens the prompt can come to; see the class comment. */
+    static long promptTokens(ChatRequest request) {
         long tokens = TEMPLATE_TOKENS;
-        for (String field : new String[]{"messages", "prompt", "input"}) {
-            tokens += tokens(body.path(field));
+        if (request.isChat()) {
+            for (ChatMessage m : request.messages()) {
+                tokens += FRAME_TOKENS + utf8Bytes(m.role()) + utf8Bytes(m.content());
+            }
+        } else {
+            for (String p : request.prompts()) {
+                tokens += FRAME_TOKENS + utf8Bytes(p);
+            }
         }
         return tokens;
     }
 
-    private static long tokens(JsonNode n) {
-        if (n.isTextual()) {
-            return utf8Bytes(n.textValue());
-        }
-        if (n.isNumber()) {
-            return 1; // a token id
-        }
-        if (!n.isContainerNode()) {
+    private static long utf8Bytes(String s) {
+        if (s == null) {
             return 0;
         }
-        long sum = FRAME_TOKENS;
-        for (JsonNode child : n) { // messages, their fields, content parts, lists of prompts or token ids
-            sum += tokens(child);
-        }
-        return sum;
-    }
-
-    private static long utf8Bytes(String s) {
         long bytes = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
-            bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a pair is 4 bytes
+            bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 2 : 3; // a surrogate pair is 4 bytes
         }
         return bytes;
-    }
-
-    /** max_completion_tokens or max_tokens when a positive whole number (a bad one is the handler's 400). */
-    private static Long maxTokens(JsonNode body, Integer defaultMaxTokens) {
-        JsonNode max = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.path("max_tokens");
-        if (max.canConvertToLong() && max.asLong() > 0) {
-            return max.asLong();
-        }
-        return defaultMaxTokens == null ? null : (long) defaultMaxTokens;
-    }
-
-    private static long saturatedProduct(long a, long b) {
-        long p = a * b;
-        return (a != 0 && (p / a != b || p < 0)) ? Long.MAX_VALUE : p;
     }
 }

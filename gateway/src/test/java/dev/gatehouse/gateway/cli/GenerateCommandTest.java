@@ -65,7 +65,7 @@ class GenerateCommandTest {
         CliRun bogus = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
                 "--device", "bogus");
         assertEquals(1, bogus.code());
-        assertTrue(bogus.err().startsWith("error: device must be auto, cpu or cuda, not 'bogus'"), bogus.err());
+        assertTrue(bogus.err().startsWith("error: device must be auto, cpu, cuda or cuda:N, not 'bogus'"), bogus.err());
         assertEquals(1, bogus.err().lines().count(), "one line: " + bogus.err());
 
         assumeTrue(Engine.getEngine("PyTorch").getGpuCount() == 0, "PyTorch sees a GPU here");

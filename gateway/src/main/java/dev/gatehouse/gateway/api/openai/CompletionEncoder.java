@@ -20,22 +20,7 @@ final class CompletionEncoder {
     private final long created;
     private final ChatRequest request;
     private final Choice[] choices;
-    private ChatEvent.Usage usage;
-    private long completionChars; // what was generated so far, for a stream that ends before its usage
-
-    /** The usage the stream reported, null until it has (the rate limiter corrects its estimate with it). */
-    ChatEvent.Usage usage() {
-        return usage;
-    }
-
-    /**
-     * The reported usage or, for a stream cut short (the client went away), an estimate: what the
-     * prompt was estimated at and a token per 4 characters generated, so hanging up is not free.
-     */
-    ChatEvent.Usage usageOrEstimate(long promptEstimate) {
-        return usage != null ? usage : new ChatEvent.Usage((int) promptEstimate, (int) ((completionChars + 3) / 4));
-    }
-
+    private ChatEvent.Usage usage; // for the whole response's usage field
     private static final class Choice {
         final StringBuilder text = new StringBuilder();
         final List<ChatEvent.TokenLogprob> logprobs = new ArrayList<>();
@@ -66,7 +51,6 @@ final class CompletionEncoder {
                     c.offsets.addAll(offsets(d.logprobs(), c.text.length()));
                 }
                 c.text.append(d.text());
-                completionChars += d.text().length();
             }
             case ChatEvent.Finish f -> choices[f.index()].finishReason = f.reason();
             case ChatEvent.Usage u -> usage = u;
@@ -120,8 +104,7 @@ final class CompletionEncoder {
                         putLogprobs(chunk, d.logprobs(), offsets(d.logprobs(), c.textOffset));
                     }
                     c.textOffset += d.text().length();
-                    completionChars += d.text().length();
-                    out.add(chunk);
+                        out.add(chunk);
                 }
             }
             case ChatEvent.Finish f -> {
@@ -134,7 +117,6 @@ final class CompletionEncoder {
                 out.add(chunk);
             }
             case ChatEvent.Usage u -> {
-                usage = u; // kept even when the client did not ask for it: the rate limiter uses it
                 if (request.includeUsage()) {
                     ObjectNode chunk = OpenAiJson.envelope(id, chat ? "chat.completion.chunk" : "text_completion", created,
                             request.model());

@@ -18,8 +18,6 @@ final class OpenAiRequests {
             "response_format", "logit_bias", "audio", "prediction", "web_search_options");
     private static final int MAX_N = 16;
     private static final int MAX_STOP = 4;
-    /** The completions API's own max_tokens when a request sets none. */
-    static final int COMPLETIONS_MAX_TOKENS = 16;
 
     private OpenAiRequests() {}
 
@@ -51,7 +49,7 @@ final class OpenAiRequests {
         if (prompts.stream().anyMatch(String::isEmpty)) {
             throw ApiException.invalid("prompt", "'prompt' must not be empty.");
         }
-        Integer maxTokens = maxTokens(r, "max_tokens", COMPLETIONS_MAX_TOKENS);
+        Integer maxTokens = maxTokens(r, "max_tokens", 16); // the completions API's own default
         // legacy logprobs is the number of alternatives: checked here so the error names it, not top_logprobs
         Integer logprobs = r.integer("logprobs", null);
         if (logprobs != null && (logprobs < 0 || logprobs > SamplingParams.MAX_TOP_LOGPROBS)) {

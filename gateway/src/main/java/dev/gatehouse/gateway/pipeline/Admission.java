@@ -1,20 +1,17 @@
-package dev.gatehouse.gateway.api.openai;
+package dev.gatehouse.gateway.pipeline;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.policy.Budgets;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.usage.UsageRecorder;
-import io.helidon.http.HeaderNames;
-import io.helidon.webserver.http.ServerResponse;
 
-import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.function.DoubleSupplier;
 
 /**
- * What one /v1 request holds of its caller's limits. Before the handler runs: the most it can cost,
+ * What one request holds of its caller's limits. Before the handler runs: the most it can cost,
  * reserved from the key's budget, the caller's requests in flight, its rpm and tpm (with OpenAI's
  * x-ratelimit-* headers); over any of them, a 429. After it: the reservation is settled to the real
  * cost (or let go on {@link #close} if it never was), the concurrency slot is let go and the rate
@@ -41,8 +38,8 @@ final class Admission implements AutoCloseable {
      * Admits the request or throws the error that says which limit it is over (and counts the refusal).
      * {@code ceiling} is the most the request can cost; it is asked only of keys with a budget.
      */
-    static Admission admit(ApiAuth auth, UsageRecorder usage, ApiAuth.Caller caller, JsonNode json, ServerResponse res,
-                           DoubleSupplier ceiling) {
+    static Admission admit(ApiAuth auth, UsageRecorder usage, ApiAuth.Caller caller, long estimatedTokens,
+                           DoubleSupplier ceiling, BiConsumer<String, String> headers) {
         String id = caller.limitId();
         if (id == null) {
             return UNLIMITED;
@@ -65,7 +62,7 @@ final class Admission implements AutoCloseable {
                     + ". Retry when one has finished.", 1);
         }
         try {
-            return new Admission(auth.limiter(), reservation, slot, rate(auth.limiter(), usage, caller, json, res));
+            return new Admission(auth.limiter(), reservation, slot, rate(auth.limiter(), usage, caller, estimatedTokens, headers));
         } catch (RuntimeException e) {
             slot.close();
             reservation.release();
@@ -74,22 +71,18 @@ final class Admission implements AutoCloseable {
     }
 
     /** Counts the request against the caller's rpm/tpm, sets the x-ratelimit-* headers, refuses over a limit. */
-    private static RateLimiter.Permit rate(RateLimiter limiter, UsageRecorder usage, ApiAuth.Caller caller, JsonNode json,
-                                           ServerResponse res) {
+    private static RateLimiter.Permit rate(RateLimiter limiter, UsageRecorder usage, ApiAuth.Caller caller,
+                                           long estimatedTokens, BiConsumer<String, String> headers) {
         if (caller.rpm() == null && caller.tpm() == null) {
             return null;
         }
-        RateLimiter.Decision d = limiter.acquire(caller.limitId(), caller.rpm(), caller.tpm(), RateLimiter.estimate(json));
-        rateHeaders(res, d.headers());
+        RateLimiter.Decision d = limiter.acquire(caller.limitId(), caller.rpm(), caller.tpm(), estimatedTokens);
+        d.headers().forEach(headers);
         if (!d.allowed()) {
             usage.rejected(caller.limitId(), d.exceeded());
             throw new ApiException(429, d.exceeded(), "rate_limit_exceeded", null, d.message(), (int) d.retryAfterSeconds());
         }
         return d.permit();
-    }
-
-    static void rateHeaders(ServerResponse res, Map<String, String> headers) {
-        headers.forEach((name, value) -> res.header(HeaderNames.create(name), value));
     }
 
     /** The tokens the request really used (0 for an answer from the cache): they replace the estimate. */
