@@ -9,7 +9,6 @@ import dev.gatehouse.serving.sample.SamplingParams;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -299,21 +298,22 @@ public final class Engine implements AutoCloseable {
         int[] tokens = new int[n];
         int[] starts = new int[n];
         int[] slots = new int[n];
+        int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = batch.get(b).seq;
             tokens[b] = s.nextInput;
             starts[b] = s.cached;
             slots[b] = s.slot;
+            needs[b] = s.sampler.candidatesNeeded();
         }
-        float[] logits = forward(new StepBatch(tokens, n, 1, starts, slots), batch);
-        if (logits == null) {
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, slots), batch, needs);
+        if (rows == null) {
             return;
         }
-        int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = batch.get(b);
             r.seq.cached++;
-            nextToken(r, logits, b * vocab, vocab);
+            nextToken(r, rows[b]);
         }
     }
 
@@ -322,33 +322,37 @@ public final class Engine implements AutoCloseable {
         int[] tokens = new int[n * length];
         int[] starts = new int[n];
         int[] slots = new int[n];
+        int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = group.get(b).seq;
             System.arraycopy(s.prompt, s.cached, tokens, b * length, length);
             starts[b] = s.cached;
             slots[b] = s.slot;
+            needs[b] = s.cached + length == s.prompt.length ? s.sampler.candidatesNeeded() : LogitsReadback.NONE;
         }
         long start = System.nanoTime();
-        float[] logits = forward(new StepBatch(tokens, n, length, starts, slots), group);
-        if (logits == null) {
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, slots), group, needs);
+        if (rows == null) {
             return;
         }
         if (decodeNanosAverage > 0) { // what the pass cost beyond a decode step, per prompt token
             double beyondStep = Math.max(0, System.nanoTime() - start - decodeNanosAverage);
             prefillNanosPerToken = average(prefillNanosPerToken, beyondStep / (n * length));
         }
-        int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = group.get(b);
             r.seq.cached += length;
             if (r.seq.prefilled()) {
-                nextToken(r, logits, b * vocab, vocab);
+                nextToken(r, rows[b]);
             }
         }
     }
 
-    /** One forward pass for {@code requests}; on failure they fail (their KV entries may be half written) and it returns null. */
-    private float[] forward(StepBatch batch, List<Request> requests) {
+    /**
+     * One forward pass for {@code requests}, its logits read back as far as {@code needs} says
+     * ({@link LogitsReadback}); on failure they fail (their KV entries may be half written) and it returns null.
+     */
+    private LogitsReadback.Row[] forward(StepBatch batch, List<Request> requests, int[] needs) {
         try (NDManager step = model.newStepManager()) {
             faults.beforeForward(batch);
             for (int b = 0; b < batch.batchSize(); b++) {
@@ -356,7 +360,7 @@ public final class Engine implements AutoCloseable {
                     cache.clear(batch.slots()[b]);
                 }
             }
-            return model.lm().forward(batch, cache, step).toFloatArray();
+            return LogitsReadback.read(model.lm().forward(batch, cache, step), needs);
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "forward pass failed for " + model.name() + " (" + requests.size() + " sequences)", e);
             fail(requests, "engine error: the model's forward pass failed: " + e.getMessage());
@@ -365,10 +369,10 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Samples one sequence's token from its row of the logits; a failure here is that sequence's alone. */
-    private void nextToken(Request r, float[] logits, int from, int vocab) {
+    private void nextToken(Request r, LogitsReadback.Row row) {
         try {
             faults.beforeToken(r.seq);
-            sampled(r, r.seq.sampler.sample(Arrays.copyOfRange(logits, from, from + vocab)));
+            sampled(r, row.sample(r.seq.sampler));
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "request " + r.handle.id() + " failed on " + model.name(), e);
             fail(List.of(r), "engine error: generating the next token failed: " + e.getMessage());
