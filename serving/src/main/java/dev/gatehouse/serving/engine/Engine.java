@@ -13,6 +13,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -87,12 +88,12 @@ public final class Engine implements AutoCloseable {
 
     private Engine(LocalModel model, EngineConfig config, MeterRegistry registry, StepFaults faults) {
         this.model = model;
-        this.config = config;
+        this.config = config = config.kvCacheBytes() > 0 ? config : config.withKvCacheBytes(defaultKvBytes(model));
         this.faults = faults;
         ModelConfig mc = model.config();
         this.kvBytesPerToken = KvCache.bytesPerToken(mc.numLayers(), mc.numKvHeads(), mc.headDim(), model.lm().dtype());
         this.maxModelLength = modelLength(config, mc.maxPositions(), kvBytesPerToken);
-        this.cache = model.lm().newCache(config.maxRunning(), maxModelLength);
+        this.cache = newCache(model, config.maxRunning(), maxModelLength, kvBytesPerToken);
         this.slots = new KvSlots(config.maxRunning());
         this.freeSlotCount = slots.free();
         this.metrics = new EngineMetrics(registry, model.name(), this::capacity);
@@ -109,6 +110,37 @@ public final class Engine implements AutoCloseable {
         Engine engine = new Engine(model, config, registry, faults);
         engine.thread.start();
         return engine;
+    }
+
+    /** kv-cache-mb unset: 1 GiB on the CPU, on a GPU a share of what is free after the weights ({@link KvBudget}). */
+    private static long defaultKvBytes(LocalModel model) {
+        if (!model.device().isGpu()) {
+            return KvBudget.CPU_DEFAULT;
+        }
+        OptionalLong free = GpuMemory.free(model.device());
+        if (free.isEmpty()) {
+            LOG.warning("cannot read the free memory of " + model.deviceName() + ": KV cache for " + model.name()
+                    + " sized " + (KvBudget.CPU_DEFAULT >> 20) + " MiB; set kv-cache-mb to size it");
+            return KvBudget.CPU_DEFAULT;
+        }
+        long budget = KvBudget.fromFreeGpuMemory(free.getAsLong());
+        LOG.info("KV cache budget for " + model.name() + ": " + (budget >> 20) + " MiB of " + (free.getAsLong() >> 20)
+                + " MiB free on " + model.deviceName());
+        return budget;
+    }
+
+    /** The KV cache, or a clear error when the device has no room for it (the caller then frees the model). */
+    private static KvCache newCache(LocalModel model, int slots, int length, long bytesPerToken) {
+        try {
+            return model.lm().newCache(slots, length);
+        } catch (RuntimeException e) {
+            if (!GpuMemory.isOutOfMemory(e)) {
+                throw e;
+            }
+            throw new IllegalStateException("out of " + model.deviceName() + " memory allocating the KV cache of " + model.name()
+                    + " (" + ((long) slots * length * bytesPerToken >> 20) + " MiB for " + slots + " x " + length
+                    + " positions); lower kv-cache-mb, max-running or max-model-length", e);
+        }
     }
 
     /** Positions per slot: the configured length, else the model's, capped so all slots fit the KV budget. */
@@ -362,6 +394,14 @@ public final class Engine implements AutoCloseable {
             }
             return LogitsReadback.read(model.lm().forward(batch, cache, step), needs);
         } catch (RuntimeException e) {
+            if (GpuMemory.isOutOfMemory(e)) { // only this pass's sequences fail; the cached blocks go back to the device
+                GpuMemory.release();
+                LOG.warning("out of memory in a forward pass of " + model.name() + " (" + requests.size() + " sequences, "
+                        + batch.tokensPerSeq() + " tokens each): " + GpuMemory.firstLine(e));
+                fail(requests, "engine error: out of " + model.deviceName() + " memory in the model's forward pass ("
+                        + requests.size() + " sequences); retry, or lower max-running or step-token-budget");
+                return null;
+            }
             LOG.log(Level.SEVERE, "forward pass failed for " + model.name() + " (" + requests.size() + " sequences)", e);
             fail(requests, "engine error: the model's forward pass failed: " + e.getMessage());
             return null;
