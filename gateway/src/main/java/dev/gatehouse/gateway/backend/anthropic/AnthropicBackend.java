@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
 import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Capabilities;
 import dev.gatehouse.gateway.backend.FinishedStream;
 import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -24,6 +25,12 @@ public final class AnthropicBackend implements Backend {
     public AnthropicBackend(ProviderConfig provider) {
         this.provider = provider;
         this.client = new ProviderHttp(provider);
+    }
+
+    /** Text only until tools, images and structured output are translated to Anthropic's shapes. */
+    @Override
+    public Capabilities capabilities() {
+        return Capabilities.TEXT;
     }
 
     @Override

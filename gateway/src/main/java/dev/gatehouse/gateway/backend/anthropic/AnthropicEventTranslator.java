@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.backend.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -56,13 +57,12 @@ final class AnthropicEventTranslator {
                 new ChatEvent.Usage(usage.path("input_tokens").asInt(0), usage.path("output_tokens").asInt(0)));
     }
 
-    /** Anthropic's stop_reason in OpenAI's words. */
-    static String finishReason(String stopReason) {
+    static FinishReason finishReason(String stopReason) {
         return switch (stopReason) {
-            case "max_tokens" -> "length";
-            case "tool_use" -> "tool_calls";
-            case "refusal" -> "content_filter";
-            default -> "stop"; // end_turn, stop_sequence, pause_turn
+            case "max_tokens" -> FinishReason.LENGTH;
+            case "tool_use" -> FinishReason.TOOL_CALLS;
+            case "refusal" -> FinishReason.CONTENT_FILTER;
+            default -> FinishReason.STOP; // end_turn, stop_sequence, pause_turn
         };
     }
 }

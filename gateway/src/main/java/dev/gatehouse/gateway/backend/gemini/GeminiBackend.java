@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.backend.gemini;
 
 import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Capabilities;
 import dev.gatehouse.gateway.backend.FinishedStream;
 import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ChatEvent;
@@ -30,6 +31,12 @@ public final class GeminiBackend implements Backend {
     public GeminiBackend(ProviderConfig provider) {
         this.provider = provider;
         this.client = new ProviderHttp(provider);
+    }
+
+    /** Text only until tools, images and structured output are translated to Gemini's shapes. */
+    @Override
+    public Capabilities capabilities() {
+        return Capabilities.TEXT;
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.backend.gemini;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +20,7 @@ final class GeminiEventTranslator {
         List<ChatEvent> events = new ArrayList<>();
         JsonNode candidates = r.path("candidates");
         if (candidates.isEmpty() && r.path("promptFeedback").has("blockReason")) {
-            events.add(new ChatEvent.Finish(0, "content_filter")); // the prompt itself was blocked
+            events.add(new ChatEvent.Finish(0, FinishReason.CONTENT_FILTER)); // the prompt itself was blocked
             finished++;
         }
         for (JsonNode c : candidates) {
@@ -52,12 +53,11 @@ final class GeminiEventTranslator {
         return usage;
     }
 
-    /** Gemini's finishReason in OpenAI's words. */
-    static String finishReason(String reason) {
+    static FinishReason finishReason(String reason) {
         return switch (reason) {
-            case "MAX_TOKENS" -> "length";
-            case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY" -> "content_filter";
-            default -> "stop"; // STOP, OTHER, LANGUAGE, MALFORMED_FUNCTION_CALL
+            case "MAX_TOKENS" -> FinishReason.LENGTH;
+            case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY" -> FinishReason.CONTENT_FILTER;
+            default -> FinishReason.STOP; // STOP, OTHER, LANGUAGE, MALFORMED_FUNCTION_CALL
         };
     }
 }

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.backend.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Capabilities;
 import dev.gatehouse.gateway.backend.FinishedStream;
 import dev.gatehouse.gateway.backend.ProviderHttp;
 import dev.gatehouse.gateway.chat.ApiException;
@@ -37,6 +38,12 @@ public final class OpenAiBackend implements Backend {
 
     public ProviderConfig provider() {
         return provider;
+    }
+
+    /** OpenAI, Azure and compatible servers take tools, images and response formats as the client sent them. */
+    @Override
+    public Capabilities capabilities() {
+        return Capabilities.EVERYTHING;
     }
 
     @Override

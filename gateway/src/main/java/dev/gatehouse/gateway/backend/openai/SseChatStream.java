@@ -17,6 +17,7 @@ final class SseChatStream implements ChatStream {
     private final String provider;
     private final String apiKey;
     private final ProviderEvents events;
+    private final OpenAiEventTranslator translator = new OpenAiEventTranslator();
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
 
@@ -43,7 +44,7 @@ final class SseChatStream implements ChatStream {
                 close();
                 throw OpenAiErrors.inStream(provider, apiKey, chunk.path("error"));
             }
-            pending.addAll(OpenAiEventTranslator.chunk(chunk));
+            pending.addAll(translator.chunk(chunk));
         }
         return pending.poll();
     }

@@ -7,11 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,7 +44,7 @@ class OpenAiBackendTest {
 
     static ChatRequest request(boolean stream) {
         ChatRequest.Sampling sampling = new ChatRequest.Sampling(0.5f, 1f, 0, 0f, 1f, 0f, 0f, 7L, List.of("END"), false, 0);
-        return new ChatRequest("gpt-4o-mini", List.of(new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi")),
+        return new ChatRequest("gpt-4o-mini", List.of(new Message("system", "Be brief."), new Message("user", "Hi")),
                 null, 12, sampling, 1, false, stream, false, "u-1");
     }
 
@@ -101,7 +102,7 @@ class OpenAiBackendTest {
         List<ChatEvent> events = drain(backend.open(request(false)));
 
         assertEquals(MockOpenAi.REPLY, text(events));
-        assertTrue(events.contains(new ChatEvent.Finish(0, "stop")));
+        assertTrue(events.contains(new ChatEvent.Finish(0, FinishReason.STOP)));
         assertEquals(new ChatEvent.Usage(19, 6), events.getLast());
     }
 
@@ -111,7 +112,7 @@ class OpenAiBackendTest {
 
         assertTrue(mock.received().getLast().body().path("stream_options").path("include_usage").asBoolean());
         assertEquals(MockOpenAi.REPLY, text(events));
-        assertEquals(new ChatEvent.Finish(0, "stop"), events.get(events.size() - 2));
+        assertEquals(new ChatEvent.Finish(0, FinishReason.STOP), events.get(events.size() - 2));
         assertEquals(new ChatEvent.Usage(19, 6), events.getLast());
     }
 
@@ -231,7 +232,7 @@ class OpenAiBackendTest {
     void vllmExtrasAreUnsupportedByOpenAiItselfSoAnotherTargetMayServeThem() {
         ChatRequest.Sampling topK = new ChatRequest.Sampling(1f, 1f, 40, 0f, 1f, 0f, 0f, null, List.of(), false, 0);
         ApiException e = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("gpt-4o-mini",
-                List.of(new ChatMessage("user", "hi")), null, 5, topK, 1, false, false, false, null)));
+                List.of(new Message("user", "hi")), null, 5, topK, 1, false, false, false, null)));
 
         assertEquals(400, e.status());
         assertEquals("top_k", e.param());
