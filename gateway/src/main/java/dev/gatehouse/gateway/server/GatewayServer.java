@@ -144,6 +144,9 @@ public final class GatewayServer implements AutoCloseable {
                     .host(host)
                     .port(port)
                     .shutdownHook(false) // Gatehouse drains the engines itself before the server stops
+                    // Nagle off: a stream's small SSE chunks (and the chunked body's terminating chunk) would
+                    // otherwise wait for the client's delayed ACK, ~40 ms per stream on a kept-alive connection
+                    .connectionOptions(socket -> socket.tcpNoDelay(true))
                     .directHandlers(handlers -> {
                         for (DirectHandler.EventType event : DirectHandler.EventType.values()) {
                             handlers.addHandler(event, OpenAiApi::transportError);

@@ -112,6 +112,7 @@ final class Attention {
             scores = t == 1 ? scores.add(mask)
                     : scores.reshape(b, kvHeads, groups, t, span).add(mask).reshape(b, kvHeads, groups * t, span);
         }
+        // On FP16 tensors PyTorch's softmax accumulates in FP32 (acc_type) and returns FP16 probabilities
         NDArray out = scores.softmax(-1).matMul(values);
         if (t == 1) {
             return out.reshape(b, 1, heads * headDim);
