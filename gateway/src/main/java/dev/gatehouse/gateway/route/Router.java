@@ -1,11 +1,9 @@
 package dev.gatehouse.gateway.route;
 
 import dev.gatehouse.gateway.backend.Backend;
-import dev.gatehouse.gateway.backend.anthropic.AnthropicBackend;
-import dev.gatehouse.gateway.backend.gemini.GeminiBackend;
 import dev.gatehouse.gateway.backend.Capabilities;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.backend.local.LocalModels;
-import dev.gatehouse.gateway.backend.openai.OpenAiBackend;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -102,11 +100,7 @@ public final class Router {
                              RandomGenerator random, MeterRegistry registry) {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
-            switch (p.type()) {
-                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> providers.put(p.name(), new OpenAiBackend(p));
-                case ANTHROPIC -> providers.put(p.name(), new AnthropicBackend(p));
-                case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
-            }
+            providers.put(p.name(), Providers.backend(p));
         }
         return new Router(config.models(), local, providers, failures, random, registry);
     }

@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.backend.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.StreamTranslator;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
 
@@ -17,12 +18,34 @@ import java.util.Map;
  * which tool calls of each choice have started, numbering them in the order they began whatever
  * index the server gives them, and ends them all when their choice finishes.
  */
-final class OpenAiEventTranslator {
+final class OpenAiEventTranslator implements StreamTranslator {
+    private final String provider;
+    private final String apiKey;
     /** Per choice: the server's tool-call index -> the call number the events carry. */
     private final Map<Integer, Map<Integer, Integer>> calls = new HashMap<>();
 
-    /** One chunk of a stream; the usage chunk (no choices) gives the Usage event. */
-    List<ChatEvent> chunk(JsonNode chunk) {
+    OpenAiEventTranslator(String provider, String apiKey) {
+        this.provider = provider;
+        this.apiKey = apiKey;
+    }
+
+    /** The stream ends at data: [DONE] (the template's), never at the end of the body. */
+    @Override
+    public boolean done() {
+        return false;
+    }
+
+    @Override
+    public List<ChatEvent> atEnd() {
+        return null;
+    }
+
+    /** One chunk of a stream; the usage chunk (no choices) gives the Usage event; an error object ends it. */
+    @Override
+    public List<ChatEvent> event(JsonNode chunk) {
+        if (chunk.has("error")) {
+            throw OpenAiErrors.inStream(provider, apiKey, chunk.path("error"));
+        }
         List<ChatEvent> events = new ArrayList<>();
         for (JsonNode choice : chunk.path("choices")) {
             int index = choice.path("index").asInt(0);

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
@@ -24,12 +26,12 @@ import org.junit.jupiter.api.Test;
 
 class AnthropicBackendTest {
     static MockAnthropic mock;
-    static AnthropicBackend backend;
+    static Backend backend;
 
     @BeforeAll
     static void start() throws Exception {
         mock = new MockAnthropic();
-        backend = new AnthropicBackend(new ProviderConfig("claude", ProviderType.ANTHROPIC, mock.baseUrl(), MockAnthropic.KEY,
+        backend = Providers.backend(new ProviderConfig("claude", ProviderType.ANTHROPIC, mock.baseUrl(), MockAnthropic.KEY,
                 null, 5_000, Map.of(), ProviderConfig.Prices.NONE));
     }
 

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
@@ -23,12 +25,12 @@ import org.junit.jupiter.api.Test;
 
 class GeminiBackendTest {
     static MockGemini mock;
-    static GeminiBackend backend;
+    static Backend backend;
 
     @BeforeAll
     static void start() throws Exception {
         mock = new MockGemini();
-        backend = new GeminiBackend(new ProviderConfig("gemini", ProviderType.GEMINI, mock.baseUrl(), MockGemini.KEY,
+        backend = Providers.backend(new ProviderConfig("gemini", ProviderType.GEMINI, mock.baseUrl(), MockGemini.KEY,
                 null, 5_000, Map.of(), ProviderConfig.Prices.NONE));
     }
 

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
@@ -23,12 +25,12 @@ import org.junit.jupiter.api.Test;
 
 class OpenAiBackendTest {
     static MockOpenAi mock;
-    static OpenAiBackend backend;
+    static Backend backend;
 
     @BeforeAll
     static void start() throws Exception {
         mock = new MockOpenAi();
-        backend = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(), MockOpenAi.KEY, null,
+        backend = Providers.backend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(), MockOpenAi.KEY, null,
                 5_000, Map.of("OpenAI-Organization", "org-1"), ProviderConfig.Prices.NONE));
     }
 
@@ -169,7 +171,7 @@ class OpenAiBackendTest {
 
     @Test
     void streamThatStallsIsATimeout() throws Exception {
-        OpenAiBackend impatient = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
+        Backend impatient = Providers.backend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
                 MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
         mock.failNext(MockOpenAi.Fault.STALL_AFTER_FIRST_WORD);
         ChatStream stream = impatient.open(request(true));
@@ -184,7 +186,7 @@ class OpenAiBackendTest {
 
     @Test
     void azureNamesTheDeploymentInTheUrlAndSendsTheKeyAsApiKey() throws Exception {
-        OpenAiBackend azure = new OpenAiBackend(new ProviderConfig("azure", ProviderType.AZURE_OPENAI, mock.root(),
+        Backend azure = Providers.backend(new ProviderConfig("azure", ProviderType.AZURE_OPENAI, mock.root(),
                 MockOpenAi.KEY, "2024-10-21", 5_000, Map.of(), ProviderConfig.Prices.NONE));
 
         List<ChatEvent> events = drain(azure.open(request(true).withModel("my-gpt4o")));
@@ -201,7 +203,7 @@ class OpenAiBackendTest {
 
     @Test
     void unreachableProviderIsAGatewayFailure() {
-        OpenAiBackend nowhere = new OpenAiBackend(new ProviderConfig("down", ProviderType.OPENAI_COMPATIBLE,
+        Backend nowhere = Providers.backend(new ProviderConfig("down", ProviderType.OPENAI_COMPATIBLE,
                 "http://127.0.0.1:1/v1", null, null, 2_000, Map.of(), ProviderConfig.Prices.NONE));
 
         ApiException e = assertThrows(ApiException.class, () -> nowhere.open(request(false)));
@@ -211,7 +213,7 @@ class OpenAiBackendTest {
     @Test
     void answerThatStallsAfterItsHeadersIsATimeout() throws Exception {
         // the request timeout ends with the headers: the body needs its own watchdog, whole or streamed
-        OpenAiBackend impatient = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
+        Backend impatient = Providers.backend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
                 MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
         mock.failNext(MockOpenAi.Fault.STALL_BEFORE_BODY, MockOpenAi.Fault.STALL_BEFORE_BODY);
 
