@@ -9,11 +9,11 @@ import dev.gatehouse.serving.sample.SamplingParams;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -86,12 +86,12 @@ public final class Engine implements AutoCloseable {
 
     private Engine(LocalModel model, EngineConfig config, MeterRegistry registry, StepFaults faults) {
         this.model = model;
-        this.config = config;
+        this.config = config = config.kvCacheBytes() > 0 ? config : config.withKvCacheBytes(defaultKvBytes(model));
         this.faults = faults;
         ModelConfig mc = model.config();
         this.kvBytesPerToken = KvCache.bytesPerToken(mc.numLayers(), mc.numKvHeads(), mc.headDim(), model.lm().dtype());
         this.maxModelLength = modelLength(config, mc.maxPositions(), kvBytesPerToken);
-        this.cache = model.lm().newCache(config.maxRunning(), maxModelLength);
+        this.cache = newCache(model, config.maxRunning(), maxModelLength, kvBytesPerToken);
         this.slots = new KvSlots(config.maxRunning());
         this.capacity = new AtomicReference<>(snapshot(0, 0, slots.free(), 0));
         this.metrics = new EngineMetrics(registry, model.name(), this::capacity);
@@ -108,6 +108,37 @@ public final class Engine implements AutoCloseable {
         Engine engine = new Engine(model, config, registry, faults);
         engine.thread.start();
         return engine;
+    }
+
+    /** kv-cache-mb unset: 1 GiB on the CPU, on a GPU a share of what is free after the weights ({@link KvBudget}). */
+    private static long defaultKvBytes(LocalModel model) {
+        if (!model.device().isGpu()) {
+            return KvBudget.CPU_DEFAULT;
+        }
+        OptionalLong free = GpuMemory.free(model.device());
+        if (free.isEmpty()) {
+            LOG.warning("cannot read the free memory of " + model.deviceName() + ": KV cache for " + model.name()
+                    + " sized " + (KvBudget.CPU_DEFAULT >> 20) + " MiB; set kv-cache-mb to size it");
+            return KvBudget.CPU_DEFAULT;
+        }
+        long budget = KvBudget.fromFreeGpuMemory(free.getAsLong());
+        LOG.info("KV cache budget for " + model.name() + ": " + (budget >> 20) + " MiB of " + (free.getAsLong() >> 20)
+                + " MiB free on " + model.deviceName());
+        return budget;
+    }
+
+    /** The KV cache, or a clear error when the device has no room for it (the caller then frees the model). */
+    private static KvCache newCache(LocalModel model, int slots, int length, long bytesPerToken) {
+        try {
+            return model.lm().newCache(slots, length);
+        } catch (RuntimeException e) {
+            if (!GpuMemory.isOutOfMemory(e)) {
+                throw e;
+            }
+            throw new IllegalStateException("out of " + model.deviceName() + " memory allocating the KV cache of " + model.name()
+                    + " (" + ((long) slots * length * bytesPerToken >> 20) + " MiB for " + slots + " x " + length
+                    + " positions); lower kv-cache-mb, max-running or max-model-length", e);
+        }
     }
 
     /** Positions per slot: the configured length, else the model's, capped so all slots fit the KV budget. */
@@ -302,21 +333,22 @@ public final class Engine implements AutoCloseable {
         int[] tokens = new int[n];
         int[] starts = new int[n];
         int[] slots = new int[n];
+        int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = batch.get(b).seq;
             tokens[b] = s.nextInput;
             starts[b] = s.cached;
             slots[b] = s.slot;
+            needs[b] = s.sampler.candidatesNeeded();
         }
-        float[] logits = forward(new StepBatch(tokens, n, 1, starts, slots), batch);
-        if (logits == null) {
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, slots), batch, needs);
+        if (rows == null) {
             return;
         }
-        int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = batch.get(b);
             r.seq.cached++;
-            nextToken(r, logits, b * vocab, vocab);
+            nextToken(r, rows[b]);
         }
     }
 
@@ -325,33 +357,37 @@ public final class Engine implements AutoCloseable {
         int[] tokens = new int[n * length];
         int[] starts = new int[n];
         int[] slots = new int[n];
+        int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = group.get(b).seq;
             System.arraycopy(s.prompt, s.cached, tokens, b * length, length);
             starts[b] = s.cached;
             slots[b] = s.slot;
+            needs[b] = s.cached + length == s.prompt.length ? s.sampler.candidatesNeeded() : LogitsReadback.NONE;
         }
         long start = System.nanoTime();
-        float[] logits = forward(new StepBatch(tokens, n, length, starts, slots), group);
-        if (logits == null) {
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, slots), group, needs);
+        if (rows == null) {
             return;
         }
         if (decodeNanosAverage > 0) { // what the pass cost beyond a decode step, per prompt token
             double beyondStep = Math.max(0, System.nanoTime() - start - decodeNanosAverage);
             prefillNanosPerToken = average(prefillNanosPerToken, beyondStep / (n * length));
         }
-        int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = group.get(b);
             r.seq.cached += length;
             if (r.seq.prefilled()) {
-                nextToken(r, logits, b * vocab, vocab);
+                nextToken(r, rows[b]);
             }
         }
     }
 
-    /** One forward pass for {@code requests}; on failure they fail (their KV entries may be half written) and it returns null. */
-    private float[] forward(StepBatch batch, List<Request> requests) {
+    /**
+     * One forward pass for {@code requests}, its logits read back as far as {@code needs} says
+     * ({@link LogitsReadback}); on failure they fail (their KV entries may be half written) and it returns null.
+     */
+    private LogitsReadback.Row[] forward(StepBatch batch, List<Request> requests, int[] needs) {
         try (NDManager step = model.newStepManager()) {
             faults.beforeForward(batch);
             for (int b = 0; b < batch.batchSize(); b++) {
@@ -359,8 +395,16 @@ public final class Engine implements AutoCloseable {
                     cache.clear(batch.slots()[b]);
                 }
             }
-            return model.lm().forward(batch, cache, step).toFloatArray();
+            return LogitsReadback.read(model.lm().forward(batch, cache, step), needs);
         } catch (RuntimeException e) {
+            if (GpuMemory.isOutOfMemory(e)) { // only this pass's sequences fail; the cached blocks go back to the device
+                GpuMemory.release();
+                LOG.warning("out of memory in a forward pass of " + model.name() + " (" + requests.size() + " sequences, "
+                        + batch.tokensPerSeq() + " tokens each): " + GpuMemory.firstLine(e));
+                fail(requests, "engine error: out of " + model.deviceName() + " memory in the model's forward pass ("
+                        + requests.size() + " sequences); retry, or lower max-running or step-token-budget");
+                return null;
+            }
             LOG.log(Level.SEVERE, "forward pass failed for " + model.name() + " (" + requests.size() + " sequences)", e);
             fail(requests, "engine error: the model's forward pass failed: " + e.getMessage());
             return null;
@@ -368,10 +412,10 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Samples one sequence's token from its row of the logits; a failure here is that sequence's alone. */
-    private void nextToken(Request r, float[] logits, int from, int vocab) {
+    private void nextToken(Request r, LogitsReadback.Row row) {
         try {
             faults.beforeToken(r.seq);
-            sampled(r, r.seq.sampler.sample(Arrays.copyOfRange(logits, from, from + vocab)));
+            sampled(r, row.sample(r.seq.sampler));
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "request " + r.handle.id() + " failed on " + model.name(), e);
             fail(List.of(r), "engine error: generating the next token failed: " + e.getMessage());

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.EngineException;
 import dev.gatehouse.serving.arch.StepBatch;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.testing.ReferenceModel;
@@ -245,8 +246,9 @@ class EngineTest {
         StepFaults faults = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
-                if (batch.tokensPerSeq() == doomedPrompt.length) {
-                    throw new IllegalStateException("out of device memory");
+                if (batch.tokensPerSeq() == doomedPrompt.length) { // PyTorch's own words
+                    throw new EngineException("CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total capacity "
+                            + "of 139.81 GiB of which 1.20 GiB is free.\nIf reserved but unallocated memory is large ...");
                 }
             }
         };
@@ -255,7 +257,7 @@ class EngineTest {
             assertInstanceOf(EngineEvent.Token.class, a.next()); // decoding when the other prompt arrives
             RequestHandle doomed = engine.submit(doomedPrompt, greedy());
 
-            assertEquals(0, tokensBeforeFailure(doomed, "forward pass failed: out of device memory"));
+            assertEquals(0, tokensBeforeFailure(doomed, "out of cpu memory in the model's forward pass (1 sequences)"));
             int[] rest = a.collect().tokenIds();
             int[] expected = alone(prompts.get(0), greedy());
             assertArrayEquals(Arrays.copyOfRange(expected, 1, expected.length), rest);
