@@ -151,8 +151,9 @@ class ChatTemplateTest {
                 + "|{{ ' x  y '.split() | length }}|{{ 'hello world'.title() }}"
                 + "{% if messages[1].content.startswith('H') %}|starts{% endif %}"
                 + "{% if messages[1].content.endswith(('x', 'i')) %}|ends{% endif %}"
-                + "{% if not messages[1].content.startswith('x') %}|not{% endif %}");
-        assertEquals("Be brief.|HI|hi|a|a+ b+c|2|Hello World|starts|ends|not",
+                + "{% if not messages[1].content.startswith('x') %}|not{% endif %}"
+                + "|{{ messages[1].content[-1] }}{{ messages[1].content[0] }}|{{ '\u00a0x\u3000' | trim }}");
+        assertEquals("Be brief.|HI|hi|a|a+ b+c|2|Hello World|starts|ends|not|iH|x",
                 t.render(List.of(system("  Be brief.\n"), user("Hi")), false));
     }
 
