@@ -5,7 +5,7 @@ import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.route.Destination;
 import dev.gatehouse.gateway.usage.Pricing;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 
 import java.util.List;
 
@@ -76,8 +76,8 @@ public final class CostCeiling {
     static long promptTokens(ChatRequest request) {
         long tokens = TEMPLATE_TOKENS;
         if (request.isChat()) {
-            for (ChatMessage m : request.messages()) {
-                tokens += FRAME_TOKENS + utf8Bytes(m.role()) + utf8Bytes(m.content());
+            for (Message m : request.messages()) {
+                tokens += FRAME_TOKENS + utf8Bytes(m.role()) + utf8Bytes(m.text());
             }
         } else {
             for (String p : request.prompts()) {
