@@ -14,10 +14,9 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Python's str methods (and dict.get with a default, and indexing a string) for chat templates. Jinjava calls Java
- * methods on values, so {@code content.startswith('x')} or {@code role.upper()} would fail, while
- * HF templates use them. Only method calls are handled here; everything else falls through to
- * jinjava's own resolver.
+ * Python's str methods (and dict.get with a default, and indexing a string) for chat templates.
+ * Jinjava calls Java methods on values, so {@code content.startswith('x')} or {@code role.upper()}
+ * would fail, while HF templates use them. Everything else falls through to jinjava's own resolver.
  */
 final class PythonMethods extends ELResolver {
 
