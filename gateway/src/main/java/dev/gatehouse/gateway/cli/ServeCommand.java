@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.cli;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.auth.JwtVerifier;
+import dev.gatehouse.gateway.auth.MasterKey;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
@@ -92,7 +93,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         BatchLimits embeddingLimits = new BatchLimits(embeddingMaxBatch, Duration.ofMillis(embeddingMaxDelayMs));
         GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
-        String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
+        String masterKey = MasterKey.choose(System.getenv("GATEHOUSE_MASTER_KEY"), settings.masterKey());
         requireSafeHost(host, masterKey, settings.jwt() != null);
         settings.warnings().forEach(LOG::warning);
         for (String name : settings.local().keySet()) {
