@@ -192,7 +192,8 @@ public final class OpenAiApi implements HttpService {
         ChatRequest request = plugged.request();
         refuseEmbeddingModel(request.model());
         refuseWhileLoading(request.model());
-        ResponseCache.Lookup cached = cache.lookup(request, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
+        ResponseCache.Lookup cached = cache.lookup(request, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)),
+                caller.limitId()); // each key or JWT user has its own answers unless cache.shared
         if (cached.result() != null) {
             res.header(CACHE, cached.result().name());
         }
