@@ -62,6 +62,13 @@ final class RedactingStream implements ChatStream {
                     pass(f.index(), true);
                     ready.add(f);
                 }
+                // tool calls pass as they are: the text before them goes first, whole
+                case ChatEvent.ToolCallStart t -> {
+                    pass(t.index(), true);
+                    ready.add(t);
+                }
+                case ChatEvent.ToolCallDelta t -> ready.add(t);
+                case ChatEvent.ToolCallEnd t -> ready.add(t);
                 case ChatEvent.Usage u -> {
                     choices.keySet().stream().sorted().forEach(index -> pass(index, true));
                     ready.add(u);

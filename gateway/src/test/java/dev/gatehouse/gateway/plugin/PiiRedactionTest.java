@@ -8,9 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -30,11 +31,11 @@ class PiiRedactionTest {
 
     private static String redact(String text) throws Exception {
         ChatRequest r = plugin("{}").onRequest(chat(text), null);
-        return r.messages().get(0).content();
+        return r.messages().get(0).text();
     }
 
     private static ChatRequest chat(String text) {
-        return new ChatRequest("m", List.of(new ChatMessage("user", text)), null, 10, null, 1, false, false, false, null);
+        return new ChatRequest("m", List.of(new Message("user", text)), null, 10, null, 1, false, false, false, null);
     }
 
     @Test
@@ -100,12 +101,12 @@ class PiiRedactionTest {
     void settingsChooseKindsAndDirection() throws Exception {
         PiiRedactionPlugin emailsOnly = plugin("{\"redact\": [\"email\"], \"in\": [\"request\"]}");
         assertEquals("[EMAIL] 555-123-4567",
-                emailsOnly.onRequest(chat("a@b.com 555-123-4567"), null).messages().get(0).content());
+                emailsOnly.onRequest(chat("a@b.com 555-123-4567"), null).messages().get(0).text());
         ChatStream raw = stream(delta("a@b.com"));
         assertTrue(emailsOnly.onResponse(null, raw) == raw, "no response redaction unless asked");
 
         PiiRedactionPlugin responseOnly = plugin("{\"in\": \"response\"}");
-        assertEquals("a@b.com", responseOnly.onRequest(chat("a@b.com"), null).messages().get(0).content());
+        assertEquals("a@b.com", responseOnly.onRequest(chat("a@b.com"), null).messages().get(0).text());
 
         ChatRequest prompt = new ChatRequest("m", null, List.of("mail a@b.com"), 10, null, 1, false, false, false, null);
         assertEquals(List.of("mail [EMAIL]"), plugin("{}").onRequest(prompt, null).prompts());
@@ -165,7 +166,7 @@ class PiiRedactionTest {
     void choicesAreRedactedEachOnTheirOwn() throws Exception {
         List<ChatEvent> out = respond(new ChatEvent.Delta(0, "x@y", null), new ChatEvent.Delta(1, "z@w", null),
                 new ChatEvent.Delta(1, ".org", null), new ChatEvent.Delta(0, ".io!", null),
-                new ChatEvent.Finish(0, "stop"), new ChatEvent.Finish(1, "stop"));
+                new ChatEvent.Finish(0, FinishReason.STOP), new ChatEvent.Finish(1, FinishReason.STOP));
         assertEquals("[EMAIL]!", text(out, 0));
         assertEquals("[EMAIL]", text(out, 1));
     }
@@ -284,7 +285,7 @@ class PiiRedactionTest {
     }
 
     private static ChatEvent.Finish finish() {
-        return new ChatEvent.Finish(0, "stop");
+        return new ChatEvent.Finish(0, FinishReason.STOP);
     }
 
     private static List<ChatEvent> respond(ChatEvent... events) throws Exception {
