@@ -18,6 +18,7 @@ import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.route.Router;
+import dev.gatehouse.gateway.server.ClientConnection;
 import dev.gatehouse.gateway.server.HttpMetrics;
 import dev.gatehouse.gateway.usage.UsageRecord;
 import dev.gatehouse.gateway.usage.UsageRecorder;
@@ -35,6 +36,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.List;
@@ -221,6 +223,7 @@ public final class OpenAiApi implements HttpService {
         outcome.model = router.metricName(request.model());
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                 System.currentTimeMillis() / 1000, request);
+        ClientConnection.limitWrites(req, res); // a client that stops reading is cut off, and its generation cancelled
         try {
             if (request.stream()) {
                 streamResponse(res, stream, encoder);
@@ -231,7 +234,11 @@ public final class OpenAiApi implements HttpService {
                     double cost = outcome.cacheHit ? 0 : usage.cost(outcome.backend, used.promptTokens(), used.completionTokens());
                     res.header(COST, BigDecimal.valueOf(cost).toPlainString());
                 }
-                res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(answer));
+                try {
+                    res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(answer));
+                } catch (UncheckedIOException e) { // gone, or too slow to take it (server.write-timeout-seconds)
+                    throw new SseWriter.ClientGoneException(e);
+                }
             }
         } finally { // also when the client went away mid-stream: what was generated is paid for
             outcome.usage = encoder.usageOrEstimate(RateLimiter.promptEstimate(body));
@@ -357,9 +364,15 @@ public final class OpenAiApi implements HttpService {
                                                                  DirectHandler.EventType event, Status status,
                                                                  ServerResponseHeaders headers, String message) {
         int code = status.code();
-        ApiException e = new ApiException(code, code >= 500 ? "server_error" : "invalid_request_error",
-                code == 413 ? "request_too_large" : null, null,
-                "The HTTP request could not be processed: " + status.reasonPhrase() + ".", null);
+        if (code == 503) { // the server's max-requests (Helidon answers it before routing)
+            headers.set(HeaderNames.RETRY_AFTER, "1");
+        }
+        ApiException e = code == 503
+                ? new ApiException(503, "server_error", "server_overloaded", null,
+                        "The server is answering as many requests as it takes at once; retry shortly.", 1)
+                : new ApiException(code, code >= 500 ? "server_error" : "invalid_request_error",
+                        code == 413 ? "request_too_large" : null, null,
+                        "The HTTP request could not be processed: " + status.reasonPhrase() + ".", null);
         return DirectHandler.TransportResponse.builder()
                 .status(status)
                 .headers(headers)
