@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.server;
 import dev.gatehouse.gateway.config.ServerLimits;
 import io.helidon.http.Headers;
 import io.helidon.http.HttpPrologue;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.http.Filter;
 import io.helidon.webserver.http.FilterChain;
@@ -27,6 +28,8 @@ final class ClientDeadlines implements Filter, Http1ConnectionListener, AutoClos
     private final ServerLimits limits;
     /** Helidon reads a connection's requests on that connection's own thread: the guard of the headers being read. */
     private final ThreadLocal<Deadlines.Guard> head = new ThreadLocal<>();
+    /** The same way, the connection a request came on, from its headers to its handler (see {@link ClientConnection}). */
+    private final ThreadLocal<ConnectionContext> connection = new ThreadLocal<>();
 
     ClientDeadlines(ServerLimits limits) {
         this.limits = limits;
@@ -40,6 +43,7 @@ final class ClientDeadlines implements Filter, Http1ConnectionListener, AutoClos
 
     @Override
     public void headers(ConnectionContext ctx, Headers headers) {
+        connection.set(ctx);
         Deadlines.Guard g = head.get();
         if (g != null) {
             g.close();
@@ -51,8 +55,12 @@ final class ClientDeadlines implements Filter, Http1ConnectionListener, AutoClos
     public void filter(FilterChain chain, RoutingRequest req, RoutingResponse res) {
         long bodyDeadline = System.nanoTime() + limits.bodyTimeout().toNanos();
         req.streamFilter(in -> new BodyStream(in, bodyDeadline));
-        req.context().register(new ClientConnection(WriteStream::new));
+        ConnectionContext ctx = connection.get();
+        req.context().register(new ClientConnection(ctx == null ? null : ctx.serverSocket(), WriteStream::new));
         chain.proceed();
+        if (ClientConnection.watched(req)) { // its watching read still runs: nothing more may be read here
+            throw new CloseConnectionException("the answer to a watched request is sent");
+        }
     }
 
     @Override

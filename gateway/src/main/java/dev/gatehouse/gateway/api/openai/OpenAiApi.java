@@ -228,7 +228,7 @@ public final class OpenAiApi implements HttpService {
             if (request.stream()) {
                 streamResponse(res, stream, encoder);
             } else {
-                ObjectNode answer = collect(stream, encoder);
+                ObjectNode answer = outcome.cacheHit ? collect(stream, encoder) : collectWatched(req, res, stream, encoder);
                 ChatEvent.Usage used = encoder.usage();
                 if (used != null) { // known before a whole answer's headers go: what it cost, from the price list
                     double cost = outcome.cacheHit ? 0 : usage.cost(outcome.backend, used.promptTokens(), used.completionTokens());
@@ -293,6 +293,22 @@ public final class OpenAiApi implements HttpService {
                 encoder.add(e);
             }
             return encoder.response();
+        }
+    }
+
+    /** {@link #collect}, cancelled when the client closes its connection meanwhile (see ClientConnection). */
+    private static ObjectNode collectWatched(ServerRequest req, ServerResponse res, ChatStream stream,
+                                             CompletionEncoder encoder) throws InterruptedException {
+        ClientConnection.Watch watch = ClientConnection.watch(req, res);
+        try {
+            return collect(stream, encoder);
+        } catch (InterruptedException | RuntimeException e) {
+            if (watch.gone()) { // the interrupt was the watch's: collect closed the stream, which cancelled the generation
+                throw new SseWriter.ClientGoneException(e);
+            }
+            throw e;
+        } finally {
+            watch.close();
         }
     }
 
