@@ -119,7 +119,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
                 .metricsToken(settings.metrics().token())
-                .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).start();
+                .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).limits(settings.server()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + database
                 : "auth: no master key; /v1 is open until a virtual key exists (" + database + ")");
