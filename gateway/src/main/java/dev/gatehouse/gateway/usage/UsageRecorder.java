@@ -25,7 +25,7 @@ public final class UsageRecorder implements AutoCloseable {
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry) {
         this.pricing = pricing;
         this.log = log;
-        this.budgets = new Budgets(log, clock, Duration.ofSeconds(10));
+        this.budgets = new Budgets(log, clock, log == null ? Duration.ZERO : log.timeout());
         this.registry = registry;
         if (log != null) {
             FunctionCounter.builder("gatehouse.usage.rows.dropped", log, UsageLog::droppedRows)
