@@ -1,7 +1,9 @@
 package dev.gatehouse.gateway.pipeline;
 
 import dev.gatehouse.gateway.chat.ChatRequest;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
+import dev.gatehouse.gateway.chat.Tool;
+import dev.gatehouse.gateway.chat.ToolCall;
 
 /**
  * Tokens a request will cost, guessed before it runs so the rate limiter can count it (and corrected
@@ -23,8 +25,15 @@ public final class TokenEstimate {
     public static long prompt(ChatRequest request) {
         long chars = 0;
         if (request.isChat()) {
-            for (ChatMessage m : request.messages()) {
-                chars += m.role().length() + m.content().length();
+            for (Message m : request.messages()) {
+                chars += m.role().length() + m.text().length();
+                for (ToolCall c : m.toolCalls()) {
+                    chars += c.name().length() + c.arguments().length();
+                }
+            }
+            for (Tool t : request.tools()) { // providers count the tool definitions as prompt
+                chars += t.name().length() + (t.description() == null ? 0 : t.description().length())
+                        + t.parameters().toString().length();
             }
         } else {
             for (String p : request.prompts()) {

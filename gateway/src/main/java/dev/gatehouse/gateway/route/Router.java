@@ -1,11 +1,9 @@
 package dev.gatehouse.gateway.route;
 
 import dev.gatehouse.gateway.backend.Backend;
-import dev.gatehouse.gateway.backend.anthropic.AnthropicBackend;
-import dev.gatehouse.gateway.backend.gemini.GeminiBackend;
-import dev.gatehouse.gateway.backend.local.LocalBackend;
+import dev.gatehouse.gateway.backend.Capabilities;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.backend.local.LocalModels;
-import dev.gatehouse.gateway.backend.openai.OpenAiBackend;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -102,11 +100,7 @@ public final class Router {
                              RandomGenerator random, MeterRegistry registry) {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
-            switch (p.type()) {
-                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> providers.put(p.name(), new OpenAiBackend(p));
-                case ANTHROPIC -> providers.put(p.name(), new AnthropicBackend(p));
-                case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
-            }
+            providers.put(p.name(), Providers.backend(p));
         }
         return new Router(config.models(), local, providers, failures, random, registry);
     }
@@ -186,14 +180,25 @@ public final class Router {
                         "No target for model '" + request.model() + "' is available.", null);
                 continue;
             }
-            Integer context = contextLength(target, backend);
+            Capabilities.Gap gap = backend.capabilities().gap(request);
+            if (gap != null) {
+                // this target cannot serve the request as asked; another may
+                fallbacks.add(label + " (" + gap.reason() + ")");
+                metrics.fallback(meterName, "unsupported");
+                if (refusal == null) {
+                    refusal = gap.error();
+                }
+                continue;
+            }
+            Integer context = backend.capabilities().contextLength() != null ? backend.capabilities().contextLength()
+                    : target.contextLength(); // a local engine knows its own; a provider target's is configured
             if (tooSmall(context, exceededContext)) {
                 fallbacks.add(label + " (context too small)");
                 metrics.fallback(meterName, "context_too_small");
                 continue; // not a failure of its own: if none is left, the error is the last one tried
             }
-            if (!lastTarget && backend instanceof LocalBackend lb) {
-                String busy = busy(lb.engine().capacity(), route.maxQueueWaitMillis());
+            if (!lastTarget && backend.capacity() != null) {
+                String busy = busy(backend.capacity(), route.maxQueueWaitMillis());
                 if (busy != null) {
                     fallbacks.add(label + " (" + busy + ")");
                     metrics.fallback(meterName, busy.startsWith("queue full") ? "queue_full" : "queue_wait");
@@ -332,11 +337,6 @@ public final class Router {
                     model.substring(slash + 1))), ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS);
         }
         throw ApiException.modelNotFound(model);
-    }
-
-    /** A target's context in tokens: a local engine's max model length, a provider target's context-length; null when unknown. */
-    private static Integer contextLength(ModelRoute.Target target, Backend backend) {
-        return backend instanceof LocalBackend lb ? Integer.valueOf(lb.engine().maxModelLength()) : target.contextLength();
     }
 
     /**

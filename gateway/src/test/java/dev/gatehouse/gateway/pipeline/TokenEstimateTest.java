@@ -3,7 +3,7 @@ package dev.gatehouse.gateway.pipeline;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.gatehouse.gateway.chat.ChatRequest;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -12,7 +12,7 @@ class TokenEstimateTest {
             List.of(), false, 0);
 
     private static ChatRequest chat(Integer maxTokens, int n, String text) {
-        return new ChatRequest("m", List.of(new ChatMessage("user", text)), null, maxTokens, SAMPLING, n, false, false,
+        return new ChatRequest("m", List.of(new Message("user", text)), null, maxTokens, SAMPLING, n, false, false,
                 false, null);
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.FinishReason;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -25,10 +26,14 @@ final class CompletionEncoder {
         final StringBuilder text = new StringBuilder();
         final List<ChatEvent.TokenLogprob> logprobs = new ArrayList<>();
         final List<Integer> offsets = new ArrayList<>(); // where each token's text starts in the choice's text
-        String finishReason;
+        final List<ToolCallText> calls = new ArrayList<>(); // by call number
+        FinishReason finishReason;
         boolean roleSent;
         int textOffset;
     }
+
+    /** A tool call as it is put together from its start and argument fragments. */
+    private record ToolCallText(String id, String name, StringBuilder arguments) {}
 
     CompletionEncoder(boolean chat, String id, long created, ChatRequest request) {
         this.chat = chat;
@@ -52,6 +57,9 @@ final class CompletionEncoder {
                 }
                 c.text.append(d.text());
             }
+            case ChatEvent.ToolCallStart t -> choices[t.index()].calls.add(new ToolCallText(t.id(), t.name(), new StringBuilder()));
+            case ChatEvent.ToolCallDelta t -> choices[t.index()].calls.get(t.call()).arguments().append(t.arguments());
+            case ChatEvent.ToolCallEnd t -> { }
             case ChatEvent.Finish f -> choices[f.index()].finishReason = f.reason();
             case ChatEvent.Usage u -> usage = u;
         }
@@ -67,13 +75,24 @@ final class CompletionEncoder {
             if (chat) {
                 ObjectNode message = choice.putObject("message");
                 message.put("role", "assistant");
-                message.put("content", c.text.toString());
+                if (c.text.isEmpty() && !c.calls.isEmpty()) {
+                    message.putNull("content"); // a turn that only calls tools, as OpenAI sends it
+                } else {
+                    message.put("content", c.text.toString());
+                }
                 message.putNull("refusal");
+                if (!c.calls.isEmpty()) {
+                    ArrayNode calls = message.putArray("tool_calls");
+                    for (ToolCallText call : c.calls) {
+                        ObjectNode t = calls.addObject().put("id", call.id()).put("type", "function");
+                        t.putObject("function").put("name", call.name()).put("arguments", call.arguments().toString());
+                    }
+                }
             } else {
                 choice.put("text", c.text.toString());
             }
             putLogprobs(choice, c.logprobs, c.offsets);
-            choice.put("finish_reason", c.finishReason);
+            choice.put("finish_reason", finishReason(c.finishReason));
         }
         if (usage != null) {
             root.set("usage", OpenAiJson.usage(usage));
@@ -87,12 +106,7 @@ final class CompletionEncoder {
         switch (e) {
             case ChatEvent.Delta d -> {
                 Choice c = choices[d.index()];
-                if (chat && !c.roleSent) {
-                    c.roleSent = true;
-                    ObjectNode first = chunk(d.index());
-                    delta(first).put("role", "assistant").put("content", "");
-                    out.add(first);
-                }
+                roleChunk(d.index(), out);
                 if (!d.text().isEmpty() || d.logprobs() != null) {
                     ObjectNode chunk = chunk(d.index());
                     if (chat) {
@@ -107,13 +121,28 @@ final class CompletionEncoder {
                         out.add(chunk);
                 }
             }
+            case ChatEvent.ToolCallStart t -> { // the first fragment of a call carries its id and name
+                roleChunk(t.index(), out);
+                ObjectNode chunk = chunk(t.index());
+                ObjectNode call = delta(chunk).putArray("tool_calls").addObject().put("index", t.call())
+                        .put("id", t.id()).put("type", "function");
+                call.putObject("function").put("name", t.name()).put("arguments", "");
+                out.add(chunk);
+            }
+            case ChatEvent.ToolCallDelta t -> {
+                ObjectNode chunk = chunk(t.index());
+                delta(chunk).putArray("tool_calls").addObject().put("index", t.call())
+                        .putObject("function").put("arguments", t.arguments());
+                out.add(chunk);
+            }
+            case ChatEvent.ToolCallEnd t -> { }
             case ChatEvent.Finish f -> {
                 ObjectNode chunk = chunk(f.index());
                 ObjectNode choice = (ObjectNode) chunk.get("choices").get(0);
                 if (!chat) {
                     choice.put("text", "");
                 }
-                choice.put("finish_reason", f.reason());
+                choice.put("finish_reason", finishReason(f.reason()));
                 out.add(chunk);
             }
             case ChatEvent.Usage u -> {
@@ -127,6 +156,27 @@ final class CompletionEncoder {
             }
         }
         return out;
+    }
+
+    /** The first chunk of a chat choice says who speaks. */
+    private void roleChunk(int index, List<ObjectNode> out) {
+        Choice c = choices[index];
+        if (chat && !c.roleSent) {
+            c.roleSent = true;
+            ObjectNode first = chunk(index);
+            delta(first).put("role", "assistant").put("content", "");
+            out.add(first);
+        }
+    }
+
+    /** OpenAI's words for why a choice ended; null while it has not. */
+    static String finishReason(FinishReason reason) {
+        return reason == null ? null : switch (reason) {
+            case STOP -> "stop";
+            case LENGTH -> "length";
+            case TOOL_CALLS -> "tool_calls";
+            case CONTENT_FILTER -> "content_filter";
+        };
     }
 
     /** A chunk for one choice with an empty delta and finish_reason null, to be filled in. */
