@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.plugin;
 
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.chat.FinishReason;
 import java.util.EnumSet;
 import java.util.Random;
 
@@ -70,7 +71,7 @@ public final class PiiRedactionBench {
 
             public ChatEvent next() {
                 if (at >= body.length()) {
-                    return at++ == body.length() ? new ChatEvent.Finish(0, "stop") : null;
+                    return at++ == body.length() ? new ChatEvent.Finish(0, FinishReason.STOP) : null;
                 }
                 int end = Math.min(at + 8, body.length());
                 ChatEvent e = new ChatEvent.Delta(0, body.substring(at, end), null);
