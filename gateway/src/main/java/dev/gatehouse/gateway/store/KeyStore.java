@@ -164,11 +164,11 @@ public final class KeyStore implements AutoCloseable {
     }
 
     /**
-     * The key whose hash matches. Looked up in memory: the keys are read again once a second at most
-     * (every request asks), so a key created or revoked by another process, `gatehouse keys` or a
-     * second server, counts within about a second; this store's own changes count at once. While the
-     * database does not answer, the keys as last read go on counting. A map lookup by hash tells an
-     * attacker nothing: they cannot choose what a guess hashes to.
+     * The key whose hash matches. Looked up in memory, never waiting on the database: a key created or
+     * revoked by another process, `gatehouse keys` or a second server, counts within about a second;
+     * this store's own changes count at once. While the database does not answer, the keys as last
+     * read go on counting. A map lookup by hash tells an attacker nothing: they cannot choose what a
+     * guess hashes to.
      */
     public Optional<Key> find(String plaintext) {
         return Optional.ofNullable(snapshot().byHash().get(HexFormat.of().formatHex(sha256(plaintext))));
@@ -216,15 +216,9 @@ public final class KeyStore implements AutoCloseable {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            Snapshot last = snapshot;
             // the store is down or not answering: keep serving the keys as last read, try again in a second
             LOG.warning("cannot read keys (" + e.getMessage() + "); using the copy read "
-                    + TimeUnit.NANOSECONDS.toSeconds(now - last.readAtNanos()) + " s ago");
-            synchronized (swap) {
-                if (changes == changesBefore) {
-                    snapshot = new Snapshot(last.byHash(), now);
-                }
-            }
+                    + TimeUnit.NANOSECONDS.toSeconds(now - snapshot.readAtNanos()) + " s ago");
         }
     }
 
