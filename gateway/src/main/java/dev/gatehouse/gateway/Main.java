@@ -6,6 +6,7 @@ import dev.gatehouse.gateway.cli.KeysCommand;
 import dev.gatehouse.gateway.cli.ModelsCommand;
 import dev.gatehouse.gateway.cli.ServeCommand;
 import dev.gatehouse.gateway.cli.UsageCommand;
+import dev.gatehouse.serving.NativeLibraries;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -22,6 +23,7 @@ public final class Main {
 
     public static void main(String[] args) {
         configureLogging();
+        NativeLibraries.pinOffline(); // DJL never downloads a native library while the gateway runs
         System.exit(commandLine().execute(args));
     }
 

@@ -11,6 +11,7 @@ import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.hub.ServableCheck;
 import dev.gatehouse.gateway.hub.StoredModel;
 import dev.gatehouse.gateway.hub.StoredModels;
+import dev.gatehouse.serving.engine.LocalModel;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.Handler;
@@ -97,10 +98,19 @@ public final class ModelsAdminApi implements HttpService, AutoCloseable {
             n.put("repo", m.repo());
             n.put("state", state(m.name()));
             n.put("error", models.failure(m.name()).orElse(null));
+            placement(n, m.name());
         }
         ArrayNode running = out.putArray("pulls");
         pulls.list().forEach(p -> running.add(p.toJson()));
         AdminHandlers.send(res, out);
+    }
+
+    /** Where a loaded chat model runs and in which type (null otherwise): device cpu or cuda:N, compute-dtype and why. */
+    private void placement(ObjectNode n, String name) {
+        LocalModel model = models.get(name).map(b -> b.engine().model()).orElse(null);
+        n.put("device", model == null ? null : model.deviceName());
+        n.put("compute-dtype", model == null ? null : model.dtype().label());
+        n.put("compute-dtype-why", model == null ? null : model.dtype().why());
     }
 
     /** loaded, loading, failed (its error beside it) or not-loaded. */

@@ -3,7 +3,11 @@ package dev.gatehouse.gateway.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
+import java.util.function.Function;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -98,7 +102,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
-                    "step-token-budget", "prices"));
+                    "step-token-budget", "device", "dtype", "prices"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
         }
@@ -124,7 +128,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static LocalLimits localLimits(JsonNode n, String where) {
         LocalLimits limits = new LocalLimits(positive(n, "max-running", where), positive(n, "max-waiting", where),
                 wholeAtLeast(n, "max-model-length", 0, where), positive(n, "kv-cache-mb", where),
-                positive(n, "step-token-budget", where));
+                positive(n, "step-token-budget", where), choice(n, "device", where, DeviceChoice::parse),
+                choice(n, "dtype", where, DtypeChoice::parse));
         if (limits.maxRunning() != null && limits.stepTokenBudget() != null && limits.stepTokenBudget() < limits.maxRunning()) {
             throw new ConfigException(where + ".step-token-budget (" + limits.stepTokenBudget() + ") must be at least max-running ("
                     + limits.maxRunning() + "): every running sequence decodes one token each step");
@@ -141,6 +146,29 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             return local.getOrDefault(name, LocalLimits.NONE).applyTo(base);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("local." + name + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code local.NAME.device} and {@code .dtype} over the command line's device (automatic type when unset). */
+    public LocalStore.Placement placement(String name, DeviceChoice base) {
+        LocalLimits limits = local.getOrDefault(name, LocalLimits.NONE);
+        return new LocalStore.Placement(limits.device() != null ? limits.device() : base,
+                limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO);
+    }
+
+    /** A text setting parsed by {@code parse}, whose IllegalArgumentException becomes a ConfigException naming it. */
+    private static <T> T choice(JsonNode n, String key, String where, Function<String, T> parse) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new ConfigException(where + "." + key + " must be a string");
+        }
+        try {
+            return parse.apply(v.asText());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + "." + key + ": " + e.getMessage());
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.gatehouse.gateway.config;
 
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 
 /**
@@ -9,11 +11,13 @@ import dev.gatehouse.serving.engine.EngineConfig;
  * @param maxModelLength  {@code max-model-length}: tokens per sequence, 0 = the model's, capped by the KV budget
  * @param kvCacheMb       {@code kv-cache-mb}: KV cache memory, allocated when the model loads
  * @param stepTokenBudget {@code step-token-budget}: tokens one engine step may process (decodes first, then prompt chunks)
+ * @param device          {@code device}: where this model runs (auto, cpu, cuda, cuda:N)
+ * @param dtype           {@code dtype}: the type it computes in (auto, float16, float32)
  */
 public record LocalLimits(Integer maxRunning, Integer maxWaiting, Integer maxModelLength, Integer kvCacheMb,
-                          Integer stepTokenBudget) {
+                          Integer stepTokenBudget, DeviceChoice device, DtypeChoice dtype) {
 
-    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null);
+    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null, null, null);
 
     /**
      * {@code base} with these limits over it. Throws IllegalArgumentException for a combination the

@@ -131,6 +131,7 @@ class ModelsAdminApiTest {
         assertNotNull(stored);
         assertEquals("not-loaded", stored.path("state").asText());
         assertEquals("LlamaForCausalLM", stored.path("architecture").asText());
+        assertTrue(stored.path("compute-dtype").isNull(), "not loaded: no compute type yet");
         assertTrue(stored.path("servable").asBoolean());
         assertEquals(REPO, stored.path("repo").asText());
         assertTrue(stored.path("size-bytes").asLong() > 0);
@@ -139,7 +140,11 @@ class ModelsAdminApiTest {
         HttpResponse<String> loaded = admin("POST", "/admin/models/" + PULLED + "/load", null);
         assertEquals(200, loaded.statusCode(), loaded.body());
         assertEquals("loaded", json(loaded).path("state").asText());
-        assertEquals("loaded", listed(PULLED).path("state").asText());
+        JsonNode listedLoaded = listed(PULLED);
+        assertEquals("loaded", listedLoaded.path("state").asText());
+        assertEquals("cpu", listedLoaded.path("device").asText());
+        assertEquals("float32", listedLoaded.path("compute-dtype").asText());
+        assertEquals("cpu", listedLoaded.path("compute-dtype-why").asText());
         assertError(409, "model_already_loaded", admin("POST", "/admin/models/" + PULLED + "/load", null));
         assertTrue(v1Models().contains(PULLED));
         HttpResponse<String> answer = chat(PULLED);

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -240,6 +243,22 @@ class GatehouseConfigTest {
         assertEquals(base.withKvCacheBytes(64L << 20), c.engineConfig("small", base), "unset keys keep the command line's");
         assertEquals(300, c.engineConfig("wide", base).stepTokenBudget(), "the step budget rises to max-running");
         assertEquals(base, c.engineConfig("not-configured", base));
+    }
+
+    @Test
+    void aLocalModelCanHaveItsOwnDeviceAndComputeType() {
+        GatehouseConfig c = GatehouseConfig.parse("""
+                local:
+                  second-gpu: {device: "cuda:1", dtype: float32}
+                  half:       {dtype: float16}
+                """, Map.of());
+        assertEquals(new LocalStore.Placement(DeviceChoice.cuda(1), DtypeChoice.FLOAT32), c.placement("second-gpu", DeviceChoice.AUTO));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CUDA, DtypeChoice.FLOAT16), c.placement("half", DeviceChoice.CUDA));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO), c.placement("other", DeviceChoice.CPU));
+        Map<String, String> env = Map.of();
+        assertMessage("local.x.device: device must be auto, cpu, cuda or cuda:N, not 'gpu1'", "local: {x: {device: gpu1}}", env);
+        assertMessage("local.x.device must be a string", "local: {x: {device: 1}}", env);
+        assertMessage("local.x.dtype: dtype bfloat16 is not supported", "local: {x: {dtype: bfloat16}}", env);
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.gatehouse.serving.engine;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import dev.gatehouse.serving.arch.CausalLM;
 import dev.gatehouse.serving.arch.Gpt2;
 import dev.gatehouse.serving.arch.Llama;
@@ -10,6 +9,7 @@ import dev.gatehouse.serving.load.GenerationConfig;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.load.ModelLoadException;
 import dev.gatehouse.serving.load.ModelWeights;
+import dev.gatehouse.serving.load.Safetensors;
 import dev.gatehouse.serving.text.ChatTemplate;
 import dev.gatehouse.serving.text.Tokenizer;
 import dev.gatehouse.serving.text.TokenizerConfig;
@@ -31,16 +31,18 @@ public final class LocalModel implements AutoCloseable {
     private final ChatTemplate chatTemplate;
     private final Set<Integer> eosTokenIds;
     private final NDManager manager;
+    private final DtypeChoice.Resolved dtype;
 
     private LocalModel(String name, CausalLM lm, Tokenizer tokenizer, TokenizerConfig tokenizerConfig,
-                       Set<Integer> eosTokenIds, NDManager manager) {
+                       Set<Integer> eosTokenIds, NDManager manager, DtypeChoice.Resolved dtype) {
         this.name = name;
         this.lm = lm;
         this.tokenizer = tokenizer;
         this.tokenizerConfig = tokenizerConfig;
-        this.chatTemplate = ChatTemplate.of(tokenizerConfig);
+        this.chatTemplate = ChatTemplate.of(name, tokenizerConfig);
         this.eosTokenIds = eosTokenIds;
         this.manager = manager;
+        this.dtype = dtype;
     }
 
     /**
@@ -89,7 +91,12 @@ public final class LocalModel implements AutoCloseable {
         return ids.length == 1 ? ids[0] : null;
     }
 
+    /** Loads with the compute type chosen for the device ({@link DtypeChoice#AUTO}). */
     public static LocalModel load(Path folder, DeviceChoice deviceChoice) {
+        return load(folder, deviceChoice, DtypeChoice.AUTO);
+    }
+
+    public static LocalModel load(Path folder, DeviceChoice deviceChoice, DtypeChoice dtypeChoice) {
         if (!Files.isDirectory(folder)) {
             throw new ModelLoadException("model folder " + folder
                     + (Files.exists(folder) ? " is not a folder" : " does not exist"));
@@ -103,11 +110,11 @@ public final class LocalModel implements AutoCloseable {
         NDManager manager = null;
         try {
             Device device = deviceChoice.resolve();
-            DataType dtype = device.isGpu() ? gpuType(weights) : DataType.FLOAT32;
-            manager = NDManager.newBaseManager(device);
+            DtypeChoice.Resolved dtype = dtypeChoice.resolve(config.architecture(), storedType(weights), device.isGpu());
+            manager = NDManager.newBaseManager(device, "PyTorch");
             CausalLM lm = switch (config.family()) {
-                case LLAMA -> new Llama(config, weights, manager, dtype);
-                case GPT2 -> new Gpt2(config, weights, manager, dtype);
+                case LLAMA -> new Llama(config, weights, manager, dtype.type());
+                case GPT2 -> new Gpt2(config, weights, manager, dtype.type());
             };
             Set<Integer> eos = new LinkedHashSet<>(generationConfig.eosTokenIds());
             eos.addAll(config.eosTokenIds());
@@ -117,12 +124,20 @@ public final class LocalModel implements AutoCloseable {
                     eos.add(ids[0]);
                 }
             }
-            return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, Set.copyOf(eos), manager);
+            return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, Set.copyOf(eos), manager, dtype);
         } catch (RuntimeException e) {
             if (manager != null) {
                 manager.close();
+                if (manager.getDevice().isGpu()) {
+                    GpuMemory.release();
+                }
             }
             tokenizer.close();
+            if (GpuMemory.isOutOfMemory(e)) {
+                throw new ModelLoadException("out of " + deviceName(manager.getDevice()) + " memory loading the weights of "
+                        + folder.getFileName() + " (" + GpuMemory.firstLine(e) + "); use another GPU (local.NAME.device) "
+                        + "or a smaller dtype (local.NAME.dtype: float16)", e);
+            }
             throw e;
         }
     }
@@ -139,18 +154,32 @@ public final class LocalModel implements AutoCloseable {
         }
     }
 
-    /** On GPU the checkpoint's own 16-bit type is kept; FP32 checkpoints stay FP32. */
-    private static DataType gpuType(ModelWeights weights) {
-        String probe = weights.names().iterator().next();
-        return switch (weights.storedType(probe)) {
-            case F16 -> DataType.FLOAT16;
-            case BF16 -> DataType.BFLOAT16;
-            case F32 -> DataType.FLOAT32;
-        };
+    /** The checkpoint's float type, as its first tensor stores it. */
+    private static Safetensors.DType storedType(ModelWeights weights) {
+        return weights.storedType(weights.names().iterator().next());
     }
 
     public String name() {
         return name;
+    }
+
+    /** The type the model computes in, and why it was chosen. */
+    public DtypeChoice.Resolved dtype() {
+        return dtype;
+    }
+
+    /** Where the weights live. */
+    public Device device() {
+        return manager.getDevice();
+    }
+
+    /** The device as --device spells it: cpu or cuda:N. */
+    public String deviceName() {
+        return deviceName(manager.getDevice());
+    }
+
+    static String deviceName(Device device) {
+        return device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu";
     }
 
     public CausalLM lm() {
@@ -186,5 +215,8 @@ public final class LocalModel implements AutoCloseable {
     public void close() {
         lm.close(); // closes the manager it was built on
         tokenizer.close();
+        if (manager.getDevice().isGpu()) {
+            GpuMemory.release(); // PyTorch would keep the freed weights' blocks cached for itself
+        }
     }
 }

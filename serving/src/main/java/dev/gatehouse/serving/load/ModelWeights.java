@@ -98,6 +98,9 @@ public final class ModelWeights {
      * what the config implies.
      */
     public NDArray load(String name, NDManager manager, DataType computeType, long... expectedShape) {
+        if (computeType == DataType.BFLOAT16) { // DJL 0.36's native dtype lookup has no BF16: the cast would abort the JVM
+            throw new IllegalArgumentException("tensors load as float16 or float32, not bfloat16");
+        }
         Safetensors.TensorInfo info = info(name);
         if (!Arrays.equals(info.shape(), expectedShape)) {
             throw new ModelLoadException("tensor " + name + " in " + files.get(name).file() + " has shape "

@@ -1,6 +1,7 @@
 package dev.gatehouse.serving.text;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import dev.gatehouse.serving.NativeLibraries;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,6 +34,7 @@ public final class Tokenizer implements AutoCloseable {
         if (System.getenv("OPT_OUT_TRACKING") == null && System.getProperty("OPT_OUT_TRACKING") == null) {
             System.setProperty("OPT_OUT_TRACKING", "true");
         }
+        NativeLibraries.pinOffline(); // the CPU tokenizers library inside the jar, never a download
     }
 
     private final HuggingFaceTokenizer tokenizer;

@@ -115,7 +115,8 @@ public final class LocalModels implements AutoCloseable {
                 if (EmbeddingModel.isEmbeddingFolder(folder)) {
                     addEmbedder(name, EmbeddingModel.load(folder, store.device().resolve()), registry, start);
                 } else {
-                    LocalModel model = LocalModel.load(folder, store.device());
+                    LocalStore.Placement placement = store.placements().apply(name);
+                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype());
                     Engine engine;
                     try {
                         engine = Engine.start(model, store.engineConfigs().apply(name), registry);
@@ -124,8 +125,9 @@ public final class LocalModels implements AutoCloseable {
                         throw e;
                     }
                     backends.put(name, new LocalBackend(engine));
-                    LOG.info(String.format("loaded %s (%s, %d positions per sequence) in %.1f s", name,
-                            model.config().architecture(), engine.maxModelLength(), (System.nanoTime() - start) / 1e9));
+                    LOG.info(String.format("loaded %s (%s, %d positions per sequence, %s on %s: %s) in %.1f s", name,
+                            model.config().architecture(), engine.maxModelLength(), model.dtype().label(),
+                            model.deviceName(), model.dtype().why(), (System.nanoTime() - start) / 1e9));
                 }
                 failures.remove(name);
                 changed(name);

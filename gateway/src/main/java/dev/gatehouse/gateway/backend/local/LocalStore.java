@@ -1,17 +1,32 @@
 package dev.gatehouse.gateway.backend.local;
 
 import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 
 import java.nio.file.Path;
 import java.util.function.Function;
 
 /**
- * Where local models come from and how each is served: the model store folder, the device, and the
- * engine limits per folder name (gatehouse.yaml's {@code local:}). Startup and the admin API's load
- * both go by it, so a model loaded later is served exactly as it would have been at startup.
+ * Where local models come from and how each is served: the model store folder, the device and
+ * compute type, and the engine limits per folder name (gatehouse.yaml's {@code local:}). Startup
+ * and the admin API's load both go by it, so a model loaded later is served exactly as it would
+ * have been at startup.
+ *
+ * @param device     the command line's device, for embedding models and folders without their own
+ * @param placements per folder name: its device and compute type
  */
-public record LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs) {
+public record LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs,
+                         Function<String, Placement> placements) {
+
+    /** Where one model runs ({@code local.NAME.device}) and in which type ({@code local.NAME.dtype}). */
+    public record Placement(DeviceChoice device, DtypeChoice dtype) {}
+
+    /** Every model on {@code device} in its automatic compute type. */
+    public LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs) {
+        this(root, device, engineConfigs, name -> new Placement(device, DtypeChoice.AUTO));
+    }
+
     /** The same engine limits for every model. */
     public static LocalStore of(Path root, DeviceChoice device, EngineConfig config) {
         return new LocalStore(root, device, name -> config);
