@@ -2,10 +2,19 @@ package dev.gatehouse.gateway.backend;
 
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.serving.engine.Capacity;
 
-/** Something that answers chat requests: the local engine here; cloud providers as they land. */
+/** Something that answers chat requests: a local engine or a cloud provider. */
 public interface Backend {
 
     /** Starts answering; refuses at once with an ApiException (bad input, overloaded, ...). */
     ChatStream open(ChatRequest request);
+
+    /** What it can serve: the router passes over it for a request it cannot. */
+    Capabilities capabilities();
+
+    /** How busy it is, when it knows (a local engine: queue and estimated wait); null when it does not. */
+    default Capacity capacity() {
+        return null;
+    }
 }

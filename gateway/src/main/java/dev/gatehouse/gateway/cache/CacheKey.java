@@ -44,10 +44,8 @@ public final class CacheKey {
 
     /** What the key is hashed from: the request as canonical JSON, its delivery fields blanked. */
     static String canonicalJson(ChatRequest r) {
-        ChatRequest answerFields = new ChatRequest(r.model(), r.messages(), r.prompts(), r.maxTokens(), r.sampling(), r.n(),
-                r.echo(), false, false, null);
         try {
-            return CANONICAL.writeValueAsString(answerFields);
+            return CANONICAL.writeValueAsString(r.answerFields());
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write the request as JSON", e); // records of strings and numbers
         }

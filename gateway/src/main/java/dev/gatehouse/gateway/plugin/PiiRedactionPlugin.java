@@ -2,8 +2,9 @@ package dev.gatehouse.gateway.plugin;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ContentPart;
+import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.chat.ChatStream;
-import dev.gatehouse.serving.text.ChatMessage;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -58,16 +59,17 @@ public final class PiiRedactionPlugin implements GatehousePlugin {
         if (!inRequest) {
             return r;
         }
-        List<ChatMessage> messages = null;
+        List<Message> messages = null;
         if (r.messages() != null) {
             messages = new ArrayList<>();
-            for (ChatMessage m : r.messages()) {
-                messages.add(new ChatMessage(m.role(), redactor.redact(m.content())));
+            for (Message m : r.messages()) { // the text the model reads; images and tool arguments pass as they are
+                List<ContentPart> content = m.content().stream().map(p -> p instanceof ContentPart.Text t
+                        ? (ContentPart) new ContentPart.Text(redactor.redact(t.text())) : p).toList();
+                messages.add(new Message(m.role(), content, m.toolCalls(), m.toolCallId()));
             }
         }
         List<String> prompts = r.prompts() == null ? null : r.prompts().stream().map(redactor::redact).toList();
-        return new ChatRequest(r.model(), messages, prompts, r.maxTokens(), r.sampling(), r.n(),
-                r.echo(), r.stream(), r.includeUsage(), r.user());
+        return r.withInput(messages, prompts);
     }
 
     @Override

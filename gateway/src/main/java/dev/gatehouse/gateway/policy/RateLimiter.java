@@ -1,7 +1,5 @@
 package dev.gatehouse.gateway.policy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -18,8 +16,6 @@ import java.util.function.LongSupplier;
  */
 public final class RateLimiter {
     public static final long WINDOW_NANOS = TimeUnit.MINUTES.toNanos(1);
-    /** Completion tokens assumed when a request names no max_tokens: the estimate is corrected after. */
-    public static final int DEFAULT_COMPLETION_TOKENS = 256;
 
     /** One admitted request: its tokens start as the estimate and are replaced by real usage. */
     public static final class Permit {
@@ -83,42 +79,6 @@ public final class RateLimiter {
         long now = nanos.getAsLong();
         ArrayDeque<Permit> log = prune(keyId, now);
         return headers(rpm, tpm, log, tokens(log), now);
-    }
-
-    /** Characters of the prompt / 4 (OpenAI's rule of thumb) plus the completion tokens asked for. */
-    public static long estimate(JsonNode body) {
-        JsonNode max = body.hasNonNull("max_completion_tokens") ? body.get("max_completion_tokens") : body.path("max_tokens");
-        long completion = body.has("input") ? 0 // embeddings generate nothing
-                : max.canConvertToLong() && max.asLong() > 0 ? max.asLong() : DEFAULT_COMPLETION_TOKENS;
-        return promptEstimate(body) + completion * choices(body);
-    }
-
-    /** Answers the request asks for: n per prompt, and /v1/completions may list several prompts of text. */
-    private static long choices(JsonNode body) {
-        JsonNode prompt = body.path("prompt");
-        long prompts = prompt.isArray() && !prompt.isEmpty() && prompt.get(0).isTextual() ? prompt.size() : 1;
-        JsonNode n = body.path("n");
-        return prompts * (n.canConvertToLong() && n.asLong() > 0 ? n.asLong() : 1);
-    }
-
-    /** The prompt's tokens, estimated as its characters / 4. */
-    public static long promptEstimate(JsonNode body) {
-        long chars = 0;
-        for (String field : new String[]{"messages", "prompt", "input"}) {
-            chars += textLength(body.path(field));
-        }
-        return (chars + 3) / 4;
-    }
-
-    private static long textLength(JsonNode n) {
-        if (n.isTextual()) {
-            return n.textValue().length();
-        }
-        long sum = 0;
-        for (JsonNode child : n) { // arrays and objects: messages, content parts, token arrays
-            sum += child.isNumber() ? 4 : textLength(child); // a token id counts as one token
-        }
-        return sum;
     }
 
     private ArrayDeque<Permit> prune(String keyId, long now) {

@@ -1,11 +1,9 @@
 package dev.gatehouse.gateway.route;
 
 import dev.gatehouse.gateway.backend.Backend;
-import dev.gatehouse.gateway.backend.anthropic.AnthropicBackend;
-import dev.gatehouse.gateway.backend.gemini.GeminiBackend;
-import dev.gatehouse.gateway.backend.local.LocalBackend;
+import dev.gatehouse.gateway.backend.Capabilities;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.backend.local.LocalModels;
-import dev.gatehouse.gateway.backend.openai.OpenAiBackend;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -102,11 +100,7 @@ public final class Router {
                              RandomGenerator random, MeterRegistry registry) {
         Map<String, Backend> providers = new LinkedHashMap<>();
         for (ProviderConfig p : config.providers().values()) {
-            switch (p.type()) {
-                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> providers.put(p.name(), new OpenAiBackend(p));
-                case ANTHROPIC -> providers.put(p.name(), new AnthropicBackend(p));
-                case GEMINI -> providers.put(p.name(), new GeminiBackend(p));
-            }
+            providers.put(p.name(), Providers.backend(p));
         }
         return new Router(config.models(), local, providers, failures, random, registry);
     }
@@ -135,6 +129,32 @@ public final class Router {
     }
 
     /**
+     * Every target {@code model} may be routed to (none for a name the router does not know: opening it
+     * is a 404). What a budget reserves before the request runs is priced from these.
+     */
+    public List<Destination> destinations(String model) {
+        ModelRoute route;
+        try {
+            route = model == null ? null : route(model);
+        } catch (ApiException e) {
+            return List.of();
+        }
+        if (route == null) {
+            return List.of();
+        }
+        List<Destination> out = new ArrayList<>();
+        for (ModelRoute.Target t : route.targets()) {
+            if (t.isLocal()) {
+                Integer context = local.get(t.local()).map(lb -> lb.engine().maxModelLength()).orElse(null);
+                out.add(new Destination("local:" + t.local(), context));
+            } else {
+                out.add(new Destination(t.provider() + ":" + t.model(), t.contextLength()));
+            }
+        }
+        return out;
+    }
+
+    /**
      * Opens the request on the first target that takes it and has sent its first event. Throws the
      * target's ApiException when the first target refuses for a reason of the client's, and
      * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.
@@ -160,14 +180,25 @@ public final class Router {
                         "No target for model '" + request.model() + "' is available.", null);
                 continue;
             }
-            Integer context = contextLength(target, backend);
+            Capabilities.Gap gap = backend.capabilities().gap(request);
+            if (gap != null) {
+                // this target cannot serve the request as asked; another may
+                fallbacks.add(label + " (" + gap.reason() + ")");
+                metrics.fallback(meterName, "unsupported");
+                if (refusal == null) {
+                    refusal = gap.error();
+                }
+                continue;
+            }
+            Integer context = backend.capabilities().contextLength() != null ? backend.capabilities().contextLength()
+                    : target.contextLength(); // a local engine knows its own; a provider target's is configured
             if (tooSmall(context, exceededContext)) {
                 fallbacks.add(label + " (context too small)");
                 metrics.fallback(meterName, "context_too_small");
                 continue; // not a failure of its own: if none is left, the error is the last one tried
             }
-            if (!lastTarget && backend instanceof LocalBackend lb) {
-                String busy = busy(lb.engine().capacity(), route.maxQueueWaitMillis());
+            if (!lastTarget && backend.capacity() != null) {
+                String busy = busy(backend.capacity(), route.maxQueueWaitMillis());
                 if (busy != null) {
                     fallbacks.add(label + " (" + busy + ")");
                     metrics.fallback(meterName, busy.startsWith("queue full") ? "queue_full" : "queue_wait");
@@ -306,11 +337,6 @@ public final class Router {
                     model.substring(slash + 1))), ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS);
         }
         throw ApiException.modelNotFound(model);
-    }
-
-    /** A target's context in tokens: a local engine's max model length, a provider target's context-length; null when unknown. */
-    private static Integer contextLength(ModelRoute.Target target, Backend backend) {
-        return backend instanceof LocalBackend lb ? Integer.valueOf(lb.engine().maxModelLength()) : target.contextLength();
     }
 
     /**

@@ -9,6 +9,8 @@ import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.hub.HubClient;
+import dev.gatehouse.gateway.pipeline.ChatPipeline;
+import dev.gatehouse.gateway.pipeline.HttpMetrics;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
@@ -134,14 +136,17 @@ public final class GatewayServer implements AutoCloseable {
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
             ResponseCache responses = ResponseCache.of(cache, registry);
             models.onChange(responses::forget); // a reloaded or unloaded model's cached answers are not its answers
-            OpenAiApi openAi = new OpenAiApi(models, r, maxBodyBytes, new HttpMetrics(registry), auth, u,
-                    responses, plugins);
+            ChatPipeline pipeline = new ChatPipeline(models, r, auth, u, responses, plugins, new HttpMetrics(registry));
+            OpenAiApi openAi = new OpenAiApi(pipeline, maxBodyBytes);
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
             Drain drain = new Drain();
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
                     .shutdownHook(false) // Gatehouse drains the engines itself before the server stops
+                    // Nagle off: a stream's small SSE chunks (and the chunked body's terminating chunk) would
+                    // otherwise wait for the client's delayed ACK, ~40 ms per stream on a kept-alive connection
+                    .connectionOptions(socket -> socket.tcpNoDelay(true))
                     .directHandlers(handlers -> {
                         for (DirectHandler.EventType event : DirectHandler.EventType.values()) {
                             handlers.addHandler(event, OpenAiApi::transportError);

@@ -11,10 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.gatehouse.gateway.cache.ResponseCache.Result;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.CacheConfig;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,7 +27,7 @@ class ResponseCacheTest {
     private static final List<ChatEvent> ANSWER = List.of(
             new ChatEvent.Delta(0, "Hello", null),
             new ChatEvent.Delta(0, " there", null),
-            new ChatEvent.Finish(0, "stop"),
+            new ChatEvent.Finish(0, FinishReason.STOP),
             new ChatEvent.Usage(5, 2));
 
     private final AtomicLong nanos = new AtomicLong();
@@ -35,7 +36,7 @@ class ResponseCacheTest {
             nanos::get);
 
     private static ChatRequest chat(String content, Integer maxTokens, float temperature, Long seed) {
-        return new ChatRequest("m", List.of(new ChatMessage("user", content)), null, maxTokens,
+        return new ChatRequest("m", List.of(new Message("user", content)), null, maxTokens,
                 new ChatRequest.Sampling(temperature, 1f, 0, 0f, 1f, 0f, 0f, seed, List.of(), false, 0),
                 1, false, false, false, null);
     }
@@ -215,7 +216,7 @@ class ResponseCacheTest {
 
     @Test
     void everyChoiceMustFinishBeforeAnAnswerIsStored() throws Exception {
-        ChatRequest two = new ChatRequest("m", List.of(new ChatMessage("user", "hi")), null, 16,
+        ChatRequest two = new ChatRequest("m", List.of(new Message("user", "hi")), null, 16,
                 greedy("hi").sampling(), 2, false, false, false, null);
         drain(cache.lookup(two, CacheControl.USE).record(new FakeBackend(ANSWER)));
         assertEquals(Result.MISS, cache.lookup(two, CacheControl.USE).result(), "choice 1 never finished");

@@ -8,9 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -30,11 +31,11 @@ class PiiRedactionTest {
 
     private static String redact(String text) throws Exception {
         ChatRequest r = plugin("{}").onRequest(chat(text), null);
-        return r.messages().get(0).content();
+        return r.messages().get(0).text();
     }
 
     private static ChatRequest chat(String text) {
-        return new ChatRequest("m", List.of(new ChatMessage("user", text)), null, 10, null, 1, false, false, false, null);
+        return new ChatRequest("m", List.of(new Message("user", text)), null, 10, null, 1, false, false, false, null);
     }
 
     @Test
@@ -100,12 +101,12 @@ class PiiRedactionTest {
     void settingsChooseKindsAndDirection() throws Exception {
         PiiRedactionPlugin emailsOnly = plugin("{\"redact\": [\"email\"], \"in\": [\"request\"]}");
         assertEquals("[EMAIL] 555-123-4567",
-                emailsOnly.onRequest(chat("a@b.com 555-123-4567"), null).messages().get(0).content());
+                emailsOnly.onRequest(chat("a@b.com 555-123-4567"), null).messages().get(0).text());
         ChatStream raw = stream(delta("a@b.com"));
         assertTrue(emailsOnly.onResponse(null, raw) == raw, "no response redaction unless asked");
 
         PiiRedactionPlugin responseOnly = plugin("{\"in\": \"response\"}");
-        assertEquals("a@b.com", responseOnly.onRequest(chat("a@b.com"), null).messages().get(0).content());
+        assertEquals("a@b.com", responseOnly.onRequest(chat("a@b.com"), null).messages().get(0).text());
 
         ChatRequest prompt = new ChatRequest("m", null, List.of("mail a@b.com"), 10, null, 1, false, false, false, null);
         assertEquals(List.of("mail [EMAIL]"), plugin("{}").onRequest(prompt, null).prompts());
@@ -165,7 +166,7 @@ class PiiRedactionTest {
     void choicesAreRedactedEachOnTheirOwn() throws Exception {
         List<ChatEvent> out = respond(new ChatEvent.Delta(0, "x@y", null), new ChatEvent.Delta(1, "z@w", null),
                 new ChatEvent.Delta(1, ".org", null), new ChatEvent.Delta(0, ".io!", null),
-                new ChatEvent.Finish(0, "stop"), new ChatEvent.Finish(1, "stop"));
+                new ChatEvent.Finish(0, FinishReason.STOP), new ChatEvent.Finish(1, FinishReason.STOP));
         assertEquals("[EMAIL]!", text(out, 0));
         assertEquals("[EMAIL]", text(out, 1));
     }
@@ -203,6 +204,78 @@ class PiiRedactionTest {
         assertTrue(closed[0]);
     }
 
+    /** Ordinary sentences with PII in them, and what they must become: the same before and after the linear-time rewrite. */
+    private static final String[][] PROSE = {
+            {"Write to jane.doe+work@mail.example.co.uk for details. ", "Write to [EMAIL] for details. "},
+            {"Call +44 20 7946 0958 or (555) 123-4567 after lunch. ", "Call [PHONE] or [PHONE] after lunch. "},
+            {"Pay with 4111 1111 1111 1111, expiry 12/26. ", "Pay with [CARD], expiry 12/26. "},
+            {"Card 4111 1111 1111 1111 12 26 cvv 737 ok. ", "Card [CARD] 12 26 cvv 737 ok. "},
+            {"Ref 12 4111 1111 1111 1111 done. ", "Ref 12 [CARD] done. "},
+            {"Intl +1-555-123-4567, +33 6 12 34 56 78 and +15551234567. ", "Intl [PHONE], [PHONE] and [PHONE]. "},
+            {"Order 4111 1111 1111 1112 shipped on 2024-03-15 at 10:30. ", "Order 4111 1111 1111 1112 shipped on 2024-03-15 at 10:30. "},
+            {"It costs $1,299.99 or about 1 234 567 in total. ", "It costs $1,299.99 or about 1 234 567 in total. "},
+            {"Version 1.2.3 answered in 250 ms on 192.168.100.100. ", "Version 1.2.3 answered in 250 ms on 192.168.100.100. "},
+            {"Mail a@b.com, c.d@e-f.org; or 555.123.4567! ", "Mail [EMAIL], [EMAIL]; or [PHONE]! "},
+    };
+
+    @Test
+    void realisticTextIsRedactedTheSameWholeAndStreamedInAnyChunkSize() throws Exception {
+        StringBuilder text = new StringBuilder();
+        StringBuilder expected = new StringBuilder();
+        java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < 400; i++) {
+            String[] pair = PROSE[random.nextInt(PROSE.length)];
+            text.append(pair[0]);
+            expected.append(pair[1]);
+        }
+        assertEquals(expected.toString(), redact(text.toString()));
+        for (int chunk : new int[]{1, 2, 3, 5, 8, 13, 64, 1000}) {
+            List<ChatEvent> deltas = new ArrayList<>();
+            for (int at = 0; at < text.length(); at += chunk) {
+                deltas.add(delta(text.substring(at, Math.min(at + chunk, text.length()))));
+            }
+            deltas.add(finish());
+            assertEquals(expected.toString(), text(respond(deltas.toArray(ChatEvent[]::new)), 0), "chunks of " + chunk);
+        }
+    }
+
+    /**
+     * Hostile bodies cost a bounded number of character reads per character: no pattern backtracks
+     * through every way to split a long digit run, and a card-like number is Luhn-checked a bounded
+     * number of times. Counted, not timed, so a loaded machine cannot make it flaky.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"+123456789012345678901234567890123456789 ", "1 ", "4111 1111 1111 1112 ", "1-2 3-4 ",
+            "12345678901234567890123456789012345678901234567890 ", "a1@b.io ", "(555) 123-4567 89 ", "+1 (23) 45 67 89 01 23 "})
+    void redactionReadsEachCharacterABoundedNumberOfTimes(String unit) {
+        String body = unit.repeat(20_000 / unit.length());
+        CountingText text = new CountingText(body, new long[1]);
+        new PiiRedactor(java.util.EnumSet.allOf(PiiKind.class)).find(text, 0, body.length());
+        long perChar = text.reads[0] / body.length();
+        assertTrue(perChar < 200, "reads per character of '" + unit + "': " + perChar);
+    }
+
+    /** Text that counts how often its characters are read. */
+    private record CountingText(CharSequence inner, long[] reads) implements CharSequence {
+        public int length() {
+            return inner.length();
+        }
+
+        public char charAt(int index) {
+            reads[0]++;
+            return inner.charAt(index);
+        }
+
+        public CharSequence subSequence(int start, int end) {
+            return new CountingText(inner.subSequence(start, end), reads);
+        }
+
+        @Override
+        public String toString() {
+            return inner.toString();
+        }
+    }
+
     private static ChatEvent.TokenLogprob token(String t) {
         return new ChatEvent.TokenLogprob(t, -0.5f, List.of());
     }
@@ -212,7 +285,7 @@ class PiiRedactionTest {
     }
 
     private static ChatEvent.Finish finish() {
-        return new ChatEvent.Finish(0, "stop");
+        return new ChatEvent.Finish(0, FinishReason.STOP);
     }
 
     private static List<ChatEvent> respond(ChatEvent... events) throws Exception {

@@ -8,7 +8,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -24,14 +24,14 @@ class PluginsTest {
         }
 
         public ChatRequest onRequest(ChatRequest r, PluginContext context) {
-            log.add(tag + " saw " + r.messages().getLast().content() + " from " + context.user());
-            ChatMessage m = r.messages().getLast();
-            return new ChatRequest(r.model(), List.of(new ChatMessage(m.role(), m.content() + tag)), null, r.maxTokens(),
+            log.add(tag + " saw " + r.messages().getLast().text() + " from " + context.user());
+            Message m = r.messages().getLast();
+            return new ChatRequest(r.model(), List.of(new Message(m.role(), m.text() + tag)), null, r.maxTokens(),
                     r.sampling(), r.n(), r.echo(), r.stream(), r.includeUsage(), r.user());
         }
 
         public ChatStream onResponse(ChatRequest request, ChatStream response) {
-            log.add(tag + " answers " + request.messages().getLast().content());
+            log.add(tag + " answers " + request.messages().getLast().text());
             return new ChatStream() {
                 public ChatEvent next() throws InterruptedException {
                     ChatEvent e = response.next();
@@ -46,7 +46,7 @@ class PluginsTest {
     }
 
     private static ChatRequest chat(String model, String text) {
-        return new ChatRequest(model, List.of(new ChatMessage("user", text)), null, 10, null, 1, false, false, false, null);
+        return new ChatRequest(model, List.of(new Message("user", text)), null, 10, null, 1, false, false, false, null);
     }
 
     @Test
@@ -54,7 +54,7 @@ class PluginsTest {
         List<String> log = new ArrayList<>();
         Plugins plugins = Plugins.of(new Tagging("1", log), new Tagging("2", log));
         Plugins.Applied applied = plugins.onRequest(chat("m", "x"), CONTEXT);
-        assertEquals("x12", applied.request().messages().getFirst().content());
+        assertEquals("x12", applied.request().messages().getFirst().text());
         ChatStream answer = applied.onResponse(PiiRedactionTest.stream(new ChatEvent.Delta(0, "y", null)));
         assertEquals("y21", ((ChatEvent.Delta) answer.next()).text()); // the first plugin has the last word
         assertNull(answer.next());
@@ -66,9 +66,9 @@ class PluginsTest {
         List<String> log = new ArrayList<>();
         Plugins plugins = Plugins.of(List.of(new Plugins.Active(new Tagging("a", log), List.of("chat")),
                 new Plugins.Active(new Tagging("b", log), List.of())));
-        assertEquals("xab", plugins.onRequest(chat("chat", "x"), CONTEXT).request().messages().getFirst().content());
-        assertEquals("xb", plugins.onRequest(chat("other", "x"), CONTEXT).request().messages().getFirst().content());
-        assertEquals("x", Plugins.NONE.onRequest(chat("chat", "x"), CONTEXT).request().messages().getFirst().content());
+        assertEquals("xab", plugins.onRequest(chat("chat", "x"), CONTEXT).request().messages().getFirst().text());
+        assertEquals("xb", plugins.onRequest(chat("other", "x"), CONTEXT).request().messages().getFirst().text());
+        assertEquals("x", Plugins.NONE.onRequest(chat("chat", "x"), CONTEXT).request().messages().getFirst().text());
     }
 
     @Test

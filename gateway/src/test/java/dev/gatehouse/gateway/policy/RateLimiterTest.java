@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
@@ -76,26 +75,5 @@ class RateLimiterTest {
             assertFalse(limiter.acquire("k", 5, 10, 8).allowed());
         }
         assertEquals("4", limiter.peek("k", 5, 10).get("x-ratelimit-remaining-requests"));
-    }
-
-    @Test
-    void estimateIsPromptCharactersOverFourPlusMaxTokens() throws Exception {
-        ObjectMapper m = new ObjectMapper();
-        // "user" + "hello world!" = 16 characters → 4 tokens
-        assertEquals(4 + 10, RateLimiter.estimate(m.readTree(
-                "{\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"hello world!\"}]}")));
-        assertEquals(2 + RateLimiter.DEFAULT_COMPLETION_TOKENS, RateLimiter.estimate(m.readTree("{\"prompt\":\"abcdefgh\"}")));
-        assertEquals(2, RateLimiter.estimate(m.readTree("{\"input\":[\"abcd\",\"efgh\"]}")));
-    }
-
-    @Test
-    void estimateCountsMaxTokensForEveryChoice() throws Exception {
-        ObjectMapper m = new ObjectMapper();
-        assertEquals(4 + 3 * 10, RateLimiter.estimate(m.readTree(
-                "{\"n\":3,\"max_tokens\":10,\"messages\":[{\"role\":\"user\",\"content\":\"hello world!\"}]}")));
-        // two prompts of 4 characters, n = 2: four answers
-        assertEquals(2 + 4 * 10, RateLimiter.estimate(m.readTree("{\"n\":2,\"max_tokens\":10,\"prompt\":[\"abcd\",\"efgh\"]}")));
-        // a prompt of token ids is one prompt
-        assertEquals(3 + 10, RateLimiter.estimate(m.readTree("{\"max_tokens\":10,\"prompt\":[1,2,3]}")));
     }
 }

@@ -4,16 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Capabilities;
 import dev.gatehouse.gateway.backend.FinishedStream;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ModelRoute;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.server.GatewayServer;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
@@ -27,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * A trial that never let go would leave the provider skipped forever.
  */
 class HalfOpenTrialTest {
-    static final ChatRequest REQUEST = new ChatRequest("p/m", List.of(new ChatMessage("user", "hi")), null, 5,
+    static final ChatRequest REQUEST = new ChatRequest("p/m", List.of(new Message("user", "hi")), null, 5,
             new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
 
     /** A provider that answers as its script says, one step per request, then answers "ok". */
@@ -40,11 +42,16 @@ class HalfOpenTrialTest {
         int opened;
 
         @Override
+        public Capabilities capabilities() {
+            return Capabilities.TEXT;
+        }
+
+        @Override
         public ChatStream open(ChatRequest request) {
             opened++;
             Step step = steps.poll();
             if (step == null) {
-                return new FinishedStream(List.of(new ChatEvent.Delta(0, "ok", null), new ChatEvent.Finish(0, "stop")));
+                return new FinishedStream(List.of(new ChatEvent.Delta(0, "ok", null), new ChatEvent.Finish(0, FinishReason.STOP)));
             }
             try {
                 return step.open();

@@ -16,7 +16,7 @@ import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.chat.ChatRequest;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.server.GatewayServer;
@@ -398,7 +398,7 @@ class RoutingTest {
                     targets: [{provider: openai, model: gpt-4o-mini}, {provider: backup, model: backup-model}]
                 """.formatted(openai.baseUrl(), backup.baseUrl()), Map.of());
         Router router = Router.of(config, models, 2, 60_000, GatewayServer.newRegistry());
-        ChatRequest request = new ChatRequest("cloud", List.of(new ChatMessage("user", "hi")), null, 5,
+        ChatRequest request = new ChatRequest("cloud", List.of(new Message("user", "hi")), null, 5,
                 new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
         openai.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR);
         router.open(request).stream().close();
@@ -455,7 +455,7 @@ class RoutingTest {
                     targets: [{local: tiny-lama}, {provider: backup, model: backup-model}]
                 """.formatted(backup.baseUrl()), Map.of());
         Router router = Router.of(config, models, GatewayServer.newRegistry());
-        ChatRequest request = new ChatRequest("typo", List.of(new ChatMessage("user", "hi")), null, 5,
+        ChatRequest request = new ChatRequest("typo", List.of(new Message("user", "hi")), null, 5,
                 new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
 
         assertEquals(List.of("tiny-lama"), router.missingLocalTargets());

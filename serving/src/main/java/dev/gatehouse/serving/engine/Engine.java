@@ -16,8 +16,8 @@ import java.util.Map;
 import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
@@ -53,7 +53,6 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
 
     private final ConcurrentLinkedQueue<Request> waiting = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger waitingCount = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
@@ -67,10 +66,9 @@ public final class Engine implements AutoCloseable {
     private double decodeNanosAverage;
     private double prefillNanosPerToken;
 
-    // Published for other threads after each step.
-    private volatile int runningCount;
-    private volatile int freeSlotCount;
-    private volatile long estimatedWaitMillis;
+    // What other threads read, replaced whole so that its figures always agree with each other: submitters
+    // count a request in, the engine thread moves it to running (one swap) and publishes slots and the estimate.
+    private final AtomicReference<Capacity> capacity;
 
     private static final class Request {
         final Sequence seq;
@@ -95,7 +93,7 @@ public final class Engine implements AutoCloseable {
         this.maxModelLength = modelLength(config, mc.maxPositions(), kvBytesPerToken);
         this.cache = newCache(model, config.maxRunning(), maxModelLength, kvBytesPerToken);
         this.slots = new KvSlots(config.maxRunning());
-        this.freeSlotCount = slots.free();
+        this.capacity = new AtomicReference<>(snapshot(0, 0, slots.free(), 0));
         this.metrics = new EngineMetrics(registry, model.name(), this::capacity);
         this.thread = Thread.ofPlatform().name("engine-" + model.name()).daemon().unstarted(this::loop);
     }
@@ -180,8 +178,8 @@ public final class Engine implements AutoCloseable {
         if (!accepting) {
             throw new IllegalStateException("engine for " + model.name() + " is shutting down");
         }
-        if (waitingCount.incrementAndGet() > config.maxWaiting()) {
-            waitingCount.decrementAndGet();
+        Capacity queued = capacity.getAndUpdate(c -> c.queueFull() ? c : withWaiting(c, c.waiting() + 1));
+        if (queued.queueFull()) {
             throw new CapacityException(model.name() + " has " + config.maxWaiting() + " requests waiting already");
         }
         RequestHandle handle = new RequestHandle(ids.incrementAndGet(), this::wake, config.maxPendingEvents());
@@ -190,12 +188,19 @@ public final class Engine implements AutoCloseable {
         return handle;
     }
 
-    /** A cheap snapshot for the router and the metrics; KV memory counts whole reserved slots. */
+    /** A consistent snapshot for the router and the metrics; KV memory counts whole reserved slots. */
     public Capacity capacity() {
+        return capacity.get();
+    }
+
+    private Capacity snapshot(int running, int waiting, int freeSlots, long estimatedWaitMillis) {
         long slotBytes = (long) maxModelLength * kvBytesPerToken;
-        int free = freeSlotCount;
-        return new Capacity(runningCount, waitingCount.get(), config.maxRunning(), config.maxWaiting(), free,
-                (long) (config.maxRunning() - free) * slotBytes, (long) config.maxRunning() * slotBytes, estimatedWaitMillis);
+        return new Capacity(running, waiting, config.maxRunning(), config.maxWaiting(), freeSlots,
+                (long) (config.maxRunning() - freeSlots) * slotBytes, (long) config.maxRunning() * slotBytes, estimatedWaitMillis);
+    }
+
+    private Capacity withWaiting(Capacity c, int waiting) {
+        return snapshot(c.running(), waiting, c.freeSlots(), c.estimatedWaitMillis());
     }
 
     private void wake() {
@@ -226,7 +231,7 @@ public final class Engine implements AutoCloseable {
         }
         fail(List.copyOf(running), "engine stopped");
         for (Request r; (r = waiting.poll()) != null; ) {
-            waitingCount.decrementAndGet();
+            capacity.updateAndGet(c -> withWaiting(c, c.waiting() - 1));
             r.handle.emit(new EngineEvent.Failed("engine stopped", false));
         }
         publish();
@@ -259,7 +264,7 @@ public final class Engine implements AutoCloseable {
         }
         waiting.removeIf(r -> {
             if (r.handle.isCancelled()) {
-                waitingCount.decrementAndGet();
+                capacity.updateAndGet(c -> withWaiting(c, c.waiting() - 1));
                 r.handle.emit(new EngineEvent.Failed("cancelled", true));
                 return true;
             }
@@ -273,13 +278,11 @@ public final class Engine implements AutoCloseable {
             if (r == null) {
                 return;
             }
-            waitingCount.decrementAndGet();
             r.seq.slot = slots.take();
             r.admitted = System.nanoTime();
             metrics.queued(r.admitted - r.submitted);
             running.add(r);
-            runningCount = running.size(); // a request leaves "waiting" and shows as "running" at once
-            freeSlotCount = slots.free();
+            publishSlots(1); // the request leaves "waiting" and shows as "running" with its slot taken, in one snapshot
         }
     }
 
@@ -441,9 +444,11 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Frees a sequence's slot; it has left {@code running} already, so the snapshot shows both at once. */
     private void release(Request r) {
         slots.release(r.seq.slot);
         r.seq.slot = -1;
+        publishSlots(0);
     }
 
     /** Ends running requests with an error: they leave the batch and their slots are free again. */
@@ -456,11 +461,19 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Publishes the capacity figures and the wait estimate. */
+    /** Publishes the running sequences and free slots as they are now, with {@code leftQueue} fewer waiting. */
+    private void publishSlots(int leftQueue) {
+        int runningNow = running.size();
+        int free = slots.free();
+        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting() - leftQueue, free, c.estimatedWaitMillis()));
+    }
+
+    /** Publishes the capacity figures and the wait estimate after a step. */
     private void publish() {
-        runningCount = running.size();
-        freeSlotCount = slots.free();
-        estimatedWaitMillis = estimateWaitNanos() / 1_000_000;
+        int runningNow = running.size();
+        int free = slots.free();
+        long estimateMillis = estimateWaitNanos() / 1_000_000;
+        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting(), free, estimateMillis));
     }
 
     /** See {@link WaitEstimate}: the queue played forward at the measured decode and prefill speeds. */
@@ -500,7 +513,7 @@ public final class Engine implements AutoCloseable {
     /** Waits up to {@code timeout} for queued work to finish; true if it did. */
     public boolean awaitIdle(long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
-        while (runningCount > 0 || waitingCount.get() > 0) {
+        for (Capacity c = capacity.get(); c.running() > 0 || c.waiting() > 0; c = capacity.get()) {
             if (System.nanoTime() > deadline) {
                 return false;
             }

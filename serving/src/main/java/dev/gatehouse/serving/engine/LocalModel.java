@@ -39,7 +39,7 @@ public final class LocalModel implements AutoCloseable {
         this.lm = lm;
         this.tokenizer = tokenizer;
         this.tokenizerConfig = tokenizerConfig;
-        this.chatTemplate = ChatTemplate.of(tokenizerConfig);
+        this.chatTemplate = ChatTemplate.of(name, tokenizerConfig);
         this.eosTokenIds = eosTokenIds;
         this.manager = manager;
         this.dtype = dtype;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.FinishReason;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -20,30 +21,19 @@ final class CompletionEncoder {
     private final long created;
     private final ChatRequest request;
     private final Choice[] choices;
-    private ChatEvent.Usage usage;
-    private long completionChars; // what was generated so far, for a stream that ends before its usage
-
-    /** The usage the stream reported, null until it has (the rate limiter corrects its estimate with it). */
-    ChatEvent.Usage usage() {
-        return usage;
-    }
-
-    /**
-     * The reported usage or, for a stream cut short (the client went away), an estimate: what the
-     * prompt was estimated at and a token per 4 characters generated, so hanging up is not free.
-     */
-    ChatEvent.Usage usageOrEstimate(long promptEstimate) {
-        return usage != null ? usage : new ChatEvent.Usage((int) promptEstimate, (int) ((completionChars + 3) / 4));
-    }
-
+    private ChatEvent.Usage usage; // for the whole response's usage field
     private static final class Choice {
         final StringBuilder text = new StringBuilder();
         final List<ChatEvent.TokenLogprob> logprobs = new ArrayList<>();
         final List<Integer> offsets = new ArrayList<>(); // where each token's text starts in the choice's text
-        String finishReason;
+        final List<ToolCallText> calls = new ArrayList<>(); // by call number
+        FinishReason finishReason;
         boolean roleSent;
         int textOffset;
     }
+
+    /** A tool call as it is put together from its start and argument fragments. */
+    private record ToolCallText(String id, String name, StringBuilder arguments) {}
 
     CompletionEncoder(boolean chat, String id, long created, ChatRequest request) {
         this.chat = chat;
@@ -66,8 +56,10 @@ final class CompletionEncoder {
                     c.offsets.addAll(offsets(d.logprobs(), c.text.length()));
                 }
                 c.text.append(d.text());
-                completionChars += d.text().length();
             }
+            case ChatEvent.ToolCallStart t -> choices[t.index()].calls.add(new ToolCallText(t.id(), t.name(), new StringBuilder()));
+            case ChatEvent.ToolCallDelta t -> choices[t.index()].calls.get(t.call()).arguments().append(t.arguments());
+            case ChatEvent.ToolCallEnd t -> { }
             case ChatEvent.Finish f -> choices[f.index()].finishReason = f.reason();
             case ChatEvent.Usage u -> usage = u;
         }
@@ -83,13 +75,24 @@ final class CompletionEncoder {
             if (chat) {
                 ObjectNode message = choice.putObject("message");
                 message.put("role", "assistant");
-                message.put("content", c.text.toString());
+                if (c.text.isEmpty() && !c.calls.isEmpty()) {
+                    message.putNull("content"); // a turn that only calls tools, as OpenAI sends it
+                } else {
+                    message.put("content", c.text.toString());
+                }
                 message.putNull("refusal");
+                if (!c.calls.isEmpty()) {
+                    ArrayNode calls = message.putArray("tool_calls");
+                    for (ToolCallText call : c.calls) {
+                        ObjectNode t = calls.addObject().put("id", call.id()).put("type", "function");
+                        t.putObject("function").put("name", call.name()).put("arguments", call.arguments().toString());
+                    }
+                }
             } else {
                 choice.put("text", c.text.toString());
             }
             putLogprobs(choice, c.logprobs, c.offsets);
-            choice.put("finish_reason", c.finishReason);
+            choice.put("finish_reason", finishReason(c.finishReason));
         }
         if (usage != null) {
             root.set("usage", OpenAiJson.usage(usage));
@@ -103,12 +106,7 @@ final class CompletionEncoder {
         switch (e) {
             case ChatEvent.Delta d -> {
                 Choice c = choices[d.index()];
-                if (chat && !c.roleSent) {
-                    c.roleSent = true;
-                    ObjectNode first = chunk(d.index());
-                    delta(first).put("role", "assistant").put("content", "");
-                    out.add(first);
-                }
+                roleChunk(d.index(), out);
                 if (!d.text().isEmpty() || d.logprobs() != null) {
                     ObjectNode chunk = chunk(d.index());
                     if (chat) {
@@ -120,21 +118,34 @@ final class CompletionEncoder {
                         putLogprobs(chunk, d.logprobs(), offsets(d.logprobs(), c.textOffset));
                     }
                     c.textOffset += d.text().length();
-                    completionChars += d.text().length();
-                    out.add(chunk);
+                        out.add(chunk);
                 }
             }
+            case ChatEvent.ToolCallStart t -> { // the first fragment of a call carries its id and name
+                roleChunk(t.index(), out);
+                ObjectNode chunk = chunk(t.index());
+                ObjectNode call = delta(chunk).putArray("tool_calls").addObject().put("index", t.call())
+                        .put("id", t.id()).put("type", "function");
+                call.putObject("function").put("name", t.name()).put("arguments", "");
+                out.add(chunk);
+            }
+            case ChatEvent.ToolCallDelta t -> {
+                ObjectNode chunk = chunk(t.index());
+                delta(chunk).putArray("tool_calls").addObject().put("index", t.call())
+                        .putObject("function").put("arguments", t.arguments());
+                out.add(chunk);
+            }
+            case ChatEvent.ToolCallEnd t -> { }
             case ChatEvent.Finish f -> {
                 ObjectNode chunk = chunk(f.index());
                 ObjectNode choice = (ObjectNode) chunk.get("choices").get(0);
                 if (!chat) {
                     choice.put("text", "");
                 }
-                choice.put("finish_reason", f.reason());
+                choice.put("finish_reason", finishReason(f.reason()));
                 out.add(chunk);
             }
             case ChatEvent.Usage u -> {
-                usage = u; // kept even when the client did not ask for it: the rate limiter uses it
                 if (request.includeUsage()) {
                     ObjectNode chunk = OpenAiJson.envelope(id, chat ? "chat.completion.chunk" : "text_completion", created,
                             request.model());
@@ -145,6 +156,27 @@ final class CompletionEncoder {
             }
         }
         return out;
+    }
+
+    /** The first chunk of a chat choice says who speaks. */
+    private void roleChunk(int index, List<ObjectNode> out) {
+        Choice c = choices[index];
+        if (chat && !c.roleSent) {
+            c.roleSent = true;
+            ObjectNode first = chunk(index);
+            delta(first).put("role", "assistant").put("content", "");
+            out.add(first);
+        }
+    }
+
+    /** OpenAI's words for why a choice ended; null while it has not. */
+    static String finishReason(FinishReason reason) {
+        return reason == null ? null : switch (reason) {
+            case STOP -> "stop";
+            case LENGTH -> "length";
+            case TOOL_CALLS -> "tool_calls";
+            case CONTENT_FILTER -> "content_filter";
+        };
     }
 
     /** A chunk for one choice with an empty delta and finish_reason null, to be filled in. */

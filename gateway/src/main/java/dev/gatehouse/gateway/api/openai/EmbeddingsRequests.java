@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.pipeline.TokenEstimate;
 import dev.gatehouse.serving.embed.EmbeddingModel;
 
 import java.nio.ByteBuffer;
@@ -39,6 +40,22 @@ final class EmbeddingsRequests {
             throw ApiException.invalid("model", "'model' is required and must be a string.");
         }
         return model.asText();
+    }
+
+    /** The input's tokens for the rate limiter, before the model tokenizes it: characters / 4, and each token id as one. */
+    static long estimate(JsonNode body) {
+        return TokenEstimate.fromChars(chars(body.path("input")));
+    }
+
+    private static long chars(JsonNode n) {
+        if (n.isTextual()) {
+            return n.textValue().length();
+        }
+        long sum = 0;
+        for (JsonNode child : n) { // a list of strings, of token ids, or of lists of token ids
+            sum += child.isNumber() ? 4 : chars(child);
+        }
+        return sum;
     }
 
     static Parsed parse(JsonNode body, EmbeddingModel model) {

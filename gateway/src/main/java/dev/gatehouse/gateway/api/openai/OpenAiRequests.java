@@ -3,19 +3,29 @@ package dev.gatehouse.gateway.api.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.Message;
+import dev.gatehouse.gateway.chat.ResponseFormat;
+import dev.gatehouse.gateway.chat.Tool;
+import dev.gatehouse.gateway.chat.ToolChoice;
 import dev.gatehouse.serving.sample.SamplingParams;
-import dev.gatehouse.serving.text.ChatMessage;
 
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Decodes /v1/chat/completions and /v1/completions bodies into the internal {@link ChatRequest}. */
 final class OpenAiRequests {
-    private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
     /** Fields that change what the model must do and that Gatehouse cannot honour yet: refused, never dropped. */
-    private static final List<String> UNSUPPORTED = List.of("tools", "tool_choice", "functions", "function_call",
-            "response_format", "logit_bias", "audio", "prediction", "web_search_options");
+    private static final List<String> UNSUPPORTED = List.of("logit_bias", "audio", "prediction", "web_search_options");
+    /**
+     * The fields this decoder reads. Any other field is passed through to targets that speak OpenAI's
+     * dialect (reasoning_effort, metadata, service_tier, store, modalities, vLLM's extras, ...).
+     */
+    private static final Set<String> KNOWN = Set.of("model", "messages", "prompt", "max_tokens", "max_completion_tokens",
+            "stream", "stream_options", "logprobs", "top_logprobs", "n", "stop", "temperature", "top_p", "top_k", "min_p",
+            "repetition_penalty", "presence_penalty", "frequency_penalty", "seed", "user", "echo", "suffix", "best_of",
+            "tools", "tool_choice", "functions", "function_call", "parallel_tool_calls", "response_format");
     private static final int MAX_N = 16;
     private static final int MAX_STOP = 4;
 
@@ -25,7 +35,11 @@ final class OpenAiRequests {
         RequestReader r = new RequestReader(body);
         refuseUnsupported(r);
         String model = r.requiredString("model");
-        List<ChatMessage> messages = messages(r.node("messages"));
+        List<Message> messages = OpenAiMessages.decode(r.node("messages"));
+        List<Tool> tools = OpenAiTools.tools(r);
+        ToolChoice toolChoice = OpenAiTools.toolChoice(r, tools);
+        Boolean parallel = r.node("parallel_tool_calls") == null ? null : r.bool("parallel_tool_calls", true);
+        ResponseFormat format = OpenAiTools.responseFormat(r);
         Integer maxTokens = maxTokens(r, "max_completion_tokens", maxTokens(r, "max_tokens", null));
         boolean stream = r.bool("stream", false);
         boolean includeUsage = includeUsage(r);
@@ -34,7 +48,20 @@ final class OpenAiRequests {
         if (topLogprobs > 0 && !logprobs) {
             throw ApiException.invalid("top_logprobs", "'top_logprobs' requires 'logprobs' to be true.");
         }
-        return build(r, model, messages, null, maxTokens, logprobs, topLogprobs, false, stream, includeUsage);
+        ChatRequest plain = build(r, model, messages, null, maxTokens, logprobs, topLogprobs, false, stream, includeUsage);
+        return new ChatRequest(plain.model(), plain.messages(), null, plain.maxTokens(), plain.sampling(), plain.n(), false,
+                plain.stream(), plain.includeUsage(), plain.user(), tools, toolChoice, parallel, format, passthrough(body));
+    }
+
+    /** The fields of the body this decoder does not read, as the client sent them. */
+    private static Map<String, JsonNode> passthrough(JsonNode body) {
+        Map<String, JsonNode> out = new LinkedHashMap<>();
+        body.fields().forEachRemaining(f -> {
+            if (!KNOWN.contains(f.getKey()) && !UNSUPPORTED.contains(f.getKey()) && !f.getValue().isNull()) {
+                out.put(f.getKey(), f.getValue());
+            }
+        });
+        return out;
     }
 
     static ChatRequest completion(JsonNode body) {
@@ -84,7 +111,7 @@ final class OpenAiRequests {
         return options != null && options.bool("include_usage", false);
     }
 
-    private static ChatRequest build(RequestReader r, String model, List<ChatMessage> messages, List<String> prompts,
+    private static ChatRequest build(RequestReader r, String model, List<Message> messages, List<String> prompts,
                                      Integer maxTokens, boolean logprobs, int topLogprobs, boolean echo, boolean stream,
                                      boolean includeUsage) {
         int n = r.integer("n", 1);
@@ -122,69 +149,11 @@ final class OpenAiRequests {
     private static void refuseUnsupported(RequestReader r) {
         for (String field : UNSUPPORTED) {
             JsonNode n = r.node(field);
-            // Clients send the defaults explicitly too: tools [], logit_bias {}, response_format {"type": "text"}.
-            boolean noOp = n != null && (n.isContainerNode() && n.isEmpty()
-                    || field.equals("response_format") && n.size() == 1 && n.path("type").asText().equals("text"));
+            // Clients send the defaults explicitly too: logit_bias {}.
+            boolean noOp = n != null && n.isContainerNode() && n.isEmpty();
             if (n != null && !noOp) {
                 throw ApiException.invalid(field, "'" + field + "' is not supported by Gatehouse yet.");
             }
         }
-    }
-
-    private static List<ChatMessage> messages(JsonNode node) {
-        if (node == null) {
-            throw ApiException.invalid("messages", "Missing required parameter: 'messages'.");
-        }
-        if (!node.isArray()) {
-            throw RequestReader.wrongType("messages", "an array");
-        }
-        if (node.isEmpty()) {
-            throw ApiException.invalid("messages", "'messages' must contain at least one message.");
-        }
-        List<ChatMessage> out = new ArrayList<>();
-        for (int i = 0; i < node.size(); i++) {
-            String where = "messages[" + i + "]";
-            JsonNode m = node.get(i);
-            if (!m.isObject()) {
-                throw RequestReader.wrongType(where, "an object");
-            }
-            JsonNode role = m.get("role");
-            if (role == null || !role.isTextual()) {
-                throw ApiException.invalid(where + ".role", "Missing required parameter: '" + where + ".role'.");
-            }
-            if (!ROLES.contains(role.asText())) {
-                throw ApiException.invalid(where + ".role", "Invalid value for '" + where + ".role': '" + role.asText()
-                        + "'. Supported values are: 'system', 'developer', 'user' and 'assistant'.");
-            }
-            // "developer" is the newer name OpenAI gives the system role; templates know "system".
-            String r = role.asText().equals("developer") ? "system" : role.asText();
-            out.add(new ChatMessage(r, content(m.get("content"), where + ".content")));
-        }
-        return out;
-    }
-
-    /** A string, or a list of content parts of which only text parts are supported. */
-    private static String content(JsonNode c, String where) {
-        if (c == null || c.isNull()) {
-            throw ApiException.invalid(where, "Missing required parameter: '" + where + "'.");
-        }
-        if (c.isTextual()) {
-            return c.asText();
-        }
-        if (!c.isArray()) {
-            throw RequestReader.wrongType(where, "a string or an array of content parts");
-        }
-        StringBuilder text = new StringBuilder();
-        for (JsonNode part : c) {
-            String type = part.path("type").asText("");
-            if (!type.equals("text")) {
-                throw ApiException.invalid(where, "Content part type '" + type + "' is not supported; only 'text' parts are.");
-            }
-            if (!part.path("text").isTextual()) {
-                throw RequestReader.wrongType(where + ".text", "a string");
-            }
-            text.append(part.get("text").asText());
-        }
-        return text.toString();
     }
 }

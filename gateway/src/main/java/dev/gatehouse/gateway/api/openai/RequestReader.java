@@ -28,6 +28,14 @@ final class RequestReader {
         this.prefix = prefix;
     }
 
+    /** The object at {@code where} (e.g. "tools[1]"), its errors naming fields below it; a 400 when it is not an object. */
+    static RequestReader at(JsonNode n, String where) {
+        if (n == null || !n.isObject()) {
+            throw wrongType(where, "an object");
+        }
+        return new RequestReader(n, where + ".");
+    }
+
     /** A nested object such as stream_options; null when absent. */
     RequestReader object(String field) {
         JsonNode n = node(field);
@@ -59,7 +67,7 @@ final class RequestReader {
     String requiredString(String field) {
         String s = string(field, null);
         if (s == null || s.isEmpty()) {
-            throw ApiException.invalid(field, "Missing required parameter: '" + field + "'.");
+            throw ApiException.invalid(prefix + field, "Missing required parameter: '" + prefix + field + "'.");
         }
         return s;
     }

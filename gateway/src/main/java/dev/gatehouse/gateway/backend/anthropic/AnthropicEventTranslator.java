@@ -1,7 +1,9 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.StreamTranslator;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -11,14 +13,35 @@ import java.util.List;
  * (text_delta), message_delta (stop_reason, output tokens), message_stop; a whole message carries
  * the same in its content blocks, stop_reason and usage. One choice, index 0.
  */
-final class AnthropicEventTranslator {
+final class AnthropicEventTranslator implements StreamTranslator {
+    private final String provider;
+    private final String apiKey;
     private int inputTokens;
     private int outputTokens;
+    private boolean stopped;
 
-    /** The events of one stream event; message_stop gives the Usage, last. */
-    List<ChatEvent> event(JsonNode e) {
+    AnthropicEventTranslator(String provider, String apiKey) {
+        this.provider = provider;
+        this.apiKey = apiKey;
+    }
+
+    /** The stream ends at message_stop; a body that ends before it is a failed answer. */
+    @Override
+    public boolean done() {
+        return stopped;
+    }
+
+    @Override
+    public List<ChatEvent> atEnd() {
+        return null;
+    }
+
+    /** The events of one stream event; message_stop gives the Usage, last; an error event ends the stream. */
+    @Override
+    public List<ChatEvent> event(JsonNode e) {
         List<ChatEvent> events = new ArrayList<>();
         switch (e.path("type").asText()) {
+            case "error" -> throw AnthropicErrors.inStream(provider, apiKey, e.path("error"));
             case "message_start" -> {
                 JsonNode usage = e.path("message").path("usage");
                 inputTokens = usage.path("input_tokens").asInt(0);
@@ -37,7 +60,10 @@ final class AnthropicEventTranslator {
                     events.add(new ChatEvent.Finish(0, finishReason(reason.asText())));
                 }
             }
-            case "message_stop" -> events.add(new ChatEvent.Usage(inputTokens, outputTokens));
+            case "message_stop" -> {
+                stopped = true;
+                events.add(new ChatEvent.Usage(inputTokens, outputTokens));
+            }
             default -> { } // content_block_start/stop, ping: nothing to say
         }
         return events;
@@ -56,13 +82,12 @@ final class AnthropicEventTranslator {
                 new ChatEvent.Usage(usage.path("input_tokens").asInt(0), usage.path("output_tokens").asInt(0)));
     }
 
-    /** Anthropic's stop_reason in OpenAI's words. */
-    static String finishReason(String stopReason) {
+    static FinishReason finishReason(String stopReason) {
         return switch (stopReason) {
-            case "max_tokens" -> "length";
-            case "tool_use" -> "tool_calls";
-            case "refusal" -> "content_filter";
-            default -> "stop"; // end_turn, stop_sequence, pause_turn
+            case "max_tokens" -> FinishReason.LENGTH;
+            case "tool_use" -> FinishReason.TOOL_CALLS;
+            case "refusal" -> FinishReason.CONTENT_FILTER;
+            default -> FinishReason.STOP; // end_turn, stop_sequence, pause_turn
         };
     }
 }

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 
 /**
  * ChatRequest -> the body of Anthropic's POST /v1/messages: system messages go to the top-level
@@ -40,11 +40,11 @@ final class AnthropicRequestTranslator {
         body.put("max_tokens", request.maxTokens() == null ? DEFAULT_MAX_TOKENS : request.maxTokens());
         StringBuilder system = new StringBuilder();
         ArrayNode messages = body.putArray("messages");
-        for (ChatMessage m : request.messages()) {
-            if (m.role().equals("system")) {
-                system.append(system.isEmpty() ? "" : "\n\n").append(m.content());
+        for (Message m : request.messages()) {
+            if (m.role().equals(Message.SYSTEM)) {
+                system.append(system.isEmpty() ? "" : "\n\n").append(m.text());
             } else {
-                messages.addObject().put("role", m.role()).put("content", m.content());
+                messages.addObject().put("role", m.role()).put("content", m.text());
             }
         }
         if (!system.isEmpty()) {

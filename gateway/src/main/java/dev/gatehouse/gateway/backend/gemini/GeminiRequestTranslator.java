@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 
 /**
  * ChatRequest -> a Gemini generateContent body: system messages become systemInstruction, the
@@ -34,12 +34,12 @@ final class GeminiRequestTranslator {
         ObjectNode body = MAPPER.createObjectNode();
         StringBuilder system = new StringBuilder();
         ArrayNode contents = body.putArray("contents");
-        for (ChatMessage m : request.messages()) {
-            if (m.role().equals("system")) {
-                system.append(system.isEmpty() ? "" : "\n\n").append(m.content());
+        for (Message m : request.messages()) {
+            if (m.role().equals(Message.SYSTEM)) {
+                system.append(system.isEmpty() ? "" : "\n\n").append(m.text());
             } else {
-                ObjectNode content = contents.addObject().put("role", m.role().equals("assistant") ? "model" : "user");
-                content.putArray("parts").addObject().put("text", m.content());
+                ObjectNode content = contents.addObject().put("role", m.role().equals(Message.ASSISTANT) ? "model" : "user");
+                content.putArray("parts").addObject().put("text", m.text());
             }
         }
         if (!system.isEmpty()) {

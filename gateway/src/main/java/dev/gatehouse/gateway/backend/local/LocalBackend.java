@@ -1,14 +1,17 @@
 package dev.gatehouse.gateway.backend.local;
 
 import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Capabilities;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.CapacityException;
 import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.engine.RequestHandle;
 import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.text.ChatMessage;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +26,17 @@ public final class LocalBackend implements Backend {
 
     public Engine engine() {
         return engine;
+    }
+
+    /** Plain text for now: tool calling and structured output on local models are their own work (issue 15). */
+    @Override
+    public Capabilities capabilities() {
+        return new Capabilities(false, false, false, false, engine.maxModelLength());
+    }
+
+    @Override
+    public Capacity capacity() {
+        return engine.capacity();
     }
 
     @Override
@@ -81,7 +95,8 @@ public final class LocalBackend implements Backend {
     private static List<int[]> tokenize(ChatRequest request, LocalModel model) {
         try {
             if (request.isChat()) {
-                String text = model.chatTemplate().render(request.messages(), true);
+                List<ChatMessage> messages = request.messages().stream().map(m -> new ChatMessage(m.role(), m.text())).toList();
+                String text = model.chatTemplate().render(messages, true);
                 return List.of(model.tokenizer().encode(text, false)); // the template wrote the special tokens itself
             }
             return request.prompts().stream().map(model::encodePrompt).toList();

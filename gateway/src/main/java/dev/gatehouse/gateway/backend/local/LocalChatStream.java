@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.backend.local;
 
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.serving.engine.EngineEvent;
 import dev.gatehouse.serving.engine.RequestHandle;
@@ -59,7 +60,8 @@ final class LocalChatStream implements ChatStream {
                     case EngineEvent.Token t -> events.put(new ChatEvent.Delta(index, t.text(), logprobs(t.token())));
                     case EngineEvent.Finished f -> {
                         events.put(f);
-                        events.put(new ChatEvent.Finish(index, f.reason().wireName()));
+                        events.put(new ChatEvent.Finish(index, f.reason() == dev.gatehouse.serving.engine.FinishReason.LENGTH
+                                ? FinishReason.LENGTH : FinishReason.STOP));
                         return;
                     }
                     case EngineEvent.Failed f -> {

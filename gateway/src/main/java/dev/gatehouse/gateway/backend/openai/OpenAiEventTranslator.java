@@ -1,27 +1,67 @@
 package dev.gatehouse.gateway.backend.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.StreamTranslator;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * OpenAI's answers -> ChatEvents: a streamed chunk ({@code choices[].delta.content} for chat,
- * {@code choices[].text} for completions) or a whole response ({@code choices[].message.content}).
+ * {@code choices[].text} for completions, {@code delta.tool_calls} fragments) or a whole response
+ * ({@code choices[].message.content} and {@code tool_calls}). One translator per stream: it keeps
+ * which tool calls of each choice have started, numbering them in the order they began whatever
+ * index the server gives them, and ends them all when their choice finishes.
  */
-final class OpenAiEventTranslator {
-    private OpenAiEventTranslator() {}
+final class OpenAiEventTranslator implements StreamTranslator {
+    private final String provider;
+    private final String apiKey;
+    /** Per choice: the server's tool-call index -> the call number the events carry. */
+    private final Map<Integer, Map<Integer, Integer>> calls = new HashMap<>();
 
-    /** One chunk of a stream; the usage chunk (no choices) gives the Usage event. */
-    static List<ChatEvent> chunk(JsonNode chunk) {
+    OpenAiEventTranslator(String provider, String apiKey) {
+        this.provider = provider;
+        this.apiKey = apiKey;
+    }
+
+    /** The stream ends at data: [DONE] (the template's), never at the end of the body. */
+    @Override
+    public boolean done() {
+        return false;
+    }
+
+    @Override
+    public List<ChatEvent> atEnd() {
+        return null;
+    }
+
+    /** One chunk of a stream; the usage chunk (no choices) gives the Usage event; an error object ends it. */
+    @Override
+    public List<ChatEvent> event(JsonNode chunk) {
+        if (chunk.has("error")) {
+            throw OpenAiErrors.inStream(provider, apiKey, chunk.path("error"));
+        }
         List<ChatEvent> events = new ArrayList<>();
         for (JsonNode choice : chunk.path("choices")) {
             int index = choice.path("index").asInt(0);
-            String text = choice.has("delta") ? choice.path("delta").path("content").asText("") : choice.path("text").asText("");
+            JsonNode delta = choice.path("delta");
+            String text = choice.has("delta") ? delta.path("content").asText("") : choice.path("text").asText("");
             List<ChatEvent.TokenLogprob> logprobs = logprobs(choice.path("logprobs"));
             if (!text.isEmpty() || logprobs != null) {
                 events.add(new ChatEvent.Delta(index, text, logprobs));
+            }
+            for (JsonNode call : delta.path("tool_calls")) {
+                toolCallFragment(index, call, events);
+            }
+            if (choice.path("finish_reason").isTextual()) {
+                calls.getOrDefault(index, Map.of()).values().stream().sorted()
+                        .forEach(n -> events.add(new ChatEvent.ToolCallEnd(index, n)));
+                calls.remove(index);
             }
             finish(choice, index, events);
         }
@@ -29,13 +69,45 @@ final class OpenAiEventTranslator {
         return events;
     }
 
+    /** A fragment of a streamed tool call: the first (with id and name) starts it, then arguments follow. */
+    private void toolCallFragment(int index, JsonNode call, List<ChatEvent> events) {
+        Map<Integer, Integer> open = calls.computeIfAbsent(index, i -> new LinkedHashMap<>());
+        int serverIndex = call.path("index").asInt(open.size());
+        Integer number = open.get(serverIndex);
+        JsonNode function = call.path("function");
+        if (number == null) {
+            number = open.size();
+            open.put(serverIndex, number);
+            events.add(new ChatEvent.ToolCallStart(index, number, call.path("id").asText("call_" + index + "_" + number),
+                    function.path("name").asText("")));
+        }
+        String arguments = function.path("arguments").asText("");
+        if (!arguments.isEmpty()) {
+            events.add(new ChatEvent.ToolCallDelta(index, number, arguments));
+        }
+    }
+
     /** A non-streamed response: per choice its whole text then its finish, usage last. */
     static List<ChatEvent> response(JsonNode response) {
         List<ChatEvent> events = new ArrayList<>();
         for (JsonNode choice : response.path("choices")) {
             int index = choice.path("index").asInt(0);
-            String text = choice.has("message") ? choice.path("message").path("content").asText("") : choice.path("text").asText("");
-            events.add(new ChatEvent.Delta(index, text, logprobs(choice.path("logprobs"))));
+            JsonNode message = choice.path("message");
+            String text = choice.has("message") ? message.path("content").asText("") : choice.path("text").asText("");
+            JsonNode toolCalls = message.path("tool_calls");
+            if (!text.isEmpty() || toolCalls.isEmpty()) {
+                events.add(new ChatEvent.Delta(index, text, logprobs(choice.path("logprobs"))));
+            }
+            for (int n = 0; n < toolCalls.size(); n++) {
+                JsonNode call = toolCalls.get(n);
+                events.add(new ChatEvent.ToolCallStart(index, n, call.path("id").asText("call_" + index + "_" + n),
+                        call.path("function").path("name").asText("")));
+                String arguments = call.path("function").path("arguments").asText("");
+                if (!arguments.isEmpty()) {
+                    events.add(new ChatEvent.ToolCallDelta(index, n, arguments));
+                }
+                events.add(new ChatEvent.ToolCallEnd(index, n));
+            }
             finish(choice, index, events);
         }
         usage(response, events);
@@ -45,8 +117,17 @@ final class OpenAiEventTranslator {
     private static void finish(JsonNode choice, int index, List<ChatEvent> events) {
         JsonNode reason = choice.path("finish_reason");
         if (reason.isTextual()) {
-            events.add(new ChatEvent.Finish(index, reason.asText()));
+            events.add(new ChatEvent.Finish(index, finishReason(reason.asText())));
         }
+    }
+
+    static FinishReason finishReason(String reason) {
+        return switch (reason) {
+            case "length" -> FinishReason.LENGTH;
+            case "tool_calls", "function_call" -> FinishReason.TOOL_CALLS;
+            case "content_filter" -> FinishReason.CONTENT_FILTER;
+            default -> FinishReason.STOP;
+        };
     }
 
     private static void usage(JsonNode node, List<ChatEvent> events) {

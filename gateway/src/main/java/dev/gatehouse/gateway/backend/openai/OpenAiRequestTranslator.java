@@ -5,8 +5,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ContentPart;
+import dev.gatehouse.gateway.chat.Message;
+import dev.gatehouse.gateway.chat.ResponseFormat;
+import dev.gatehouse.gateway.chat.Tool;
+import dev.gatehouse.gateway.chat.ToolCall;
+import dev.gatehouse.gateway.chat.ToolChoice;
 import dev.gatehouse.gateway.config.ProviderType;
-import dev.gatehouse.serving.text.ChatMessage;
 
 /**
  * ChatRequest -> the body of POST /chat/completions (a conversation) or /completions (a raw prompt).
@@ -31,9 +36,8 @@ final class OpenAiRequestTranslator {
         }
         if (request.isChat()) {
             ArrayNode messages = body.putArray("messages");
-            for (ChatMessage m : request.messages()) {
-                messages.addObject().put("role", m.role()).put("content", m.content());
-            }
+            request.messages().forEach(m -> messages.add(message(m)));
+            tools(body, request);
         } else {
             if (request.prompts().size() == 1) {
                 body.put("prompt", request.prompts().get(0));
@@ -58,7 +62,93 @@ final class OpenAiRequestTranslator {
             body.put("stream", true);
             body.putObject("stream_options").put("include_usage", true); // usage is counted whatever the client asked
         }
+        // what Gatehouse does not interpret goes on as the client sent it (reasoning_effort, metadata, store, ...)
+        request.passthrough().forEach((field, value) -> {
+            if (!body.has(field)) {
+                body.set(field, value);
+            }
+        });
         return body;
+    }
+
+    /** One turn in OpenAI's shape: text as a string, parts as a list, tool calls and results by id. */
+    private static ObjectNode message(Message m) {
+        ObjectNode out = MAPPER.createObjectNode().put("role", m.role());
+        if (m.content().isEmpty()) {
+            out.putNull("content"); // an assistant turn that only calls tools
+        } else if (m.content().size() == 1 && m.content().getFirst() instanceof ContentPart.Text t) {
+            out.put("content", t.text());
+        } else {
+            ArrayNode parts = out.putArray("content");
+            for (ContentPart p : m.content()) {
+                switch (p) {
+                    case ContentPart.Text t -> parts.addObject().put("type", "text").put("text", t.text());
+                    case ContentPart.Image i -> {
+                        ObjectNode image = parts.addObject().put("type", "image_url").putObject("image_url").put("url", i.url());
+                        if (i.detail() != null) {
+                            image.put("detail", i.detail());
+                        }
+                    }
+                }
+            }
+        }
+        if (!m.toolCalls().isEmpty()) {
+            ArrayNode calls = out.putArray("tool_calls");
+            for (ToolCall c : m.toolCalls()) {
+                ObjectNode call = calls.addObject().put("id", c.id()).put("type", "function");
+                call.putObject("function").put("name", c.name()).put("arguments", c.arguments());
+            }
+        }
+        if (m.toolCallId() != null) {
+            out.put("tool_call_id", m.toolCallId());
+        }
+        return out;
+    }
+
+    /** tools, tool_choice, parallel_tool_calls and response_format, as OpenAI names them. */
+    private static void tools(ObjectNode body, ChatRequest request) {
+        if (!request.tools().isEmpty()) {
+            ArrayNode tools = body.putArray("tools");
+            for (Tool t : request.tools()) {
+                ObjectNode function = tools.addObject().put("type", "function").putObject("function").put("name", t.name());
+                if (t.description() != null) {
+                    function.put("description", t.description());
+                }
+                function.set("parameters", t.parameters());
+                if (t.strict() != null) {
+                    function.put("strict", t.strict());
+                }
+            }
+            ToolChoice choice = request.toolChoice();
+            if (choice != null) { // OpenAI refuses a tool_choice without tools
+                switch (choice.mode()) {
+                    case NONE -> body.put("tool_choice", "none");
+                    case AUTO -> body.put("tool_choice", "auto");
+                    case REQUIRED -> body.put("tool_choice", "required");
+                    case NAMED -> body.putObject("tool_choice").put("type", "function")
+                            .putObject("function").put("name", choice.name());
+                }
+            }
+            if (request.parallelToolCalls() != null) {
+                body.put("parallel_tool_calls", request.parallelToolCalls());
+            }
+        }
+        ResponseFormat format = request.responseFormat();
+        if (format != null) {
+            ObjectNode f = body.putObject("response_format");
+            if (format.type() == ResponseFormat.Type.JSON_OBJECT) {
+                f.put("type", "json_object");
+            } else {
+                ObjectNode spec = f.put("type", "json_schema").putObject("json_schema").put("name", format.name());
+                if (format.description() != null) {
+                    spec.put("description", format.description());
+                }
+                spec.set("schema", format.schema());
+                if (format.strict() != null) {
+                    spec.put("strict", format.strict());
+                }
+            }
+        }
     }
 
     private static void sampling(ObjectNode body, ChatRequest request, boolean strict) {

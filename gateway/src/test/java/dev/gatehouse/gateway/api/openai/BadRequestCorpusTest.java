@@ -94,6 +94,15 @@ class BadRequestCorpusTest {
         return new Expect(400, "invalid_request_error", null, param);
     }
 
+    /** A parameter the local model cannot serve (tools, images, response formats): another target might. */
+    static Expect unsupported(String param) {
+        return new Expect(400, "invalid_request_error", "unsupported_parameter", param);
+    }
+
+    static Expect unsupportedValue(String param) {
+        return new Expect(400, "invalid_request_error", "unsupported_value", param);
+    }
+
     static final Expect MALFORMED = bad(null);
     static final Expect TOO_LARGE = new Expect(413, "invalid_request_error", "request_too_large", null);
     static final Expect NO_MODEL = new Expect(404, "invalid_request_error", "model_not_found", "model");
@@ -240,8 +249,10 @@ class BadRequestCorpusTest {
         add.chatField("messages", "[null]", bad("messages[0]"));
         add.chat("message without role", message("{\"content\":\"t5\"}"), bad("messages[0].role"));
         add.chat("role 42", message("{\"role\":42,\"content\":\"t5\"}"), bad("messages[0].role"));
-        add.chat("role tool", message("{\"role\":\"tool\",\"content\":\"t5\",\"tool_call_id\":\"x\"}"), bad("messages[0].role"));
-        add.chat("role function", message("{\"role\":\"function\",\"name\":\"f\",\"content\":\"t5\"}"), bad("messages[0].role"));
+        add.chat("tool result without a call", message("{\"role\":\"tool\",\"content\":\"t5\",\"tool_call_id\":\"x\"}"),
+                bad("messages[0].tool_call_id"));
+        add.chat("function result without a call", message("{\"role\":\"function\",\"name\":\"f\",\"content\":\"t5\"}"),
+                bad("messages[0].name"));
         add.chat("role wizard", message("{\"role\":\"wizard\",\"content\":\"t5\"}"), bad("messages[0].role"));
         add.chat("role USER (case)", message("{\"role\":\"USER\",\"content\":\"t5\"}"), bad("messages[0].role"));
         add.chat("message without content", message("{\"role\":\"user\"}"), bad("messages[0].content"));
@@ -251,14 +262,26 @@ class BadRequestCorpusTest {
         add.chat("content object", message("{\"role\":\"user\",\"content\":{\"type\":\"text\",\"text\":\"t5\"}}"),
                 bad("messages[0].content"));
         add.chat("content part image_url", message("{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
-                + "\"image_url\":{\"url\":\"https://example.com/cat.png\"}}]}"), bad("messages[0].content"));
+                + "\"image_url\":{\"url\":\"https://example.com/cat.png\"}}]}"), unsupported("messages[0].content[0]"));
+        add.chat("content part image_url not base64", message("{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+                + "\"image_url\":{\"url\":\"data:image/png;base64,not base64!\"}}]}"), bad("messages[0].content[0]"));
+        add.chat("content part image_url ftp", message("{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+                + "\"image_url\":{\"url\":\"ftp://example.com/cat.png\"}}]}"), bad("messages[0].content[0]"));
+        add.chat("content part image_url detail", message("{\"role\":\"user\",\"content\":[{\"type\":\"image_url\","
+                + "\"image_url\":{\"url\":\"https://example.com/cat.png\",\"detail\":\"max\"}}]}"),
+                bad("messages[0].content[0].image_url.detail"));
+        add.chat("image in a system message", message("{\"role\":\"system\",\"content\":[{\"type\":\"image_url\","
+                + "\"image_url\":{\"url\":\"https://example.com/cat.png\"}}]}"), bad("messages[0].content[0]"));
         add.chat("content part input_audio", message("{\"role\":\"user\",\"content\":[{\"type\":\"input_audio\","
-                + "\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}"), bad("messages[0].content"));
+                + "\"input_audio\":{\"data\":\"AAAA\",\"format\":\"wav\"}}]}"), bad("messages[0].content[0]"));
         add.chat("content part without type", message("{\"role\":\"user\",\"content\":[{\"text\":\"t5\"}]}"),
-                bad("messages[0].content"));
-        add.chat("content part plain string", message("{\"role\":\"user\",\"content\":[\"t5\"]}"), bad("messages[0].content"));
+                bad("messages[0].content[0]"));
+        add.chat("content part plain string", message("{\"role\":\"user\",\"content\":[\"t5\"]}"), bad("messages[0].content[0]"));
         add.chat("content part text 5", message("{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":5}]}"),
-                bad("messages[0].content.text"));
+                bad("messages[0].content[0].text"));
+        add.chat("assistant tool call without id", message("{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                + "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}"),
+                bad("messages[0].tool_calls[0].id"));
 
         // max_tokens and friends
         add.chatField("max_tokens", "\"10\"", bad("max_tokens"));
@@ -328,14 +351,29 @@ class BadRequestCorpusTest {
         add.chatField("min_p", "2", bad("min_p"));
         add.chatField("repetition_penalty", "0", bad("repetition_penalty"));
 
-        // fields that would change the answer and are not supported: refused, never silently dropped
-        add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]", bad("tools"));
+        // tools and response formats: checked, then refused by the local model, which cannot serve them yet
+        add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{}}}]", unsupported("tools"));
+        add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"string\"}}}]",
+                bad("tools[0].function.parameters"));
+        add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":[]}}]",
+                bad("tools[0].function.parameters"));
+        add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"no spaces\"}}]", bad("tools[0].function.name"));
+        add.chatField("tools", "[{\"type\":\"function\",\"function\":{}}]", bad("tools[0].function.name"));
+        add.chatField("tools", "[{\"type\":\"retrieval\"}]", bad("tools[0].type"));
+        add.chatField("tools", "{\"type\":\"function\"}", bad("tools"));
         add.chatField("tool_choice", "\"required\"", bad("tool_choice"));
-        add.chatField("functions", "[{\"name\":\"f\"}]", bad("functions"));
-        add.chatField("function_call", "\"auto\"", bad("function_call"));
-        add.chatField("response_format", "{\"type\":\"json_object\"}", bad("response_format"));
+        add.chatField("tool_choice", "\"sometimes\"", bad("tool_choice"));
+        add.chatField("functions", "[{\"name\":\"f\"}]", unsupported("tools"));
+        add.chatField("function_call", "{\"name\":\"f\"}", bad("function_call"));
+        add.chatField("parallel_tool_calls", "\"yes\"", bad("parallel_tool_calls"));
+        add.chatField("response_format", "{\"type\":\"json_object\"}", unsupportedValue("response_format"));
         add.chatField("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}}",
-                bad("response_format"));
+                unsupportedValue("response_format"));
+        add.chatField("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\"}}",
+                bad("response_format.json_schema.schema"));
+        add.chatField("response_format", "{\"type\":\"json_schema\"}", bad("response_format.json_schema"));
+        add.chatField("response_format", "{\"type\":\"xml\"}", bad("response_format.type"));
+        // fields that would change the answer and are not supported: refused, never silently dropped
         add.chatField("logit_bias", "{\"50\": -100}", bad("logit_bias"));
         add.chatField("audio", "{\"voice\":\"alloy\",\"format\":\"wav\"}", bad("audio"));
         add.chatField("prediction", "{\"type\":\"content\",\"content\":\"x\"}", bad("prediction"));

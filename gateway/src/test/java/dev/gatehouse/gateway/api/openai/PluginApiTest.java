@@ -70,7 +70,7 @@ class PluginApiTest {
         }
 
         public ChatStream onResponse(ChatRequest request, ChatStream response) {
-            if (request.messages() == null || !request.messages().getLast().content().contains("say pii")) {
+            if (request.messages() == null || !request.messages().getLast().text().contains("say pii")) {
                 return response;
             }
             Iterator<String> script = SCRIPT.iterator();
@@ -129,7 +129,7 @@ class PluginApiTest {
                 chat("mail jane@example.com, call 555-123-4567, pay 4111 1111 1111 1111", false));
         assertEquals(200, r.statusCode(), r.body());
         String redacted = "mail [EMAIL], call [PHONE], pay [CARD]";
-        assertEquals(redacted, lastSeen().messages().getFirst().content());
+        assertEquals(redacted, lastSeen().messages().getFirst().text());
         // the engine counted the tokens of the redacted text: that is what it was given
         assertEquals(server.chatPromptTokens(List.of(new ChatMessage("user", redacted))),
                 json(r).path("usage").path("prompt_tokens").asInt());

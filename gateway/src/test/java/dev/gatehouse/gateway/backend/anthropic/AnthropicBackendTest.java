@@ -6,13 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,12 +26,12 @@ import org.junit.jupiter.api.Test;
 
 class AnthropicBackendTest {
     static MockAnthropic mock;
-    static AnthropicBackend backend;
+    static Backend backend;
 
     @BeforeAll
     static void start() throws Exception {
         mock = new MockAnthropic();
-        backend = new AnthropicBackend(new ProviderConfig("claude", ProviderType.ANTHROPIC, mock.baseUrl(), MockAnthropic.KEY,
+        backend = Providers.backend(new ProviderConfig("claude", ProviderType.ANTHROPIC, mock.baseUrl(), MockAnthropic.KEY,
                 null, 5_000, Map.of(), ProviderConfig.Prices.NONE));
     }
 
@@ -44,8 +47,8 @@ class AnthropicBackendTest {
 
     static ChatRequest request(boolean stream, Integer maxTokens, float temperature) {
         ChatRequest.Sampling sampling = new ChatRequest.Sampling(temperature, 1f, 0, 0f, 1f, 0f, 0f, null, List.of("END"), false, 0);
-        return new ChatRequest("claude-3-5-haiku-latest", List.of(new ChatMessage("system", "Be brief."),
-                new ChatMessage("system", "Answer in English."), new ChatMessage("user", "Hi")),
+        return new ChatRequest("claude-3-5-haiku-latest", List.of(new Message("system", "Be brief."),
+                new Message("system", "Answer in English."), new Message("user", "Hi")),
                 null, maxTokens, sampling, 1, false, stream, false, "u-1");
     }
 
@@ -88,7 +91,7 @@ class AnthropicBackendTest {
     void wholeMessageBecomesEvents() throws Exception {
         List<ChatEvent> events = drain(backend.open(request(false, 20, 1f)));
 
-        assertEquals(List.of(new ChatEvent.Delta(0, MockAnthropic.REPLY, null), new ChatEvent.Finish(0, "stop"),
+        assertEquals(List.of(new ChatEvent.Delta(0, MockAnthropic.REPLY, null), new ChatEvent.Finish(0, FinishReason.STOP),
                 new ChatEvent.Usage(12, 6)), events);
     }
 
@@ -97,16 +100,17 @@ class AnthropicBackendTest {
         List<ChatEvent> events = drain(backend.open(request(true, 20, 1f)));
 
         assertEquals(MockAnthropic.REPLY, text(events));
-        assertEquals(new ChatEvent.Finish(0, "stop"), events.get(events.size() - 2));
+        assertEquals(new ChatEvent.Finish(0, FinishReason.STOP), events.get(events.size() - 2));
         assertEquals(new ChatEvent.Usage(12, 6), events.getLast());
     }
 
     @Test
-    void stopReasonsInOpenAisWords() {
-        assertEquals("length", AnthropicEventTranslator.finishReason("max_tokens"));
-        assertEquals("stop", AnthropicEventTranslator.finishReason("stop_sequence"));
-        assertEquals("stop", AnthropicEventTranslator.finishReason("end_turn"));
-        assertEquals("content_filter", AnthropicEventTranslator.finishReason("refusal"));
+    void stopReasonsMapOntoTheClosedSet() {
+        assertEquals(FinishReason.LENGTH, AnthropicEventTranslator.finishReason("max_tokens"));
+        assertEquals(FinishReason.STOP, AnthropicEventTranslator.finishReason("stop_sequence"));
+        assertEquals(FinishReason.STOP, AnthropicEventTranslator.finishReason("end_turn"));
+        assertEquals(FinishReason.TOOL_CALLS, AnthropicEventTranslator.finishReason("tool_use"));
+        assertEquals(FinishReason.CONTENT_FILTER, AnthropicEventTranslator.finishReason("refusal"));
     }
 
     @Test
@@ -146,7 +150,7 @@ class AnthropicBackendTest {
         assertEquals("temperature", hot.param());
         ChatRequest.Sampling seeded = new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, 42L, List.of(), false, 0);
         ApiException seed = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("m",
-                List.of(new ChatMessage("user", "hi")), null, 5, seeded, 1, false, false, false, null)));
+                List.of(new Message("user", "hi")), null, 5, seeded, 1, false, false, false, null)));
         assertEquals("seed", seed.param());
         assertTrue(hot.isUnsupported() && seed.isUnsupported(), "the router may try a target that can: " + seed.code());
         assertEquals(before, mock.received().size(), "refused before anything is sent");

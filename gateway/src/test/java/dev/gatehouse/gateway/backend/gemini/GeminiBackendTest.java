@@ -6,13 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,12 +25,12 @@ import org.junit.jupiter.api.Test;
 
 class GeminiBackendTest {
     static MockGemini mock;
-    static GeminiBackend backend;
+    static Backend backend;
 
     @BeforeAll
     static void start() throws Exception {
         mock = new MockGemini();
-        backend = new GeminiBackend(new ProviderConfig("gemini", ProviderType.GEMINI, mock.baseUrl(), MockGemini.KEY,
+        backend = Providers.backend(new ProviderConfig("gemini", ProviderType.GEMINI, mock.baseUrl(), MockGemini.KEY,
                 null, 5_000, Map.of(), ProviderConfig.Prices.NONE));
     }
 
@@ -38,8 +41,8 @@ class GeminiBackendTest {
 
     static ChatRequest request(boolean stream) {
         ChatRequest.Sampling sampling = new ChatRequest.Sampling(0.2f, 1f, 40, 0f, 1f, 0f, 0f, 7L, List.of("END"), false, 0);
-        return new ChatRequest("gemini-2.0-flash", List.of(new ChatMessage("system", "Be brief."),
-                new ChatMessage("user", "Hi"), new ChatMessage("assistant", "Hello!"), new ChatMessage("user", "Again")),
+        return new ChatRequest("gemini-2.0-flash", List.of(new Message("system", "Be brief."),
+                new Message("user", "Hi"), new Message("assistant", "Hello!"), new Message("user", "Again")),
                 null, 20, sampling, 1, false, stream, false, null);
     }
 
@@ -73,7 +76,7 @@ class GeminiBackendTest {
 
     @Test
     void wholeAnswerBecomesEvents() throws Exception {
-        assertEquals(List.of(new ChatEvent.Delta(0, "Hello from Gemini.", null), new ChatEvent.Finish(0, "stop"),
+        assertEquals(List.of(new ChatEvent.Delta(0, "Hello from Gemini.", null), new ChatEvent.Finish(0, FinishReason.STOP),
                 new ChatEvent.Usage(8, 5)), drain(backend.open(request(false))));
     }
 
@@ -83,7 +86,7 @@ class GeminiBackendTest {
 
         assertEquals("alt=sse", mock.received().getLast().query());
         assertEquals(List.of(new ChatEvent.Delta(0, "Hello", null), new ChatEvent.Delta(0, " from Gemini.", null),
-                new ChatEvent.Finish(0, "stop"), new ChatEvent.Usage(8, 5)), events);
+                new ChatEvent.Finish(0, FinishReason.STOP), new ChatEvent.Usage(8, 5)), events);
     }
 
     @Test
@@ -99,7 +102,7 @@ class GeminiBackendTest {
     void safetyBecomesContentFilter() throws Exception {
         mock.failNext(MockGemini.Fault.SAFETY);
 
-        assertTrue(drain(backend.open(request(false))).contains(new ChatEvent.Finish(0, "content_filter")));
+        assertTrue(drain(backend.open(request(false))).contains(new ChatEvent.Finish(0, FinishReason.CONTENT_FILTER)));
     }
 
     @Test
@@ -143,7 +146,7 @@ class GeminiBackendTest {
         int before = mock.received().size();
 
         ApiException e = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("gemini-2.0-flash",
-                List.of(new ChatMessage("user", "hi")), null, 5, logprobs, 1, false, false, false, null)));
+                List.of(new Message("user", "hi")), null, 5, logprobs, 1, false, false, false, null)));
         assertEquals("logprobs", e.param());
         assertTrue(e.isUnsupported(), e.code());
         assertEquals(before, mock.received().size(), "refused before anything is sent");

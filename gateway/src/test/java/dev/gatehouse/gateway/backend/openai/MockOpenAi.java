@@ -19,7 +19,10 @@ import java.util.concurrent.Executors;
 /**
  * A fake api.openai.com on a free loopback port: answers POST /v1/chat/completions in OpenAI's wire
  * format (a chat.completion object, or chat.completion.chunk SSE lines ending in data: [DONE]) with
- * {@link #REPLY}, and fails the next requests on demand with OpenAI's own error bodies.
+ * {@link #REPLY}, and fails the next requests on demand with OpenAI's own error bodies. A request
+ * with tools whose conversation does not end in tool results is answered with two parallel calls
+ * ({@link #CALLS}; streamed, their argument fragments interleave); one that ends in tool results with
+ * {@link #TOOL_ANSWER}; one with a json_schema response format with {@link #JSON_REPLY}.
  */
 public final class MockOpenAi implements AutoCloseable {
     public static final String REPLY = "Hello from the cloud.";
@@ -43,6 +46,13 @@ public final class MockOpenAi implements AutoCloseable {
     }
 
     public static final long STALL_MILLIS = 5_000;
+
+    /** The calls a request with tools gets: id, function name, arguments. */
+    public static final List<List<String>> CALLS = List.of(
+            List.of("call_DdmO9pD3xa9XTPNJ32zg2hcA", "get_weather", "{\"city\":\"Paris\",\"unit\":\"celsius\"}"),
+            List.of("call_ABqNgTH7cW8rMFqvdPWH4T9k", "get_weather", "{\"city\":\"Tokyo\",\"unit\":\"celsius\"}"));
+    public static final String TOOL_ANSWER = "Paris is sunny at 21°C; Tokyo is rainy at 14°C.";
+    public static final String JSON_REPLY = "{\"city\":\"Paris\",\"temperature\":21}";
 
 
     /** One request as received. */
@@ -109,22 +119,75 @@ public final class MockOpenAi implements AutoCloseable {
             return;
         }
         String model = body.path("model").asText(ex.getRequestURI().getPath().split("/")[3]);
+        JsonNode messages = body.path("messages");
+        boolean toolResults = messages.get(messages.size() - 1).path("role").asText().equals("tool");
+        if (!body.path("tools").isEmpty() && !toolResults) {
+            toolCalls(ex, model, body.path("stream").asBoolean(false));
+            return;
+        }
+        String reply = toolResults ? TOOL_ANSWER
+                : body.path("response_format").path("type").asText().equals("json_schema") ? JSON_REPLY : REPLY;
         if (body.path("stream").asBoolean(false)) {
-            stream(ex, model, fault);
+            stream(ex, model, fault, reply);
             return;
         }
         send(ex, 200, Map.of(), """
                 {"id":"chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT","object":"chat.completion","created":1741569952,
-                 "model":"%s","choices":[{"index":0,"message":{"role":"assistant","content":"%s","refusal":null,
+                 "model":"%s","choices":[{"index":0,"message":{"role":"assistant","content":%s,"refusal":null,
                  "annotations":[]},"logprobs":null,"finish_reason":"stop"}],
                  "usage":{"prompt_tokens":19,"completion_tokens":6,"total_tokens":25,
                   "prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},
                   "completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,
                   "rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_06737a9306"}
-                """.formatted(model, REPLY));
+                """.formatted(model, JSON.writeValueAsString(reply)));
     }
 
-    private static void stream(HttpExchange ex, String model, Fault fault) throws IOException {
+    /** Two parallel tool calls as OpenAI sends them; streamed, the second starts before the first's arguments are done. */
+    private static void toolCalls(HttpExchange ex, String model, boolean stream) throws IOException {
+        if (!stream) {
+            StringBuilder calls = new StringBuilder();
+            for (List<String> c : CALLS) {
+                calls.append(calls.isEmpty() ? "" : ",").append("{\"id\":\"").append(c.get(0))
+                        .append("\",\"type\":\"function\",\"function\":{\"name\":\"").append(c.get(1))
+                        .append("\",\"arguments\":").append(JSON.writeValueAsString(c.get(2))).append("}}");
+            }
+            send(ex, 200, Map.of(), """
+                    {"id":"chatcmpl-abc123","object":"chat.completion","created":1699896916,"model":"%s",
+                     "choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[%s],"refusal":null,
+                     "annotations":[]},"logprobs":null,"finish_reason":"tool_calls"}],
+                     "usage":{"prompt_tokens":82,"completion_tokens":17,"total_tokens":99}}
+                    """.formatted(model, calls));
+            return;
+        }
+        ex.getResponseHeaders().add("Content-Type", "text/event-stream; charset=utf-8");
+        ex.sendResponseHeaders(200, 0);
+        try (OutputStream out = ex.getResponseBody()) {
+            String head = "{\"id\":\"chatcmpl-456\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\""
+                    + model + "\",\"choices\":[{\"index\":0,\"delta\":";
+            String tail = ",\"logprobs\":null,\"finish_reason\":null}]}";
+            for (int i = 0; i < CALLS.size(); i++) { // the first fragment of each call: id, type, name, no arguments
+                List<String> c = CALLS.get(i);
+                data(out, head + (i == 0 ? "{\"role\":\"assistant\",\"content\":null," : "{")
+                        + "\"tool_calls\":[{\"index\":" + i + ",\"id\":\"" + c.get(0)
+                        + "\",\"type\":\"function\",\"function\":{\"name\":\"" + c.get(1) + "\",\"arguments\":\"\"}}]}" + tail);
+            }
+            for (int at = 0; at < 40; at += 7) { // then 7-character argument fragments, alternating between the calls
+                for (int i = 0; i < CALLS.size(); i++) {
+                    String args = CALLS.get(i).get(2);
+                    if (at < args.length()) {
+                        data(out, head + "{\"tool_calls\":[{\"index\":" + i + ",\"function\":{\"arguments\":"
+                                + JSON.writeValueAsString(args.substring(at, Math.min(args.length(), at + 7))) + "}}]}" + tail);
+                    }
+                }
+            }
+            data(out, head + "{}" + ",\"logprobs\":null,\"finish_reason\":\"tool_calls\"}]}");
+            data(out, "{\"id\":\"chatcmpl-456\",\"object\":\"chat.completion.chunk\",\"created\":1694268190,\"model\":\""
+                    + model + "\",\"choices\":[],\"usage\":{\"prompt_tokens\":82,\"completion_tokens\":17,\"total_tokens\":99}}");
+            data(out, "[DONE]");
+        }
+    }
+
+    private static void stream(HttpExchange ex, String model, Fault fault, String reply) throws IOException {
         ex.getResponseHeaders().add("Content-Type", "text/event-stream; charset=utf-8");
         ex.sendResponseHeaders(200, 0);
         try (OutputStream out = ex.getResponseBody()) {
@@ -136,9 +199,10 @@ public final class MockOpenAi implements AutoCloseable {
                 sleep();
                 return;
             }
-            for (String piece : List.of("Hello", " from", " the", " cloud", ".")) {
-                data(out, head + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" + piece
-                        + "\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}");
+            List<String> pieces = reply.equals(REPLY) ? List.of("Hello", " from", " the", " cloud", ".") : List.of(reply);
+            for (String piece : pieces) {
+                data(out, head + "\"choices\":[{\"index\":0,\"delta\":{\"content\":" + JSON.writeValueAsString(piece)
+                        + "},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}");
                 if (fault == Fault.STREAM_CUT) {
                     return; // the body ends here, without finish_reason or [DONE]
                 }

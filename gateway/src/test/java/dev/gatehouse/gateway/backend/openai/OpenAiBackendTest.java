@@ -5,13 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gatehouse.gateway.backend.Backend;
+import dev.gatehouse.gateway.backend.Providers;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
-import dev.gatehouse.serving.text.ChatMessage;
+import dev.gatehouse.gateway.chat.Message;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,12 +25,12 @@ import org.junit.jupiter.api.Test;
 
 class OpenAiBackendTest {
     static MockOpenAi mock;
-    static OpenAiBackend backend;
+    static Backend backend;
 
     @BeforeAll
     static void start() throws Exception {
         mock = new MockOpenAi();
-        backend = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(), MockOpenAi.KEY, null,
+        backend = Providers.backend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(), MockOpenAi.KEY, null,
                 5_000, Map.of("OpenAI-Organization", "org-1"), ProviderConfig.Prices.NONE));
     }
 
@@ -43,7 +46,7 @@ class OpenAiBackendTest {
 
     static ChatRequest request(boolean stream) {
         ChatRequest.Sampling sampling = new ChatRequest.Sampling(0.5f, 1f, 0, 0f, 1f, 0f, 0f, 7L, List.of("END"), false, 0);
-        return new ChatRequest("gpt-4o-mini", List.of(new ChatMessage("system", "Be brief."), new ChatMessage("user", "Hi")),
+        return new ChatRequest("gpt-4o-mini", List.of(new Message("system", "Be brief."), new Message("user", "Hi")),
                 null, 12, sampling, 1, false, stream, false, "u-1");
     }
 
@@ -101,7 +104,7 @@ class OpenAiBackendTest {
         List<ChatEvent> events = drain(backend.open(request(false)));
 
         assertEquals(MockOpenAi.REPLY, text(events));
-        assertTrue(events.contains(new ChatEvent.Finish(0, "stop")));
+        assertTrue(events.contains(new ChatEvent.Finish(0, FinishReason.STOP)));
         assertEquals(new ChatEvent.Usage(19, 6), events.getLast());
     }
 
@@ -111,7 +114,7 @@ class OpenAiBackendTest {
 
         assertTrue(mock.received().getLast().body().path("stream_options").path("include_usage").asBoolean());
         assertEquals(MockOpenAi.REPLY, text(events));
-        assertEquals(new ChatEvent.Finish(0, "stop"), events.get(events.size() - 2));
+        assertEquals(new ChatEvent.Finish(0, FinishReason.STOP), events.get(events.size() - 2));
         assertEquals(new ChatEvent.Usage(19, 6), events.getLast());
     }
 
@@ -168,7 +171,7 @@ class OpenAiBackendTest {
 
     @Test
     void streamThatStallsIsATimeout() throws Exception {
-        OpenAiBackend impatient = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
+        Backend impatient = Providers.backend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
                 MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
         mock.failNext(MockOpenAi.Fault.STALL_AFTER_FIRST_WORD);
         ChatStream stream = impatient.open(request(true));
@@ -183,7 +186,7 @@ class OpenAiBackendTest {
 
     @Test
     void azureNamesTheDeploymentInTheUrlAndSendsTheKeyAsApiKey() throws Exception {
-        OpenAiBackend azure = new OpenAiBackend(new ProviderConfig("azure", ProviderType.AZURE_OPENAI, mock.root(),
+        Backend azure = Providers.backend(new ProviderConfig("azure", ProviderType.AZURE_OPENAI, mock.root(),
                 MockOpenAi.KEY, "2024-10-21", 5_000, Map.of(), ProviderConfig.Prices.NONE));
 
         List<ChatEvent> events = drain(azure.open(request(true).withModel("my-gpt4o")));
@@ -200,7 +203,7 @@ class OpenAiBackendTest {
 
     @Test
     void unreachableProviderIsAGatewayFailure() {
-        OpenAiBackend nowhere = new OpenAiBackend(new ProviderConfig("down", ProviderType.OPENAI_COMPATIBLE,
+        Backend nowhere = Providers.backend(new ProviderConfig("down", ProviderType.OPENAI_COMPATIBLE,
                 "http://127.0.0.1:1/v1", null, null, 2_000, Map.of(), ProviderConfig.Prices.NONE));
 
         ApiException e = assertThrows(ApiException.class, () -> nowhere.open(request(false)));
@@ -210,7 +213,7 @@ class OpenAiBackendTest {
     @Test
     void answerThatStallsAfterItsHeadersIsATimeout() throws Exception {
         // the request timeout ends with the headers: the body needs its own watchdog, whole or streamed
-        OpenAiBackend impatient = new OpenAiBackend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
+        Backend impatient = Providers.backend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
                 MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
         mock.failNext(MockOpenAi.Fault.STALL_BEFORE_BODY, MockOpenAi.Fault.STALL_BEFORE_BODY);
 
@@ -231,7 +234,7 @@ class OpenAiBackendTest {
     void vllmExtrasAreUnsupportedByOpenAiItselfSoAnotherTargetMayServeThem() {
         ChatRequest.Sampling topK = new ChatRequest.Sampling(1f, 1f, 40, 0f, 1f, 0f, 0f, null, List.of(), false, 0);
         ApiException e = assertThrows(ApiException.class, () -> backend.open(new ChatRequest("gpt-4o-mini",
-                List.of(new ChatMessage("user", "hi")), null, 5, topK, 1, false, false, false, null)));
+                List.of(new Message("user", "hi")), null, 5, topK, 1, false, false, false, null)));
 
         assertEquals(400, e.status());
         assertEquals("top_k", e.param());

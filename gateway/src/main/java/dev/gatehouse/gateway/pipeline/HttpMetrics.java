@@ -1,4 +1,4 @@
-package dev.gatehouse.gateway.server;
+package dev.gatehouse.gateway.pipeline;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;

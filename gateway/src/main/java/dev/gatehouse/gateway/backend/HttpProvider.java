@@ -1,0 +1,59 @@
+package dev.gatehouse.gateway.backend;
+
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.config.ProviderConfig;
+
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * The one HTTP provider: POSTs the provider's body to its endpoint with its credentials and the
+ * configured extra headers, waits at most the provider's timeout-ms for the response headers, maps
+ * a non-200 answer with the provider's error mapping, and reads the answer whole or as a stream
+ * through the provider's translators. Retrying and falling back are the router's business.
+ */
+public final class HttpProvider implements Backend {
+    private final ProviderConfig config;
+    private final ProviderApi api;
+    private final ProviderHttp client;
+
+    public HttpProvider(ProviderConfig config, ProviderApi api) {
+        this.config = config;
+        this.api = api;
+        this.client = new ProviderHttp(config);
+    }
+
+    @Override
+    public Capabilities capabilities() {
+        return api.capabilities();
+    }
+
+    @Override
+    public ChatStream open(ChatRequest request) {
+        byte[] body = ProviderHttp.bytes(api.body(request));
+        URI uri = api.uri(request);
+        HttpRequest.Builder http = HttpRequest.newBuilder(uri)
+                .timeout(Duration.ofMillis(config.timeoutMillis())) // until the response headers arrive
+                .header("Content-Type", "application/json")
+                .header("Accept", request.stream() ? "text/event-stream" : "application/json")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (uri.getScheme().equals("http")) {
+            http.version(HttpClient.Version.HTTP_1_1); // plain-text servers rarely take the h2c upgrade
+        }
+        config.headers().forEach(http::header);
+        api.authenticate(http);
+        HttpResponse<InputStream> response = client.send(http.build());
+        if (response.statusCode() != 200) {
+            throw api.error(response.statusCode(), client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));
+        }
+        if (request.stream()) {
+            return new ProviderStream(config.name(), response.body(), config.timeoutMillis(), api.stream(request));
+        }
+        return new FinishedStream(api.answer(client.parse(client.readAll(response.body()))));
+    }
+}

@@ -1,0 +1,64 @@
+package dev.gatehouse.gateway.backend.anthropic;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.backend.Capabilities;
+import dev.gatehouse.gateway.backend.ProviderApi;
+import dev.gatehouse.gateway.backend.StreamTranslator;
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.config.ProviderConfig;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.util.List;
+
+/** Anthropic's Messages API (POST {base-url}/v1/messages); {@code request.model()} is Anthropic's model name. */
+public final class AnthropicProvider implements ProviderApi {
+    static final String API_VERSION = "2023-06-01";
+
+    private final ProviderConfig provider;
+
+    public AnthropicProvider(ProviderConfig provider) {
+        this.provider = provider;
+    }
+
+    /** Text only until tools, images and structured output are translated to Anthropic's shapes. */
+    @Override
+    public Capabilities capabilities() {
+        return Capabilities.TEXT;
+    }
+
+    @Override
+    public URI uri(ChatRequest request) {
+        return URI.create(provider.baseUrl() + "/v1/messages");
+    }
+
+    @Override
+    public void authenticate(HttpRequest.Builder http) {
+        http.header("anthropic-version", API_VERSION);
+        if (provider.apiKey() != null) {
+            http.header("x-api-key", provider.apiKey());
+        }
+    }
+
+    @Override
+    public JsonNode body(ChatRequest request) {
+        return AnthropicRequestTranslator.body(request);
+    }
+
+    @Override
+    public ApiException error(int status, byte[] body, Long retryAfterMillis) {
+        return AnthropicErrors.fromResponse(provider.name(), provider.apiKey(), status, body, retryAfterMillis);
+    }
+
+    @Override
+    public List<ChatEvent> answer(JsonNode body) {
+        return AnthropicEventTranslator.message(body);
+    }
+
+    @Override
+    public StreamTranslator stream(ChatRequest request) {
+        return new AnthropicEventTranslator(provider.name(), provider.apiKey());
+    }
+}

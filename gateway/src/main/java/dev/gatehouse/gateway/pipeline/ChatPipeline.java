@@ -1,0 +1,73 @@
+package dev.gatehouse.gateway.pipeline;
+
+import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.plugin.Plugins;
+import dev.gatehouse.gateway.route.Router;
+import dev.gatehouse.gateway.usage.UsageRecorder;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+
+/**
+ * The one request pipeline every inbound dialect calls, between decoding its wire format into a
+ * ChatRequest and encoding the ChatEvent stream back: the caller's admission (budget, concurrency,
+ * rate), plugins, the response cache and the router, then usage and metrics once the answer is out.
+ * It speaks no dialect: a dialect authenticates the request, opens a {@link Call} and maps
+ * ApiExceptions to its own error shape. Authentication stays with the dialect because each one names
+ * its credentials differently (Authorization, x-api-key).
+ */
+public final class ChatPipeline {
+    final LocalModels models;
+    final Router router;
+    final ApiAuth auth;
+    final UsageRecorder usage;
+    final ResponseCache cache;
+    final Plugins plugins;
+    final HttpMetrics metrics;
+
+    public ChatPipeline(LocalModels models, Router router, ApiAuth auth, UsageRecorder usage, ResponseCache cache,
+                        Plugins plugins, HttpMetrics metrics) {
+        this.models = models;
+        this.router = router;
+        this.auth = auth;
+        this.usage = usage;
+        this.cache = cache;
+        this.plugins = plugins;
+        this.metrics = metrics;
+    }
+
+    /**
+     * Starts the ledger of one request to {@code route} (e.g. /v1/chat/completions); the pipeline
+     * hands the response headers it sets (x-ratelimit-*, x-gatehouse-*) to {@code headers}.
+     */
+    public Call begin(String route, BiConsumer<String, String> headers) {
+        return new Call(this, route, headers);
+    }
+
+    public ApiAuth auth() {
+        return auth;
+    }
+
+    /** The x-ratelimit-* headers of a caller for a request that costs nothing (a model list). */
+    public void rateHeaders(ApiAuth.Caller caller, BiConsumer<String, String> headers) {
+        if (caller.limitId() != null) {
+            auth.limiter().peek(caller.limitId(), caller.rpm(), caller.tpm()).forEach(headers);
+        }
+    }
+
+    /** The model names a caller may ask for: local models, then configured routes that are not local models. */
+    public List<String> modelNames(ApiAuth.Caller caller) {
+        List<String> names = new ArrayList<>();
+        models.names().stream().filter(caller::allows).forEach(names::add);
+        router.routeNames().stream().filter(name -> models.get(name).isEmpty() && caller.allows(name)).forEach(names::add);
+        return names;
+    }
+
+    /** Whether {@code name} is a chat or embedding model or a configured route. */
+    public boolean serves(String name) {
+        return models.get(name).isPresent() || models.embeddings(name).isPresent() || router.isRoute(name);
+    }
+}

@@ -1,0 +1,26 @@
+package dev.gatehouse.gateway.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.gatehouse.gateway.config.ProviderConfig;
+import dev.gatehouse.gateway.config.ProviderType;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ProvidersTest {
+    private static Backend backend(ProviderType type) {
+        return Providers.backend(new ProviderConfig("p", type, "http://127.0.0.1:9", "key", "2024-10-21", 1_000, Map.of(),
+                ProviderConfig.Prices.NONE));
+    }
+
+    @Test
+    void everyProviderTypeIsRegisteredAndDeclaresWhatItsTranslatorsCarry() {
+        for (ProviderType type : ProviderType.values()) {
+            Capabilities expected = switch (type) {
+                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> Capabilities.EVERYTHING;
+                case ANTHROPIC, GEMINI -> Capabilities.TEXT;
+            };
+            assertEquals(expected, backend(type).capabilities(), type.wireName());
+        }
+    }
+}

@@ -1,0 +1,150 @@
+package dev.gatehouse.gateway.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpServer;
+import dev.gatehouse.gateway.backend.local.LocalModels;
+import dev.gatehouse.gateway.config.GatehouseConfig;
+import dev.gatehouse.gateway.route.Router;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Streams on a kept-alive connection arrive without a fixed stall. With Nagle's algorithm on the
+ * server socket, each small SSE chunk written while the previous one is unacknowledged waits for the
+ * client's delayed ACK: about 40 ms per stream on Linux, though only on a reused connection (a new
+ * connection acknowledges at once), which is how every HTTP client streams.
+ */
+class KeptAliveStreamTest {
+    private static final int STREAMS = 20;
+    /** A delayed ACK is at least 40 ms on Linux; a stream from a loopback upstream takes a few. */
+    private static final long MEDIAN_BOUND_MILLIS = 20;
+    private static final String BODY = "{\"model\":\"cloud\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
+
+    static HttpServer upstream;
+    static LocalModels models;
+    static GatewayServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        upstream = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        byte[] sse = sse();
+        upstream.createContext("/v1/chat/completions", ex -> {
+            ex.getRequestBody().readAllBytes();
+            ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, sse.length); // one write: the upstream side adds no stall of its own
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(sse);
+            }
+        });
+        upstream.start();
+        GatehouseConfig config = GatehouseConfig.parse("""
+                providers:
+                  mock: {type: openai-compatible, base-url: http://127.0.0.1:%d/v1}
+                models:
+                  - name: cloud
+                    targets: [{provider: mock, model: m}]
+                """.formatted(upstream.getAddress().getPort()), Map.of());
+        PrometheusMeterRegistry registry = GatewayServer.newRegistry();
+        models = new LocalModels();
+        server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry)).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) {
+            server.close();
+        }
+        if (upstream != null) {
+            upstream.stop(0);
+        }
+    }
+
+    /** A provider's stream: five words, the finish, the usage, [DONE]. */
+    private static byte[] sse() {
+        StringBuilder s = new StringBuilder();
+        String head = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",";
+        for (String word : List.of("Hello", " from", " the", " mock", ".")) {
+            s.append("data: ").append(head).append("\"choices\":[{\"index\":0,\"delta\":{\"content\":\"").append(word)
+                    .append("\"},\"finish_reason\":null}]}\n\n");
+        }
+        s.append("data: ").append(head).append("\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n");
+        s.append("data: ").append(head)
+                .append("\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5,\"total_tokens\":8}}\n\n");
+        s.append("data: [DONE]\n\n");
+        return s.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void sequentialStreamsOnOneConnectionHaveNoFixedStall() throws Exception {
+        byte[] request = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: %d\r\n\r\n%s").formatted(BODY.length(), BODY).getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            InputStream in = socket.getInputStream();
+            for (int i = 0; i < 3; i++) { // warm-up: class loading and the JIT, not the stall
+                out.write(request);
+                readStream(in);
+            }
+            long[] millis = new long[STREAMS];
+            for (int i = 0; i < STREAMS; i++) {
+                long start = System.nanoTime();
+                out.write(request);
+                String body = readStream(in);
+                millis[i] = (System.nanoTime() - start) / 1_000_000;
+                assertTrue(body.contains("\" mock\"") && body.endsWith("data: [DONE]\n\n"), body);
+            }
+            long[] sorted = millis.clone();
+            Arrays.sort(sorted);
+            long median = sorted[STREAMS / 2];
+            assertTrue(median < MEDIAN_BOUND_MILLIS, "median " + median + " ms per stream on one connection, each: "
+                    + Arrays.toString(millis));
+        }
+    }
+
+    /** One chunked response: checks the status and keep-alive, returns the body once the terminating chunk is in. */
+    private static String readStream(InputStream in) throws IOException {
+        List<String> headers = new ArrayList<>();
+        for (String line; !(line = line(in)).isEmpty(); ) {
+            headers.add(line.toLowerCase());
+        }
+        assertEquals("http/1.1 200 ok", headers.getFirst(), headers.toString());
+        assertTrue(headers.contains("transfer-encoding: chunked"), headers.toString());
+        assertTrue(headers.stream().noneMatch(h -> h.equals("connection: close")), headers.toString());
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (int size; (size = Integer.parseInt(line(in).trim(), 16)) > 0; ) {
+            body.write(in.readNBytes(size));
+            line(in); // the CRLF after each chunk
+        }
+        line(in); // the empty trailer
+        return body.toString(StandardCharsets.UTF_8);
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        for (int b; (b = in.read()) != '\n'; ) {
+            if (b < 0) {
+                throw new IOException("connection closed mid-response");
+            }
+            if (b != '\r') {
+                line.write(b);
+            }
+        }
+        return line.toString(StandardCharsets.US_ASCII);
+    }
+}
