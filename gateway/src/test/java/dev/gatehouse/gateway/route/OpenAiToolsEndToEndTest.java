@@ -26,7 +26,7 @@ import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionMessageToolCall;
 import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
-import dev.gatehouse.gateway.backend.gemini.MockGemini;
+import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
 import dev.gatehouse.gateway.config.GatehouseConfig;
@@ -58,7 +58,7 @@ class OpenAiToolsEndToEndTest {
 
     static MockOpenAi openai;
     static MockOpenAi azure;
-    static MockGemini gemini;
+    static MockAnthropic anthropic;
     static GatewayServer server;
     static OpenAIClient client;
 
@@ -66,20 +66,22 @@ class OpenAiToolsEndToEndTest {
     static void start() throws Exception {
         openai = new MockOpenAi();
         azure = new MockOpenAi();
-        gemini = new MockGemini();
+        anthropic = new MockAnthropic();
         GatehouseConfig config = GatehouseConfig.parse("""
                 providers:
                   openai: {type: openai, base-url: %s, api-key: sk-openai-MOCK}
                   azure: {type: azure-openai, base-url: %s, api-key: azure-MOCK, api-version: 2024-10-21}
-                  gemini: {type: gemini, base-url: %s, api-key: gemini-MOCK}
+                  claude: {type: anthropic, base-url: %s, api-key: sk-ant-MOCK}
                 models:
                   - name: gpt
-                    targets: [{provider: gemini, model: gemini-2.0-flash}, {provider: openai, model: gpt-4o-mini}]
+                    targets: [{provider: openai, model: gpt-4o-mini}]
                   - name: azure-gpt
                     targets: [{provider: azure, model: my-deployment}]
-                  - name: text-only
-                    targets: [{provider: gemini, model: gemini-2.0-flash}]
-                """.formatted(openai.baseUrl(), azure.root(), gemini.baseUrl()), Map.of());
+                  - name: json
+                    targets: [{provider: claude, model: claude-sonnet-4-5}, {provider: openai, model: gpt-4o-mini}]
+                  - name: claude
+                    targets: [{provider: claude, model: claude-sonnet-4-5}]
+                """.formatted(openai.baseUrl(), azure.root(), anthropic.baseUrl()), Map.of());
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels none = new LocalModels();
         server = RouteTestGateway.start(none, Router.of(config, none, registry), registry);
@@ -91,7 +93,7 @@ class OpenAiToolsEndToEndTest {
         RouteTestGateway.stop(client, server);
         openai.close();
         azure.close();
-        gemini.close();
+        anthropic.close();
     }
 
     @BeforeEach
@@ -130,7 +132,6 @@ class OpenAiToolsEndToEndTest {
         try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(askWeather("gpt")
                 .reasoningEffort(ReasoningEffort.LOW).store(false)
                 .putAdditionalBodyProperty("service_tier", JsonValue.from("flex")).build())) {
-            assertEquals("gemini:gemini-2.0-flash (no tools)", response.headers().values("x-gatehouse-fallbacks").getFirst());
             ChatCompletion completion = response.parse();
             assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, completion.choices().getFirst().finishReason());
             assertTrue(completion.choices().getFirst().message().content().isEmpty(), "content is null on a tool-only turn");
@@ -236,6 +237,20 @@ class OpenAiToolsEndToEndTest {
     }
 
     @Test
+    void aTargetThatCannotServeTheResponseFormatIsPassedOverAndTheHeaderSaysWhy() throws Exception {
+        HttpResponse<String> r = post("""
+                {"model":"json","messages":[{"role":"user","content":"Paris as JSON"}],"response_format":{"type":"json_object"}}""");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("claude:claude-sonnet-4-5 (no json_object)", r.headers().firstValue("x-gatehouse-fallbacks").orElseThrow());
+        assertEquals("json_object", openai.received().getLast().body().path("response_format").path("type").asText());
+        // with no other target, the client hears which field could not be served
+        HttpResponse<String> alone = post("""
+                {"model":"claude","messages":[{"role":"user","content":"Paris as JSON"}],"response_format":{"type":"json_object"}}""");
+        assertEquals(400, alone.statusCode(), alone.body());
+        assertEquals("response_format", JSON.readTree(alone.body()).path("error").path("param").asText());
+    }
+
+    @Test
     void theLegacyFunctionsAndFunctionCallRideOnTools() throws Exception {
         HttpResponse<String> r = post("""
                 {"model":"gpt","messages":[{"role":"user","content":"Weather in Paris?"}],
@@ -268,12 +283,6 @@ class OpenAiToolsEndToEndTest {
         assertBad("response_format.json_schema.schema", """
                 {"model":"gpt","messages":[%s],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}
                 """.formatted(user));
-        // no target of the route takes images
-        HttpResponse<String> r = post("""
-                {"model":"text-only","messages":[{"role":"user","content":[{"type":"text","text":"what is it?"},
-                 {"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}]}""");
-        assertEquals(400, r.statusCode(), r.body());
-        assertEquals("messages[0].content[1]", JSON.readTree(r.body()).path("error").path("param").asText());
     }
 
     private static void assertBad(String param, String body) throws Exception {
