@@ -17,6 +17,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -115,7 +116,7 @@ public final class AdminApi implements HttpService {
             throw ApiException.invalid(null, e.getMessage() + ".");
         }
         try {
-            usage.log().flush(); // a summary right after a request includes it
+            usage.log().flush(Duration.ofSeconds(5)); // a summary right after a request includes it (unless the store is stuck)
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

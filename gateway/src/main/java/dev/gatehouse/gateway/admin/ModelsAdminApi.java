@@ -108,7 +108,7 @@ public final class ModelsAdminApi implements HttpService, AutoCloseable {
     /** Where a loaded chat model runs and in which type (null otherwise): device cpu or cuda:N, compute-dtype and why. */
     private void placement(ObjectNode n, String name) {
         LocalModel model = models.get(name).map(b -> b.engine().model()).orElse(null);
-        n.put("device", model == null ? null : model.device().isGpu() ? "cuda:" + model.device().getDeviceId() : "cpu");
+        n.put("device", model == null ? null : model.deviceName());
         n.put("compute-dtype", model == null ? null : model.dtype().label());
         n.put("compute-dtype-why", model == null ? null : model.dtype().why());
     }

@@ -57,7 +57,8 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Tokens per sequence; 0 = the model's, capped by the KV budget (default: ${DEFAULT-VALUE}).")
     int maxModelLength;
 
-    @Option(names = "--kv-cache-mb", defaultValue = "1024", description = "KV cache memory per model (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kv-cache-mb", defaultValue = "0",
+            description = "KV cache memory per model; 0 = 1024 on the CPU, on a GPU a share of its free memory after the weights (default: ${DEFAULT-VALUE}).")
     long kvCacheMb;
 
     @Option(names = "--step-token-budget",

@@ -10,6 +10,7 @@ import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
+import dev.gatehouse.gateway.policy.CostCeiling;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
 import dev.gatehouse.gateway.usage.UsageRecord;
@@ -19,15 +20,16 @@ import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.DoubleSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * One request's way through the pipeline, from its caller to its usage record. A dialect calls, in
  * order: {@link #caller}, {@link #asks} once the body is read, {@link #chat} (or {@link #embeddings})
- * with the decoded request, and always {@link #end} with the status it answered, which lets go of
- * the caller's concurrency slot, corrects the rate limiter's estimate with real usage, records the
- * metrics and the usage log.
+ * with the decoded request, and always {@link #end} with the status it answered, which settles what
+ * the request held of its key's budget to what it cost, lets go of the caller's concurrency slot,
+ * corrects the rate limiter's estimate with real usage, records the metrics and the usage log.
  */
 public final class Call {
     private static final Logger LOG = Logger.getLogger(Call.class.getName());
@@ -78,20 +80,25 @@ public final class Call {
         caller.requireModel(model);
     }
 
-    /** Admits the request against the caller's limits, or throws their 429. */
-    private void admit(long estimatedTokens) {
-        admission = Admission.admit(pipeline.auth, pipeline.usage, caller, estimatedTokens, headers);
+    /**
+     * Admits the request against the caller's limits, or throws their 429; {@code ceiling} is the most
+     * it can cost (asked only for keys with a budget, see {@link CostCeiling}).
+     */
+    private void admit(long estimatedTokens, DoubleSupplier ceiling) {
+        admission = Admission.admit(pipeline.auth, pipeline.usage, caller, estimatedTokens, ceiling, headers);
     }
 
     /**
-     * Serves a decoded chat or completion request: admission, plugins, the cache, then the router.
+     * Serves a decoded chat or completion request: plugins, admission, the cache, then the router.
      * The stream is the dialect's to encode and close.
      */
     public Answer chat(ChatRequest request, CacheControl cacheControl) throws InterruptedException {
-        admit(TokenEstimate.of(request));
         Plugins.Applied plugged = pipeline.plugins.onRequest(request, new PluginContext(route, caller.limitId(),
                 caller.user() != null ? caller.user() : request.user())); // before the cache: it keys what models see
         ChatRequest served = plugged.request();
+        // after the plugins: what a budget holds is priced from what the model will be sent
+        admit(TokenEstimate.of(served), () -> CostCeiling.of(served, pipeline.router.destinations(served.model()),
+                pipeline.usage.pricing()));
         refuseEmbeddingModel(served.model());
         refuseWhileLoading(served.model());
         promptEstimate = TokenEstimate.prompt(served);
@@ -146,7 +153,7 @@ public final class Call {
             throw ApiException.invalid("model", "The model '" + name + "' is a chat model and does not give embeddings.");
         }
         refuseWhileLoading(name);
-        admit(estimatedTokens);
+        admit(estimatedTokens, () -> CostCeiling.ofEmbeddings(name, estimatedTokens, pipeline.usage.pricing()));
         LocalEmbedder.Lease lease = pipeline.models.leaseEmbeddings(name).orElseThrow(() -> ApiException.modelNotFound(name));
         metricModel = name;
         backend = "local:" + name;
@@ -188,30 +195,31 @@ public final class Call {
      */
     public void end(int status) {
         ChatEvent.Usage used = metered != null ? metered.usageOrEstimate(promptEstimate) : usage;
+        long nanos = System.nanoTime() - start;
+        UsageRecord row = caller == null ? null : usageRow(used, status, nanos);
         if (admission != null) {
             if (used != null) { // a cached answer ran no model: it spends no tokens
                 admission.settle(cacheHit ? 0 : used.totalTokens());
             }
+            admission.settleCost(row.costUsd()); // before the row is logged: a budget's read of the log never misses it
             admission.close();
         }
-        long nanos = System.nanoTime() - start;
         pipeline.metrics.request(route, metricModel, status, nanos);
-        if (caller != null) {
+        if (row != null) {
             try {
-                record(used, status, nanos);
+                pipeline.usage.record(row, metricModel);
             } catch (RuntimeException e) { // the answer is sent: a failing usage store must not turn it into a 500
                 LOG.log(Level.SEVERE, "cannot record usage for " + route, e);
             }
         }
     }
 
-    private void record(ChatEvent.Usage used, int status, long nanos) {
+    private UsageRecord usageRow(ChatEvent.Usage used, int status, long nanos) {
         long prompt = used == null ? 0 : used.promptTokens();
         long completion = used == null ? 0 : used.completionTokens();
         String user = caller.user() != null ? caller.user() : requestUser;
-        UsageRecord r = new UsageRecord(Instant.now(), route, caller.limitId(), user, requestedModel, backend, prompt,
+        return new UsageRecord(Instant.now(), route, caller.limitId(), user, requestedModel, backend, prompt,
                 completion, cacheHit ? 0 : pipeline.usage.cost(backend, prompt, completion),
                 TimeUnit.NANOSECONDS.toMillis(nanos), status, String.join(", ", fallbacks), cacheHit);
-        pipeline.usage.record(caller.key(), r, metricModel);
     }
 }

@@ -16,10 +16,12 @@ enum PiiKind {
     /**
      * International (+ and 8 to 15 digits) or national: 10 to 15 digits, contiguous or in groups
      * split by spaces or dashes, or US style 555.123.4567. Years, dates, prices and counts are too
-     * short or have no such shape.
+     * short or have no such shape. The international groups are possessive: a number can only end
+     * where a run of digits ends, so trying every other way to split a long run into groups (tens of
+     * thousands of steps per '+' before a long digit run) cannot change the match.
      */
     PHONE("phone", "[PHONE]", Bounds.NOT_AFTER + "(?:"
-            + "\\+\\d{1,3}(?:[ -]?(?:\\(\\d{1,5}\\)|\\d{1,5})){1,6}"
+            + "\\+\\d{1,3}+(?:[ -]?+(?:\\(\\d{1,5}\\)|\\d{1,5}+)){1,6}"
             + "|(?:\\(\\d{2,5}\\) ?|\\d{2,5}[ -])\\d{2,8}(?:[ -]\\d{2,8}){0,3}"
             + "|\\d{3}\\.\\d{3}\\.\\d{4}"
             + "|\\d{10,15}"
@@ -51,7 +53,8 @@ enum PiiKind {
      * The part of {@code text[start, end)} that really is this PII, as {start, end}, or null if none.
      * The card pattern is greedy, so a card next to more digits (an expiry date or a CVV after it, a
      * reference before it) matches too long and fails Luhn: then the shorter numbers that start and
-     * end at a space or dash between digits are tried, longest first.
+     * end at a space or dash between digits are tried, longest first (the earliest of equal length).
+     * A match holds at most 19 digits, so this is a bounded number of Luhn checks per match.
      */
     int[] validSpan(CharSequence text, int start, int end) {
         if (valid(text.subSequence(start, end))) {
@@ -60,15 +63,30 @@ enum PiiKind {
         if (this != CARD) {
             return null;
         }
+        int[] at = new int[end - start]; // where each digit of the match is
+        int[] digit = new int[end - start];
+        int count = 0;
+        for (int i = start; i < end; i++) {
+            char ch = text.charAt(i);
+            if (ch >= '0' && ch <= '9') {
+                digit[count] = ch - '0';
+                at[count++] = i;
+            }
+        }
         int[] best = null;
-        for (int s = start; s < end; s++) {
-            if (s > start && !separatorBefore(text, s)) {
+        for (int first = 0; first < count; first++) {
+            if (first > 0 && !separatorBefore(text, at[first])) {
                 continue;
             }
-            for (int e = end; e > s; e--) {
-                if ((e == end || separatorAt(text, e)) && (best == null || e - s > best[1] - best[0])
-                        && valid(text.subSequence(s, e))) {
+            for (int last = Math.min(count - 1, first + 18); last >= first + 12; last--) {
+                int s = at[first];
+                int e = at[last] + 1;
+                if (best != null && e - s <= best[1] - best[0]) {
+                    break; // only shorter ones left from this start
+                }
+                if ((e == end || separatorAt(text, e)) && luhn(digit, first, last + 1)) {
                     best = new int[]{s, e};
+                    break;
                 }
             }
         }
@@ -104,13 +122,18 @@ enum PiiKind {
 
     /** The Luhn checksum of the digits in {@code s} (13 to 19 of them), as card numbers carry. */
     static boolean luhn(CharSequence s) {
-        String digits = digits(s);
-        if (digits.length() < 13 || digits.length() > 19) {
+        int[] digits = digits(s).chars().map(c -> c - '0').toArray();
+        return luhn(digits, 0, digits.length);
+    }
+
+    /** The Luhn checksum of {@code digits[from, to)}, which must be 13 to 19 digits. */
+    private static boolean luhn(int[] digits, int from, int to) {
+        if (to - from < 13 || to - from > 19) {
             return false;
         }
         int sum = 0;
-        for (int i = 0; i < digits.length(); i++) {
-            int d = digits.charAt(digits.length() - 1 - i) - '0';
+        for (int i = 0; i < to - from; i++) {
+            int d = digits[to - 1 - i];
             if (i % 2 == 1) {
                 d *= 2;
                 if (d > 9) {

@@ -1,9 +1,10 @@
 package dev.gatehouse.gateway.plugin;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 
 /** Finds the enabled kinds of PII in text and replaces each with its placeholder ({@code [EMAIL]}, ...). */
@@ -28,33 +29,41 @@ final class PiiRedactor {
     /**
      * The PII in {@code text[from, to)}, in order, not overlapping. Text before {@code from} and after
      * {@code to} is seen as context (so a number is not taken out of the middle of a bigger one).
+     * Spans found so far are kept by start, so checking a match against them costs a lookup, not a
+     * pass over all of them (a body of short e-mails has hundreds of thousands).
      */
     List<Span> find(CharSequence text, int from, int to) {
-        List<Span> found = new ArrayList<>();
+        TreeMap<Integer, Span> found = new TreeMap<>();
         for (PiiKind kind : kinds) {
             Matcher m = matcher(kind, text, from, to);
             while (m.find()) {
                 int[] span = kind.validSpan(text, m.start(), m.end());
-                if (span == null) {
-                    continue;
-                }
-                Span s = new Span(span[0], span[1], kind);
-                if (found.stream().noneMatch(f -> f.start() < s.end() && s.start() < f.end())) {
-                    found.add(s);
+                if (span != null && !overlaps(found, span[0], span[1])) {
+                    found.put(span[0], new Span(span[0], span[1], kind));
                 }
             }
         }
-        found.sort(Comparator.comparingInt(Span::start));
-        return found;
+        return new ArrayList<>(found.values());
+    }
+
+    /** Whether {@code [start, end)} overlaps one of {@code found}, which do not overlap each other. */
+    private static boolean overlaps(TreeMap<Integer, Span> found, int start, int end) {
+        Map.Entry<Integer, Span> before = found.floorEntry(start);
+        Map.Entry<Integer, Span> after = found.ceilingEntry(start);
+        return (before != null && before.getValue().end() > start) || (after != null && after.getKey() < end);
     }
 
     /**
      * Where text still streaming in must be held back: the first position from {@code from} (looking
      * at most {@code maxHold} characters back from {@code to}) at which more text could still make or
      * change a match. {@code to} when nothing needs holding.
+     *
+     * <p>A match tried from a position that did not read to the end of the text then will not read to
+     * the end of a longer text either (it saw none of the new characters), so a caller that passes the
+     * previous answer as {@code checkedBefore} has only the positions from there on tried again.
      */
-    int holdFrom(CharSequence text, int from, int to, int maxHold) {
-        for (int p = Math.max(from, to - maxHold); p < to; p++) {
+    int holdFrom(CharSequence text, int from, int to, int maxHold, int checkedBefore) {
+        for (int p = Math.max(Math.max(from, checkedBefore), to - maxHold); p < to; p++) {
             for (PiiKind kind : kinds) {
                 Matcher m = matcher(kind, text, p, to);
                 m.lookingAt();

@@ -32,6 +32,7 @@ final class RedactingStream implements ChatStream {
         final StringBuilder text = new StringBuilder();
         long base; // the position of text[0] in the choice's whole text
         int start; // where the text not yet passed on begins in {@code text}
+        int checked; // in {@code text}: no match tried from before here can be changed by more text
         final List<Token> tokens = new ArrayList<>(); // logprobs waiting for their text
         boolean logprobs; // the backend sends logprobs: every delta passed on carries a list
     }
@@ -98,7 +99,8 @@ final class RedactingStream implements ChatStream {
             return;
         }
         int to = c.text.length();
-        int cut = all ? to : redactor.holdFrom(c.text, c.start, to, MAX_HOLD);
+        int cut = all ? to : redactor.holdFrom(c.text, c.start, to, MAX_HOLD, c.checked);
+        c.checked = cut;
         List<PiiRedactor.Span> spans = redactor.find(c.text, c.start, to);
         for (PiiRedactor.Span s : spans) {
             if (s.start() < cut && s.end() > cut) { // never cut through a piece of PII
@@ -115,6 +117,7 @@ final class RedactingStream implements ChatStream {
         c.text.delete(0, keep);
         c.base += keep;
         c.start = cut - keep;
+        c.checked -= keep;
     }
 
     /** The tokens whose text ends before {@code cut}, without those that spelled PII. */
@@ -124,12 +127,26 @@ final class RedactingStream implements ChatStream {
         while (!c.tokens.isEmpty() && c.tokens.getFirst().end() <= cutAt) {
             Token t = c.tokens.removeFirst();
             long start = t.end() - t.logprob().token().length();
-            boolean pii = spans.stream().anyMatch(s -> c.base + s.start() < t.end() && start < c.base + s.end());
-            if (!pii) {
+            if (!overlapsSpan(spans, c.base, start, t.end())) {
                 out.add(t.logprob());
             }
         }
         return out;
+    }
+
+    /** Whether {@code [start, end)} of the whole text overlaps one of {@code spans} (in order, not overlapping). */
+    private static boolean overlapsSpan(List<PiiRedactor.Span> spans, long base, long start, long end) {
+        int lo = 0;
+        int hi = spans.size();
+        while (lo < hi) { // the first span that starts at or after end
+            int mid = (lo + hi) >>> 1;
+            if (base + spans.get(mid).start() < end) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo > 0 && base + spans.get(lo - 1).end() > start;
     }
 
     @Override

@@ -129,6 +129,32 @@ public final class Router {
     }
 
     /**
+     * Every target {@code model} may be routed to (none for a name the router does not know: opening it
+     * is a 404). What a budget reserves before the request runs is priced from these.
+     */
+    public List<Destination> destinations(String model) {
+        ModelRoute route;
+        try {
+            route = model == null ? null : route(model);
+        } catch (ApiException e) {
+            return List.of();
+        }
+        if (route == null) {
+            return List.of();
+        }
+        List<Destination> out = new ArrayList<>();
+        for (ModelRoute.Target t : route.targets()) {
+            if (t.isLocal()) {
+                Integer context = local.get(t.local()).map(lb -> lb.engine().maxModelLength()).orElse(null);
+                out.add(new Destination("local:" + t.local(), context));
+            } else {
+                out.add(new Destination(t.provider() + ":" + t.model(), t.contextLength()));
+            }
+        }
+        return out;
+    }
+
+    /**
      * Opens the request on the first target that takes it and has sent its first event. Throws the
      * target's ApiException when the first target refuses for a reason of the client's, and
      * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.

@@ -6,8 +6,15 @@ import dev.gatehouse.gateway.config.ProviderConfig;
 import java.util.HashMap;
 import java.util.Map;
 
-/** What a request's tokens cost, from the prices of gatehouse.yaml; unpriced backends cost 0. */
+/**
+ * What a request's tokens cost, from the prices of gatehouse.yaml. A local model without prices is
+ * free (nobody is paid per token for it); a provider's model has a price when gatehouse.yaml gives
+ * one for it or a provider default, and costs 0 otherwise, which is why keys with a budget may only
+ * reach priced ones (see {@link #prices}).
+ */
 public final class Pricing {
+    private static final ProviderConfig.Prices FREE = new ProviderConfig.Prices(0.0, 0.0);
+
     private final Map<String, ProviderConfig.Prices> providers;
     private final Map<String, ProviderConfig.Prices> local;
 
@@ -26,19 +33,27 @@ public final class Pricing {
         return new Pricing(Map.of(), Map.of());
     }
 
-    /** {@code backend} as the router labels it: {@code local:FOLDER} or {@code PROVIDER:MODEL}. */
-    public double cost(String backend, long promptTokens, long completionTokens) {
-        if (backend == null) {
-            return 0;
-        }
-        int colon = backend.indexOf(':');
+    /**
+     * The prices of {@code backend} as the router labels it ({@code local:FOLDER} or {@code PROVIDER:MODEL});
+     * null when it has none: a provider model with neither a price of its own nor a provider default.
+     */
+    public ProviderConfig.Prices prices(String backend) {
+        int colon = backend == null ? -1 : backend.indexOf(':');
         if (colon < 0) {
-            return 0; // not a priced target (OpenAiApi charges cache hits nothing itself)
+            return null;
         }
         String owner = backend.substring(0, colon);
         String model = backend.substring(colon + 1);
-        ProviderConfig.Prices prices = owner.equals("local") ? local.get(model)
-                : providers.getOrDefault(owner, ProviderConfig.Prices.NONE).forModel(model);
+        if (owner.equals("local")) {
+            return local.getOrDefault(model, FREE);
+        }
+        ProviderConfig.Prices p = providers.getOrDefault(owner, ProviderConfig.Prices.NONE).forModel(model);
+        return p.inputPerMillion() == null && p.outputPerMillion() == null ? null : p;
+    }
+
+    /** What the tokens cost at {@code backend}; 0 for an unpriced one, and for the cache ({@code cache}: no colon). */
+    public double cost(String backend, long promptTokens, long completionTokens) {
+        ProviderConfig.Prices prices = prices(backend);
         return prices == null ? 0 : prices.cost(promptTokens, completionTokens);
     }
 }

@@ -7,12 +7,14 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -22,13 +24,19 @@ import java.util.logging.Logger;
  * are written in batches and a request never waits on the disk. A row is on disk within one
  * transaction's time of its request ending (well under a second); {@link #close} writes the rest,
  * so a graceful stop loses nothing and a hard kill loses at most the rows queued at that moment.
- * A batch that fails on a dropped PostgreSQL connection is written again once reconnected; one that still
- * fails is logged with its row count and dropped, and the writer carries on.
+ * A batch that fails (PostgreSQL down, SQLite locked) is written again, after a wait that doubles up
+ * to {@link #MAX_RETRY_WAIT}, until it goes in; meanwhile rows queue up to the queue's limit, and rows
+ * past it are dropped, counted ({@link #droppedRows}) and reported in the log. A batch still failing
+ * when the log is closed is dropped after {@link #TRIES_AT_CLOSE} tries, counted the same way.
  */
 public final class UsageLog implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(UsageLog.class.getName());
     private static final int MAX_BATCH = 2_000;
-    private static final UsageRecord STOP = new UsageRecord(Instant.EPOCH, "", null, null, null, null, 0, 0, 0, 0, 0, "", false);
+    /** Rows that may wait for the store when {@code store.usage-queue-rows} is not set. */
+    public static final int DEFAULT_QUEUE_ROWS = 100_000;
+    static final Duration FIRST_RETRY_WAIT = Duration.ofMillis(250);
+    static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(10);
+    static final int TRIES_AT_CLOSE = 3;
 
     /** How /admin/usage groups rows. */
     public enum GroupBy {
@@ -46,15 +54,18 @@ public final class UsageLog implements AutoCloseable {
                           double costUsd, double averageLatencyMillis) {}
 
     private final StoreConnection db;
-    private final BlockingQueue<UsageRecord> queue = new LinkedBlockingQueue<>();
+    private final BlockingQueue<UsageRecord> queue;
     private final Thread writer;
     private final Object written = new Object();
     private long enqueued; // guarded by written
-    private long committed; // guarded by written
-    private boolean closed; // guarded by written
+    private long committed; // guarded by written (rows written or given up on)
+    private volatile boolean closed; // set under written
+    private final AtomicLong dropped = new AtomicLong();
+    private long droppedWhileFull; // guarded by written; > 0 while the queue is full
 
-    private UsageLog(StoreConnection db) {
+    private UsageLog(StoreConnection db, int queueRows) {
         this.db = db;
+        this.queue = new LinkedBlockingQueue<>(queueRows);
         this.writer = Thread.ofPlatform().name("usage-log-writer").daemon().start(this::writeLoop);
     }
 
@@ -64,6 +75,11 @@ public final class UsageLog implements AutoCloseable {
     }
 
     public static UsageLog open(Database database) {
+        return open(database, DEFAULT_QUEUE_ROWS);
+    }
+
+    /** With at most {@code queueRows} rows waiting for the store ({@code store.usage-queue-rows}). */
+    public static UsageLog open(Database database, int queueRows) {
         try {
             StoreConnection db = StoreConnection.open(database, false, c -> { // the tables, on first use
                 try (Statement s = c.createStatement()) {
@@ -84,79 +100,144 @@ public final class UsageLog implements AutoCloseable {
                 c.commit();
                 return null;
             });
-            return new UsageLog(db);
+            return new UsageLog(db, queueRows);
         } catch (SQLException e) {
             throw new IllegalStateException("cannot open usage log " + database + ": " + e.getMessage(), e);
         }
     }
 
-    /** Queues the row; never blocks on the database. */
+    /** Queues the row; never blocks on the database. A full queue drops it (counted, and said in the log). */
     public void record(UsageRecord r) {
         synchronized (written) {
             if (closed) { // a request that outlived the server's grace period: say so rather than lose it silently
                 LOG.warning("usage log closed: dropping the row of " + r.route() + " (key " + r.keyId() + ", status "
                         + r.status() + ")");
+                dropped.incrementAndGet();
+                return;
+            }
+            if (!queue.offer(r)) {
+                dropped.incrementAndGet();
+                if (droppedWhileFull++ == 0) {
+                    LOG.severe("usage log queue full (" + (queue.size() + queue.remainingCapacity()) + " rows waiting for "
+                            + "the store): dropping usage rows until it drains (gatehouse_usage_rows_dropped_total)");
+                }
                 return;
             }
             enqueued++;
-            queue.add(r);
         }
+    }
+
+    /** Rows never written: dropped because the queue was full, or given up on at close. */
+    public long droppedRows() {
+        return dropped.get();
+    }
+
+    /** Rows waiting for the writer. */
+    public int queuedRows() {
+        return queue.size();
     }
 
     /** Waits until every row recorded before this call is committed. */
     public void flush() throws InterruptedException {
+        flush(Duration.ofDays(1));
+    }
+
+    /** Like {@link #flush()}, for at most {@code timeout}; false when rows are still waiting then. */
+    public boolean flush(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         synchronized (written) {
             long target = enqueued;
             while (committed < target && writer.isAlive()) {
-                written.wait(100);
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                written.wait(Math.max(1, Math.min(100, TimeUnit.NANOSECONDS.toMillis(left))));
             }
+            return true;
         }
     }
 
     private void writeLoop() {
         List<UsageRecord> batch = new ArrayList<>();
         while (true) {
+            UsageRecord first;
             try {
-                batch.add(queue.take());
+                first = queue.poll(100, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
-                continue; // only STOP ends the loop, so nothing queued is left behind
+                continue; // only close ends the loop, once the queue is empty, so nothing queued is left behind
             }
+            if (first == null) {
+                if (closed) {
+                    return;
+                }
+                continue;
+            }
+            batch.add(first);
             queue.drainTo(batch, MAX_BATCH - 1);
-            boolean stop = batch.removeIf(r -> r == STOP);
             write(batch);
             synchronized (written) {
                 committed += batch.size();
                 written.notifyAll();
+                if (droppedWhileFull > 0 && queue.remainingCapacity() > 0) {
+                    LOG.warning("usage log queue draining again: " + droppedWhileFull + " usage rows were dropped while it was full");
+                    droppedWhileFull = 0;
+                }
             }
             batch.clear();
-            if (stop) {
-                return;
-            }
         }
     }
 
+    /** Writes the batch, trying again until it goes in (or, once the log is closing, {@link #TRIES_AT_CLOSE} times). */
     private void write(List<UsageRecord> batch) {
-        if (batch.isEmpty()) {
-            return;
+        Duration wait = FIRST_RETRY_WAIT;
+        for (int tries = 1; ; tries++) {
+            try {
+                insert(batch);
+                if (tries > 1) {
+                    LOG.info("wrote " + batch.size() + " usage rows after " + tries + " tries");
+                }
+                return;
+            } catch (SQLException | RuntimeException e) {
+                // the log must never take the server (or its writer thread) down; rows are kept and tried again
+                if (closed && tries >= TRIES_AT_CLOSE) {
+                    dropped.addAndGet(batch.size());
+                    LOG.log(Level.SEVERE, "cannot write " + batch.size() + " usage rows at close, dropping them: "
+                            + e.getMessage(), e);
+                    return;
+                }
+                if (tries == 1) {
+                    LOG.log(Level.SEVERE, "cannot write " + batch.size() + " usage rows (" + e.getMessage()
+                            + "); trying again until the store takes them", e);
+                }
+            }
+            try {
+                Thread.sleep(wait.toMillis());
+            } catch (InterruptedException e) {
+                // nothing interrupts the writer on purpose; go on trying
+            }
+            wait = wait.multipliedBy(2).compareTo(MAX_RETRY_WAIT) > 0 ? MAX_RETRY_WAIT : wait.multipliedBy(2);
         }
-        try {
-            db.run(c -> {
+    }
+
+    private void insert(List<UsageRecord> batch) throws SQLException {
+        db.run(c -> {
                 try (PreparedStatement p = c.prepareStatement("INSERT INTO usage_log (at_ms, route, key_id, user_name, "
                         + "model, backend, prompt_tokens, completion_tokens, cost_usd, latency_ms, status, fallbacks, "
                         + "cached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
                     for (UsageRecord r : batch) {
                         p.setLong(1, r.at().toEpochMilli());
-                        p.setString(2, r.route());
-                        p.setString(3, r.keyId());
-                        p.setString(4, r.user());
-                        p.setString(5, r.model());
-                        p.setString(6, r.backend());
+                        p.setString(2, text(r.route()));
+                        p.setString(3, text(r.keyId()));
+                        p.setString(4, text(r.user()));
+                        p.setString(5, text(r.model()));
+                        p.setString(6, text(r.backend()));
                         p.setLong(7, r.promptTokens());
                         p.setLong(8, r.completionTokens());
                         p.setDouble(9, r.costUsd());
                         p.setLong(10, r.latencyMillis());
                         p.setInt(11, r.status());
-                        p.setString(12, r.fallbacks());
+                        p.setString(12, text(r.fallbacks()));
                         p.setInt(13, r.cached() ? 1 : 0);
                         p.addBatch();
                     }
@@ -165,10 +246,11 @@ public final class UsageLog implements AutoCloseable {
                 c.commit();
                 return null;
             });
-        } catch (SQLException | RuntimeException e) {
-            // the log must never take the server (or its writer thread) down; the rows are reported, not silently dropped
-            LOG.log(Level.SEVERE, "cannot write " + batch.size() + " usage rows: " + e.getMessage(), e);
-        }
+    }
+
+    /** PostgreSQL refuses NUL in text, and a row it refuses would be tried forever: a client's NUL becomes U+FFFD. */
+    private static String text(String s) {
+        return s == null || s.indexOf('\0') < 0 ? s : s.replace('\0', '\uFFFD');
     }
 
     /** Dollars spent by {@code keyId} at or after {@code since}, as committed (call {@link #flush} first for exactness). */
@@ -230,7 +312,6 @@ public final class UsageLog implements AutoCloseable {
                 return;
             }
             closed = true;
-            queue.add(STOP);
         }
         try {
             writer.join(TimeUnit.SECONDS.toMillis(30));

@@ -3,9 +3,12 @@ package dev.gatehouse.gateway.usage;
 import dev.gatehouse.gateway.policy.Budgets;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HexFormat;
 
 /**
@@ -22,8 +25,15 @@ public final class UsageRecorder implements AutoCloseable {
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry) {
         this.pricing = pricing;
         this.log = log;
-        this.budgets = new Budgets(log, clock);
+        this.budgets = new Budgets(log, clock, Duration.ofSeconds(10));
         this.registry = registry;
+        if (log != null) {
+            FunctionCounter.builder("gatehouse.usage.rows.dropped", log, UsageLog::droppedRows)
+                    .description("Usage rows never written: the write queue was full, or the store still failed at shutdown")
+                    .register(registry);
+            Gauge.builder("gatehouse.usage.queue.rows", log, UsageLog::queuedRows)
+                    .description("Usage rows waiting to be written to the store").register(registry);
+        }
     }
 
     public static UsageRecorder inMemory(MeterRegistry registry) {
@@ -39,16 +49,20 @@ public final class UsageRecorder implements AutoCloseable {
         return log;
     }
 
+    public Pricing pricing() {
+        return pricing;
+    }
+
     public double cost(String backend, long promptTokens, long completionTokens) {
         return pricing.cost(backend, promptTokens, completionTokens);
     }
 
     /**
-     * Records one request. {@code meterModel} is the model label for meters: a served name or null,
-     * so clients cannot grow the metric series by inventing model names.
+     * Records one request (its budget reservation settled before: see {@link Budgets}). {@code meterModel}
+     * is the model label for meters: a served name or null, so clients cannot grow the metric series by
+     * inventing model names.
      */
-    public void record(KeyStore.Key key, UsageRecord r, String meterModel) {
-        budgets.add(key, r.costUsd()); // before the log: see Budgets.current
+    public void record(UsageRecord r, String meterModel) {
         if (log != null) {
             log.record(r);
         }
@@ -91,6 +105,7 @@ public final class UsageRecorder implements AutoCloseable {
 
     @Override
     public void close() {
+        budgets.close();
         if (log != null) {
             log.close();
         }

@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * (so the HTTP layer, JSON, template and scheduling dominate, not the matrix math), N keep-alive
  * connections each sending POST /v1/chat/completions with max_tokens 1 back to back for a fixed time.
  * Prints requests, RPS, latency p50/p99 and errors per connection count as a markdown table, with
- * GET /v1/models (no engine) as the HTTP-only baseline. Run with {@code scripts/bench-gateway}.
+ * GET /v1/models (no engine) as the HTTP-only baseline. Run with {@code scripts/bench-gateway-local}.
  *
  * <p>Knobs: {@code -Dbench.seconds=10} per row, {@code -Dbench.connections=1,16,64},
  * {@code -Dbench.warmup=3} seconds, {@code -Dbench.baseline=false} to skip the GET rows,

@@ -204,6 +204,78 @@ class PiiRedactionTest {
         assertTrue(closed[0]);
     }
 
+    /** Ordinary sentences with PII in them, and what they must become: the same before and after the linear-time rewrite. */
+    private static final String[][] PROSE = {
+            {"Write to jane.doe+work@mail.example.co.uk for details. ", "Write to [EMAIL] for details. "},
+            {"Call +44 20 7946 0958 or (555) 123-4567 after lunch. ", "Call [PHONE] or [PHONE] after lunch. "},
+            {"Pay with 4111 1111 1111 1111, expiry 12/26. ", "Pay with [CARD], expiry 12/26. "},
+            {"Card 4111 1111 1111 1111 12 26 cvv 737 ok. ", "Card [CARD] 12 26 cvv 737 ok. "},
+            {"Ref 12 4111 1111 1111 1111 done. ", "Ref 12 [CARD] done. "},
+            {"Intl +1-555-123-4567, +33 6 12 34 56 78 and +15551234567. ", "Intl [PHONE], [PHONE] and [PHONE]. "},
+            {"Order 4111 1111 1111 1112 shipped on 2024-03-15 at 10:30. ", "Order 4111 1111 1111 1112 shipped on 2024-03-15 at 10:30. "},
+            {"It costs $1,299.99 or about 1 234 567 in total. ", "It costs $1,299.99 or about 1 234 567 in total. "},
+            {"Version 1.2.3 answered in 250 ms on 192.168.100.100. ", "Version 1.2.3 answered in 250 ms on 192.168.100.100. "},
+            {"Mail a@b.com, c.d@e-f.org; or 555.123.4567! ", "Mail [EMAIL], [EMAIL]; or [PHONE]! "},
+    };
+
+    @Test
+    void realisticTextIsRedactedTheSameWholeAndStreamedInAnyChunkSize() throws Exception {
+        StringBuilder text = new StringBuilder();
+        StringBuilder expected = new StringBuilder();
+        java.util.Random random = new java.util.Random(3);
+        for (int i = 0; i < 400; i++) {
+            String[] pair = PROSE[random.nextInt(PROSE.length)];
+            text.append(pair[0]);
+            expected.append(pair[1]);
+        }
+        assertEquals(expected.toString(), redact(text.toString()));
+        for (int chunk : new int[]{1, 2, 3, 5, 8, 13, 64, 1000}) {
+            List<ChatEvent> deltas = new ArrayList<>();
+            for (int at = 0; at < text.length(); at += chunk) {
+                deltas.add(delta(text.substring(at, Math.min(at + chunk, text.length()))));
+            }
+            deltas.add(finish());
+            assertEquals(expected.toString(), text(respond(deltas.toArray(ChatEvent[]::new)), 0), "chunks of " + chunk);
+        }
+    }
+
+    /**
+     * Hostile bodies cost a bounded number of character reads per character: no pattern backtracks
+     * through every way to split a long digit run, and a card-like number is Luhn-checked a bounded
+     * number of times. Counted, not timed, so a loaded machine cannot make it flaky.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"+123456789012345678901234567890123456789 ", "1 ", "4111 1111 1111 1112 ", "1-2 3-4 ",
+            "12345678901234567890123456789012345678901234567890 ", "a1@b.io ", "(555) 123-4567 89 ", "+1 (23) 45 67 89 01 23 "})
+    void redactionReadsEachCharacterABoundedNumberOfTimes(String unit) {
+        String body = unit.repeat(20_000 / unit.length());
+        CountingText text = new CountingText(body, new long[1]);
+        new PiiRedactor(java.util.EnumSet.allOf(PiiKind.class)).find(text, 0, body.length());
+        long perChar = text.reads[0] / body.length();
+        assertTrue(perChar < 200, "reads per character of '" + unit + "': " + perChar);
+    }
+
+    /** Text that counts how often its characters are read. */
+    private record CountingText(CharSequence inner, long[] reads) implements CharSequence {
+        public int length() {
+            return inner.length();
+        }
+
+        public char charAt(int index) {
+            reads[0]++;
+            return inner.charAt(index);
+        }
+
+        public CharSequence subSequence(int start, int end) {
+            return new CountingText(inner.subSequence(start, end), reads);
+        }
+
+        @Override
+        public String toString() {
+            return inner.toString();
+        }
+    }
+
     private static ChatEvent.TokenLogprob token(String t) {
         return new ChatEvent.TokenLogprob(t, -0.5f, List.of());
     }

@@ -127,10 +127,10 @@ class SpillTest {
     @AfterEach
     void closeWhatIsLeftOpen() throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (engine.capacity().running() > 0 || engine.capacity().waiting() > 0) { // queued ones open as slots free
+        for (Capacity c = engine.capacity(); c.running() > 0 || c.waiting() > 0; c = engine.capacity()) { // queued ones open as slots free
             leftOpen.forEach(Answer::close);
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("engine still busy: " + engine.capacity());
+                throw new AssertionError("engine still busy: " + c);
             }
             Thread.sleep(10);
         }

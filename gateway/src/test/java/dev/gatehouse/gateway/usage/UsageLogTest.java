@@ -1,13 +1,24 @@
 package dev.gatehouse.gateway.usage;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.gateway.store.Database;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.sql.Connection;
+import java.time.Clock;
+import java.time.Duration;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -67,6 +78,52 @@ class UsageLogTest {
             long total = reopened.summary(T0, T0.plusSeconds(3600), UsageLog.GroupBy.KEY).stream()
                     .mapToLong(UsageLog.Summary::requests).sum();
             assertEquals(5_000, total);
+        }
+    }
+
+    @Test
+    void rowsTheStoreRefusesAreWrittenWhenItTakesThemAgainAndAFullQueueDropsRowsAndSaysSo() throws Exception {
+        Database database = database();
+        Assumptions.assumeFalse(database.postgres(), "SQLite's write lock stands in for a store that refuses writes");
+        List<String> logged = new CopyOnWriteArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                logged.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger.getLogger(UsageLog.class.getName()).addHandler(handler);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        try (UsageLog log = UsageLog.open(database, 10); Connection other = database.connect();
+             UsageRecorder recorder = new UsageRecorder(Pricing.free(), log, Clock.systemUTC(), registry)) {
+            log.record(row(T0, "key_a", "chat", "local:tiny", 1, 1, 1, 200));
+            log.flush();
+            other.createStatement().execute("BEGIN EXCLUSIVE"); // another process holds the write lock
+            log.record(row(T0, "key_a", "chat", "local:tiny", 1, 1, 1, 200)); // the writer takes it and waits
+            Thread.sleep(200);
+            for (int i = 0; i < 25; i++) {
+                log.record(row(T0, "key_a", "chat", "local:tiny", 1, 1, 1, 200));
+            }
+            assertEquals(15, log.droppedRows(), "ten rows queue up, the rest are dropped");
+            assertEquals(15.0, registry.get("gatehouse.usage.rows.dropped").functionCounter().count());
+            assertEquals(10.0, registry.get("gatehouse.usage.queue.rows").gauge().value());
+            assertEquals(1, logged.stream().filter(m -> m.contains("queue full")).count(), "said once, not per row: " + logged);
+            assertFalse(log.flush(Duration.ofMillis(5_500)), "nothing goes in while the lock is held");
+            assertTrue(logged.stream().anyMatch(m -> m.contains("cannot write 1 usage rows")), "past SQLite's busy timeout: " + logged);
+            other.createStatement().execute("ROLLBACK");
+            assertTrue(log.flush(Duration.ofSeconds(60)), "written once the store takes rows again");
+            assertEquals(12.0, log.spent("key_a", T0), "the first row, the one that was refused, and the ten queued");
+            assertTrue(logged.stream().anyMatch(m -> m.contains("15 usage rows were dropped")), logged.toString());
+        } finally {
+            Logger.getLogger(UsageLog.class.getName()).removeHandler(handler);
         }
     }
 }

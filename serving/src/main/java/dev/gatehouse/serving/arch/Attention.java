@@ -2,56 +2,39 @@ package dev.gatehouse.serving.arch;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
  * Scaled dot-product attention of one forward pass over the KV cache, with grouped-query heads:
  * the query heads that share a key/value head are folded into one matmul ([groups * tokens,
  * headDim] x [headDim, span]) instead of repeating keys and values. What every layer shares (the
- * mask, the cache positions) is built once per step, since each DJL op is a JNI call.
+ * masks, the cache positions) is prepared once per step before layer 0 and sent with the step's
+ * other inputs ({@link StepUploads}), since each DJL op is a JNI call and each upload a round trip.
  */
 final class Attention {
     private final StepBatch batch;
     private final KvCache cache;
     private final KvCache.Positions positions;
-    private final Integer window;
-    private final NDManager step;
-    private final DataType dtype;
     private final long heads;
     private final long kvHeads;
     private final long headDim;
-    private NDArray fullMask; // built on first use: a model may use only one of the two
-    private NDArray windowMask;
-    private boolean fullMaskBuilt;
-    private boolean windowMaskBuilt;
+    private final StepUploads.Ref fullMask; // null when no layer attends to everything, or nothing is hidden
+    private final StepUploads.Ref windowMask;
 
-    Attention(StepBatch batch, KvCache cache, int heads, int kvHeads, int headDim, Integer window,
-              NDManager step, DataType dtype) {
+    /**
+     * @param window     the sliding window of the windowed layers, null when none is
+     * @param usesFull   whether some layer attends to the whole sequence
+     */
+    Attention(StepBatch batch, KvCache cache, int heads, int kvHeads, int headDim, Integer window, boolean usesFull,
+              StepUploads uploads) {
         this.batch = batch;
         this.cache = cache;
-        this.positions = cache.positions(batch, step);
-        this.window = window;
-        this.step = step;
-        this.dtype = dtype;
+        this.positions = cache.positions(batch, uploads);
         this.heads = heads;
         this.kvHeads = kvHeads;
         this.headDim = headDim;
-    }
-
-    private NDArray mask(boolean windowed) {
-        if (windowed) {
-            if (!windowMaskBuilt) {
-                windowMask = mask(batch, window, step, dtype);
-                windowMaskBuilt = true;
-            }
-            return windowMask;
-        }
-        if (!fullMaskBuilt) {
-            fullMask = mask(batch, null, step, dtype);
-            fullMaskBuilt = true;
-        }
-        return fullMask;
+        this.fullMask = usesFull ? mask(batch, null, uploads) : null;
+        this.windowMask = window != null ? mask(batch, window, uploads) : null;
     }
 
     /**
@@ -61,7 +44,7 @@ final class Attention {
      * groups once the scores are unfolded); null when every position is visible (a single-token
      * decode of equally long sequences).
      */
-    static NDArray mask(StepBatch batch, Integer window, NDManager step, DataType dtype) {
+    static StepUploads.Ref mask(StepBatch batch, Integer window, StepUploads uploads) {
         int t = batch.tokensPerSeq();
         int span = batch.span();
         boolean needed = t > 1 || (window != null && span > window);
@@ -83,7 +66,7 @@ final class Attention {
             }
         }
         Shape shape = t == 1 ? new Shape(batch.batchSize(), 1, 1, span) : new Shape(batch.batchSize(), 1, 1, t, span);
-        return step.create(mask, shape).toType(dtype, false);
+        return uploads.floats(mask, shape);
     }
 
     /**
@@ -91,24 +74,26 @@ final class Attention {
      * @param k [batch, tokens, kvHeads, headDim], stored into the cache first
      * @param v like k
      * @param windowed whether this layer sees only the sliding window (the window given at construction)
+     * @param layerManager where the cache views of this layer live (closed when the layer ends)
      * @return [batch, tokens, heads * headDim]
      */
-    NDArray run(int layer, NDArray q, NDArray k, NDArray v, boolean windowed) {
+    NDArray run(int layer, NDArray q, NDArray k, NDArray v, boolean windowed, NDManager layerManager) {
         long b = batch.batchSize();
         long t = batch.tokensPerSeq();
         long span = batch.span();
         long groups = heads / kvHeads;
         cache.write(layer, k, v, positions);
-        NDArray keys = cache.read(layer, 0, positions);
-        NDArray values = cache.read(layer, 1, positions);
+        NDArray keys = cache.read(layer, 0, positions, layerManager);
+        NDArray values = cache.read(layer, 1, positions, layerManager);
 
         // Query rows ordered (kvHead, group, token); head h is kvHead * groups + group, so with one
         // token per sequence this is a plain reshape.
         NDArray query = t == 1 ? q.reshape(b, kvHeads, groups, headDim)
                 : q.transpose(0, 2, 1, 3).reshape(b, kvHeads, groups * t, headDim);
         NDArray scores = query.mul(1.0 / Math.sqrt(headDim)).matMul(keys.transpose(0, 1, 3, 2));
-        NDArray mask = mask(windowed);
-        if (mask != null) {
+        StepUploads.Ref maskRef = windowed ? windowMask : fullMask;
+        if (maskRef != null) {
+            NDArray mask = maskRef.get();
             scores = t == 1 ? scores.add(mask)
                     : scores.reshape(b, kvHeads, groups, t, span).add(mask).reshape(b, kvHeads, groups * t, span);
         }

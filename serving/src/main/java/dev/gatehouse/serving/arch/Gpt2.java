@@ -67,19 +67,26 @@ public final class Gpt2 extends DecoderModel {
         for (int i = 0; i < positions.length; i++) {
             positions[i] = batch.starts()[i / t] + i % t;
         }
-        Shape ids = new Shape(b, t);
-        NDArray x = Layers.embedding(step.create(batch.tokens(), ids), tokenEmbed)
-                .add(Layers.embedding(step.create(positions, ids), positionEmbed));
-        Attention attention = new Attention(batch, cache, heads, heads, cfg.headDim(), null, step, dtype);
+        Shape shape = new Shape(b, t);
+        StepUploads uploads = new StepUploads();
+        StepUploads.Ref ids = uploads.ints(batch.tokens(), shape);
+        StepUploads.Ref positionIds = uploads.ints(positions, shape);
+        Attention attention = new Attention(batch, cache, heads, heads, cfg.headDim(), null, true, uploads);
+        uploads.send(step, dtype);
+        NDArray x = Layers.embedding(ids.get(), tokenEmbed).add(Layers.embedding(positionIds.get(), positionEmbed));
         for (int i = 0; i < blocks.length; i++) {
             Block block = blocks[i];
-            NDList qkv = Layers.linear(layerNorm(x, block.norm1()), block.qkv(), block.qkvBias())
-                    .reshape(b, t, 3L * heads, cfg.headDim())
-                    .split(new long[] {heads, 2L * heads}, 2);
-            NDArray attn = attention.run(i, qkv.get(0), qkv.get(1), qkv.get(2), false);
-            x = x.add(Layers.linear(attn, block.out(), block.outBias()));
-            NDArray up = Layers.linear(layerNorm(x, block.norm2()), block.up(), block.upBias());
-            x = x.add(Layers.linear(Layers.geluNew(up), block.down(), block.downBias()));
+            try (NDManager layerManager = step.newSubManager()) { // the layer's intermediates end with it
+                x.attach(layerManager);
+                NDList qkv = Layers.linear(layerNorm(x, block.norm1()), block.qkv(), block.qkvBias())
+                        .reshape(b, t, 3L * heads, cfg.headDim())
+                        .split(new long[] {heads, 2L * heads}, 2);
+                NDArray attn = attention.run(i, qkv.get(0), qkv.get(1), qkv.get(2), false, layerManager);
+                x = x.add(Layers.linear(attn, block.out(), block.outBias()));
+                NDArray up = Layers.linear(layerNorm(x, block.norm2()), block.up(), block.upBias());
+                x = x.add(Layers.linear(Layers.geluNew(up), block.down(), block.downBias()));
+                x.attach(step);
+            }
         }
         NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex(":, " + (t - 1)));
         NDArray logits = Layers.linear(layerNorm(last, finalNorm), tokenEmbed, null);

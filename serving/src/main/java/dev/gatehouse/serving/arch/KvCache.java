@@ -60,45 +60,57 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * Where one step writes and reads in the cache, worked out once and shared by every layer:
-     * {@code scatter} (decode of several sequences: cache[slot_b, :, start_b, :] = new[b] in one
-     * op; null otherwise) and {@code read} (the batch's slots up to the step's span).
+     * {@code scatterSlots}/{@code scatterStarts} (decode of several sequences: cache[slot_b, :,
+     * start_b, :] = new[b] in one op; null otherwise) and {@code gatherSlots} (the batch's slots when
+     * they are not contiguous, else null: read as one view).
      */
-    record Positions(StepBatch batch, NDIndex scatter, NDIndex read, NDManager step) {}
+    record Positions(StepBatch batch, StepUploads.Ref scatterSlots, StepUploads.Ref scatterStarts,
+                     StepUploads.Ref gatherSlots) {
 
-    Positions positions(StepBatch batch, NDManager step) {
+        NDIndex scatter() {
+            return scatterSlots == null ? null : new NDIndex("{}, :, {}", scatterSlots.get(), scatterStarts.get());
+        }
+
+        NDIndex read() {
+            int[] s = batch.slots();
+            return gatherSlots == null
+                    ? new NDIndex().addSliceDim(s[0], s[0] + s.length).addAllDim().addSliceDim(0, batch.span())
+                    : new NDIndex("{}, :, :" + batch.span(), gatherSlots.get());
+        }
+    }
+
+    /** The step's positions; their index arrays go with the step's other inputs. */
+    Positions positions(StepBatch batch, StepUploads uploads) {
         int t = batch.tokensPerSeq();
         for (int b = 0; b < batch.batchSize(); b++) {
             if (batch.starts()[b] + t > maxLength) {
                 throw new IllegalStateException("sequence exceeds the KV cache length " + maxLength);
             }
         }
-        NDIndex scatter = null;
+        StepUploads.Ref scatterSlots = null;
+        StepUploads.Ref scatterStarts = null;
         if (t == 1 && batch.batchSize() > 1) {
-            scatter = new NDIndex("{}, :, {}", indexArray(batch.slots(), step), indexArray(batch.starts(), step));
+            Shape n = new Shape(batch.batchSize());
+            scatterSlots = uploads.ints(batch.slots(), n);
+            scatterStarts = uploads.ints(batch.starts(), n);
         }
-        int span = batch.span();
         int[] s = batch.slots();
         boolean contiguous = true;
         for (int b = 1; b < s.length; b++) {
             contiguous &= s[b] == s[0] + b;
         }
         // Contiguous slots are read as a view; scattered ones are gathered through an index array (a copy).
-        NDIndex read = contiguous
-                ? new NDIndex().addSliceDim(s[0], s[0] + s.length).addAllDim().addSliceDim(0, span)
-                : new NDIndex("{}, :, :" + span, indexArray(s, step));
-        return new Positions(batch, scatter, read, step);
-    }
-
-    private static NDArray indexArray(int[] values, NDManager step) {
-        return step.create(values).toType(DataType.INT64, false);
+        StepUploads.Ref gather = contiguous ? null : uploads.ints(s, new Shape(s.length));
+        return new Positions(batch, scatterSlots, scatterStarts, gather);
     }
 
     /** Stores this step's keys and values, each [batch, tokensPerSeq, kvHeads, headDim]. */
     void write(int layer, NDArray k, NDArray v, Positions at) {
         StepBatch batch = at.batch();
-        if (at.scatter() != null) {
-            keys[layer].set(at.scatter(), k.squeeze(1));
-            values[layer].set(at.scatter(), v.squeeze(1));
+        NDIndex scatter = at.scatter();
+        if (scatter != null) {
+            keys[layer].set(scatter, k.squeeze(1));
+            values[layer].set(scatter, v.squeeze(1));
             return;
         }
         int t = batch.tokensPerSeq();
@@ -117,8 +129,8 @@ public final class KvCache implements AutoCloseable {
     }
 
     /** Keys (index 0) or values (1) of the batch's slots up to the step's span: [batch, kvHeads, span, headDim]. */
-    NDArray read(int layer, int which, Positions at) {
-        return (which == 0 ? keys[layer] : values[layer]).get(at.step(), at.read());
+    NDArray read(int layer, int which, Positions at, NDManager into) {
+        return (which == 0 ? keys[layer] : values[layer]).get(into, at.read());
     }
 
     @Override

@@ -24,6 +24,7 @@ public final class Llama extends DecoderModel {
     private final NDArray finalNorm;
     private final NDArray lmHead;
     private final Layer[] layers;
+    private final boolean usesFullAttention; // some layer is not windowed (Mistral and Qwen may window all or some)
 
     private record Layer(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray qkNorm, NDArray out, NDArray outBias,
                          NDArray postNorm, NDArray gateUp, NDArray down) {}
@@ -40,6 +41,11 @@ public final class Llama extends DecoderModel {
         // untied without lm_head.weight is refused (the load names the missing tensor), never run on the embeddings
         lmHead = cfg.tieWordEmbeddings() ? embed : w.load("lm_head.weight", manager, dtype, cfg.vocabSize(), hidden);
         layers = new Layer[cfg.numLayers()];
+        boolean full = false;
+        for (int i = 0; i < layers.length; i++) {
+            full |= cfg.slidingWindow(i) == null;
+        }
+        usesFullAttention = full;
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
             String a = p + "self_attn.";
@@ -83,27 +89,36 @@ public final class Llama extends DecoderModel {
         int t = batch.tokensPerSeq();
         int heads = cfg.numHeads();
         int kvHeads = cfg.numKvHeads();
-        NDArray[] angles = rope.angles(batch, step, dtype);
-        Attention attention = new Attention(batch, cache, heads, kvHeads, cfg.headDim(), cfg.slidingWindow(), step, dtype);
+        StepUploads uploads = new StepUploads();
+        StepUploads.Ref ids = uploads.ints(batch.tokens(), new Shape(b, t));
+        StepUploads.Ref[] angles = rope.angles(batch, uploads);
+        Attention attention = new Attention(batch, cache, heads, kvHeads, cfg.headDim(), cfg.slidingWindow(),
+                usesFullAttention, uploads);
+        uploads.send(step, dtype);
         long inter = cfg.intermediateSize();
-        NDArray x = Layers.embedding(step.create(batch.tokens(), new Shape(b, t)), embed);
+        NDArray x = Layers.embedding(ids.get(), embed);
         for (int i = 0; i < layers.length; i++) {
             Layer layer = layers[i];
-            NDArray h = Layers.rmsNorm(x, layer.inputNorm(), cfg.normEps());
-            NDList qkAndV = Layers.linear(h, layer.qkv(), layer.qkvBias())
-                    .reshape(b, t, heads + 2L * kvHeads, cfg.headDim())
-                    .split(new long[] {heads + kvHeads}, 2);
-            NDArray qk = qkAndV.get(0);
-            if (layer.qkNorm() != null) {
-                qk = Layers.rmsNorm(qk, layer.qkNorm(), cfg.normEps());
+            // a layer's intermediates (attention scores above all) are freed when it ends, not with the step
+            try (NDManager layerManager = step.newSubManager()) {
+                x.attach(layerManager); // the previous residual goes with this layer
+                NDArray h = Layers.rmsNorm(x, layer.inputNorm(), cfg.normEps());
+                NDList qkAndV = Layers.linear(h, layer.qkv(), layer.qkvBias())
+                        .reshape(b, t, heads + 2L * kvHeads, cfg.headDim())
+                        .split(new long[] {heads + kvHeads}, 2);
+                NDArray qk = qkAndV.get(0);
+                if (layer.qkNorm() != null) {
+                    qk = Layers.rmsNorm(qk, layer.qkNorm(), cfg.normEps());
+                }
+                NDList qAndK = rope.apply(qk, angles).split(new long[] {heads}, 2);
+                boolean windowed = cfg.slidingWindow(i) != null;
+                NDArray attn = attention.run(i, qAndK.get(0), qAndK.get(1), qkAndV.get(1), windowed, layerManager);
+                x = x.add(Layers.linear(attn, layer.out(), layer.outBias()));
+                h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
+                NDList gateAndUp = Layers.linear(h, layer.gateUp(), null).split(new long[] {inter}, 2);
+                x = x.add(Layers.linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), layer.down(), null));
+                x.attach(step);
             }
-            NDList qAndK = rope.apply(qk, angles).split(new long[] {heads}, 2);
-            boolean windowed = cfg.slidingWindow(i) != null;
-            NDArray attn = attention.run(i, qAndK.get(0), qAndK.get(1), qkAndV.get(1), windowed);
-            x = x.add(Layers.linear(attn, layer.out(), layer.outBias()));
-            h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
-            NDList gateAndUp = Layers.linear(h, layer.gateUp(), null).split(new long[] {inter}, 2);
-            x = x.add(Layers.linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), layer.down(), null));
         }
         NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex(":, " + (t - 1)));
         NDArray logits = Layers.linear(Layers.rmsNorm(last, finalNorm, cfg.normEps()), lmHead, null);

@@ -35,7 +35,7 @@ final class Rope {
     }
 
     /** cos and sin of every new token's angles, repeated for both halves: two arrays [batch, tokensPerSeq, 1, headDim]. */
-    NDArray[] angles(StepBatch batch, NDManager step, DataType dtype) {
+    StepUploads.Ref[] angles(StepBatch batch, StepUploads uploads) {
         int half = invFreq.length;
         int dim = 2 * half;
         int t = batch.tokensPerSeq();
@@ -53,11 +53,11 @@ final class Rope {
             }
         }
         Shape shape = new Shape(batch.batchSize(), t, 1, dim);
-        return new NDArray[] {step.create(cos, shape).toType(dtype, false), step.create(sin, shape).toType(dtype, false)};
+        return new StepUploads.Ref[] {uploads.floats(cos, shape), uploads.floats(sin, shape)};
     }
 
     /** Rotates x [batch, tokens, heads, headDim] by the step's angles. */
-    NDArray apply(NDArray x, NDArray[] cosSin) {
-        return x.mul(cosSin[0]).add(x.matMul(rotateHalf).mul(cosSin[1]));
+    NDArray apply(NDArray x, StepUploads.Ref[] cosSin) {
+        return x.mul(cosSin[0].get()).add(x.matMul(rotateHalf).mul(cosSin[1].get()));
     }
 }

@@ -2,7 +2,8 @@ package dev.gatehouse.serving.engine;
 
 /**
  * How full one model's engine is, as a snapshot any thread may read (the router's "serve locally
- * or spill" signal).
+ * or spill" signal). The engine publishes each one whole, so its figures agree with each other:
+ * {@code running + freeSlots == totalSlots()} and the KV bytes follow the free slots.
  *
  * <p>KV memory is counted as <em>reserved</em>: a running sequence holds a whole slot of
  * {@code maxModelLength} positions from admission to its end, however few of them it has filled,

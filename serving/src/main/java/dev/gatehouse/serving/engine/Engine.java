@@ -9,15 +9,15 @@ import dev.gatehouse.serving.sample.SamplingParams;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
@@ -53,7 +53,6 @@ public final class Engine implements AutoCloseable {
     private final Thread thread;
 
     private final ConcurrentLinkedQueue<Request> waiting = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger waitingCount = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition work = lock.newCondition();
@@ -67,10 +66,9 @@ public final class Engine implements AutoCloseable {
     private double decodeNanosAverage;
     private double prefillNanosPerToken;
 
-    // Published for other threads after each step.
-    private volatile int runningCount;
-    private volatile int freeSlotCount;
-    private volatile long estimatedWaitMillis;
+    // What other threads read, replaced whole so that its figures always agree with each other: submitters
+    // count a request in, the engine thread moves it to running (one swap) and publishes slots and the estimate.
+    private final AtomicReference<Capacity> capacity;
 
     private static final class Request {
         final Sequence seq;
@@ -88,14 +86,14 @@ public final class Engine implements AutoCloseable {
 
     private Engine(LocalModel model, EngineConfig config, MeterRegistry registry, StepFaults faults) {
         this.model = model;
-        this.config = config;
+        this.config = config = config.kvCacheBytes() > 0 ? config : config.withKvCacheBytes(defaultKvBytes(model));
         this.faults = faults;
         ModelConfig mc = model.config();
         this.kvBytesPerToken = KvCache.bytesPerToken(mc.numLayers(), mc.numKvHeads(), mc.headDim(), model.lm().dtype());
         this.maxModelLength = modelLength(config, mc.maxPositions(), kvBytesPerToken);
-        this.cache = model.lm().newCache(config.maxRunning(), maxModelLength);
+        this.cache = newCache(model, config.maxRunning(), maxModelLength, kvBytesPerToken);
         this.slots = new KvSlots(config.maxRunning());
-        this.freeSlotCount = slots.free();
+        this.capacity = new AtomicReference<>(snapshot(0, 0, slots.free(), 0));
         this.metrics = new EngineMetrics(registry, model.name(), this::capacity);
         this.thread = Thread.ofPlatform().name("engine-" + model.name()).daemon().unstarted(this::loop);
     }
@@ -110,6 +108,37 @@ public final class Engine implements AutoCloseable {
         Engine engine = new Engine(model, config, registry, faults);
         engine.thread.start();
         return engine;
+    }
+
+    /** kv-cache-mb unset: 1 GiB on the CPU, on a GPU a share of what is free after the weights ({@link KvBudget}). */
+    private static long defaultKvBytes(LocalModel model) {
+        if (!model.device().isGpu()) {
+            return KvBudget.CPU_DEFAULT;
+        }
+        OptionalLong free = GpuMemory.free(model.device());
+        if (free.isEmpty()) {
+            LOG.warning("cannot read the free memory of " + model.deviceName() + ": KV cache for " + model.name()
+                    + " sized " + (KvBudget.CPU_DEFAULT >> 20) + " MiB; set kv-cache-mb to size it");
+            return KvBudget.CPU_DEFAULT;
+        }
+        long budget = KvBudget.fromFreeGpuMemory(free.getAsLong());
+        LOG.info("KV cache budget for " + model.name() + ": " + (budget >> 20) + " MiB of " + (free.getAsLong() >> 20)
+                + " MiB free on " + model.deviceName());
+        return budget;
+    }
+
+    /** The KV cache, or a clear error when the device has no room for it (the caller then frees the model). */
+    private static KvCache newCache(LocalModel model, int slots, int length, long bytesPerToken) {
+        try {
+            return model.lm().newCache(slots, length);
+        } catch (RuntimeException e) {
+            if (!GpuMemory.isOutOfMemory(e)) {
+                throw e;
+            }
+            throw new IllegalStateException("out of " + model.deviceName() + " memory allocating the KV cache of " + model.name()
+                    + " (" + ((long) slots * length * bytesPerToken >> 20) + " MiB for " + slots + " x " + length
+                    + " positions); lower kv-cache-mb, max-running or max-model-length", e);
+        }
     }
 
     /** Positions per slot: the configured length, else the model's, capped so all slots fit the KV budget. */
@@ -149,8 +178,8 @@ public final class Engine implements AutoCloseable {
         if (!accepting) {
             throw new IllegalStateException("engine for " + model.name() + " is shutting down");
         }
-        if (waitingCount.incrementAndGet() > config.maxWaiting()) {
-            waitingCount.decrementAndGet();
+        Capacity queued = capacity.getAndUpdate(c -> c.queueFull() ? c : withWaiting(c, c.waiting() + 1));
+        if (queued.queueFull()) {
             throw new CapacityException(model.name() + " has " + config.maxWaiting() + " requests waiting already");
         }
         RequestHandle handle = new RequestHandle(ids.incrementAndGet(), this::wake, config.maxPendingEvents());
@@ -159,12 +188,19 @@ public final class Engine implements AutoCloseable {
         return handle;
     }
 
-    /** A cheap snapshot for the router and the metrics; KV memory counts whole reserved slots. */
+    /** A consistent snapshot for the router and the metrics; KV memory counts whole reserved slots. */
     public Capacity capacity() {
+        return capacity.get();
+    }
+
+    private Capacity snapshot(int running, int waiting, int freeSlots, long estimatedWaitMillis) {
         long slotBytes = (long) maxModelLength * kvBytesPerToken;
-        int free = freeSlotCount;
-        return new Capacity(runningCount, waitingCount.get(), config.maxRunning(), config.maxWaiting(), free,
-                (long) (config.maxRunning() - free) * slotBytes, (long) config.maxRunning() * slotBytes, estimatedWaitMillis);
+        return new Capacity(running, waiting, config.maxRunning(), config.maxWaiting(), freeSlots,
+                (long) (config.maxRunning() - freeSlots) * slotBytes, (long) config.maxRunning() * slotBytes, estimatedWaitMillis);
+    }
+
+    private Capacity withWaiting(Capacity c, int waiting) {
+        return snapshot(c.running(), waiting, c.freeSlots(), c.estimatedWaitMillis());
     }
 
     private void wake() {
@@ -195,7 +231,7 @@ public final class Engine implements AutoCloseable {
         }
         fail(List.copyOf(running), "engine stopped");
         for (Request r; (r = waiting.poll()) != null; ) {
-            waitingCount.decrementAndGet();
+            capacity.updateAndGet(c -> withWaiting(c, c.waiting() - 1));
             r.handle.emit(new EngineEvent.Failed("engine stopped", false));
         }
         publish();
@@ -228,7 +264,7 @@ public final class Engine implements AutoCloseable {
         }
         waiting.removeIf(r -> {
             if (r.handle.isCancelled()) {
-                waitingCount.decrementAndGet();
+                capacity.updateAndGet(c -> withWaiting(c, c.waiting() - 1));
                 r.handle.emit(new EngineEvent.Failed("cancelled", true));
                 return true;
             }
@@ -242,13 +278,11 @@ public final class Engine implements AutoCloseable {
             if (r == null) {
                 return;
             }
-            waitingCount.decrementAndGet();
             r.seq.slot = slots.take();
             r.admitted = System.nanoTime();
             metrics.queued(r.admitted - r.submitted);
             running.add(r);
-            runningCount = running.size(); // a request leaves "waiting" and shows as "running" at once
-            freeSlotCount = slots.free();
+            publishSlots(1); // the request leaves "waiting" and shows as "running" with its slot taken, in one snapshot
         }
     }
 
@@ -299,21 +333,22 @@ public final class Engine implements AutoCloseable {
         int[] tokens = new int[n];
         int[] starts = new int[n];
         int[] slots = new int[n];
+        int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = batch.get(b).seq;
             tokens[b] = s.nextInput;
             starts[b] = s.cached;
             slots[b] = s.slot;
+            needs[b] = s.sampler.candidatesNeeded();
         }
-        float[] logits = forward(new StepBatch(tokens, n, 1, starts, slots), batch);
-        if (logits == null) {
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, slots), batch, needs);
+        if (rows == null) {
             return;
         }
-        int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = batch.get(b);
             r.seq.cached++;
-            nextToken(r, logits, b * vocab, vocab);
+            nextToken(r, rows[b]);
         }
     }
 
@@ -322,33 +357,37 @@ public final class Engine implements AutoCloseable {
         int[] tokens = new int[n * length];
         int[] starts = new int[n];
         int[] slots = new int[n];
+        int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = group.get(b).seq;
             System.arraycopy(s.prompt, s.cached, tokens, b * length, length);
             starts[b] = s.cached;
             slots[b] = s.slot;
+            needs[b] = s.cached + length == s.prompt.length ? s.sampler.candidatesNeeded() : LogitsReadback.NONE;
         }
         long start = System.nanoTime();
-        float[] logits = forward(new StepBatch(tokens, n, length, starts, slots), group);
-        if (logits == null) {
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, slots), group, needs);
+        if (rows == null) {
             return;
         }
         if (decodeNanosAverage > 0) { // what the pass cost beyond a decode step, per prompt token
             double beyondStep = Math.max(0, System.nanoTime() - start - decodeNanosAverage);
             prefillNanosPerToken = average(prefillNanosPerToken, beyondStep / (n * length));
         }
-        int vocab = logits.length / n;
         for (int b = 0; b < n; b++) {
             Request r = group.get(b);
             r.seq.cached += length;
             if (r.seq.prefilled()) {
-                nextToken(r, logits, b * vocab, vocab);
+                nextToken(r, rows[b]);
             }
         }
     }
 
-    /** One forward pass for {@code requests}; on failure they fail (their KV entries may be half written) and it returns null. */
-    private float[] forward(StepBatch batch, List<Request> requests) {
+    /**
+     * One forward pass for {@code requests}, its logits read back as far as {@code needs} says
+     * ({@link LogitsReadback}); on failure they fail (their KV entries may be half written) and it returns null.
+     */
+    private LogitsReadback.Row[] forward(StepBatch batch, List<Request> requests, int[] needs) {
         try (NDManager step = model.newStepManager()) {
             faults.beforeForward(batch);
             for (int b = 0; b < batch.batchSize(); b++) {
@@ -356,8 +395,16 @@ public final class Engine implements AutoCloseable {
                     cache.clear(batch.slots()[b]);
                 }
             }
-            return model.lm().forward(batch, cache, step).toFloatArray();
+            return LogitsReadback.read(model.lm().forward(batch, cache, step), needs);
         } catch (RuntimeException e) {
+            if (GpuMemory.isOutOfMemory(e)) { // only this pass's sequences fail; the cached blocks go back to the device
+                GpuMemory.release();
+                LOG.warning("out of memory in a forward pass of " + model.name() + " (" + requests.size() + " sequences, "
+                        + batch.tokensPerSeq() + " tokens each): " + GpuMemory.firstLine(e));
+                fail(requests, "engine error: out of " + model.deviceName() + " memory in the model's forward pass ("
+                        + requests.size() + " sequences); retry, or lower max-running or step-token-budget");
+                return null;
+            }
             LOG.log(Level.SEVERE, "forward pass failed for " + model.name() + " (" + requests.size() + " sequences)", e);
             fail(requests, "engine error: the model's forward pass failed: " + e.getMessage());
             return null;
@@ -365,10 +412,10 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Samples one sequence's token from its row of the logits; a failure here is that sequence's alone. */
-    private void nextToken(Request r, float[] logits, int from, int vocab) {
+    private void nextToken(Request r, LogitsReadback.Row row) {
         try {
             faults.beforeToken(r.seq);
-            sampled(r, r.seq.sampler.sample(Arrays.copyOfRange(logits, from, from + vocab)));
+            sampled(r, row.sample(r.seq.sampler));
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "request " + r.handle.id() + " failed on " + model.name(), e);
             fail(List.of(r), "engine error: generating the next token failed: " + e.getMessage());
@@ -397,9 +444,11 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** Frees a sequence's slot; it has left {@code running} already, so the snapshot shows both at once. */
     private void release(Request r) {
         slots.release(r.seq.slot);
         r.seq.slot = -1;
+        publishSlots(0);
     }
 
     /** Ends running requests with an error: they leave the batch and their slots are free again. */
@@ -412,11 +461,19 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Publishes the capacity figures and the wait estimate. */
+    /** Publishes the running sequences and free slots as they are now, with {@code leftQueue} fewer waiting. */
+    private void publishSlots(int leftQueue) {
+        int runningNow = running.size();
+        int free = slots.free();
+        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting() - leftQueue, free, c.estimatedWaitMillis()));
+    }
+
+    /** Publishes the capacity figures and the wait estimate after a step. */
     private void publish() {
-        runningCount = running.size();
-        freeSlotCount = slots.free();
-        estimatedWaitMillis = estimateWaitNanos() / 1_000_000;
+        int runningNow = running.size();
+        int free = slots.free();
+        long estimateMillis = estimateWaitNanos() / 1_000_000;
+        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting(), free, estimateMillis));
     }
 
     /** See {@link WaitEstimate}: the queue played forward at the measured decode and prefill speeds. */
@@ -456,7 +513,7 @@ public final class Engine implements AutoCloseable {
     /** Waits up to {@code timeout} for queued work to finish; true if it did. */
     public boolean awaitIdle(long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
-        while (runningCount > 0 || waitingCount.get() > 0) {
+        for (Capacity c = capacity.get(); c.running() > 0 || c.waiting() > 0; c = capacity.get()) {
             if (System.nanoTime() > deadline) {
                 return false;
             }

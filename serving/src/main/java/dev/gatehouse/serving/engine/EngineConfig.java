@@ -7,7 +7,8 @@ package dev.gatehouse.serving.engine;
  * @param maxWaiting      requests queued for a slot; beyond it {@code submit} refuses at once
  * @param maxModelLength  positions (prompt + generated) per sequence; 0 = the model's
  *                        max_position_embeddings, capped so that maxRunning slots fit the KV budget
- * @param kvCacheBytes    memory for the KV cache, preallocated at start
+ * @param kvCacheBytes    memory for the KV cache, preallocated at start; 0 = {@link KvBudget}'s default
+ *                        (1 GiB on the CPU, a share of the free memory on a GPU)
  * @param stepTokenBudget tokens one step may process: the decode tokens first, then prompt chunks,
  *                        so a long prompt is prefilled across steps instead of stalling decodes
  * @param maxPendingEvents events a request may have unread before its sequence pauses (backpressure)
@@ -16,7 +17,7 @@ public record EngineConfig(int maxRunning, int maxWaiting, int maxModelLength, l
                            int stepTokenBudget, int maxPendingEvents) {
 
     public static EngineConfig defaults() {
-        return new EngineConfig(8, 64, 0, 1L << 30, 256, 256);
+        return new EngineConfig(8, 64, 0, 0, 256, 256);
     }
 
     public EngineConfig {
@@ -27,8 +28,8 @@ public record EngineConfig(int maxRunning, int maxWaiting, int maxModelLength, l
         if (maxModelLength < 0) {
             throw new IllegalArgumentException("max-model-length must be >= 0 (0 = from the model), got " + maxModelLength);
         }
-        if (kvCacheBytes <= 0) {
-            throw new IllegalArgumentException("kv-cache-bytes must be > 0, got " + kvCacheBytes);
+        if (kvCacheBytes < 0) {
+            throw new IllegalArgumentException("kv-cache-bytes must be >= 0 (0 = automatic), got " + kvCacheBytes);
         }
         if (stepTokenBudget < maxRunning) {
             throw new IllegalArgumentException("step-token-budget (" + stepTokenBudget

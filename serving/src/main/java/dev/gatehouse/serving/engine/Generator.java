@@ -32,14 +32,16 @@ public final class Generator {
         long firstToken = 0;
         FinishReason finish;
         try (KvCache cache = model.lm().newCache(1, prompt.length + seq.limit)) {
-            float[] logits = null;
+            int need = seq.sampler.candidatesNeeded();
+            LogitsReadback.Row row = null;
             for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
                 int to = Math.min(prompt.length, from + PREFILL_CHUNK);
-                logits = step(StepBatch.single(Arrays.copyOfRange(prompt, from, to), from, 0), cache);
+                row = step(StepBatch.single(Arrays.copyOfRange(prompt, from, to), from, 0), cache,
+                        to == prompt.length ? need : LogitsReadback.NONE);
             }
             int position = prompt.length;
             while (true) {
-                SampledToken token = seq.sampler.sample(logits);
+                SampledToken token = row.sample(seq.sampler);
                 if (firstToken == 0) {
                     firstToken = System.nanoTime();
                 }
@@ -50,16 +52,16 @@ public final class Generator {
                     finish = outcome.finish();
                     break;
                 }
-                logits = step(StepBatch.single(new int[] {token.tokenId()}, position++, 0), cache);
+                row = step(StepBatch.single(new int[] {token.tokenId()}, position++, 0), cache, need);
             }
         }
         return new GenerationResult(text.toString(), prompt, seq.generatedTokens(), finish,
                 firstToken - start, System.nanoTime() - firstToken);
     }
 
-    private float[] step(StepBatch batch, KvCache cache) {
+    private LogitsReadback.Row step(StepBatch batch, KvCache cache, int need) {
         try (NDManager step = model.newStepManager()) {
-            return model.lm().forward(batch, cache, step).toFloatArray();
+            return LogitsReadback.read(model.lm().forward(batch, cache, step), new int[] {need})[0];
         }
     }
 }

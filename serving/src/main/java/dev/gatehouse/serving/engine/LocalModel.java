@@ -39,7 +39,7 @@ public final class LocalModel implements AutoCloseable {
         this.lm = lm;
         this.tokenizer = tokenizer;
         this.tokenizerConfig = tokenizerConfig;
-        this.chatTemplate = ChatTemplate.of(tokenizerConfig);
+        this.chatTemplate = ChatTemplate.of(name, tokenizerConfig);
         this.eosTokenIds = eosTokenIds;
         this.manager = manager;
         this.dtype = dtype;
@@ -128,8 +128,16 @@ public final class LocalModel implements AutoCloseable {
         } catch (RuntimeException e) {
             if (manager != null) {
                 manager.close();
+                if (manager.getDevice().isGpu()) {
+                    GpuMemory.release();
+                }
             }
             tokenizer.close();
+            if (GpuMemory.isOutOfMemory(e)) {
+                throw new ModelLoadException("out of " + deviceName(manager.getDevice()) + " memory loading the weights of "
+                        + folder.getFileName() + " (" + GpuMemory.firstLine(e) + "); use another GPU (local.NAME.device) "
+                        + "or a smaller dtype (local.NAME.dtype: float16)", e);
+            }
             throw e;
         }
     }
@@ -160,9 +168,18 @@ public final class LocalModel implements AutoCloseable {
         return dtype;
     }
 
-    /** Where the weights live: cpu() or gpu(N). */
+    /** Where the weights live. */
     public Device device() {
         return manager.getDevice();
+    }
+
+    /** The device as --device spells it: cpu or cuda:N. */
+    public String deviceName() {
+        return deviceName(manager.getDevice());
+    }
+
+    static String deviceName(Device device) {
+        return device.isGpu() ? "cuda:" + device.getDeviceId() : "cpu";
     }
 
     public CausalLM lm() {
@@ -198,5 +215,8 @@ public final class LocalModel implements AutoCloseable {
     public void close() {
         lm.close(); // closes the manager it was built on
         tokenizer.close();
+        if (manager.getDevice().isGpu()) {
+            GpuMemory.release(); // PyTorch would keep the freed weights' blocks cached for itself
+        }
     }
 }

@@ -44,6 +44,46 @@ public final class Sampler {
         return params;
     }
 
+    /** The largest top_k served from a device-side top-k; a larger one reads the whole row. */
+    public static final int MAX_DEVICE_TOP_K = 64;
+
+    /**
+     * How many of a step's largest logits this sampler needs: 1 for greedy, k for top-k sampling
+     * (k up to {@link #MAX_DEVICE_TOP_K}), or 0 for the whole row: penalties change logits anywhere
+     * in the vocabulary, and logprobs normalise over all of it.
+     */
+    public int candidatesNeeded() {
+        boolean penalties = params.repetitionPenalty() != 1f || params.presencePenalty() != 0f
+                || params.frequencyPenalty() != 0f;
+        if (penalties || params.logprobs()) {
+            return 0;
+        }
+        if (params.isGreedy()) {
+            return 1;
+        }
+        return params.topK() > 0 && params.topK() <= MAX_DEVICE_TOP_K ? params.topK() : 0;
+    }
+
+    /**
+     * Chooses a token from a row's {@link #candidatesNeeded} largest logits, largest first (the
+     * same token {@link #sample} picks from the whole row with the same random draws), and records it.
+     *
+     * @param values their logits, or null for greedy (the first id is the token)
+     */
+    public SampledToken sampleTop(int[] ids, float[] values) {
+        if (candidatesNeeded() == 0) {
+            throw new IllegalStateException("this sampler needs the whole row of logits");
+        }
+        boolean greedy = params.isGreedy();
+        if (ids.length == 0 || (!greedy && (values == null || values.length != ids.length))) {
+            throw new IllegalArgumentException("candidates: " + ids.length + " ids, "
+                    + (values == null ? "no" : values.length) + " logits");
+        }
+        int token = greedy ? ids[0] : drawSorted(ids, values, Math.min(ids.length, params.topK()));
+        record(token);
+        return new SampledToken(token, Float.NaN, List.of());
+    }
+
     /**
      * Chooses a token from one step's logits (which this may overwrite) and records it as generated
      * so the penalties see it on the next step.
@@ -101,14 +141,23 @@ public final class Sampler {
     /** Top-k: the heap picks k candidates, already sorted, so only k exp() calls are needed. */
     private int drawTopK(float[] logits, int k) {
         int[] ids = TopK.largest(logits, k);
-        float max = logits[ids[0]];
+        float[] values = new float[ids.length];
+        for (int j = 0; j < ids.length; j++) {
+            values[j] = logits[ids[j]];
+        }
+        return drawSorted(ids, values, ids.length);
+    }
+
+    /** Draws from the first k candidates, largest first: temperature, min-p, top-p over them alone. */
+    private int drawSorted(int[] ids, float[] values, int k) {
+        float max = values[0];
         float invT = 1f / params.temperature();
         float[] w = new float[k];
         double total = 0;
         int m = 0;
         for (; m < k; m++) {
             // weight = p / pMax, so min-p is simply weight >= minP; sorted, so stop at the first miss
-            w[m] = (float) FastExp.exp((logits[ids[m]] - max) * invT);
+            w[m] = (float) FastExp.exp((values[m] - max) * invT);
             if (!(w[m] > FastExp.FLOOR) || w[m] < params.minP()) {
                 break;
             }

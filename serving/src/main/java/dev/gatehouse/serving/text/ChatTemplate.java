@@ -4,10 +4,14 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.interpret.CollectionTooBigException;
+import com.hubspot.jinjava.interpret.OutputTooBigException;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import jinjava.javax.el.CompositeELResolver;
 
+import java.io.IOException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,18 +68,34 @@ public final class ChatTemplate {
             .withKeepNullableLoopValues(true)
             .build();
 
+    /**
+     * Most characters a render may write, and the longest string or list it may build: several
+     * times the largest request body, far past any local model's context, yet small enough that a
+     * template looping over a large conversation cannot fill the heap.
+     */
+    static final int MAX_OUTPUT_CHARS = 8 << 20;
+    static final int MAX_COLLECTION_SIZE = 1 << 20;
+    /** Longest a render may take; real templates take milliseconds even for long conversations. */
+    static final Duration MAX_RENDER_TIME = Duration.ofSeconds(5);
+
     private static final Jinjava ENGINE = createEngine();
 
+    private final String name;
     private final String template;
     private final Map<String, Object> specialTokens;
 
-    private ChatTemplate(String template, Map<String, Object> specialTokens) {
-        this.template = jinja2Source(template);
+    private ChatTemplate(String name, String template, Map<String, Object> specialTokens) {
+        this.name = name;
+        this.template = Jinja2Source.of(template);
         this.specialTokens = specialTokens;
     }
 
-    /** The model's template with its special tokens, or the plain fallback when it has none. */
-    public static ChatTemplate of(TokenizerConfig cfg) {
+    /**
+     * The model's template with its special tokens, or the plain fallback when it has none.
+     *
+     * @param model the model's name, for error messages
+     */
+    public static ChatTemplate of(String model, TokenizerConfig cfg) {
         Map<String, Object> tokens = new HashMap<>();
         tokens.put("bos_token", cfg.bosToken());
         tokens.put("eos_token", cfg.eosToken());
@@ -85,25 +105,50 @@ public final class ChatTemplate {
             boolean bos = Boolean.TRUE.equals(cfg.addBosToken()) && cfg.bosToken() != null;
             template = (bos ? "{{ bos_token }}" : "") + FALLBACK_TEMPLATE;
         }
-        return new ChatTemplate(template, tokens);
+        return new ChatTemplate("the chat template of model '" + model + "'", template, tokens);
+    }
+
+    /** Renders role-and-content messages; see {@link #render(List, boolean, Map)}. */
+    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return render(messages.stream().map(ChatTemplate::asMap).toList(), addGenerationPrompt, Map.of());
     }
 
     /**
-     * Renders the conversation to prompt text.
+     * Renders a conversation to prompt text, as transformers'
+     * {@code apply_chat_template(messages, tools=..., add_generation_prompt=..., **kwargs)} does.
+     * Messages and variables are plain data, as JSON would give them: strings, numbers, booleans,
+     * null, lists and maps (keep maps ordered, e.g. LinkedHashMap: tojson writes keys in order).
      *
+     * <p>Message content is data: it reaches the template as a value and is never read as
+     * template code, whatever it holds. The template cannot include or import files, and a render
+     * that writes more than {@link #MAX_OUTPUT_CHARS}, builds a larger string or list, or runs past
+     * {@link #MAX_RENDER_TIME} stops with an error naming this template.
+     *
+     * @param messages one map per message as the OpenAI API has it: {@code role}, {@code content},
+     *     and where present {@code tool_calls} (each {@code {"id", "type": "function", "function":
+     *     {"name", "arguments"}}}), {@code tool_call_id}, {@code name}, {@code reasoning_content}
      * @param addGenerationPrompt end with the header that opens the assistant's reply
+     * @param variables further template variables: {@code tools} (the request's tool definitions,
+     *     {@code {"type": "function", "function": {...}}}), {@code documents}, and the request's
+     *     {@code chat_template_kwargs} such as {@code enable_thinking}
      * @throws IllegalArgumentException when the template calls raise_exception (with its message,
-     *     for example a role order the model does not accept) or cannot be rendered
+     *     for example a role order the model does not accept), exceeds a limit or cannot be rendered
      */
-    public String render(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    public String render(List<? extends Map<String, ?>> messages, boolean addGenerationPrompt, Map<String, ?> variables) {
         Map<String, Object> vars = new HashMap<>(specialTokens);
-        vars.put("messages", messages.stream().map(ChatTemplate::asMap).toList());
-        vars.put("add_generation_prompt", addGenerationPrompt);
         vars.put("tools", null);
         vars.put("documents", null);
+        vars.putAll(variables);
+        vars.put("messages", messages);
+        vars.put("add_generation_prompt", addGenerationPrompt);
         // Templates test "strftime_now is defined" before calling it; a call still reaches the function.
         TemplateFunctions.NAMES.forEach(name -> vars.put(name, name));
-        RenderResult result = ENGINE.renderForResult(template, vars);
+        RenderResult result;
+        try {
+            result = ENGINE.renderForResult(template, vars, withDeadline(System.nanoTime() + MAX_RENDER_TIME.toNanos()));
+        } catch (OutputTooBigException | CollectionTooBigException | TooSlow e) {
+            throw tooBig(e);
+        }
         List<TemplateError> fatal = result.getErrors().stream()
                 .filter(error -> error.getSeverity() == TemplateError.ErrorType.FATAL)
                 .toList();
@@ -120,12 +165,15 @@ public final class ChatTemplate {
         return map;
     }
 
-    /** raise_exception's message as is (jinjava goes on after it); else the first error with its line. */
-    private static IllegalArgumentException failure(List<TemplateError> errors) {
+    /** raise_exception's message as is (jinjava goes on after it); a limit; else the first error with its line. */
+    private IllegalArgumentException failure(List<TemplateError> errors) {
         for (TemplateError error : errors) {
             for (Throwable t = error.getException(); t != null; t = t.getCause()) {
                 if (t instanceof TemplateFunctions.Raised raised) {
                     return new IllegalArgumentException(raised.getMessage());
+                }
+                if (t instanceof OutputTooBigException || t instanceof CollectionTooBigException || t instanceof TooSlow) {
+                    return tooBig(t);
                 }
             }
         }
@@ -134,25 +182,64 @@ public final class ChatTemplate {
                 "chat template error at line " + first.getLineno() + ": " + first.getMessage(), first.getException());
     }
 
-    /** What Jinja2's lexer does to a source: newlines become \n and one trailing newline goes. */
-    private static String jinja2Source(String template) {
-        String source = template.replace("\r\n", "\n").replace('\r', '\n');
-        return source.endsWith("\n") ? source.substring(0, source.length() - 1) : source;
+    private IllegalArgumentException tooBig(Throwable limit) {
+        String what = limit instanceof TooSlow
+                ? "took longer than " + MAX_RENDER_TIME.toSeconds() + " s"
+                : "built more than " + MAX_OUTPUT_CHARS + " characters or " + MAX_COLLECTION_SIZE + " list or map entries";
+        return new IllegalArgumentException(
+                "Rendering this conversation with " + name + " " + what + "; shorten the conversation.");
     }
 
-    private static Jinjava createEngine() {
+    /** Thrown between two template nodes once a render is past its deadline. */
+    private static final class TooSlow extends RuntimeException {
+        TooSlow() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * The rules of every render. Nested interpretation off: jinjava would otherwise render any
+     * output that looks like a template again, so "{{ 7*7 }}" in a message would reach the model
+     * as "49".
+     */
+    private static JinjavaConfig.Builder config() {
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PythonMethods());
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
-        JinjavaConfig config = JinjavaConfig.newBuilder()
+        return JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withLegacyOverrides(JINJA2_BEHAVIOUR)
                 .withElResolver(resolver)
+                .withInterperterFactory(PythonInterpreter.FACTORY)
+                .withNestedInterpretationEnabled(false)
+                .withMaxOutputSize(MAX_OUTPUT_CHARS)
+                .withMaxStringLength(MAX_OUTPUT_CHARS)
+                .withMaxListSize(MAX_COLLECTION_SIZE)
+                .withMaxMapSize(MAX_COLLECTION_SIZE);
+    }
+
+    /** One render's rules: the deadline is checked before each template node. */
+    private static JinjavaConfig withDeadline(long deadlineNanos) {
+        return config()
+                .withNodePreProcessor((node, interpreter) -> {
+                    if (System.nanoTime() - deadlineNanos > 0) {
+                        throw new TooSlow();
+                    }
+                })
                 .build();
-        Jinjava engine = new Jinjava(config);
+    }
+
+    private static Jinjava createEngine() {
+        Jinjava engine = new Jinjava(config().build());
+        // No template reads a file: {% include %}, {% import %} and {% extends %} find nothing.
+        engine.setResourceLocator((path, charset, interpreter) -> {
+            throw new IOException("chat templates cannot read files");
+        });
         TemplateFunctions.definitions().forEach(engine.getGlobalContext()::registerFunction);
         engine.getGlobalContext().registerFilter(new PythonJsonFilter());
+        engine.getGlobalContext().registerFilter(new PythonTrimFilter());
+        engine.getGlobalContext().registerFilter(new StepSliceFilter());
         engine.getGlobalContext().registerExpTest(new PythonIsIterable());
         return engine;
     }

@@ -44,9 +44,9 @@ final class PythonMethods extends ELResolver {
         return switch (method) {
             case "startswith" -> anyOf(args, s::startsWith);
             case "endswith" -> anyOf(args, s::endsWith);
-            case "strip" -> stripRight(stripLeft(s, arg0), arg0);
-            case "lstrip" -> stripLeft(s, arg0);
-            case "rstrip" -> stripRight(s, arg0);
+            case "strip" -> PythonStrings.strip(s, arg0);
+            case "lstrip" -> PythonStrings.stripLeft(s, arg0);
+            case "rstrip" -> PythonStrings.stripRight(s, arg0);
             case "lower" -> s.toLowerCase(Locale.ROOT);
             case "upper" -> s.toUpperCase(Locale.ROOT);
             case "capitalize" -> s.isEmpty() ? s
@@ -68,27 +68,6 @@ final class PythonMethods extends ELResolver {
         return options.stream().anyMatch(o -> test.test(String.valueOf(o)));
     }
 
-    /** No argument strips whitespace, as Python does; an argument is a set of characters. */
-    private static boolean strippable(char c, String chars) {
-        return chars == null ? Character.isWhitespace(c) || Character.isSpaceChar(c) : chars.indexOf(c) >= 0;
-    }
-
-    private static String stripLeft(String s, String chars) {
-        int start = 0;
-        while (start < s.length() && strippable(s.charAt(start), chars)) {
-            start++;
-        }
-        return s.substring(start);
-    }
-
-    private static String stripRight(String s, String chars) {
-        int end = s.length();
-        while (end > 0 && strippable(s.charAt(end - 1), chars)) {
-            end--;
-        }
-        return s.substring(0, end);
-    }
-
     private static String title(String s) {
         StringBuilder out = new StringBuilder(s.length());
         boolean previousIsLetter = false;
@@ -102,7 +81,7 @@ final class PythonMethods extends ELResolver {
     /** Python split: no separator splits on runs of whitespace and drops empty ends; a separator splits literally. */
     private static List<String> split(String s, String sep, int maxSplit) {
         if (sep == null) {
-            String text = stripLeft(s, null);
+            String text = PythonStrings.stripLeft(s, null);
             List<String> parts = new ArrayList<>(Arrays.asList(text.split("\\s+", maxSplit < 0 ? 0 : maxSplit + 1)));
             parts.removeIf(String::isEmpty); // Python never returns empty parts here
             return parts;

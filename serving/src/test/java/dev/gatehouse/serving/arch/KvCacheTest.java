@@ -63,7 +63,9 @@ class KvCacheTest {
     private static void poison(EngineRun run, KvCache cache, int slot) {
         ModelConfig cfg = run.model.lm().config();
         try (NDManager step = run.model.newStepManager()) {
-            KvCache.Positions at = cache.positions(StepBatch.single(new int[LENGTH], 0, slot), step);
+            StepUploads uploads = new StepUploads();
+            KvCache.Positions at = cache.positions(StepBatch.single(new int[LENGTH], 0, slot), uploads);
+            uploads.send(step, run.model.lm().dtype());
             NDArray nan = step.full(new Shape(1, LENGTH, cfg.numKvHeads(), cfg.headDim()), Float.NaN);
             for (int layer = 0; layer < cfg.numLayers(); layer++) {
                 cache.write(layer, nan, nan, at);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.engine.EngineException;
 import dev.gatehouse.serving.arch.StepBatch;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.testing.ReferenceModel;
@@ -18,8 +19,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -243,8 +246,9 @@ class EngineTest {
         StepFaults faults = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
-                if (batch.tokensPerSeq() == doomedPrompt.length) {
-                    throw new IllegalStateException("out of device memory");
+                if (batch.tokensPerSeq() == doomedPrompt.length) { // PyTorch's own words
+                    throw new EngineException("CUDA out of memory. Tried to allocate 20.00 GiB. GPU 0 has a total capacity "
+                            + "of 139.81 GiB of which 1.20 GiB is free.\nIf reserved but unallocated memory is large ...");
                 }
             }
         };
@@ -253,7 +257,7 @@ class EngineTest {
             assertInstanceOf(EngineEvent.Token.class, a.next()); // decoding when the other prompt arrives
             RequestHandle doomed = engine.submit(doomedPrompt, greedy());
 
-            assertEquals(0, tokensBeforeFailure(doomed, "forward pass failed: out of device memory"));
+            assertEquals(0, tokensBeforeFailure(doomed, "out of cpu memory in the model's forward pass (1 sequences)"));
             int[] rest = a.collect().tokenIds();
             int[] expected = alone(prompts.get(0), greedy());
             assertArrayEquals(Arrays.copyOfRange(expected, 1, expected.length), rest);
@@ -281,6 +285,80 @@ class EngineTest {
             assertEquals(0, timer(registry, "gatehouse.engine.request.duration").count(), "only finished requests have a duration");
             assertIdle(engine);
         }
+    }
+
+    @Test
+    void everyCapacitySnapshotAgreesWithItselfWhileRequestsAreAdmittedAndReleased() throws Exception {
+        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxWaiting(5))) {
+            AtomicBoolean done = new AtomicBoolean();
+            List<String> contradictions = new CopyOnWriteArrayList<>();
+            AtomicInteger busiest = new AtomicInteger(); // most slots taken in one snapshot, to show the reads saw the churn
+            AtomicInteger mostWaiting = new AtomicInteger();
+            List<Thread> readers = new ArrayList<>(); // as the router, /metrics and awaitIdle read it: from other threads
+            for (int t = 0; t < 2; t++) {
+                readers.add(Thread.ofPlatform().start(() -> {
+                    while (!done.get()) {
+                        Capacity c = engine.capacity();
+                        String wrong = contradiction(c);
+                        if (wrong != null && contradictions.size() < 5) {
+                            contradictions.add(wrong + ": " + c);
+                        }
+                        busiest.accumulateAndGet(c.totalSlots() - c.freeSlots(), Math::max);
+                        mostWaiting.accumulateAndGet(c.waiting(), Math::max);
+                        Thread.onSpinWait();
+                    }
+                }));
+            }
+            try {
+                for (int round = 0; round < 40; round++) { // short requests: slots are taken and freed every step or two
+                    List<RequestHandle> handles = new ArrayList<>();
+                    for (int i = 0; i < 5; i++) {
+                        handles.add(engine.submit(prompts.get(i), greedy().withMaxTokens(1 + i % 3)));
+                    }
+                    int cancelled = round % 5;
+                    handles.get(cancelled).cancel(); // queued, running or already done: it leaves from wherever it is
+                    for (int i = 0; i < handles.size(); i++) {
+                        try {
+                            handles.get(i).collect();
+                        } catch (RequestHandle.RequestFailedException e) {
+                            assertTrue(i == cancelled && e.cancelled(), "request " + i + ": " + e.getMessage());
+                        }
+                    }
+                }
+            } finally {
+                done.set(true);
+                for (Thread reader : readers) {
+                    reader.join();
+                }
+            }
+            assertEquals(List.of(), contradictions);
+            assertEquals(2, busiest.get(), "the readers saw every slot taken");
+            assertTrue(mostWaiting.get() > 0, "the readers saw requests queued");
+            assertIdle(engine);
+        }
+    }
+
+    /** What a capacity snapshot says that cannot all be true at once; null when it agrees with itself. */
+    static String contradiction(Capacity c) {
+        if (c.running() < 0 || c.running() > c.totalSlots()) {
+            return "running out of range";
+        }
+        if (c.running() + c.freeSlots() != c.totalSlots()) {
+            return "running + free slots != total slots";
+        }
+        if (c.waiting() < 0 || c.waiting() > c.maxWaiting()) {
+            return "waiting out of range";
+        }
+        if (c.kvBytesUsed() * c.totalSlots() != c.kvBytesTotal() * (c.totalSlots() - c.freeSlots())) {
+            return "KV bytes used are not the taken slots' share";
+        }
+        if (c.kvBytesUsed() + c.kvBytesFree() != c.kvBytesTotal()) {
+            return "KV bytes used + free != total";
+        }
+        if (c.estimatedWaitMillis() < 0) {
+            return "negative wait estimate";
+        }
+        return null;
     }
 
     static Timer timer(SimpleMeterRegistry registry, String name) {

@@ -42,12 +42,12 @@ class ChatTemplateTest {
     private static ChatTemplate resource(String name, String bos, String eos) throws IOException {
         try (InputStream in = ChatTemplateTest.class.getResourceAsStream("/text/" + name)) {
             String template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-            return ChatTemplate.of(new TokenizerConfig(template, bos, eos, null, null, null));
+            return ChatTemplate.of("test", new TokenizerConfig(template, bos, eos, null, null, null));
         }
     }
 
     private static ChatTemplate inline(String template) {
-        return ChatTemplate.of(new TokenizerConfig(template, "<s>", "</s>", null, null, null));
+        return ChatTemplate.of("test", new TokenizerConfig(template, "<s>", "</s>", null, null, null));
     }
 
     private static final List<ChatMessage> SYSTEM_USER = List.of(system("Be brief."), user("Hi"));
@@ -166,6 +166,19 @@ class ChatTemplateTest {
         assertEquals("2 user system user 1 system,user", t.render(SYSTEM_USER, false));
     }
 
+    /** Expected output from Python's Jinja2 3.1.6 (sandboxed, trim_blocks, lstrip_blocks) for the same template. */
+    @Test
+    void jinja2PrecedenceKeywordArgumentsAndStepSlices() {
+        ChatTemplate t = inline("{% set ns = namespace(n=messages|length - 1, s='a=b, c') %}{{ ns.n }} {{ ns.s }}"
+                + "|{% if not undefined_x is defined %}undef{% endif %}"
+                + "|{{ 'x' not in 'abc' }} {{ not 'a' in 'abc' }} {{ messages[0].role is not none }}"
+                + "|{{ not messages[0].role == 'user' and not false }}"
+                + "|{% for m in messages[::-1] %}{{ m.role }},{% endfor %}"
+                + "|{{ 'abcdef'[1::2] }} {{ 'abcdef'[::-2] }} {{ [1,2,3,4][-1:0:-1] | join('') }}"
+                + "|{{ 'not x' if not (1 == 2) else 'y' }}");
+        assertEquals("1 a=b, c|undef|True False True|True|user,system,|bdf fdb 432|not x", t.render(SYSTEM_USER, false));
+    }
+
     @Test
     void blocksOnTheirOwnLinesLeaveNoWhitespace() {
         ChatTemplate t = inline("""
@@ -212,11 +225,11 @@ class ChatTemplateTest {
 
     @Test
     void fallbackWithoutTemplate() {
-        ChatTemplate t = ChatTemplate.of(TokenizerConfig.empty());
+        ChatTemplate t = ChatTemplate.of("test", TokenizerConfig.empty());
         assertEquals("System: Be brief.\nUser: Hi\nAssistant:", t.render(SYSTEM_USER, true));
         assertEquals("System: Be brief.\nUser: Hi\n", t.render(SYSTEM_USER, false));
 
-        ChatTemplate withBos = ChatTemplate.of(new TokenizerConfig(null, "<s>", "</s>", null, true, null));
+        ChatTemplate withBos = ChatTemplate.of("test", new TokenizerConfig(null, "<s>", "</s>", null, true, null));
         assertEquals("<s>User: Hi\nAssistant:", withBos.render(List.of(user("Hi")), true));
     }
 }

@@ -117,7 +117,7 @@ public final class LocalModels implements AutoCloseable {
                     backends.put(name, new LocalBackend(engine));
                     LOG.info(String.format("loaded %s (%s, %d positions per sequence, %s on %s: %s) in %.1f s", name,
                             model.config().architecture(), engine.maxModelLength(), model.dtype().label(),
-                            model.device(), model.dtype().why(), (System.nanoTime() - start) / 1e9));
+                            model.deviceName(), model.dtype().why(), (System.nanoTime() - start) / 1e9));
                 }
                 failures.remove(name);
                 changed(name);

@@ -7,12 +7,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.cli.CliRun;
 import dev.gatehouse.gateway.config.GatehouseConfig;
-import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.StoreConfig;
 import dev.gatehouse.gateway.store.Database;
 import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.store.TestPostgres;
-import dev.gatehouse.gateway.usage.Pricing;
 import dev.gatehouse.gateway.usage.UsageLog;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import java.net.http.HttpResponse;
@@ -28,11 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** Keys, usage and budgets with {@code store.jdbc-url}: everything in PostgreSQL, nothing in a local file. */
 class PostgresStoreApiTest {
     private static final String MASTER = "master-secret";
+    /** Greedy, so every answer is the same length. */
     private static final String CHAT = "{\"model\":\"" + TestServer.MODEL
-            + "\",\"max_tokens\":2,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-    /** A dollar per token makes every cost a whole number of dollars: budgets compare exactly. */
-    private static final Pricing DOLLAR_A_TOKEN = new Pricing(Map.of(),
-            Map.of(TestServer.MODEL, new ProviderConfig.Prices(1e6, 1e6)));
+            + "\",\"max_tokens\":2,\"temperature\":0,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
     private static TestPostgres postgres;
 
@@ -52,7 +48,7 @@ class PostgresStoreApiTest {
     /** What ServeCommand does with a store: keys and usage from the same database. */
     private TestServer start(Database database, KeyStore keys) throws Exception {
         return TestServer.start(dir, (server, registry) -> server.auth(new ApiAuth(MASTER, keys))
-                .usage(new UsageRecorder(DOLLAR_A_TOKEN, UsageLog.open(database), Clock.systemUTC(), registry)));
+                .usage(new UsageRecorder(UsageApiTest.DOLLAR_A_COMPLETION_TOKEN, UsageLog.open(database), Clock.systemUTC(), registry)));
     }
 
     private static JsonNode json(HttpResponse<String> r) throws Exception {
@@ -70,9 +66,10 @@ class PostgresStoreApiTest {
         try (KeyStore keys = KeyStore.open(database); TestServer server = start(database, keys)) {
             HttpResponse<String> probe = server.send("POST", "/v1/chat/completions", CHAT, MASTER);
             assertEquals(200, probe.statusCode(), probe.body());
-            cost = json(probe).path("usage").path("total_tokens").asLong(); // dollars, at $1 a token
+            cost = json(probe).path("usage").path("completion_tokens").asLong(); // dollars
+            // the second request is admitted only if the most it can cost ($2) fits beside the first's cost
             HttpResponse<String> created = server.send("POST", "/admin/keys", "{\"name\":\"two-requests\","
-                    + "\"max-budget-usd\":" + 2 * cost + ",\"budget-period\":\"30d\"}", MASTER);
+                    + "\"max-budget-usd\":" + (cost + 2) + ",\"budget-period\":\"30d\"}", MASTER);
             assertEquals(201, created.statusCode(), created.body());
             key = json(created).path("key").asText();
             assertEquals(200, server.send("POST", "/v1/chat/completions", CHAT, key).statusCode());

@@ -141,7 +141,7 @@ public final class TestServer implements AutoCloseable {
     /** The prompt token count of a chat, computed from the model folder's own tokenizer and template. */
     public int chatPromptTokens(List<ChatMessage> messages) {
         try (Tokenizer tokenizer = Tokenizer.load(modelFolder())) {
-            String text = ChatTemplate.of(TokenizerConfig.load(modelFolder())).render(messages, true);
+            String text = ChatTemplate.of("test", TokenizerConfig.load(modelFolder())).render(messages, true);
             return tokenizer.encode(text, false).length; // the template wrote the special tokens itself
         }
     }

@@ -35,13 +35,23 @@ class UsageApiTest {
     /** A dollar per token makes every cost a whole number of dollars: budgets compare exactly. */
     private static final Pricing DOLLAR_A_TOKEN = new Pricing(Map.of(),
             Map.of(TestServer.MODEL, new ProviderConfig.Prices(1e6, 1e6)));
+    /**
+     * A dollar per completion token, prompts free: a request with max_tokens 2 holds exactly $2 of a
+     * budget while it runs (what a prompt may cost is bounded only loosely, see CostCeiling).
+     */
+    static final Pricing DOLLAR_A_COMPLETION_TOKEN = new Pricing(Map.of(),
+            Map.of(TestServer.MODEL, new ProviderConfig.Prices(0.0, 1e6)));
 
     @TempDir
     Path dir;
 
     private TestServer start(KeyStore keys) throws Exception {
+        return start(keys, DOLLAR_A_TOKEN);
+    }
+
+    private TestServer start(KeyStore keys, Pricing pricing) throws Exception {
         return TestServer.start(dir, (server, registry) -> server.auth(new ApiAuth(MASTER, keys))
-                .usage(new UsageRecorder(DOLLAR_A_TOKEN, UsageLog.open(dir.resolve("gatehouse.db")), Clock.systemUTC(), registry)));
+                .usage(new UsageRecorder(pricing, UsageLog.open(dir.resolve("gatehouse.db")), Clock.systemUTC(), registry)));
     }
 
     private static JsonNode json(HttpResponse<String> r) throws Exception {
@@ -56,17 +66,19 @@ class UsageApiTest {
 
     @Test
     void budgetRefusesAtExactlyItsLimitAndStillAfterARestart() throws Exception {
+        String greedy = CHAT.replace("\"max_tokens\":2", "\"max_tokens\":2,\"temperature\":0"); // the same answer every time
         try (KeyStore keys = KeyStore.open(dir.resolve("gatehouse.db"))) {
-            TestServer server = start(keys);
-            HttpResponse<String> probe = server.send("POST", "/v1/chat/completions", CHAT, MASTER);
+            TestServer server = start(keys, DOLLAR_A_COMPLETION_TOKEN);
+            HttpResponse<String> probe = server.send("POST", "/v1/chat/completions", greedy, MASTER);
             assertEquals(200, probe.statusCode(), probe.body());
-            long cost = json(probe).path("usage").path("total_tokens").asLong(); // dollars, at $1 a token
+            long cost = json(probe).path("usage").path("completion_tokens").asLong(); // dollars
             assertEquals((double) cost, Double.parseDouble(probe.headers().firstValue("x-gatehouse-cost-usd").orElseThrow()));
-            String key = create(server, "{\"name\":\"two-requests\",\"max-budget-usd\":" + 2 * cost
+            // the second request is admitted only if the most it can cost ($2) fits beside the first's cost
+            String key = create(server, "{\"name\":\"two-requests\",\"max-budget-usd\":" + (cost + 2)
                     + ",\"budget-period\":\"30d\"}");
-            assertEquals(200, server.send("POST", "/v1/chat/completions", CHAT, key).statusCode());
-            assertEquals(200, server.send("POST", "/v1/chat/completions", CHAT, key).statusCode());
-            HttpResponse<String> refused = server.send("POST", "/v1/chat/completions", CHAT, key);
+            assertEquals(200, server.send("POST", "/v1/chat/completions", greedy, key).statusCode());
+            assertEquals(200, server.send("POST", "/v1/chat/completions", greedy, key).statusCode());
+            HttpResponse<String> refused = server.send("POST", "/v1/chat/completions", greedy, key);
             assertEquals(429, refused.statusCode(), refused.body());
             JsonNode error = json(refused).path("error");
             assertEquals("insufficient_quota", error.path("type").asText());
@@ -78,10 +90,10 @@ class UsageApiTest {
             assertEquals(2.0 * cost, listed.path("spend-usd").asDouble());
             server.close();
 
-            TestServer restarted = start(keys); // spend is read back from the usage log
+            TestServer restarted = start(keys, DOLLAR_A_COMPLETION_TOKEN); // spend is read back from the usage log
             try {
-                assertEquals(429, restarted.send("POST", "/v1/chat/completions", CHAT, key).statusCode());
-                assertEquals(200, restarted.send("POST", "/v1/chat/completions", CHAT, MASTER).statusCode());
+                assertEquals(429, restarted.send("POST", "/v1/chat/completions", greedy, key).statusCode());
+                assertEquals(200, restarted.send("POST", "/v1/chat/completions", greedy, MASTER).statusCode());
             } finally {
                 restarted.close();
             }
