@@ -228,7 +228,29 @@ class OpenAiToolsEndToEndTest {
         JsonNode sent = openai.received().getLast().body();
         assertEquals("get_weather", sent.path("tools").get(0).path("function").path("name").asText());
         assertEquals("get_weather", sent.path("tool_choice").path("function").path("name").asText());
-        assertEquals("tool_calls", JSON.readTree(r.body()).path("choices").get(0).path("finish_reason").asText());
+        assertTrue(sent.path("parallel_tool_calls").isBoolean() && !sent.path("parallel_tool_calls").asBoolean(),
+                "the functions API takes one call");
+        // and the answer comes back in the functions API's shape: one function_call
+        JsonNode choice = JSON.readTree(r.body()).path("choices").get(0);
+        assertEquals("function_call", choice.path("finish_reason").asText());
+        assertEquals("get_weather", choice.path("message").path("function_call").path("name").asText());
+        assertEquals(MockOpenAi.CALLS.get(0).get(2), choice.path("message").path("function_call").path("arguments").asText());
+        assertTrue(choice.path("message").path("tool_calls").isMissingNode());
+
+        HttpResponse<String> streamed = post("""
+                {"model":"gpt","stream":true,"messages":[{"role":"user","content":"Weather in Paris?"}],
+                 "functions":[{"name":"get_weather","parameters":%s}]}
+                """.formatted(WEATHER_SCHEMA));
+        StringBuilder arguments = new StringBuilder();
+        for (String line : streamed.body().split("\n")) {
+            if (line.startsWith("data: {")) {
+                JsonNode delta = JSON.readTree(line.substring(6)).path("choices").path(0).path("delta");
+                arguments.append(delta.path("function_call").path("arguments").asText(""));
+                assertTrue(delta.path("tool_calls").isMissingNode(), line);
+            }
+        }
+        assertEquals(MockOpenAi.CALLS.get(0).get(2), arguments.toString());
+        assertTrue(streamed.body().contains("\"finish_reason\":\"function_call\""), streamed.body());
     }
 
     @Test
