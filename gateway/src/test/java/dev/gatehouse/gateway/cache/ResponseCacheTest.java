@@ -248,7 +248,7 @@ class ResponseCacheTest {
     @Test
     void theCapIsInBytesNotEntries() throws Exception {
         ResponseCache small = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 100_000, false), registry, nanos::get);
-        List<ChatEvent> big = List.of(new ChatEvent.Delta(0, "x".repeat(20_000), null), new ChatEvent.Finish(0, "stop"));
+        List<ChatEvent> big = List.of(new ChatEvent.Delta(0, "x".repeat(20_000), null), new ChatEvent.Finish(0, FinishReason.STOP));
         for (int i = 0; i < 5; i++) {
             drain(small.lookup(greedy("big " + i), CacheControl.USE, "k").record(new FakeBackend(big)));
         }
