@@ -96,7 +96,7 @@ final class Jinja2Source {
             while (!groups.isEmpty() && groups.peek().depth() == depth
                     && (closing || (groups.peek().unaryNot() && ENDS_NOT.contains(token)))) {
                 groups.pop();
-                out.append(')');
+                closeGroup();
             }
             if (c == '[' && stepSlice()) {
                 previous = ")";
@@ -126,9 +126,18 @@ final class Jinja2Source {
         }
         while (!groups.isEmpty()) {
             groups.pop();
-            out.append(')');
+            closeGroup();
         }
         copyUpTo(Math.min(src.length(), pos + (src.startsWith(end, pos) ? end.length() : end.length() + 1)));
+    }
+
+    /** Closes a group this class opened, right after its last non-blank character. */
+    private void closeGroup() {
+        int at = out.length();
+        while (at > 0 && Character.isWhitespace(out.charAt(at - 1))) {
+            at--;
+        }
+        out.insert(at, ')');
     }
 
     /** After a name inside a call: whether "=" (not "==") follows; if so copies it. */
