@@ -26,6 +26,7 @@ class Jinja2SourceTest {
             {% raw %}{{ f(a=1) }} not x{% endraw %} => {% raw %}{{ f(a=1) }} not x{% endraw %}
             {# f(a=1) not x #}f(a=1) not x => {# f(a=1) not x #}f(a=1) not x
             {% macro m(a=1) %}{{ a }}{% endmacro %} => {% macro m(a=1) %}{{ a }}{% endmacro %}
+            {%- for m in messages if not m.x -%} => {%- set gatehouse_filtered_loop0 = namespace(items=([])) %}{% for m in messages %}{% if not ( m.x) %}{% do gatehouse_filtered_loop0.items.append(m) %}{% endif %}{% endfor %}{% for m in gatehouse_filtered_loop0.items -%}
             """)
     void rewritesOnlyWhatJinjavaReadsDifferently(String template, String expected) {
         assertEquals(expected, Jinja2Source.of(template));
