@@ -173,6 +173,7 @@ public final class GatewayServer implements AutoCloseable {
                     })
                     .routing(routing -> routing
                             .addFilter(deadlines)
+                            .addFilter(new AuthFailures(limits.authFailuresPerMinute()))
                             .addFilter(drain)
                             .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
                             .get("/health/ready", (req, res) -> {

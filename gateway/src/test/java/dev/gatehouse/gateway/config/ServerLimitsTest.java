@@ -30,7 +30,7 @@ class ServerLimitsTest {
                   max-connections: 100
                 """, Map.of()).server();
         assertEquals(new ServerLimits(Duration.ofSeconds(9), Duration.ofSeconds(2), Duration.ofSeconds(7),
-                Duration.ofSeconds(5), 100, 512), limits);
+                Duration.ofSeconds(5), 100, 512, 20), limits);
     }
 
     @Test
