@@ -2,10 +2,13 @@ package dev.gatehouse.gateway.policy;
 
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
-import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.route.Destination;
 import dev.gatehouse.gateway.usage.Pricing;
+import dev.gatehouse.gateway.chat.ContentPart;
+import dev.gatehouse.gateway.chat.Message;
+import dev.gatehouse.gateway.chat.Tool;
+import dev.gatehouse.gateway.chat.ToolCall;
 
 import java.util.List;
 
@@ -25,6 +28,8 @@ public final class CostCeiling {
     static final long TEMPLATE_TOKENS = 128;
     /** Tokens around each message or prompt: role headers, separators, end markers. */
     static final long FRAME_TOKENS = 8;
+    /** Tokens an image part can cost at a provider (OpenAI's high detail tops out below this). */
+    static final long IMAGE_TOKENS = 2_000;
 
     private CostCeiling() {
     }
@@ -77,7 +82,17 @@ public final class CostCeiling {
         long tokens = TEMPLATE_TOKENS;
         if (request.isChat()) {
             for (Message m : request.messages()) {
-                tokens += FRAME_TOKENS + utf8Bytes(m.role()) + utf8Bytes(m.text());
+                tokens += FRAME_TOKENS + utf8Bytes(m.role());
+                for (ContentPart part : m.content()) {
+                    tokens += part instanceof ContentPart.Text t ? utf8Bytes(t.text()) : IMAGE_TOKENS;
+                }
+                for (ToolCall c : m.toolCalls()) {
+                    tokens += FRAME_TOKENS + utf8Bytes(c.name()) + utf8Bytes(c.arguments());
+                }
+            }
+            for (Tool t : request.tools()) { // the tool definitions are prompt too
+                tokens += FRAME_TOKENS + utf8Bytes(t.name()) + utf8Bytes(t.description())
+                        + utf8Bytes(t.parameters().toString());
             }
         } else {
             for (String p : request.prompts()) {
