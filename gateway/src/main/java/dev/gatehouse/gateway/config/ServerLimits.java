@@ -23,7 +23,7 @@ import java.util.Set;
 public record ServerLimits(Duration idleTimeout, Duration headerTimeout, Duration bodyTimeout, Duration writeTimeout,
                            int maxConnections, int maxRequests, int authFailuresPerMinute) {
     public static final ServerLimits DEFAULTS = new ServerLimits(Duration.ofSeconds(60), Duration.ofSeconds(30),
-            Duration.ofSeconds(60), Duration.ofSeconds(60), 1024, 512, 20);
+            Duration.ofSeconds(60), Duration.ofSeconds(60), 2048, 1024, 20);
 
     static ServerLimits parse(JsonNode n) {
         if (n.isMissingNode()) {
