@@ -115,7 +115,7 @@ public final class OpenAiApi implements HttpService {
         ChatRequest parsed = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
         Call.Answer answer = call.chat(parsed, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
-                System.currentTimeMillis() / 1000, answer.request());
+                System.currentTimeMillis() / 1000, answer.request(), OpenAiRequests.legacyFunctions(body));
         ClientConnection.limitWrites(req, res); // a client that stops reading is cut off, and its generation cancelled
         if (answer.request().stream()) {
             streamResponse(res, answer.stream(), encoder);
