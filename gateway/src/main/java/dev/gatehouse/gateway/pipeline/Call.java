@@ -102,7 +102,8 @@ public final class Call {
         refuseEmbeddingModel(served.model());
         refuseWhileLoading(served.model());
         promptEstimate = TokenEstimate.prompt(served);
-        ResponseCache.Lookup cached = pipeline.cache.lookup(served, cacheControl);
+        ResponseCache.Lookup cached = pipeline.cache.lookup(served, cacheControl,
+                caller.limitId()); // each key or JWT user has its own answers unless cache.shared
         if (cached.result() != null) {
             headers.accept(CACHE, cached.result().name());
         }

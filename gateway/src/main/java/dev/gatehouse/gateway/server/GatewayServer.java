@@ -15,7 +15,6 @@ import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -66,6 +65,7 @@ public final class GatewayServer implements AutoCloseable {
         private ApiAuth auth = ApiAuth.none();
         private UsageRecorder usage;
         private CacheConfig cache = CacheConfig.OFF;
+        private String metricsToken;
         private LocalStore store;
         private HubClient hub;
         private Plugins plugins = Plugins.NONE;
@@ -118,6 +118,12 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** {@code metrics.token}: what a scrape of /metrics must present as a bearer token; null: /metrics is open. */
+        public Builder metricsToken(String token) {
+            this.metricsToken = token;
+            return this;
+        }
+
         /** The model store that /admin/models loads from and pulls into, pulling from {@code hub}. */
         public Builder store(LocalStore store, HubClient hub) {
             this.store = store;
@@ -164,8 +170,7 @@ public final class GatewayServer implements AutoCloseable {
                                     res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"loading\"}");
                                 }
                             })
-                            .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
-                                    .send(registry.scrape()))
+                            .get("/metrics", new MetricsEndpoint(registry, metricsToken)::handle)
                             .register("/v1", openAi)
                             .register("/admin/models", modelsAdmin)
                             .register("/admin", new AdminApi(auth, u))

@@ -22,10 +22,11 @@ import java.util.Map;
  * transformers' {@code apply_chat_template(messages, tokenize=False, add_generation_prompt=...)}
  * does.
  *
- * <p>The template sees {@code messages} (maps with "role" and "content"),
- * {@code add_generation_prompt}, {@code bos_token}, {@code eos_token}, {@code pad_token},
- * {@code tools} and {@code documents} (both none), and the functions {@code raise_exception(msg)}
- * and {@code strftime_now(format)}. It is rendered with trim_blocks and lstrip_blocks on, one
+ * <p>The template sees {@code messages}, {@code add_generation_prompt}, {@code bos_token},
+ * {@code eos_token}, {@code pad_token}, {@code tools} and {@code documents} (none unless given),
+ * the caller's further variables (a request's chat_template_kwargs), and the functions
+ * {@code raise_exception(msg)} and {@code strftime_now(format)}. Message content is data, never
+ * template code. It is rendered with trim_blocks and lstrip_blocks on, one
  * trailing newline of the template dropped (Jinja2's keep_trailing_newline=False), Python's
  * {@code tojson} spacing, and Python's str methods ({@code startswith}, {@code strip}, ...).
  *

@@ -123,10 +123,7 @@ class StreamingDisconnectTest {
         return total;
     }
 
-    /**
-     * Waits until {@code n} sequences run. Polled: the engine publishes running after each step, so
-     * a sequence admitted in the step under way shows in neither running nor waiting until it ends.
-     */
+    /** Waits until {@code n} sequences run. */
     private static void awaitRunning(int n) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (server.engine().capacity().running() != n) {
