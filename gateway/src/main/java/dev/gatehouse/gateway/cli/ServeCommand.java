@@ -78,6 +78,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "How long an embedding batch waits for more inputs after the first (default: ${DEFAULT-VALUE}).")
     long embeddingMaxDelayMs;
 
+    @Option(names = "--default-embedding-model", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Serve the embedded all-minilm-l6-v2 for /v1/embeddings (default: ${DEFAULT-VALUE});"
+                    + " --no-default-embedding-model saves its ~250 MB of memory.")
+    boolean defaultEmbeddingModel;
+
     @Option(names = "--config", description = "gatehouse.yaml: providers, model routes, per-model engine limits (default: none, local models only).")
     Path config;
 
@@ -105,7 +110,7 @@ public final class ServeCommand implements Callable<Integer> {
         DeviceChoice deviceChoice = modelOptions.device();
         Path store = modelOptions.store.root();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
-        LocalModels models = new LocalModels(embeddingLimits);
+        LocalModels models = new LocalModels(embeddingLimits, defaultEmbeddingModel);
         Router router = Router.of(settings, models, registry);
         Database database = Database.of(settings.store());
         KeyStore keys = KeyStore.open(database);
@@ -119,7 +124,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
                 .metricsToken(settings.metrics().token())
-                .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).start();
+                .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).limits(settings.server()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + database
                 : "auth: no master key; /v1 is open until a virtual key exists (" + database + ")");

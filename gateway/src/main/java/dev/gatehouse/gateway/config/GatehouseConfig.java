@@ -35,11 +35,13 @@ import java.util.regex.Pattern;
  * @param jwt {@code auth.jwt}: JWT bearer tokens, null when unset
  * @param plugins {@code plugins}: request/response plugins in order, empty without the section
  * @param metrics {@code metrics}: who may read /metrics and how JWT users are labelled in it
+ * @param server {@code server}: timeouts and connection limits, {@link ServerLimits#DEFAULTS} without the section
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
-                              List<PluginConfig> plugins, MetricsConfig metrics) {
+                              List<PluginConfig> plugins, MetricsConfig metrics,
+                              ServerLimits server) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -51,7 +53,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN);
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -74,7 +76,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         requireObject(root, "the top level");
         allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache", "metrics",
-                "plugins"));
+                "plugins", "server"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -123,7 +125,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         StoreConfig store = StoreConfig.parse(root.path("store"), env);
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
-                PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env));
+                PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
+                ServerLimits.parse(root.path("server")));
     }
 
     private static LocalLimits localLimits(JsonNode n, String where) {

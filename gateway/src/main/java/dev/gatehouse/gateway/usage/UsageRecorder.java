@@ -30,7 +30,7 @@ public final class UsageRecorder implements AutoCloseable {
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry, String labelSecret) {
         this.pricing = pricing;
         this.log = log;
-        this.budgets = new Budgets(log, clock, Duration.ofSeconds(10));
+        this.budgets = new Budgets(log, clock, log == null ? Duration.ZERO : log.timeout());
         this.registry = registry;
         this.labels = new CallerLabels(labelSecret);
         if (log != null) {
