@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
-import dev.gatehouse.gateway.config.ServerLimits;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.Pricing;
@@ -51,11 +50,7 @@ class UsageApiTest {
     }
 
     private TestServer start(KeyStore keys, Pricing pricing) throws Exception {
-        // room for all thousand requests at once: past server.max-requests a request is refused before
-        // it has a key, so it has no usage row to log
-        ServerLimits limits = new ServerLimits(ServerLimits.DEFAULTS.idleTimeout(), ServerLimits.DEFAULTS.headerTimeout(),
-                ServerLimits.DEFAULTS.bodyTimeout(), ServerLimits.DEFAULTS.writeTimeout(), 2048, 2048);
-        return TestServer.start(dir, (server, registry) -> server.auth(new ApiAuth(MASTER, keys)).limits(limits)
+        return TestServer.start(dir, (server, registry) -> server.auth(new ApiAuth(MASTER, keys))
                 .usage(new UsageRecorder(pricing, UsageLog.open(dir.resolve("gatehouse.db")), Clock.systemUTC(), registry)));
     }
 
