@@ -54,6 +54,6 @@ public final class HttpProvider implements Backend {
         if (request.stream()) {
             return new ProviderStream(config.name(), response.body(), config.timeoutMillis(), api.stream(request));
         }
-        return new FinishedStream(api.answer(client.parse(client.readAll(response.body()))));
+        return new FinishedStream(api.answer(request, client.parse(client.readAll(response.body()))));
     }
 }

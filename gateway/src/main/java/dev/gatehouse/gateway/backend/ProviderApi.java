@@ -33,7 +33,7 @@ public interface ProviderApi {
     ApiException error(int status, byte[] body, Long retryAfterMillis);
 
     /** A whole (non-streamed) answer as events, Usage last. */
-    List<ChatEvent> answer(JsonNode body);
+    List<ChatEvent> answer(ChatRequest request, JsonNode body);
 
     /** A translator for one streamed answer. */
     StreamTranslator stream(ChatRequest request);

@@ -122,9 +122,4 @@ public final class ProviderHttp {
         return new ApiException(502, "server_error", "upstream_unavailable", null,
                 "Provider '" + provider + "' could not be reached or dropped the connection.", null);
     }
-
-    /** A provider's error text with our key taken out: some providers quote the key they refused. */
-    public static String redact(String text, String apiKey) {
-        return apiKey == null || apiKey.isEmpty() ? text : text.replace(apiKey, "***");
-    }
 }

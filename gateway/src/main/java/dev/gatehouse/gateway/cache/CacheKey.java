@@ -14,9 +14,9 @@ import java.util.HexFormat;
 
 /**
  * Which requests may be answered from the cache, and the key they are stored under: the SHA-256 of
- * the whole {@link ChatRequest} as canonical JSON (sorted fields), with the fields that change only
- * how the answer travels ({@code stream}, {@code stream_options}) or who asked ({@code user})
- * blanked. Derived from the record itself, so a field added to it later is part of the key without
+ * the caller's scope and the whole {@link ChatRequest} as canonical JSON (sorted fields), with the
+ * fields that change only how the answer travels ({@code stream}, {@code stream_options}) or the
+ * client's own {@code user} tag blanked. Derived from the record itself, so a field added to it later is part of the key without
  * anyone remembering to add it here.
  */
 public final class CacheKey {
@@ -32,11 +32,14 @@ public final class CacheKey {
         return r.sampling().temperature() == 0f || r.sampling().seed() != null;
     }
 
-    /** The model's name, a newline, then the hash of the request: {@link ResponseCache#forget} finds a model's keys by it. */
-    public static String of(ChatRequest r) {
+    /**
+     * The model's name, a newline, then the hash of {@code scope} (who may be served the answer; "" when
+     * everyone) and the request: {@link ResponseCache#forget} finds a model's keys by the name.
+     */
+    public static String of(ChatRequest r, String scope) {
         try {
             return r.model() + "\n" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(canonicalJson(r).getBytes(StandardCharsets.UTF_8)));
+                    .digest((scope + "\n" + canonicalJson(r)).getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("every JDK has SHA-256", e);
         }

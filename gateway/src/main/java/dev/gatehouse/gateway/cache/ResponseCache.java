@@ -17,19 +17,22 @@ import java.util.Map;
 
 /**
  * Exact-match response cache, in memory: the events of a complete answer to a deterministic request
- * (see {@link CacheKey}), kept for a TTL under a size cap, replayed for the next identical request.
- * Storing events rather than encoded bodies lets one answer serve a JSON and a streaming request
- * alike, each with its own id. Concurrent identical misses each generate; the last one stored wins.
+ * (see {@link CacheKey}), kept for a TTL under a cap in bytes, replayed for the next identical
+ * request of the same caller (of anyone with {@code shared}). Storing events rather than encoded
+ * bodies lets one answer serve a JSON and a streaming request alike, each with its own id.
+ * Concurrent identical misses each generate; the last one stored wins.
  */
 public final class ResponseCache {
     /** What a request got from the cache; also the {@code x-gatehouse-cache} header and the metric's tag. */
     public enum Result { HIT, MISS, BYPASS }
 
     private final Cache<String, List<ChatEvent>> answers; // null: the cache is off
+    private final boolean shared;
     private final Map<Result, Counter> requests = new EnumMap<>(Result.class);
 
-    private ResponseCache(Cache<String, List<ChatEvent>> answers, MeterRegistry registry) {
+    private ResponseCache(Cache<String, List<ChatEvent>> answers, boolean shared, MeterRegistry registry) {
         this.answers = answers;
+        this.shared = shared;
         if (registry != null) {
             for (Result r : Result.values()) {
                 requests.put(r, Counter.builder("gatehouse.cache.requests")
@@ -41,7 +44,7 @@ public final class ResponseCache {
     }
 
     public static ResponseCache off() {
-        return new ResponseCache(null, null);
+        return new ResponseCache(null, false, null);
     }
 
     public static ResponseCache of(CacheConfig config, MeterRegistry registry) {
@@ -52,23 +55,60 @@ public final class ResponseCache {
     static ResponseCache of(CacheConfig config, MeterRegistry registry, Ticker ticker) {
         return new ResponseCache(Caffeine.newBuilder()
                 .expireAfterWrite(config.ttl())
-                .maximumSize(config.maxEntries())
+                .maximumWeight(config.maxBytes())
+                .weigher(ResponseCache::bytes)
+                .executor(Runnable::run) // evicts on the storing thread: the cap holds once put returns
                 .ticker(ticker)
-                .build(), registry);
+                .build(), config.shared(), registry);
     }
 
-    /** Looks the request up as the client's Cache-Control allows, and counts what happened. */
-    public Lookup lookup(ChatRequest request, CacheControl control) {
+    /**
+     * Roughly what a stored answer takes in memory: its text and tool-call text as UTF-16 plus a fixed
+     * cost per event and per logprob entry. Close enough for a cap; an answer bigger than the whole cap is not kept.
+     */
+    static int bytes(String key, List<ChatEvent> events) {
+        long bytes = 64 + 2L * key.length();
+        for (ChatEvent e : events) {
+            bytes += 48;
+            switch (e) {
+                case ChatEvent.Delta d -> {
+                    bytes += 2L * d.text().length();
+                    if (d.logprobs() != null) {
+                        for (ChatEvent.TokenLogprob t : d.logprobs()) {
+                            bytes += 48 + 2L * t.token().length()
+                                    + t.top().stream().mapToLong(top -> 40 + 2L * top.token().length()).sum();
+                        }
+                    }
+                }
+                case ChatEvent.ToolCallStart t -> bytes += 2L * (length(t.id()) + length(t.name()));
+                case ChatEvent.ToolCallDelta t -> bytes += 2L * length(t.arguments());
+                default -> { } // fixed-size events
+            }
+        }
+        return (int) Math.min(bytes, Integer.MAX_VALUE);
+    }
+
+    private static int length(String s) {
+        return s == null ? 0 : s.length();
+    }
+
+    /**
+     * Looks the request up as the client's Cache-Control allows, and counts what happened. {@code caller}
+     * (a key's id, "jwt:" + user, or null for the master key and open access) scopes the lookup unless
+     * the cache is shared.
+     */
+    public Lookup lookup(ChatRequest request, CacheControl control, String caller) {
         if (answers == null) {
             return new Lookup(null, null, null, request.choices());
         }
+        String scope = shared ? "" : caller == null ? "-" : caller;
         Lookup lookup;
         if (!CacheKey.deterministic(request) || control == CacheControl.NO_STORE) {
             lookup = new Lookup(Result.BYPASS, null, null, request.choices());
         } else if (control == CacheControl.NO_CACHE) {
-            lookup = new Lookup(Result.BYPASS, CacheKey.of(request), null, request.choices()); // a fresh answer, kept
+            lookup = new Lookup(Result.BYPASS, CacheKey.of(request, scope), null, request.choices()); // a fresh answer, kept
         } else {
-            String key = CacheKey.of(request);
+            String key = CacheKey.of(request, scope);
             List<ChatEvent> stored = answers.getIfPresent(key);
             lookup = new Lookup(stored != null ? Result.HIT : Result.MISS, key, stored, request.choices());
         }

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.cli;
 
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.auth.JwtVerifier;
+import dev.gatehouse.gateway.auth.MasterKey;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
@@ -77,6 +78,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "How long an embedding batch waits for more inputs after the first (default: ${DEFAULT-VALUE}).")
     long embeddingMaxDelayMs;
 
+    @Option(names = "--default-embedding-model", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Serve the embedded all-minilm-l6-v2 for /v1/embeddings (default: ${DEFAULT-VALUE});"
+                    + " --no-default-embedding-model saves its ~250 MB of memory.")
+    boolean defaultEmbeddingModel;
+
     @Option(names = "--config", description = "gatehouse.yaml: providers, model routes, per-model engine limits (default: none, local models only).")
     Path config;
 
@@ -93,7 +99,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         BatchLimits embeddingLimits = new BatchLimits(embeddingMaxBatch, Duration.ofMillis(embeddingMaxDelayMs));
         GatehouseConfig settings = config == null ? GatehouseConfig.empty() : GatehouseConfig.load(config, System.getenv());
-        String masterKey = System.getenv().getOrDefault("GATEHOUSE_MASTER_KEY", settings.masterKey());
+        String masterKey = MasterKey.choose(System.getenv("GATEHOUSE_MASTER_KEY"), settings.masterKey());
         requireSafeHost(host, masterKey, settings.jwt() != null);
         settings.warnings().forEach(LOG::warning);
         for (String name : settings.local().keySet()) {
@@ -104,12 +110,12 @@ public final class ServeCommand implements Callable<Integer> {
         DeviceChoice deviceChoice = modelOptions.device();
         Path store = modelOptions.store.root();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
-        LocalModels models = new LocalModels(embeddingLimits);
+        LocalModels models = new LocalModels(embeddingLimits, defaultEmbeddingModel);
         Router router = Router.of(settings, models, registry);
         Database database = Database.of(settings.store());
         KeyStore keys = KeyStore.open(database);
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(database), Clock.systemUTC(),
-                registry);
+                registry, settings.metrics().labelSecret());
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         EngineConfig engineDefaults = engine;
         LocalStore localStore = new LocalStore(store, deviceChoice, name -> settings.engineConfig(name, engineDefaults),
@@ -117,13 +123,14 @@ public final class ServeCommand implements Callable<Integer> {
         GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
-                .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).start();
+                .metricsToken(settings.metrics().token())
+                .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).limits(settings.server()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + database
                 : "auth: no master key; /v1 is open until a virtual key exists (" + database + ")");
         if (settings.cache().enabled()) {
-            LOG.info("response cache: on, " + settings.cache().maxEntries() + " answers for "
-                    + settings.cache().ttl().toSeconds() + " s");
+            LOG.info("response cache: on, " + (settings.cache().maxBytes() >> 20) + " MB for "
+                    + settings.cache().ttl().toSeconds() + " s, " + (settings.cache().shared() ? "shared by all callers" : "per caller"));
         }
         plugins.describe().forEach(p -> LOG.info("plugin: " + p));
         if (jwt != null) {

@@ -34,11 +34,14 @@ import java.util.regex.Pattern;
  * @param cache {@code cache}: the response cache, {@link CacheConfig#OFF} without the section
  * @param jwt {@code auth.jwt}: JWT bearer tokens, null when unset
  * @param plugins {@code plugins}: request/response plugins in order, empty without the section
+ * @param metrics {@code metrics}: who may read /metrics and how JWT users are labelled in it
+ * @param server {@code server}: timeouts and connection limits, {@link ServerLimits#DEFAULTS} without the section
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
-                              List<PluginConfig> plugins) {
+                              List<PluginConfig> plugins, MetricsConfig metrics,
+                              ServerLimits server) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -50,7 +53,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of());
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -72,8 +75,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             return empty();
         }
         requireObject(root, "the top level");
-        allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache",
-                "plugins"));
+        allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache", "metrics",
+                "plugins", "server"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -122,7 +125,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         StoreConfig store = StoreConfig.parse(root.path("store"), env);
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
-                PluginConfig.parseList(root.path("plugins")));
+                PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
+                ServerLimits.parse(root.path("server")));
     }
 
     private static LocalLimits localLimits(JsonNode n, String where) {
@@ -177,16 +181,24 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             return CacheConfig.OFF;
         }
         requireObject(n, "cache");
-        allowKeys(n, "cache", Set.of("enabled", "ttl-seconds", "max-entries"));
-        JsonNode enabled = n.path("enabled");
-        if (!enabled.isMissingNode() && !enabled.isBoolean()) {
-            throw new ConfigException("cache.enabled must be true or false");
+        if (n.has("max-entries")) {
+            throw new ConfigException("cache.max-entries is gone: the cache is capped in memory now, with max-mb (default "
+                    + (CacheConfig.DEFAULT_MAX_BYTES >> 20) + ")");
         }
+        allowKeys(n, "cache", Set.of("enabled", "ttl-seconds", "max-mb", "shared"));
         Integer ttl = positive(n, "ttl-seconds", "cache");
-        Integer maxEntries = positive(n, "max-entries", "cache");
-        return new CacheConfig(enabled.asBoolean(true),
+        Integer maxMb = positive(n, "max-mb", "cache");
+        return new CacheConfig(bool(n, "enabled", true),
                 ttl == null ? CacheConfig.DEFAULT_TTL : Duration.ofSeconds(ttl),
-                maxEntries == null ? CacheConfig.DEFAULT_MAX_ENTRIES : maxEntries);
+                maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", false));
+    }
+
+    private static boolean bool(JsonNode n, String key, boolean fallback) {
+        JsonNode v = n.path(key);
+        if (!v.isMissingNode() && !v.isBoolean()) {
+            throw new ConfigException("cache." + key + " must be true or false");
+        }
+        return v.asBoolean(fallback);
     }
 
     /** Null when its api-key names an unset variable, or its api-key-file cannot be read: reported, then skipped. */

@@ -15,14 +15,33 @@ import java.util.Set;
  * @param jdbcUrl  {@code jdbc:postgresql://host[:port]/db[?...]}, or null for SQLite
  * @param user     the PostgreSQL user, or null (the URL or the driver's default then decides)
  * @param password the PostgreSQL password, or null; never logged, not even by {@link #toString}
+ * @param connectTimeoutMillis how long opening a PostgreSQL connection may take ({@code connect-timeout-ms})
+ * @param queryTimeoutMillis   how long one database call may wait: PostgreSQL's socket timeout, SQLite's busy
+ *                             timeout ({@code query-timeout-ms})
+ * @param usageQueueRows       usage rows that may wait for the store before new ones are dropped ({@code usage-queue-rows})
  */
-public record StoreConfig(Path path, String jdbcUrl, String user, String password) {
+public record StoreConfig(Path path, String jdbcUrl, String user, String password, int connectTimeoutMillis,
+                          int queryTimeoutMillis, int usageQueueRows) {
 
     public static final Path DEFAULT_PATH = Path.of("data", "gatehouse.db");
+    public static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 5_000;
+    public static final int DEFAULT_QUERY_TIMEOUT_MILLIS = 10_000;
+    public static final int DEFAULT_USAGE_QUEUE_ROWS = 100_000;
     public static final StoreConfig DEFAULT = sqlite(DEFAULT_PATH);
 
     public static StoreConfig sqlite(Path file) {
-        return new StoreConfig(file, null, null, null);
+        return new StoreConfig(file, null, null, null, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_QUERY_TIMEOUT_MILLIS,
+                DEFAULT_USAGE_QUEUE_ROWS);
+    }
+
+    /** The same store with other timeouts. */
+    public StoreConfig withTimeouts(int connectTimeoutMillis, int queryTimeoutMillis) {
+        return new StoreConfig(path, jdbcUrl, user, password, connectTimeoutMillis, queryTimeoutMillis, usageQueueRows);
+    }
+
+    /** The same store with another limit on the usage rows waiting for it. */
+    public StoreConfig withUsageQueueRows(int rows) {
+        return new StoreConfig(path, jdbcUrl, user, password, connectTimeoutMillis, queryTimeoutMillis, rows);
     }
 
     public boolean postgres() {
@@ -49,7 +68,18 @@ public record StoreConfig(Path path, String jdbcUrl, String user, String passwor
             return DEFAULT;
         }
         GatehouseConfig.requireObject(n, "store");
-        GatehouseConfig.allowKeys(n, "store", Set.of("path", "jdbc-url", "user", "password"));
+        GatehouseConfig.allowKeys(n, "store", Set.of("path", "jdbc-url", "user", "password", "connect-timeout-ms",
+                "query-timeout-ms", "usage-queue-rows"));
+        Integer connect = GatehouseConfig.positive(n, "connect-timeout-ms", "store");
+        Integer query = GatehouseConfig.positive(n, "query-timeout-ms", "store");
+        Integer queueRows = GatehouseConfig.positive(n, "usage-queue-rows", "store");
+        return where(n, env).withTimeouts(connect == null ? DEFAULT_CONNECT_TIMEOUT_MILLIS : connect,
+                        query == null ? DEFAULT_QUERY_TIMEOUT_MILLIS : query)
+                .withUsageQueueRows(queueRows == null ? DEFAULT_USAGE_QUEUE_ROWS : queueRows);
+    }
+
+    /** The file or the server {@code store} names. */
+    private static StoreConfig where(JsonNode n, Map<String, String> env) {
         if (!n.has("jdbc-url")) {
             if (n.has("user") || n.has("password")) {
                 throw new ConfigException("store: 'user' and 'password' go with 'jdbc-url' (PostgreSQL)");
@@ -98,7 +128,8 @@ public record StoreConfig(Path path, String jdbcUrl, String user, String passwor
             password = password != null ? password : urlPassword;
         }
         String jdbcUrl = "jdbc:postgresql://" + rest;
-        return new StoreConfig(null, jdbcUrl, user, password);
+        return new StoreConfig(null, jdbcUrl, user, password, DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_QUERY_TIMEOUT_MILLIS,
+                DEFAULT_USAGE_QUEUE_ROWS);
     }
 
     private static String decode(String s) {

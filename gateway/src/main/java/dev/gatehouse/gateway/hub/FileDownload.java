@@ -3,7 +3,6 @@ package dev.gatehouse.gateway.hub;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -70,8 +69,8 @@ final class FileDownload {
     }
 
     private void copy(HubFile file, Path target, long have) throws IOException {
-        HttpResponse<InputStream> response = hub.open(repo.repo(), repo.commit(), file.path(), have);
-        boolean resumed = have > 0 && response.statusCode() == 206;
+        HubClient.Opened response = hub.open(repo.repo(), repo.commit(), file.path(), have);
+        boolean resumed = have > 0 && response.status() == 206;
         if (have > 0 && !resumed) {
             progress.advance(-have); // the server sent the whole file again: start over
         }

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.hub;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gatehouse.gateway.backend.ReadTimeoutStream;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,41 +13,74 @@ import java.net.http.HttpClient;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * The Hugging Face Hub's HTTP API, as much as a pull needs: resolve a revision to a commit, list its files,
  * open a file (from an offset). Works against any mirror that answers like the Hub ({@code HF_ENDPOINT}).
+ *
+ * <p>What the Hub sends is not trusted: a listed file path must stay inside the model folder, the token
+ * goes only to the Hub's own scheme, host and port (not to the CDN an LFS file redirects to, nor to a
+ * next-page link elsewhere), and every connect, wait for headers and read of a body is timed out.
  */
 public final class HubClient {
     public static final String DEFAULT_ENDPOINT = "https://huggingface.co";
+    /** As huggingface_hub's {@code HF_HUB_DOWNLOAD_TIMEOUT}: connect, headers and each read of a body. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
     private static final int MAX_REDIRECTS = 5;
     private static final Pattern NEXT_LINK = Pattern.compile("<([^>]+)>;\\s*rel=\"next\"");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final String endpoint;
+    private final URI origin;
     private final String token;
+    private final Duration timeout;
     private final HttpClient http;
 
     public HubClient(String endpoint, String token) {
+        this(endpoint, token, DEFAULT_TIMEOUT);
+    }
+
+    public HubClient(String endpoint, String token, Duration timeout) {
         this.endpoint = stripSlash(endpoint == null || endpoint.isBlank() ? DEFAULT_ENDPOINT : endpoint);
+        this.origin = URI.create(this.endpoint);
         this.token = token == null || token.isBlank() ? null : token;
+        this.timeout = timeout;
         // Redirects are followed by hand: the token must not travel to the LFS storage host.
         this.http = HttpClient.newBuilder()
                 .followRedirects(HttpClient.Redirect.NEVER)
-                .connectTimeout(Duration.ofSeconds(20))
+                .connectTimeout(timeout)
                 .build();
     }
 
-    /** {@code HF_ENDPOINT} and {@code HF_TOKEN} from the environment; a non-null token argument wins. */
+    /**
+     * {@code HF_ENDPOINT}, {@code HF_TOKEN} and {@code HF_HUB_DOWNLOAD_TIMEOUT} (seconds, default 10) from
+     * the environment; a non-null token argument wins.
+     */
     public static HubClient fromEnvironment(String token) {
-        return new HubClient(System.getenv("HF_ENDPOINT"), token != null ? token : System.getenv("HF_TOKEN"));
+        return new HubClient(System.getenv("HF_ENDPOINT"), token != null ? token : System.getenv("HF_TOKEN"),
+                timeout(System.getenv("HF_HUB_DOWNLOAD_TIMEOUT")));
+    }
+
+    static Duration timeout(String seconds) {
+        if (seconds == null || seconds.isBlank()) {
+            return DEFAULT_TIMEOUT;
+        }
+        try {
+            double s = Double.parseDouble(seconds.trim());
+            if (s > 0 && s <= 3600) {
+                return Duration.ofMillis((long) Math.ceil(s * 1000));
+            }
+        } catch (NumberFormatException ignored) {
+            // refused below
+        }
+        throw new HubException("HF_HUB_DOWNLOAD_TIMEOUT must be a number of seconds between 0 and 3600, not '" + seconds + "'");
     }
 
     public String endpoint() {
@@ -69,12 +103,13 @@ public final class HubClient {
         List<HubFile> files = new ArrayList<>();
         String url = endpoint + "/api/models/" + repo + "/tree/" + commit + "?recursive=true";
         while (url != null) { // the Hub pages long listings with a Link: <...>; rel="next" header
-            HttpResponse<InputStream> response = send(repo, rev, get(url));
-            try (InputStream body = response.body()) {
+            HttpResponse<InputStream> response = send(repo, rev, uri(url), null);
+            try (InputStream body = body(response)) {
                 for (JsonNode e : JSON.readTree(body)) {
                     if (!"file".equals(e.path("type").asText("file"))) {
                         continue;
                     }
+                    checkFilePath(repo, e.path("path").asText());
                     JsonNode lfs = e.path("lfs");
                     files.add(lfs.isObject()
                             ? new HubFile(e.path("path").asText(), lfs.path("size").asLong(), lfs.path("oid").asText())
@@ -92,34 +127,53 @@ public final class HubClient {
      * Opens {@code path} at {@code commit}, from byte {@code offset} on. The response is 206 when the server
      * honoured the range and 200 when it sent the whole file; the caller tells them apart.
      */
-    public HttpResponse<InputStream> open(String repo, String commit, String path, long offset) {
-        HttpRequest.Builder request = get(endpoint + "/" + repo + "/resolve/" + commit + "/" + encodePath(path));
-        if (offset > 0) {
-            request.header("Range", "bytes=" + offset + "-");
-        }
-        return send(repo, commit, request);
+    public Opened open(String repo, String commit, String path, long offset) {
+        URI url = URI.create(endpoint + "/" + repo + "/resolve/" + commit + "/" + encodePath(path));
+        HttpResponse<InputStream> response = send(repo, commit, url, offset > 0 ? "bytes=" + offset + "-" : null);
+        return new Opened(response.statusCode(), body(response));
     }
 
+    /** A file's response: 206 (the range asked for) or 200 (all of it), and its body with the read timeout. */
+    public record Opened(int status, InputStream body) {}
+
     private JsonNode getJson(String repo, String rev, String url) {
-        HttpResponse<InputStream> response = send(repo, rev, get(url));
-        try (InputStream body = response.body()) {
+        HttpResponse<InputStream> response = send(repo, rev, URI.create(url), null);
+        try (InputStream body = body(response)) {
             return JSON.readTree(body);
         } catch (IOException e) {
             throw new HubException("cannot read " + url + ": " + e.getMessage(), e);
         }
     }
 
-    private HttpRequest.Builder get(String url) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).GET().header("User-Agent", "gatehouse/0.1");
-        if (token != null) {
-            b.header("Authorization", "Bearer " + token);
-        }
-        return b;
+    /** A body whose reads fail (as an IOException, so a download resumes) after the timeout without a byte. */
+    private InputStream body(HttpResponse<InputStream> response) {
+        return new ReadTimeoutStream(response.body(), timeout.toMillis());
     }
 
-    /** Sends, follows redirects (dropping the token on another host), and turns error statuses into advice. */
-    private HttpResponse<InputStream> send(String repo, String rev, HttpRequest.Builder builder) {
-        HttpRequest request = builder.build();
+    /** A GET of {@code url}; the token only when it goes to the Hub itself (same scheme, host and port). */
+    private HttpRequest request(URI url, String range) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(url).GET().timeout(timeout).header("User-Agent", "gatehouse/0.1");
+        if (range != null) {
+            b.header("Range", range);
+        }
+        if (token != null && isHub(url)) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b.build();
+    }
+
+    private boolean isHub(URI url) {
+        return origin.getScheme().equalsIgnoreCase(url.getScheme()) && origin.getHost() != null
+                && origin.getHost().equalsIgnoreCase(url.getHost()) && port(origin) == port(url);
+    }
+
+    private static int port(URI url) {
+        return url.getPort() != -1 ? url.getPort() : "https".equalsIgnoreCase(url.getScheme()) ? 443 : 80;
+    }
+
+    /** Sends, follows redirects (the token only to the Hub itself), and turns error statuses into advice. */
+    private HttpResponse<InputStream> send(String repo, String rev, URI url, String range) {
+        HttpRequest request = request(url, range);
         try {
             for (int hop = 0; ; hop++) {
                 HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
@@ -129,7 +183,7 @@ public final class HubClient {
                     String location = response.headers().firstValue("Location")
                             .orElseThrow(() -> new HubException(from + " redirected without a Location"));
                     response.body().close();
-                    request = redirect(request, request.uri().resolve(location));
+                    request = request(from.resolve(location), range);
                     continue;
                 }
                 if (status / 100 != 2) {
@@ -142,23 +196,15 @@ public final class HubClient {
         } catch (ConnectException | HttpConnectTimeoutException e) {
             throw new HubException("cannot reach " + endpoint + " (" + describe(e)
                     + "); check the network, or set HF_ENDPOINT to a mirror", e);
+        } catch (HttpTimeoutException e) {
+            throw new HubException(request.uri().getHost() + " sent no answer within " + timeout.toMillis()
+                    + " ms (HF_HUB_DOWNLOAD_TIMEOUT); check the network, or set HF_ENDPOINT to a mirror", e);
         } catch (IOException e) {
             throw new HubException("request to " + request.uri() + " failed: " + describe(e), e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new HubException("interrupted", e);
         }
-    }
-
-    private HttpRequest redirect(HttpRequest from, URI to) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(to).GET();
-        boolean sameHost = Objects.equals(from.uri().getHost(), to.getHost()) && from.uri().getPort() == to.getPort();
-        from.headers().map().forEach((name, values) -> {
-            if (sameHost || !name.equalsIgnoreCase("Authorization")) {
-                values.forEach(v -> b.header(name, v));
-            }
-        });
-        return b.build();
     }
 
     private HubException statusError(String repo, String rev, int status, String errorCode, URI uri) {
@@ -180,9 +226,34 @@ public final class HubClient {
         return new HubException(uri + " answered HTTP " + status);
     }
 
+    /**
+     * A path from the listing becomes a file under the model folder, so it must stay inside it: relative,
+     * '/'-separated, no empty, '.' or '..' segment, no backslash, no drive letter or other ':', no control
+     * characters. A listing that breaks this is not the Hub's: the pull stops, naming the file.
+     */
+    static void checkFilePath(String repo, String path) {
+        boolean safe = !path.isEmpty() && !path.startsWith("/") && path.chars().noneMatch(c -> c == '\\' || c == ':' || c < 0x20 || c == 0x7f);
+        for (String segment : path.split("/", -1)) {
+            safe &= !segment.isEmpty() && !segment.equals(".") && !segment.equals("..");
+        }
+        if (!safe) {
+            throw new HubException("the file list of " + repo + " names '" + path.replaceAll("\\p{Cntrl}", "?")
+                    + "', which is not a path inside the model folder; refusing to pull");
+        }
+    }
+
     private static void checkRepoName(String repo) {
         if (repo == null || !repo.matches("[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")) {
             throw new HubException("'" + repo + "' is not a Hub repository name; expected ORG/NAME, e.g. Qwen/Qwen2.5-0.5B-Instruct");
+        }
+    }
+
+    /** A URL the Hub gave (a next-page link); one that does not parse is the Hub's error, not a crash. */
+    private URI uri(String url) {
+        try {
+            return URI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new HubException(endpoint + " sent a link that is not a URL: " + url.replaceAll("\\p{Cntrl}", "?"), e);
         }
     }
 

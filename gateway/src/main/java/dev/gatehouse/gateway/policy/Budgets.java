@@ -248,8 +248,14 @@ public final class Budgets implements AutoCloseable {
         }
     }
 
+    /** Stops reading spend; waits a moment for a read under way (it ends on the store's timeout at worst). */
     @Override
     public void close() {
         reads.shutdownNow();
+        try {
+            reads.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

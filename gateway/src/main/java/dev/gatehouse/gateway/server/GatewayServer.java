@@ -8,16 +8,20 @@ import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.config.CacheConfig;
+import dev.gatehouse.gateway.config.ServerLimits;
+import dev.gatehouse.gateway.connection.ClientDeadlines;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.pipeline.ChatPipeline;
 import dev.gatehouse.gateway.pipeline.HttpMetrics;
 import dev.gatehouse.gateway.plugin.Plugins;
+import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
-import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http1.Http1Config;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -34,10 +38,12 @@ public final class GatewayServer implements AutoCloseable {
     private final UsageRecorder usage;
     private final ModelsAdminApi modelsAdmin;
     private final Drain drain;
+    private final ClientDeadlines deadlines;
 
     private GatewayServer(WebServer server, LocalModels models, Duration grace, UsageRecorder usage,
-                          ModelsAdminApi modelsAdmin, Drain drain) {
+                          ModelsAdminApi modelsAdmin, Drain drain, ClientDeadlines deadlines) {
         this.drain = drain;
+        this.deadlines = deadlines;
         this.server = server;
         this.models = models;
         this.grace = grace;
@@ -53,7 +59,7 @@ public final class GatewayServer implements AutoCloseable {
     /**
      * What the server is made of. Defaults: 127.0.0.1 on a free port, local models only, 4 MiB
      * bodies, 30 s grace, no keys, usage in memory only, no response cache, no model store (the
-     * /admin/models endpoints answer 503), no plugins.
+     * /admin/models endpoints answer 503), no plugins, {@link ServerLimits#DEFAULTS}.
      */
     public static final class Builder {
         private final LocalModels models;
@@ -66,9 +72,11 @@ public final class GatewayServer implements AutoCloseable {
         private ApiAuth auth = ApiAuth.none();
         private UsageRecorder usage;
         private CacheConfig cache = CacheConfig.OFF;
+        private String metricsToken;
         private LocalStore store;
         private HubClient hub;
         private Plugins plugins = Plugins.NONE;
+        private ServerLimits limits = ServerLimits.DEFAULTS;
 
         private Builder(LocalModels models, PrometheusMeterRegistry registry) {
             this.models = models;
@@ -118,6 +126,12 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** {@code metrics.token}: what a scrape of /metrics must present as a bearer token; null: /metrics is open. */
+        public Builder metricsToken(String token) {
+            this.metricsToken = token;
+            return this;
+        }
+
         /** The model store that /admin/models loads from and pulls into, pulling from {@code hub}. */
         public Builder store(LocalStore store, HubClient hub) {
             this.store = store;
@@ -131,6 +145,12 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** Timeouts for slow clients, and how many connections and requests at once. */
+        public Builder limits(ServerLimits limits) {
+            this.limits = limits;
+            return this;
+        }
+
         public GatewayServer start() {
             Router r = router != null ? router : Router.localOnly(models, registry);
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
@@ -140,9 +160,20 @@ public final class GatewayServer implements AutoCloseable {
             OpenAiApi openAi = new OpenAiApi(pipeline, maxBodyBytes);
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
             Drain drain = new Drain();
+            ClientDeadlines deadlines = new ClientDeadlines(limits);
+            Gauge.builder("gatehouse.http.in.flight", drain, Drain::inFlight)
+                    .description("Requests being answered, this scrape included").register(registry);
+            Gauge.builder("gatehouse.policy.concurrency.held", auth.concurrency(), ConcurrencyLimiter::held)
+                    .description("Concurrency slots (max-concurrent) held by keys and JWT users").register(registry);
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
+                    .maxTcpConnections(limits.maxConnections())
+                    .maxConcurrentRequests(limits.maxRequests()) // over it: 503 through transportError
+                    .idleConnectionTimeout(limits.idleTimeout())
+                    .idleConnectionPeriod(idleCheckPeriod(limits.idleTimeout()))
+                    .protocolsDiscoverServices(false) // else Helidon adds its own HTTP/1.1 next to this one
+                    .addProtocol(Http1Config.builder().name("http_1_1").addReceiveListener(deadlines).build())
                     .shutdownHook(false) // Gatehouse drains the engines itself before the server stops
                     // Nagle off: a stream's small SSE chunks (and the chunked body's terminating chunk) would
                     // otherwise wait for the client's delayed ACK, ~40 ms per stream on a kept-alive connection
@@ -153,6 +184,9 @@ public final class GatewayServer implements AutoCloseable {
                         }
                     })
                     .routing(routing -> routing
+                            .addFilter(new RequestFraming())
+                            .addFilter(deadlines)
+                            .addFilter(new AuthFailures(limits.authFailuresPerMinute()))
                             .addFilter(drain)
                             .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
                             .get("/health/ready", (req, res) -> {
@@ -164,8 +198,7 @@ public final class GatewayServer implements AutoCloseable {
                                     res.status(Status.SERVICE_UNAVAILABLE_503).send("{\"status\":\"loading\"}");
                                 }
                             })
-                            .get("/metrics", (req, res) -> res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4")
-                                    .send(registry.scrape()))
+                            .get("/metrics", new MetricsEndpoint(registry, metricsToken)::handle)
                             .register("/v1", openAi)
                             .register("/admin/models", modelsAdmin)
                             .register("/admin", new AdminApi(auth, u))
@@ -173,7 +206,13 @@ public final class GatewayServer implements AutoCloseable {
                             .any(OpenAiApi::unknownUrl))
                     .build()
                     .start();
-            return new GatewayServer(server, models, grace, u, modelsAdmin, drain);
+            return new GatewayServer(server, models, grace, u, modelsAdmin, drain, deadlines);
+        }
+
+        /** Helidon looks for idle connections every period (default 2 min): often enough that the timeout holds within a quarter. */
+        private static Duration idleCheckPeriod(Duration idleTimeout) {
+            Duration quarter = idleTimeout.dividedBy(4);
+            return quarter.compareTo(Duration.ofMillis(100)) < 0 ? Duration.ofMillis(100) : quarter;
         }
     }
 
@@ -207,6 +246,7 @@ public final class GatewayServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         server.stop();
+        deadlines.close();
         modelsAdmin.close(); // stops a running pull: its partial folder resumes on the next pull
         usage.close(); // after the server: every request's row is queued by now
         models.close();

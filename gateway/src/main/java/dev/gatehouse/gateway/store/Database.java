@@ -14,7 +14,8 @@ import java.util.Properties;
 /**
  * The database behind keys and usage: an embedded SQLite file (WAL, so the CLI can write while the server
  * runs) or a PostgreSQL server. Opens connections and knows the one type the two spell differently;
- * everything else the stores say is SQL both accept.
+ * everything else the stores say is SQL both accept. No call waits on it for ever: PostgreSQL
+ * connections have connect, login and socket timeouts, SQLite a busy timeout ({@code store.*-timeout-ms}).
  */
 public final class Database {
     private final StoreConfig config;
@@ -35,6 +36,11 @@ public final class Database {
         return config.postgres();
     }
 
+    /** Its settings: timeouts, the usage queue's limit. */
+    public StoreConfig config() {
+        return config;
+    }
+
     /** The column type for raw bytes. */
     public String bytesType() {
         return postgres() ? "BYTEA" : "BLOB";
@@ -53,12 +59,22 @@ public final class Database {
         if (config.password() != null) {
             props.setProperty("password", config.password());
         }
+        // whole seconds for the driver, rounded up; a server that takes the connection and never answers
+        // fails a call after these, rather than holding its thread (and whoever waits on it) for ever
+        String connect = String.valueOf(seconds(config.connectTimeoutMillis()));
+        props.setProperty("connectTimeout", connect);
+        props.setProperty("loginTimeout", connect);
+        props.setProperty("socketTimeout", String.valueOf(seconds(config.queryTimeoutMillis())));
         // getDriver, not getConnection: its "no suitable driver" error would quote the URL, which may hold a password
         Driver driver = DriverManager.getDriver(config.jdbcUrl());
         return driver.connect(config.jdbcUrl(), props);
     }
 
-    private static Connection connectSqlite(Path file) throws SQLException {
+    private static long seconds(int millis) {
+        return (millis + 999L) / 1000;
+    }
+
+    private Connection connectSqlite(Path file) throws SQLException {
         try {
             Path parent = file.toAbsolutePath().getParent();
             if (parent != null) {
@@ -70,7 +86,8 @@ public final class Database {
         Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
         try (Statement s = c.createStatement()) {
             s.execute("PRAGMA journal_mode=WAL");
-            s.execute("PRAGMA busy_timeout=5000"); // the server's two connections and the CLI may write at once
+            // the server's two connections and the CLI may write at once: wait this long for another's lock
+            s.execute("PRAGMA busy_timeout=" + config.queryTimeoutMillis());
             // WAL's usual setting: a commit is not synced to disk on its own, so a power cut (not a crash
             // of the process) may lose the last commits; the usage log's loss window says so
             s.execute("PRAGMA synchronous=NORMAL");

@@ -24,7 +24,9 @@ import java.util.logging.Logger;
 /**
  * Virtual API keys in the {@link Database}: the embedded SQLite file, or PostgreSQL.
  * Only the SHA-256 of a key is stored: the plaintext exists once, in the answer that creates it.
- * Requests are checked against an in-memory copy of the keys, read again at most once a second.
+ * Requests are checked against an in-memory copy of the keys, read when the store opens and again
+ * every second by a thread of its own once lookups begin: a lookup never waits on the database, so
+ * a store that stops answering holds up no request whose key was already read.
  */
 public final class KeyStore implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KeyStore.class.getName());
@@ -61,10 +63,15 @@ public final class KeyStore implements AutoCloseable {
     private record Snapshot(Map<String, Key> byHash, long readAtNanos) {}
 
     private static final long REFRESH_NANOS = TimeUnit.SECONDS.toNanos(1);
-    private volatile Snapshot snapshot; // null: read on next use
+    private volatile Snapshot snapshot;
+    private volatile Thread refresher; // set under this; started by the first lookup
+    private volatile boolean closed;
+    private final Object swap = new Object(); // guards only the choice of snapshot: never held across a database call
+    private long changes; // guarded by swap: this store's creates and revokes, so an older read never undoes one
 
-    private KeyStore(StoreConnection db) {
+    private KeyStore(StoreConnection db) throws SQLException {
         this.db = db;
+        this.snapshot = new Snapshot(read(), System.nanoTime());
     }
 
     /** The SQLite file {@code file}. */
@@ -95,7 +102,12 @@ public final class KeyStore implements AutoCloseable {
                 }
                 return null;
             });
-            return new KeyStore(db);
+            try {
+                return new KeyStore(db);
+            } catch (SQLException | RuntimeException e) {
+                db.close();
+                throw e;
+            }
         } catch (SQLException e) {
             throw new IllegalStateException("cannot open key store " + database + ": " + e.getMessage(), e);
         }
@@ -109,7 +121,7 @@ public final class KeyStore implements AutoCloseable {
         RANDOM.nextBytes(id);
         String keyId = "key_" + HexFormat.of().formatHex(id);
         try {
-            return db.run(c -> {
+            Created created = db.run(c -> {
                 try (PreparedStatement p = c.prepareStatement("INSERT INTO api_keys (id, key_hash, name, models, rpm, tpm, "
                         + "max_concurrent, max_budget_usd, budget_period, expires_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
                     p.setString(1, keyId);
@@ -124,10 +136,11 @@ public final class KeyStore implements AutoCloseable {
                     p.setObject(10, spec.expiresAt() == null ? null : spec.expiresAt().getEpochSecond(), Types.BIGINT);
                     p.setLong(11, Instant.now().getEpochSecond());
                     p.executeUpdate();
-                    snapshot = null; // this process sees its own new key at once
                     return new Created(keyId, key);
                 }
             });
+            reload(); // this process sees its own new key at once
+            return created;
         } catch (SQLException e) {
             throw new IllegalStateException("cannot store key: " + e.getMessage(), e);
         }
@@ -151,10 +164,11 @@ public final class KeyStore implements AutoCloseable {
     }
 
     /**
-     * The key whose hash matches. Looked up in memory: the keys are read once a second at most (every
-     * request asks), so a key created or revoked by another process, `gatehouse keys` or a second
-     * server, counts within a second; this store's own changes count at once. A map lookup by hash
-     * tells an attacker nothing: they cannot choose what a guess hashes to.
+     * The key whose hash matches. Looked up in memory, never waiting on the database: a key created or
+     * revoked by another process, `gatehouse keys` or a second server, counts within about a second;
+     * this store's own changes count at once. While the database does not answer, the keys as last
+     * read go on counting. A map lookup by hash tells an attacker nothing: they cannot choose what a
+     * guess hashes to.
      */
     public Optional<Key> find(String plaintext) {
         return Optional.ofNullable(snapshot().byHash().get(HexFormat.of().formatHex(sha256(plaintext))));
@@ -164,53 +178,88 @@ public final class KeyStore implements AutoCloseable {
         return snapshot().byHash().isEmpty();
     }
 
+    /** The keys in memory, as the refresher last read them. */
     private Snapshot snapshot() {
-        Snapshot s = snapshot;
-        if (s != null && System.nanoTime() - s.readAtNanos() < REFRESH_NANOS) {
-            return s;
+        if (refresher == null) {
+            startRefresher();
         }
-        synchronized (this) { // one reader refreshes; the others wait for its answer
-            s = snapshot;
-            if (s != null && System.nanoTime() - s.readAtNanos() < REFRESH_NANOS) {
-                return s;
-            }
-            long now = System.nanoTime();
-            Snapshot last = s;
-            try {
-                s = new Snapshot(db.run(c -> {
-                    try (PreparedStatement p = c.prepareStatement("SELECT * FROM api_keys"); ResultSet r = p.executeQuery()) {
-                        Map<String, Key> byHash = new HashMap<>();
-                        while (r.next()) {
-                            byHash.put(HexFormat.of().formatHex(r.getBytes("key_hash")), key(r));
-                        }
-                        return Map.copyOf(byHash);
+        return snapshot;
+    }
+
+    private synchronized void startRefresher() {
+        if (refresher == null && !closed) {
+            // a platform thread: a JDBC call that hangs must not pin a virtual thread's carrier
+            refresher = Thread.ofPlatform().name("key-store-refresh").daemon().start(() -> {
+                while (!closed) {
+                    try {
+                        Thread.sleep(TimeUnit.NANOSECONDS.toMillis(REFRESH_NANOS));
+                    } catch (InterruptedException e) {
+                        return; // closed
                     }
-                }), now);
-            } catch (SQLException e) {
-                if (last == null) {
-                    throw new IllegalStateException("cannot read keys: " + e.getMessage(), e);
+                    refresh();
                 }
-                // the store is down (PostgreSQL restarting): keep serving the keys as last read, try again in a second
-                LOG.warning("cannot read keys (" + e.getMessage() + "); using the copy read "
-                        + TimeUnit.NANOSECONDS.toSeconds(now - last.readAtNanos()) + " s ago");
-                s = new Snapshot(last.byHash(), now);
-            }
-            snapshot = s;
-            return s;
+            });
         }
+    }
+
+    private void refresh() {
+        long changesBefore;
+        synchronized (swap) {
+            changesBefore = changes;
+        }
+        long now = System.nanoTime();
+        try {
+            Map<String, Key> read = read();
+            synchronized (swap) {
+                if (changes == changesBefore) { // else a create or revoke read the keys after this began: keep that
+                    snapshot = new Snapshot(read, now);
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            // the store is down or not answering: keep serving the keys as last read, try again in a second
+            LOG.warning("cannot read keys (" + e.getMessage() + "); using the copy read "
+                    + TimeUnit.NANOSECONDS.toSeconds(now - snapshot.readAtNanos()) + " s ago");
+        }
+    }
+
+    /** After this store changed a key: the keys read again now, so the change counts at once. */
+    private void reload() throws SQLException {
+        long mine;
+        synchronized (swap) {
+            mine = ++changes; // a refresh that began before this no longer replaces the snapshot
+        }
+        long now = System.nanoTime();
+        Map<String, Key> read = read();
+        synchronized (swap) {
+            if (changes == mine) { // else a later change read the keys after this one: keep that
+                snapshot = new Snapshot(read, now);
+            }
+        }
+    }
+
+    private Map<String, Key> read() throws SQLException {
+        return db.run(c -> {
+            try (PreparedStatement p = c.prepareStatement("SELECT * FROM api_keys"); ResultSet r = p.executeQuery()) {
+                Map<String, Key> byHash = new HashMap<>();
+                while (r.next()) {
+                    byHash.put(HexFormat.of().formatHex(r.getBytes("key_hash")), key(r));
+                }
+                return Map.copyOf(byHash);
+            }
+        });
     }
 
     /** False when no key has that id. */
     public boolean revoke(String id) {
         try {
-            return db.run(c -> {
+            boolean deleted = db.run(c -> {
                 try (PreparedStatement p = c.prepareStatement("DELETE FROM api_keys WHERE id = ?")) {
                     p.setString(1, id);
-                    boolean deleted = p.executeUpdate() > 0;
-                    snapshot = null; // this process stops accepting it at once
-                    return deleted;
+                    return p.executeUpdate() > 0;
                 }
             });
+            reload(); // this process stops accepting it at once
+            return deleted;
         } catch (SQLException e) {
             throw new IllegalStateException("cannot revoke key: " + e.getMessage(), e);
         }
@@ -242,6 +291,12 @@ public final class KeyStore implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
+        synchronized (this) {
+            if (refresher != null) {
+                refresher.interrupt();
+            }
+        }
         try {
             db.close();
         } catch (SQLException e) {

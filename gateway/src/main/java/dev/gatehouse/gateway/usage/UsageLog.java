@@ -32,8 +32,6 @@ import java.util.logging.Logger;
 public final class UsageLog implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(UsageLog.class.getName());
     private static final int MAX_BATCH = 2_000;
-    /** Rows that may wait for the store when {@code store.usage-queue-rows} is not set. */
-    public static final int DEFAULT_QUEUE_ROWS = 100_000;
     static final Duration FIRST_RETRY_WAIT = Duration.ofMillis(250);
     static final Duration MAX_RETRY_WAIT = Duration.ofSeconds(10);
     static final int TRIES_AT_CLOSE = 3;
@@ -54,6 +52,7 @@ public final class UsageLog implements AutoCloseable {
                           double costUsd, double averageLatencyMillis) {}
 
     private final StoreConnection db;
+    private final Duration timeout;
     private final BlockingQueue<UsageRecord> queue;
     private final Thread writer;
     private final Object written = new Object();
@@ -63,8 +62,9 @@ public final class UsageLog implements AutoCloseable {
     private final AtomicLong dropped = new AtomicLong();
     private long droppedWhileFull; // guarded by written; > 0 while the queue is full
 
-    private UsageLog(StoreConnection db, int queueRows) {
+    private UsageLog(StoreConnection db, Duration timeout, int queueRows) {
         this.db = db;
+        this.timeout = timeout;
         this.queue = new LinkedBlockingQueue<>(queueRows);
         this.writer = Thread.ofPlatform().name("usage-log-writer").daemon().start(this::writeLoop);
     }
@@ -74,12 +74,8 @@ public final class UsageLog implements AutoCloseable {
         return open(Database.sqlite(file));
     }
 
+    /** With at most {@code store.usage-queue-rows} rows waiting for the store. */
     public static UsageLog open(Database database) {
-        return open(database, DEFAULT_QUEUE_ROWS);
-    }
-
-    /** With at most {@code queueRows} rows waiting for the store ({@code store.usage-queue-rows}). */
-    public static UsageLog open(Database database, int queueRows) {
         try {
             StoreConnection db = StoreConnection.open(database, false, c -> { // the tables, on first use
                 try (Statement s = c.createStatement()) {
@@ -100,7 +96,8 @@ public final class UsageLog implements AutoCloseable {
                 c.commit();
                 return null;
             });
-            return new UsageLog(db, queueRows);
+            return new UsageLog(db, Duration.ofMillis(database.config().queryTimeoutMillis()),
+                    database.config().usageQueueRows());
         } catch (SQLException e) {
             throw new IllegalStateException("cannot open usage log " + database + ": " + e.getMessage(), e);
         }
@@ -125,6 +122,11 @@ public final class UsageLog implements AutoCloseable {
             }
             enqueued++;
         }
+    }
+
+    /** How long one call to the store may wait ({@code store.query-timeout-ms}). */
+    public Duration timeout() {
+        return timeout;
     }
 
     /** Rows never written: dropped because the queue was full, or given up on at close. */

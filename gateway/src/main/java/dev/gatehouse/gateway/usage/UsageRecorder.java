@@ -9,7 +9,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
 
 /**
  * Where every finished /v1 request goes: its cost from the price list, the key's budget, the
@@ -20,13 +19,20 @@ public final class UsageRecorder implements AutoCloseable {
     private final UsageLog log;
     private final Budgets budgets;
     private final MeterRegistry registry;
+    private final CallerLabels labels;
 
-    /** {@code log} null records meters and budgets in memory only. */
+    /** {@code log} null records meters and budgets in memory only; JWT users are labelled with a random secret. */
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry) {
+        this(pricing, log, clock, registry, null);
+    }
+
+    /** {@code labelSecret} ({@code metrics.label-secret}) keys the HMAC of JWT user labels; null: random per start. */
+    public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry, String labelSecret) {
         this.pricing = pricing;
         this.log = log;
-        this.budgets = new Budgets(log, clock, Duration.ofSeconds(10));
+        this.budgets = new Budgets(log, clock, log == null ? Duration.ZERO : log.timeout());
         this.registry = registry;
+        this.labels = new CallerLabels(labelSecret);
         if (log != null) {
             FunctionCounter.builder("gatehouse.usage.rows.dropped", log, UsageLog::droppedRows)
                     .description("Usage rows never written: the write queue was full, or the store still failed at shutdown")
@@ -82,18 +88,9 @@ public final class UsageRecorder implements AutoCloseable {
                 .tag("key", keyTag(keyId)).tag("limit", limit).register(registry).increment();
     }
 
-    /**
-     * A caller as a metric label: a virtual key's id is random and says nothing, a JWT user's name
-     * may be personal data, so it is hashed (metrics are scraped by more people than read the usage log).
-     */
-    static String keyTag(String keyId) {
-        if (keyId == null) {
-            return "none";
-        }
-        if (!keyId.startsWith("jwt:")) {
-            return keyId;
-        }
-        return "jwt:" + HexFormat.of().formatHex(KeyStore.sha256(keyId.substring(4)), 0, 6);
+    /** A caller as a metric label (see {@link CallerLabels}). */
+    String keyTag(String keyId) {
+        return labels.of(keyId);
     }
 
     private void tokens(String key, String model, String type, long n) {

@@ -17,8 +17,8 @@ class ProvidersTest {
     void everyProviderTypeIsRegisteredAndDeclaresWhatItsTranslatorsCarry() {
         for (ProviderType type : ProviderType.values()) {
             Capabilities expected = switch (type) {
-                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI -> Capabilities.EVERYTHING;
-                case ANTHROPIC, GEMINI -> Capabilities.TEXT;
+                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI, GEMINI -> Capabilities.EVERYTHING;
+                case ANTHROPIC -> new Capabilities(true, true, false, true, null); // json_schema as a forced tool
             };
             assertEquals(expected, backend(type).capabilities(), type.wireName());
         }

@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class KeysCommandTest {
@@ -35,6 +37,16 @@ class KeysCommandTest {
         CliRun r = CliRun.run("serve", "--host", "0.0.0.0", "--port", "0", "--model-store", dir.resolve("models").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().contains("GATEHOUSE_MASTER_KEY") && r.err().contains("gatehouse keys create"), r.err());
+    }
+
+    @Test
+    @Timeout(60) // a serve that accepted the key would run until stopped
+    void serveRefusesAShortMasterKey() throws Exception {
+        Path config = Files.writeString(dir.resolve("gatehouse.yaml"), "auth: {master-key: short}\n");
+        CliRun r = CliRun.run("serve", "--port", "0", "--config", config.toString(),
+                "--model-store", dir.resolve("models").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("auth.master-key is 5 characters"), r.err());
     }
 
     @Test

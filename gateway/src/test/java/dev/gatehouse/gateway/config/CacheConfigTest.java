@@ -22,9 +22,9 @@ class CacheConfigTest {
 
     @Test
     void theSectionTurnsItOnWithDefaults() {
-        assertEquals(new CacheConfig(true, CacheConfig.DEFAULT_TTL, CacheConfig.DEFAULT_MAX_ENTRIES), parse("cache: {}"));
-        assertEquals(new CacheConfig(true, Duration.ofSeconds(3600), 50),
-                parse("cache: {ttl-seconds: 3600, max-entries: 50}"));
+        assertEquals(new CacheConfig(true, CacheConfig.DEFAULT_TTL, 64L << 20, false), parse("cache: {}"));
+        assertEquals(new CacheConfig(true, Duration.ofSeconds(3600), 50L << 20, true),
+                parse("cache: {ttl-seconds: 3600, max-mb: 50, shared: true}"));
         assertEquals(false, parse("cache: {enabled: false, ttl-seconds: 60}").enabled());
     }
 
@@ -37,5 +37,9 @@ class CacheConfigTest {
         assertTrue(assertThrows(ConfigException.class, () -> parse("cache: {enabled: yes please}")).getMessage()
                 .contains("cache.enabled must be true or false"));
         assertThrows(ConfigException.class, () -> parse("cache: true"));
+        assertTrue(assertThrows(ConfigException.class, () -> parse("cache: {shared: 1}")).getMessage()
+                .contains("cache.shared must be true or false"));
+        assertTrue(assertThrows(ConfigException.class, () -> parse("cache: {max-entries: 100}")).getMessage()
+                .contains("max-mb"), "the old setting says what replaced it");
     }
 }

@@ -63,6 +63,21 @@ class StoreConfigTest {
     }
 
     @Test
+    void timeoutsAndTheUsageQueueHaveDefaultsAndMayBeSet() {
+        assertEquals(5_000, StoreConfig.DEFAULT.connectTimeoutMillis());
+        assertEquals(10_000, StoreConfig.DEFAULT.queryTimeoutMillis());
+        assertEquals(100_000, StoreConfig.DEFAULT.usageQueueRows());
+        StoreConfig set = store("store: {jdbc-url: 'postgresql://db/g', connect-timeout-ms: 2000, query-timeout-ms: 30000, "
+                + "usage-queue-rows: 500}", Map.of());
+        assertEquals(2_000, set.connectTimeoutMillis());
+        assertEquals(30_000, set.queryTimeoutMillis());
+        assertEquals(500, set.usageQueueRows());
+        assertEquals(250, store("store: {query-timeout-ms: 250}", Map.of()).queryTimeoutMillis(), "SQLite's busy timeout");
+        assertThrows(ConfigException.class, () -> store("store: {query-timeout-ms: 0}", Map.of()));
+        assertThrows(ConfigException.class, () -> store("store: {usage-queue-rows: -1}", Map.of()));
+    }
+
+    @Test
     void mistakesAreErrors() {
         assertThrows(ConfigException.class, () -> store("store: {path: g.db, jdbc-url: 'postgresql://db/g'}", Map.of()));
         assertThrows(ConfigException.class, () -> store("store: {path: g.db, password: x}", Map.of()));

@@ -29,7 +29,8 @@ import java.util.stream.Stream;
  * with {@code X-Repo-Commit} and {@code ETag}; LFS files answer 302 to a storage server on another port (the CDN) with
  * {@code X-Linked-Etag} and {@code X-Linked-Size}; Range requests get 206; a gated repo answers 401 without its
  * token; unknown repos and revisions answer with the Hub's {@code X-Error-Code}s.
- * Faults for tests: cut the first GET of a file midway, serve wrong bytes for a file.
+ * Faults for tests: cut the first GET of a file midway, serve wrong bytes for a file, go silent midway
+ * through a file or before answering the API, list a file under any path, page the listing on another host.
  */
 public final class FakeHub implements AutoCloseable {
     static final int TREE_PAGE = 4;
@@ -38,7 +39,7 @@ public final class FakeHub implements AutoCloseable {
     record Repo(String commit, Map<String, byte[]> files, String token) {}
 
     /** One request as the fake saw it. */
-    record Seen(String method, String path, String range, String authorization) {}
+    record Seen(String method, String path, String range, String authorization, boolean onStorage) {}
 
     private final HttpServer server;
     /** LFS storage on its own port, standing in for the Hub's CDN host. */
@@ -47,6 +48,10 @@ public final class FakeHub implements AutoCloseable {
     private final Set<String> cutOnce = ConcurrentHashMap.newKeySet();
     private final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     private final Map<String, Long> advertised = new ConcurrentHashMap<>();
+    private final Set<String> stallOnce = ConcurrentHashMap.newKeySet();
+    private volatile boolean apiSilent;
+    private volatile boolean pagesOnStorage;
+    private volatile boolean closed;
     final List<Seen> seen = new CopyOnWriteArrayList<>();
 
     public FakeHub() throws IOException {
@@ -79,6 +84,36 @@ public final class FakeHub implements AutoCloseable {
     /** The first GET of {@code path}'s content sends half the bytes and drops the connection. */
     void cutFirstDownload(String path) {
         cutOnce.add(path);
+    }
+
+    /** The first GET of {@code path}'s content sends half the bytes, then nothing until the fake closes. */
+    void stallFirstDownload(String path) {
+        stallOnce.add(path);
+    }
+
+    /** The API answers nothing (not even headers) until the fake closes. */
+    void silenceApi() {
+        apiSilent = true;
+    }
+
+    /** The listing's next-page links point at the storage host (another origin) instead of the Hub. */
+    void pageListingOnStorageHost() {
+        pagesOnStorage = true;
+    }
+
+    /** Lists {@code path} in {@code repo} as it is, which need not be a path a real Hub would list. */
+    void list(String repo, String path, byte[] content) {
+        repos.get(repo).files().put(path, content);
+    }
+
+    private void waitUntilClosed() {
+        while (!closed) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
     }
 
     /** The tree lists LFS file {@code path} as {@code size} bytes, whatever it really holds. */
@@ -117,7 +152,8 @@ public final class FakeHub implements AutoCloseable {
         try (ex) {
             String path = ex.getRequestURI().getPath();
             seen.add(new Seen(ex.getRequestMethod(), path, ex.getRequestHeaders().getFirst("Range"),
-                    ex.getRequestHeaders().getFirst("Authorization")));
+                    ex.getRequestHeaders().getFirst("Authorization"),
+                    ex.getLocalAddress().getPort() == storage.getAddress().getPort()));
             String[] parts = path.substring(1).split("/", -1);
             if (parts.length >= 6 && parts[0].equals("api") && parts[1].equals("models")) {
                 api(ex, parts[2] + "/" + parts[3], parts[4], String.join("/", List.of(parts).subList(5, parts.length)));
@@ -148,6 +184,10 @@ public final class FakeHub implements AutoCloseable {
     }
 
     private void api(HttpExchange ex, String name, String kind, String rev) throws IOException {
+        if (apiSilent) {
+            waitUntilClosed();
+            return;
+        }
         Repo repo = repoOr401(ex, name);
         if (repo == null || !revisionOk(ex, repo, rev)) {
             return;
@@ -176,7 +216,8 @@ public final class FakeHub implements AutoCloseable {
                 page.add(e);
             }
             if (to < paths.size()) {
-                ex.getResponseHeaders().add("Link", "<" + url() + "/api/models/" + name + "/tree/" + rev
+                String host = pagesOnStorage ? "http://127.0.0.1:" + storage.getAddress().getPort() : url();
+                ex.getResponseHeaders().add("Link", "<" + host + "/api/models/" + name + "/tree/" + rev
                         + "?recursive=true&cursor=" + to + ">; rel=\"next\"");
             }
             json(ex, page);
@@ -256,6 +297,12 @@ public final class FakeHub implements AutoCloseable {
             // ending short of Content-Length drops the connection, as a network failure would
             throw new IOException("cut on purpose");
         }
+        if (stallOnce.remove(file)) {
+            out.write(b, from, (b.length - from) / 2);
+            out.flush();
+            waitUntilClosed();
+            throw new IOException("stalled on purpose");
+        }
         out.write(b, from, b.length - from);
     }
 
@@ -278,6 +325,7 @@ public final class FakeHub implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         server.stop(0);
         storage.stop(0);
     }

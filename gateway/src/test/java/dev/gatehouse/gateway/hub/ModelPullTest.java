@@ -6,6 +6,9 @@ import dev.gatehouse.serving.testing.TestModelFolder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -13,6 +16,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
@@ -226,6 +230,67 @@ class ModelPullTest {
         assertEquals(folder, pull());
         assertTrue(log.toString().contains("already up to date"), log.toString());
         assertTrue(hub.seen.subList(requests, hub.seen.size()).stream().noneMatch(s -> s.path().contains("/resolve/")));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"../evil.json", "onnx/../../evil.json", "/tmp/evil.json", "onnx\\..\\evil.json",
+            "C:/evil.json", "C:evil.json", "onnx//evil.json", "./evil.json", "onnx/.."})
+    void aListedPathOutsideTheModelFolderFailsThePullNamingIt(String path) throws IOException {
+        hub.list(REPO, path, "{}".getBytes());
+
+        HubException e = assertThrows(HubException.class,
+                () -> pull(null, "main", List.of("*.json", "*evil*", "**"), List.of(), null));
+        assertTrue(e.getMessage().contains("'" + path + "'") && e.getMessage().contains("not a path inside the model folder"),
+                e.getMessage());
+        try (Stream<Path> walk = Files.walk(tmp)) {
+            assertTrue(walk.noneMatch(p -> p.getFileName().toString().contains("evil")), "nothing written for " + path);
+        }
+        assertFalse(Files.exists(store.resolve("test-org--tiny-llama")));
+    }
+
+    @Test
+    void theTokenGoesOnlyToTheHubNotToAnotherHostInANextPageLinkOrARedirect() throws IOException {
+        hub.add(REPO, source, COMMIT, "hf_secret");
+        hub.pageListingOnStorageHost();
+        pull("hf_secret", "main", List.of(), List.of(), null);
+
+        List<FakeHub.Seen> elsewhere = hub.seen.stream().filter(FakeHub.Seen::onStorage).toList();
+        assertTrue(elsewhere.stream().anyMatch(s -> s.path().contains("/tree/")), "a page came from the other host: " + elsewhere);
+        assertTrue(elsewhere.stream().anyMatch(s -> s.path().startsWith("/lfs-storage/")), elsewhere.toString());
+        assertTrue(elsewhere.stream().allMatch(s -> s.authorization() == null), "the token left the Hub: " + elsewhere);
+        assertTrue(hub.seen.stream().filter(s -> s.path().contains("/resolve/")).allMatch(s -> "Bearer hf_secret".equals(s.authorization())));
+    }
+
+    @Test
+    @Timeout(60) // without a read timeout the download waits for the silent server forever
+    void aDownloadThatGoesSilentResumesAfterTheReadTimeout() throws IOException {
+        hub.stallFirstDownload(WEIGHTS);
+        Progress progress = new Progress(new PrintWriter(log, true), false);
+        Path folder = new ModelPull(new HubClient(hub.url(), null, Duration.ofMillis(500)), progress)
+                .pull(new ModelPull.Request(REPO, "main", List.of(), List.of(), store, null));
+
+        assertEquals(-1, Files.mismatch(source.resolve(WEIGHTS), folder.resolve(WEIGHTS)));
+        assertTrue(log.toString().contains("connection lost on " + WEIGHTS + " (no data for 500 ms); resuming"), log.toString());
+        List<FakeHub.Seen> gets = hub.seen.stream().filter(s -> s.path().startsWith("/lfs-storage/")).toList();
+        assertTrue(gets.size() == 2 && gets.get(1).range() != null, "a ranged resume: " + gets);
+    }
+
+    @Test
+    @Timeout(60)
+    void aHubThatNeverAnswersTimesOutNamingTheSetting() {
+        hub.silenceApi();
+        HubException e = assertThrows(HubException.class, () -> new ModelPull(new HubClient(hub.url(), null, Duration.ofMillis(500)),
+                new Progress(new PrintWriter(log), false)).pull(new ModelPull.Request(REPO, "main", List.of(), List.of(), store, null)));
+        assertTrue(e.getMessage().contains("sent no answer within 500 ms (HF_HUB_DOWNLOAD_TIMEOUT)"), e.getMessage());
+    }
+
+    @Test
+    void theTimeoutSettingIsSecondsAndABadOneIsRefused() {
+        assertEquals(HubClient.DEFAULT_TIMEOUT, HubClient.timeout(null));
+        assertEquals(Duration.ofMillis(2500), HubClient.timeout("2.5"));
+        HubException e = assertThrows(HubException.class, () -> HubClient.timeout("soon"));
+        assertTrue(e.getMessage().contains("HF_HUB_DOWNLOAD_TIMEOUT"), e.getMessage());
+        assertThrows(HubException.class, () -> HubClient.timeout("0"));
     }
 
     @Test

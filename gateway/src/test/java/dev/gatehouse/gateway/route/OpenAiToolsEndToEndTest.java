@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.route;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static dev.gatehouse.gateway.route.ToolRequests.calls;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -11,10 +12,7 @@ import com.openai.core.JsonValue;
 import com.openai.core.http.HttpResponseFor;
 import com.openai.core.http.StreamResponse;
 import com.openai.helpers.ChatCompletionAccumulator;
-import com.openai.models.FunctionDefinition;
-import com.openai.models.FunctionParameters;
 import com.openai.models.ReasoningEffort;
-import com.openai.models.ResponseFormatJsonSchema;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionAssistantMessageParam;
 import com.openai.models.chat.completions.ChatCompletionChunk;
@@ -22,11 +20,9 @@ import com.openai.models.chat.completions.ChatCompletionContentPart;
 import com.openai.models.chat.completions.ChatCompletionContentPartImage;
 import com.openai.models.chat.completions.ChatCompletionContentPartText;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
-import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionMessageToolCall;
-import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
-import dev.gatehouse.gateway.backend.gemini.MockGemini;
+import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
 import dev.gatehouse.gateway.config.GatehouseConfig;
@@ -51,14 +47,12 @@ import org.junit.jupiter.api.Test;
  * a route whose first target cannot take tools passes over it and says so.
  */
 class OpenAiToolsEndToEndTest {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String WEATHER_SCHEMA = """
-            {"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},
-             "required":["city"],"additionalProperties":false}""";
+    private static final ObjectMapper JSON = ToolRequests.JSON;
+    private static final String WEATHER_SCHEMA = ToolRequests.WEATHER_SCHEMA;
 
     static MockOpenAi openai;
     static MockOpenAi azure;
-    static MockGemini gemini;
+    static MockAnthropic anthropic;
     static GatewayServer server;
     static OpenAIClient client;
 
@@ -66,20 +60,22 @@ class OpenAiToolsEndToEndTest {
     static void start() throws Exception {
         openai = new MockOpenAi();
         azure = new MockOpenAi();
-        gemini = new MockGemini();
+        anthropic = new MockAnthropic();
         GatehouseConfig config = GatehouseConfig.parse("""
                 providers:
                   openai: {type: openai, base-url: %s, api-key: sk-openai-MOCK}
                   azure: {type: azure-openai, base-url: %s, api-key: azure-MOCK, api-version: 2024-10-21}
-                  gemini: {type: gemini, base-url: %s, api-key: gemini-MOCK}
+                  claude: {type: anthropic, base-url: %s, api-key: sk-ant-MOCK}
                 models:
                   - name: gpt
-                    targets: [{provider: gemini, model: gemini-2.0-flash}, {provider: openai, model: gpt-4o-mini}]
+                    targets: [{provider: openai, model: gpt-4o-mini}]
                   - name: azure-gpt
                     targets: [{provider: azure, model: my-deployment}]
-                  - name: text-only
-                    targets: [{provider: gemini, model: gemini-2.0-flash}]
-                """.formatted(openai.baseUrl(), azure.root(), gemini.baseUrl()), Map.of());
+                  - name: json
+                    targets: [{provider: claude, model: claude-sonnet-4-5}, {provider: openai, model: gpt-4o-mini}]
+                  - name: claude
+                    targets: [{provider: claude, model: claude-sonnet-4-5}]
+                """.formatted(openai.baseUrl(), azure.root(), anthropic.baseUrl()), Map.of());
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels none = new LocalModels();
         server = RouteTestGateway.start(none, Router.of(config, none, registry), registry);
@@ -91,7 +87,7 @@ class OpenAiToolsEndToEndTest {
         RouteTestGateway.stop(client, server);
         openai.close();
         azure.close();
-        gemini.close();
+        anthropic.close();
     }
 
     @BeforeEach
@@ -100,29 +96,8 @@ class OpenAiToolsEndToEndTest {
         azure.received().clear();
     }
 
-    private static FunctionDefinition weather() throws Exception {
-        FunctionParameters.Builder parameters = FunctionParameters.builder();
-        JSON.readTree(WEATHER_SCHEMA).properties().forEach(e -> parameters.putAdditionalProperty(e.getKey(),
-                JsonValue.from(JSON.convertValue(e.getValue(), Object.class))));
-        return FunctionDefinition.builder().name("get_weather").description("The current weather in a city.")
-                .parameters(parameters.build()).strict(true).build();
-    }
-
-    private static ChatCompletionCreateParams.Builder askWeather(String model) throws Exception {
-        return ChatCompletionCreateParams.builder().model(model)
-                .addUserMessage("What is the weather in Paris and in Tokyo?")
-                .addFunctionTool(weather())
-                .toolChoice(ChatCompletionToolChoiceOption.Auto.AUTO)
-                .parallelToolCalls(true);
-    }
-
-    private static List<List<String>> calls(List<ChatCompletionMessageToolCall> calls) {
-        List<List<String>> out = new ArrayList<>();
-        for (ChatCompletionMessageToolCall call : calls) {
-            ChatCompletionMessageFunctionToolCall f = call.asFunction();
-            out.add(List.of(f.id(), f.function().name(), f.function().arguments()));
-        }
-        return out;
+    private static ChatCompletionCreateParams.Builder askWeather(String model) {
+        return ToolRequests.askWeather(model).parallelToolCalls(true);
     }
 
     @Test
@@ -130,7 +105,6 @@ class OpenAiToolsEndToEndTest {
         try (HttpResponseFor<ChatCompletion> response = client.chat().completions().withRawResponse().create(askWeather("gpt")
                 .reasoningEffort(ReasoningEffort.LOW).store(false)
                 .putAdditionalBodyProperty("service_tier", JsonValue.from("flex")).build())) {
-            assertEquals("gemini:gemini-2.0-flash (no tools)", response.headers().values("x-gatehouse-fallbacks").getFirst());
             ChatCompletion completion = response.parse();
             assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, completion.choices().getFirst().finishReason());
             assertTrue(completion.choices().getFirst().message().content().isEmpty(), "content is null on a tool-only turn");
@@ -142,7 +116,6 @@ class OpenAiToolsEndToEndTest {
         assertEquals("get_weather", tool.path("function").path("name").asText());
         assertEquals("The current weather in a city.", tool.path("function").path("description").asText());
         assertEquals(JSON.readTree(WEATHER_SCHEMA), tool.path("function").path("parameters"));
-        assertTrue(tool.path("function").path("strict").asBoolean());
         assertEquals("auto", sent.path("tool_choice").asText());
         assertTrue(sent.path("parallel_tool_calls").asBoolean());
         // fields Gatehouse does not read are passed on unchanged
@@ -205,10 +178,7 @@ class OpenAiToolsEndToEndTest {
 
     @Test
     void imagesAndAJsonSchemaReachAzureUnchanged() throws Exception {
-        String dataUri = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
-        ResponseFormatJsonSchema.JsonSchema.Schema.Builder schema = ResponseFormatJsonSchema.JsonSchema.Schema.builder();
-        JSON.readTree("{\"type\":\"object\",\"properties\":{\"city\":{\"type\":\"string\"},\"temperature\":{\"type\":\"number\"}}}")
-                .properties().forEach(e -> schema.putAdditionalProperty(e.getKey(), JsonValue.from(JSON.convertValue(e.getValue(), Object.class))));
+        String dataUri = ToolRequests.DATA_URI;
         ChatCompletion c = client.chat().completions().create(ChatCompletionCreateParams.builder().model("azure-gpt")
                 .addUserMessageOfArrayOfContentParts(List.of(
                         ChatCompletionContentPart.ofText(ChatCompletionContentPartText.builder().text("Where and how warm?").build()),
@@ -217,8 +187,7 @@ class OpenAiToolsEndToEndTest {
                                         .detail(ChatCompletionContentPartImage.ImageUrl.Detail.HIGH).build()).build()),
                         ChatCompletionContentPart.ofImageUrl(ChatCompletionContentPartImage.builder().imageUrl(
                                 ChatCompletionContentPartImage.ImageUrl.builder().url(dataUri).build()).build())))
-                .responseFormat(ResponseFormatJsonSchema.builder().jsonSchema(ResponseFormatJsonSchema.JsonSchema.builder()
-                        .name("weather").schema(schema.build()).strict(true).build()).build())
+                .responseFormat(ToolRequests.answerFormat())
                 .build());
         assertEquals(MockOpenAi.JSON_REPLY, c.choices().getFirst().message().content().orElseThrow());
         MockOpenAi.Received received = azure.received().getLast();
@@ -230,9 +199,23 @@ class OpenAiToolsEndToEndTest {
         assertEquals(dataUri, content.get(2).path("image_url").path("url").asText());
         JsonNode format = received.body().path("response_format");
         assertEquals("json_schema", format.path("type").asText());
-        assertEquals("weather", format.path("json_schema").path("name").asText());
+        assertEquals("weather_answer", format.path("json_schema").path("name").asText());
         assertTrue(format.path("json_schema").path("strict").asBoolean());
-        assertEquals("number", format.path("json_schema").path("schema").path("properties").path("temperature").path("type").asText());
+        assertEquals(ToolRequests.json(ToolRequests.ANSWER_SCHEMA), format.path("json_schema").path("schema"));
+    }
+
+    @Test
+    void aTargetThatCannotServeTheResponseFormatIsPassedOverAndTheHeaderSaysWhy() throws Exception {
+        HttpResponse<String> r = post("""
+                {"model":"json","messages":[{"role":"user","content":"Paris as JSON"}],"response_format":{"type":"json_object"}}""");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("claude:claude-sonnet-4-5 (no json_object)", r.headers().firstValue("x-gatehouse-fallbacks").orElseThrow());
+        assertEquals("json_object", openai.received().getLast().body().path("response_format").path("type").asText());
+        // with no other target, the client hears which field could not be served
+        HttpResponse<String> alone = post("""
+                {"model":"claude","messages":[{"role":"user","content":"Paris as JSON"}],"response_format":{"type":"json_object"}}""");
+        assertEquals(400, alone.statusCode(), alone.body());
+        assertEquals("response_format", JSON.readTree(alone.body()).path("error").path("param").asText());
     }
 
     @Test
@@ -245,7 +228,29 @@ class OpenAiToolsEndToEndTest {
         JsonNode sent = openai.received().getLast().body();
         assertEquals("get_weather", sent.path("tools").get(0).path("function").path("name").asText());
         assertEquals("get_weather", sent.path("tool_choice").path("function").path("name").asText());
-        assertEquals("tool_calls", JSON.readTree(r.body()).path("choices").get(0).path("finish_reason").asText());
+        assertTrue(sent.path("parallel_tool_calls").isBoolean() && !sent.path("parallel_tool_calls").asBoolean(),
+                "the functions API takes one call");
+        // and the answer comes back in the functions API's shape: one function_call
+        JsonNode choice = JSON.readTree(r.body()).path("choices").get(0);
+        assertEquals("function_call", choice.path("finish_reason").asText());
+        assertEquals("get_weather", choice.path("message").path("function_call").path("name").asText());
+        assertEquals(MockOpenAi.CALLS.get(0).get(2), choice.path("message").path("function_call").path("arguments").asText());
+        assertTrue(choice.path("message").path("tool_calls").isMissingNode());
+
+        HttpResponse<String> streamed = post("""
+                {"model":"gpt","stream":true,"messages":[{"role":"user","content":"Weather in Paris?"}],
+                 "functions":[{"name":"get_weather","parameters":%s}]}
+                """.formatted(WEATHER_SCHEMA));
+        StringBuilder arguments = new StringBuilder();
+        for (String line : streamed.body().split("\n")) {
+            if (line.startsWith("data: {")) {
+                JsonNode delta = JSON.readTree(line.substring(6)).path("choices").path(0).path("delta");
+                arguments.append(delta.path("function_call").path("arguments").asText(""));
+                assertTrue(delta.path("tool_calls").isMissingNode(), line);
+            }
+        }
+        assertEquals(MockOpenAi.CALLS.get(0).get(2), arguments.toString());
+        assertTrue(streamed.body().contains("\"finish_reason\":\"function_call\""), streamed.body());
     }
 
     @Test
@@ -268,12 +273,6 @@ class OpenAiToolsEndToEndTest {
         assertBad("response_format.json_schema.schema", """
                 {"model":"gpt","messages":[%s],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}
                 """.formatted(user));
-        // no target of the route takes images
-        HttpResponse<String> r = post("""
-                {"model":"text-only","messages":[{"role":"user","content":[{"type":"text","text":"what is it?"},
-                 {"type":"image_url","image_url":{"url":"https://example.com/cat.png"}}]}]}""");
-        assertEquals(400, r.statusCode(), r.body());
-        assertEquals("messages[0].content[1]", JSON.readTree(r.body()).path("error").path("param").asText());
     }
 
     private static void assertBad(String param, String body) throws Exception {

@@ -2,11 +2,13 @@ package dev.gatehouse.gateway.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.gateway.config.StoreConfig;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -74,6 +76,27 @@ class KeyStorePostgresTest extends KeyStoreTest {
                 assertFalse(keys.find("gh-never-made").isPresent());
             } finally {
                 postgres.refuseConnections(store, false);
+            }
+        }
+    }
+
+    @Test
+    void aKnownKeyIsFoundAtOnceWhileTheDatabaseHangs() throws Exception {
+        try (HangingProxy proxy = new HangingProxy(postgres.port());
+             KeyStore keys = KeyStore.open(Database.of(proxy.inFrontOf(store).withTimeouts(1_000, 30_000)))) {
+            String key = keys.create(new KeyStore.Spec("kept", List.of(), null, null, null, null, null, null)).key();
+            assertTrue(keys.find(key).isPresent());
+            proxy.hang(); // the database takes every query and never answers (for 30 s: the socket timeout)
+            try {
+                long until = System.nanoTime() + Duration.ofSeconds(3).toNanos(); // the copy falls due for reading, twice
+                while (System.nanoTime() < until) {
+                    assertTimeoutPreemptively(Duration.ofMillis(500), () -> assertTrue(keys.find(key).isPresent()),
+                            "a lookup waited on the hung database");
+                    assertFalse(keys.find("gh-never-made").isPresent());
+                    Thread.sleep(100);
+                }
+            } finally {
+                proxy.resume();
             }
         }
     }

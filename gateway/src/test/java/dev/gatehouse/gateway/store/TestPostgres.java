@@ -48,6 +48,11 @@ public final class TestPostgres implements AutoCloseable {
         return StoreConfig.postgres("postgresql://localhost:" + server.getPort() + "/" + name, "postgres", null);
     }
 
+    /** The server's port on 127.0.0.1. */
+    public int port() {
+        return server.getPort();
+    }
+
     public Database newDatabase() throws SQLException {
         return Database.of(newStore());
     }

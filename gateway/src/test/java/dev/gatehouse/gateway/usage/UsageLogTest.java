@@ -83,7 +83,8 @@ class UsageLogTest {
 
     @Test
     void rowsTheStoreRefusesAreWrittenWhenItTakesThemAgainAndAFullQueueDropsRowsAndSaysSo() throws Exception {
-        Database database = database();
+        // ten rows may wait; a writer gives up on SQLite's lock after 200 ms, and tries again
+        Database database = Database.of(database().config().withUsageQueueRows(10).withTimeouts(5_000, 200));
         Assumptions.assumeFalse(database.postgres(), "SQLite's write lock stands in for a store that refuses writes");
         List<String> logged = new CopyOnWriteArrayList<>();
         Handler handler = new Handler() {
@@ -102,7 +103,7 @@ class UsageLogTest {
         };
         Logger.getLogger(UsageLog.class.getName()).addHandler(handler);
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
-        try (UsageLog log = UsageLog.open(database, 10); Connection other = database.connect();
+        try (UsageLog log = UsageLog.open(database); Connection other = database.connect();
              UsageRecorder recorder = new UsageRecorder(Pricing.free(), log, Clock.systemUTC(), registry)) {
             log.record(row(T0, "key_a", "chat", "local:tiny", 1, 1, 1, 200));
             log.flush();
@@ -116,13 +117,13 @@ class UsageLogTest {
             assertEquals(15.0, registry.get("gatehouse.usage.rows.dropped").functionCounter().count());
             assertEquals(10.0, registry.get("gatehouse.usage.queue.rows").gauge().value());
             assertEquals(1, logged.stream().filter(m -> m.contains("queue full")).count(), "said once, not per row: " + logged);
-            assertFalse(log.flush(Duration.ofMillis(5_500)), "nothing goes in while the lock is held");
-            // SQLite's 5 s busy timeout counts its own sleeps, which a loaded machine stretches: wait for the writer to give up
+            assertFalse(log.flush(Duration.ofMillis(1_000)), "nothing goes in while the lock is held");
+            // SQLite's busy timeout counts its own sleeps, which a loaded machine stretches: wait for the writer to give up
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (logged.stream().noneMatch(m -> m.contains("cannot write 1 usage rows")) && System.nanoTime() < deadline) {
                 Thread.sleep(50);
             }
-            assertTrue(logged.stream().anyMatch(m -> m.contains("cannot write 1 usage rows")), "past SQLite's busy timeout: " + logged);
+            assertTrue(logged.stream().anyMatch(m -> m.contains("cannot write 1 usage rows")), "past the busy timeout: " + logged);
             other.createStatement().execute("ROLLBACK");
             assertTrue(log.flush(Duration.ofSeconds(60)), "written once the store takes rows again");
             assertEquals(12.0, log.spent("key_a", T0), "the first row, the one that was refused, and the ten queued");

@@ -14,10 +14,9 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Python's str methods (and dict.get with a default) for chat templates. Jinjava calls Java
- * methods on values, so {@code content.startswith('x')} or {@code role.upper()} would fail, while
- * HF templates use them. Only method calls are handled here; everything else falls through to
- * jinjava's own resolver.
+ * Python's str methods (and dict.get with a default, and indexing a string) for chat templates.
+ * Jinjava calls Java methods on values, so {@code content.startswith('x')} or {@code role.upper()}
+ * would fail, while HF templates use them. Everything else falls through to jinjava's own resolver.
  */
 final class PythonMethods extends ELResolver {
 
@@ -97,10 +96,18 @@ final class PythonMethods extends ELResolver {
         return parts;
     }
 
-    // Property access is left to jinjava's resolver.
-
+    /**
+     * {@code text[i]}, negative i counting from the end as in Python (jinjava hands the index over
+     * as a string); other property access is jinjava's.
+     */
     @Override
     public Object getValue(ELContext context, Object base, Object property) {
+        if (base instanceof CharSequence text && property != null && property.toString().matches("-?\\d{1,9}")) {
+            long n = Long.parseLong(property.toString());
+            long i = n < 0 ? n + text.length() : n;
+            context.setPropertyResolved(true);
+            return i >= 0 && i < text.length() ? String.valueOf(text.charAt((int) i)) : null;
+        }
         return null;
     }
 

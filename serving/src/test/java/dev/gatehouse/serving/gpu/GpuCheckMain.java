@@ -2,8 +2,6 @@ package dev.gatehouse.serving.gpu;
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectClass;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.platform.engine.TestExecutionResult;
@@ -16,14 +14,14 @@ import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
 /**
- * Runs the tests tagged {@code gpu} without Maven (scripts/gpu-check, from the bundle) and prints
- * one table: each test's outcome, then the figures the tests reported. Exits 1 when any failed,
- * 2 when none ran.
+ * Runs the tests tagged {@code gpu} without Maven (scripts/gpu-check, from the bundle) and adds
+ * each test's outcome to the report rows, beside the figures the tests measured; scripts/gpu-check
+ * prints them as one table. Exits 1 when any failed, 2 when none ran.
  */
 public final class GpuCheckMain {
     private GpuCheckMain() {}
 
-    public static void main(String[] args) throws IOException {
+    public static void main(String[] args) {
         LauncherDiscoveryRequest request = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectClass(GpuCheckTest.class)).filters(TagFilter.includeTags("gpu")).build();
         List<String[]> outcomes = new ArrayList<>();
@@ -43,20 +41,12 @@ public final class GpuCheckMain {
                 outcomes.add(new String[] {test.getDisplayName(), "SKIPPED", reason});
             }
         });
-        System.out.println();
-        System.out.printf("%-48s %-10s %s%n", "test", "result", "why");
         for (String[] o : outcomes) {
-            System.out.printf("%-48s %-10s %s%n", o[0], o[1], o[2]);
+            GpuReport.row("test " + o[0], o[1], o[2]);
         }
-        var rows = GpuReport.OUT.resolve("rows.tsv");
-        if (Files.exists(rows)) {
-            System.out.println();
-            System.out.printf("%-34s %-52s %s%n", "check", "measured", "bound");
-            for (String line : Files.readAllLines(rows)) {
-                String[] c = line.split("\t", -1);
-                System.out.printf("%-34s %-52s %s%n", c[0], c.length > 1 ? c[1] : "", c.length > 2 ? c[2] : "");
-            }
-        }
+        System.out.println("gpu tests: " + outcomes.size() + " run, "
+                + outcomes.stream().filter(o -> !o[1].equals("SUCCESSFUL")).count() + " not successful; rows in "
+                + GpuReport.OUT.resolve("rows.tsv"));
         boolean failed = outcomes.stream().anyMatch(o -> !o[1].equals("SUCCESSFUL"));
         System.exit(outcomes.isEmpty() ? 2 : failed ? 1 : 0);
     }

@@ -151,8 +151,9 @@ class ChatTemplateTest {
                 + "|{{ ' x  y '.split() | length }}|{{ 'hello world'.title() }}"
                 + "{% if messages[1].content.startswith('H') %}|starts{% endif %}"
                 + "{% if messages[1].content.endswith(('x', 'i')) %}|ends{% endif %}"
-                + "{% if not messages[1].content.startswith('x') %}|not{% endif %}");
-        assertEquals("Be brief.|HI|hi|a|a+ b+c|2|Hello World|starts|ends|not",
+                + "{% if not messages[1].content.startswith('x') %}|not{% endif %}"
+                + "|{{ messages[1].content[-1] }}{{ messages[1].content[0] }}|{{ '\u00a0x\u3000' | trim }}");
+        assertEquals("Be brief.|HI|hi|a|a+ b+c|2|Hello World|starts|ends|not|iH|x",
                 t.render(List.of(system("  Be brief.\n"), user("Hi")), false));
     }
 
@@ -168,15 +169,20 @@ class ChatTemplateTest {
 
     /** Expected output from Python's Jinja2 3.1.6 (sandboxed, trim_blocks, lstrip_blocks) for the same template. */
     @Test
-    void jinja2PrecedenceKeywordArgumentsAndStepSlices() {
+    void jinja2PrecedenceKeywordArgumentsStepSlicesLoopControlsAndLoopFilters() {
         ChatTemplate t = inline("{% set ns = namespace(n=messages|length - 1, s='a=b, c') %}{{ ns.n }} {{ ns.s }}"
                 + "|{% if not undefined_x is defined %}undef{% endif %}"
                 + "|{{ 'x' not in 'abc' }} {{ not 'a' in 'abc' }} {{ messages[0].role is not none }}"
                 + "|{{ not messages[0].role == 'user' and not false }}"
                 + "|{% for m in messages[::-1] %}{{ m.role }},{% endfor %}"
                 + "|{{ 'abcdef'[1::2] }} {{ 'abcdef'[::-2] }} {{ [1,2,3,4][-1:0:-1] | join('') }}"
-                + "|{{ 'not x' if not (1 == 2) else 'y' }}");
-        assertEquals("1 a=b, c|undef|True False True|True|user,system,|bdf fdb 432|not x", t.render(SYSTEM_USER, false));
+                + "|{{ 'not x' if not (1 == 2) else 'y' }}"
+                + "|{% for i in range(5) %}{% if i == 1 %}{% continue %}{% endif %}{% if i == 3 %}{% break %}{% endif %}{{ i }}{% endfor %}"
+                + "|{% for m in messages if m.role != 'system' %}{{ loop.index }}:{{ m.content }}{% if loop.last %}!{% endif %}{% endfor %}"
+                + "|{%- for k, v in {'a': 1, 'b': 2, 'c': 3}.items() if v is not none and not v == 2 -%} {{ k }}{{ v }}{{ loop.length }} {%- endfor -%}"
+                + "|{% for i in range(10) if i % 3 == 0 %}{{ i }}{% endfor %}");
+        assertEquals("1 a=b, c|undef|True False True|True|user,system,|bdf fdb 432|not x|02|1:Hi!|a12c32|0369",
+                t.render(SYSTEM_USER, false));
     }
 
     @Test

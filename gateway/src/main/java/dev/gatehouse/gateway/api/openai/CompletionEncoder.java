@@ -17,6 +17,7 @@ import java.util.List;
  */
 final class CompletionEncoder {
     private final boolean chat;
+    private final boolean legacyFunctions;
     private final String id;
     private final long created;
     private final ChatRequest request;
@@ -35,7 +36,9 @@ final class CompletionEncoder {
     /** A tool call as it is put together from its start and argument fragments. */
     private record ToolCallText(String id, String name, StringBuilder arguments) {}
 
-    CompletionEncoder(boolean chat, String id, long created, ChatRequest request) {
+    /** {@code legacyFunctions}: the client used the old functions API and reads one {@code function_call}, not tool_calls. */
+    CompletionEncoder(boolean chat, String id, long created, ChatRequest request, boolean legacyFunctions) {
+        this.legacyFunctions = legacyFunctions;
         this.chat = chat;
         this.id = chat ? id : id.replace("chatcmpl-", "cmpl-");
         this.created = created;
@@ -81,7 +84,10 @@ final class CompletionEncoder {
                     message.put("content", c.text.toString());
                 }
                 message.putNull("refusal");
-                if (!c.calls.isEmpty()) {
+                if (!c.calls.isEmpty() && legacyFunctions) {
+                    ToolCallText call = c.calls.getFirst();
+                    message.putObject("function_call").put("name", call.name()).put("arguments", call.arguments().toString());
+                } else if (!c.calls.isEmpty()) {
                     ArrayNode calls = message.putArray("tool_calls");
                     for (ToolCallText call : c.calls) {
                         ObjectNode t = calls.addObject().put("id", call.id()).put("type", "function");
@@ -92,7 +98,7 @@ final class CompletionEncoder {
                 choice.put("text", c.text.toString());
             }
             putLogprobs(choice, c.logprobs, c.offsets);
-            choice.put("finish_reason", finishReason(c.finishReason));
+            choice.put("finish_reason", finishReason(c.finishReason, legacyFunctions));
         }
         if (usage != null) {
             root.set("usage", OpenAiJson.usage(usage));
@@ -121,6 +127,21 @@ final class CompletionEncoder {
                         out.add(chunk);
                 }
             }
+            case ChatEvent.ToolCallStart t when legacyFunctions -> {
+                if (t.call() == 0) { // the functions API has one call per answer
+                    roleChunk(t.index(), out);
+                    ObjectNode chunk = chunk(t.index());
+                    delta(chunk).putObject("function_call").put("name", t.name()).put("arguments", "");
+                    out.add(chunk);
+                }
+            }
+            case ChatEvent.ToolCallDelta t when legacyFunctions -> {
+                if (t.call() == 0) {
+                    ObjectNode chunk = chunk(t.index());
+                    delta(chunk).putObject("function_call").put("arguments", t.arguments());
+                    out.add(chunk);
+                }
+            }
             case ChatEvent.ToolCallStart t -> { // the first fragment of a call carries its id and name
                 roleChunk(t.index(), out);
                 ObjectNode chunk = chunk(t.index());
@@ -142,7 +163,7 @@ final class CompletionEncoder {
                 if (!chat) {
                     choice.put("text", "");
                 }
-                choice.put("finish_reason", finishReason(f.reason()));
+                choice.put("finish_reason", finishReason(f.reason(), legacyFunctions));
                 out.add(chunk);
             }
             case ChatEvent.Usage u -> {
@@ -170,11 +191,11 @@ final class CompletionEncoder {
     }
 
     /** OpenAI's words for why a choice ended; null while it has not. */
-    static String finishReason(FinishReason reason) {
+    static String finishReason(FinishReason reason, boolean legacyFunctions) {
         return reason == null ? null : switch (reason) {
             case STOP -> "stop";
             case LENGTH -> "length";
-            case TOOL_CALLS -> "tool_calls";
+            case TOOL_CALLS -> legacyFunctions ? "function_call" : "tool_calls";
             case CONTENT_FILTER -> "content_filter";
         };
     }

@@ -7,11 +7,13 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalEmbedder;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.pipeline.Call;
 import dev.gatehouse.gateway.pipeline.ChatPipeline;
+import dev.gatehouse.gateway.connection.ClientConnection;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
@@ -25,6 +27,7 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
@@ -112,13 +115,18 @@ public final class OpenAiApi implements HttpService {
         ChatRequest parsed = chat ? OpenAiRequests.chat(body) : OpenAiRequests.completion(body);
         Call.Answer answer = call.chat(parsed, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
-                System.currentTimeMillis() / 1000, answer.request());
+                System.currentTimeMillis() / 1000, answer.request(), OpenAiRequests.legacyFunctions(body));
+        ClientConnection.limitWrites(req, res); // a client that stops reading is cut off, and its generation cancelled
         if (answer.request().stream()) {
             streamResponse(res, answer.stream(), encoder);
         } else {
-            ObjectNode whole = collect(answer.stream(), encoder);
+            ObjectNode whole = collectWatched(req, res, answer.stream(), encoder);
             call.costHeader(); // known before a whole answer's headers go: what it cost, from the price list
-            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(whole));
+            try {
+                res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(whole));
+            } catch (UncheckedIOException e) { // gone, or too slow to take it (server.write-timeout-seconds)
+                throw new SseWriter.ClientGoneException(e);
+            }
         }
     }
 
@@ -149,6 +157,22 @@ public final class OpenAiApi implements HttpService {
                 encoder.add(e);
             }
             return encoder.response();
+        }
+    }
+
+    /** {@link #collect}, cancelled when the client closes its connection meanwhile (see ClientConnection). */
+    private static ObjectNode collectWatched(ServerRequest req, ServerResponse res, ChatStream stream,
+                                             CompletionEncoder encoder) throws InterruptedException {
+        ClientConnection.Watch watch = ClientConnection.watch(req, res);
+        try {
+            return collect(stream, encoder);
+        } catch (InterruptedException | RuntimeException e) {
+            if (watch.gone()) { // the interrupt was the watch's: collect closed the stream, which cancelled the generation
+                throw new SseWriter.ClientGoneException(e);
+            }
+            throw e;
+        } finally {
+            watch.close();
         }
     }
 
@@ -196,7 +220,7 @@ public final class OpenAiApi implements HttpService {
     private void getModel(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
         try {
-            pipeline.auth().authenticate(req).requireModel(id);
+            pipeline.auth().authenticate(req).requireModel(Identifiers.requireShort(id, "model"));
         } catch (ApiException e) {
             send(res, e);
             return;
@@ -217,9 +241,15 @@ public final class OpenAiApi implements HttpService {
                                                                  DirectHandler.EventType event, Status status,
                                                                  ServerResponseHeaders headers, String message) {
         int code = status.code();
-        ApiException e = new ApiException(code, code >= 500 ? "server_error" : "invalid_request_error",
-                code == 413 ? "request_too_large" : null, null,
-                "The HTTP request could not be processed: " + status.reasonPhrase() + ".", null);
+        if (code == 503) { // the server's max-requests (Helidon answers it before routing)
+            headers.set(HeaderNames.RETRY_AFTER, "1");
+        }
+        ApiException e = code == 503
+                ? new ApiException(503, "server_error", "server_overloaded", null,
+                        "The server is answering as many requests as it takes at once; retry shortly.", 1)
+                : new ApiException(code, code >= 500 ? "server_error" : "invalid_request_error",
+                        code == 413 ? "request_too_large" : null, null,
+                        "The HTTP request could not be processed: " + status.reasonPhrase() + ".", null);
         return DirectHandler.TransportResponse.builder()
                 .status(status)
                 .headers(headers)

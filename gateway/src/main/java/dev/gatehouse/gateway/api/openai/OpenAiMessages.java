@@ -9,6 +9,7 @@ import dev.gatehouse.gateway.chat.ToolCall;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,7 +40,7 @@ final class OpenAiMessages {
             throw ApiException.invalid("messages", "'messages' must contain at least one message.");
         }
         List<Message> out = new ArrayList<>();
-        Set<String> callIds = new java.util.HashSet<>();
+        Set<String> callIds = new HashSet<>();
         Map<String, String> lastCallByName = new HashMap<>(); // legacy function results name the function, not the call
         for (int i = 0; i < node.size(); i++) {
             String where = "messages[" + i + "]";

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.api.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.chat.ResponseFormat;
@@ -38,7 +39,9 @@ final class OpenAiRequests {
         List<Message> messages = OpenAiMessages.decode(r.node("messages"));
         List<Tool> tools = OpenAiTools.tools(r);
         ToolChoice toolChoice = OpenAiTools.toolChoice(r, tools);
-        Boolean parallel = r.node("parallel_tool_calls") == null ? null : r.bool("parallel_tool_calls", true);
+        // the legacy functions API answers with one function_call at most
+        Boolean parallel = r.node("parallel_tool_calls") != null ? Boolean.valueOf(r.bool("parallel_tool_calls", true))
+                : legacyFunctions(body) ? Boolean.FALSE : null;
         ResponseFormat format = OpenAiTools.responseFormat(r);
         Integer maxTokens = maxTokens(r, "max_completion_tokens", maxTokens(r, "max_tokens", null));
         boolean stream = r.bool("stream", false);
@@ -51,6 +54,11 @@ final class OpenAiRequests {
         ChatRequest plain = build(r, model, messages, null, maxTokens, logprobs, topLogprobs, false, stream, includeUsage);
         return new ChatRequest(plain.model(), plain.messages(), null, plain.maxTokens(), plain.sampling(), plain.n(), false,
                 plain.stream(), plain.includeUsage(), plain.user(), tools, toolChoice, parallel, format, passthrough(body));
+    }
+
+    /** A client of the legacy functions API, which expects {@code message.function_call} back instead of tool_calls. */
+    static boolean legacyFunctions(JsonNode body) {
+        return body.path("functions").isArray() && !body.path("functions").isEmpty() && !body.hasNonNull("tools");
     }
 
     /** The fields of the body this decoder does not read, as the client sent them. */
@@ -122,6 +130,7 @@ final class OpenAiRequests {
         if (stop.size() > MAX_STOP) {
             throw ApiException.invalid("stop", "'stop' takes at most " + MAX_STOP + " sequences.");
         }
+        stop.forEach(s -> Identifiers.requireShort(s, "stop"));
         if (stop.stream().anyMatch(String::isEmpty)) {
             throw ApiException.invalid("stop", "'stop' sequences must not be empty.");
         }

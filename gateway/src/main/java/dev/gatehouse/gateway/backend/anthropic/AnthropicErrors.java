@@ -1,7 +1,7 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.ProviderHttp;
+import dev.gatehouse.gateway.backend.Credentials;
 import dev.gatehouse.gateway.chat.ApiException;
 
 import java.io.IOException;
@@ -18,7 +18,7 @@ final class AnthropicErrors {
     static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Long retryAfterMillis) {
         JsonNode error = parse(body).path("error");
         String type = error.path("type").asText("");
-        String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
+        String message = Credentials.scrub(error.path("message").asText(""), apiKey);
         if (status == 401 || status == 403) {
             return new ApiException(502, "server_error", "upstream_auth_failed", null,
                     "Provider '" + provider + "' refused Gatehouse's credentials (HTTP " + status + ").", null);
@@ -45,7 +45,7 @@ final class AnthropicErrors {
     static ApiException inStream(String provider, String apiKey, JsonNode error) {
         boolean overloaded = error.path("type").asText().equals("overloaded_error");
         return new ApiException(overloaded ? 503 : 502, "server_error", overloaded ? "server_overloaded" : null, null,
-                "Provider '" + provider + "': " + ProviderHttp.redact(error.path("message").asText("error in stream"), apiKey), null);
+                "Provider '" + provider + "': " + Credentials.scrub(error.path("message").asText("error in stream"), apiKey), null);
     }
 
     private static JsonNode parse(byte[] body) {

@@ -23,10 +23,10 @@ public final class AnthropicProvider implements ProviderApi {
         this.provider = provider;
     }
 
-    /** Text only until tools, images and structured output are translated to Anthropic's shapes. */
+    /** Tools, images and json_schema (as a forced tool); no json_object mode. */
     @Override
     public Capabilities capabilities() {
-        return Capabilities.TEXT;
+        return new Capabilities(true, true, false, true, null);
     }
 
     @Override
@@ -53,12 +53,13 @@ public final class AnthropicProvider implements ProviderApi {
     }
 
     @Override
-    public List<ChatEvent> answer(JsonNode body) {
-        return AnthropicEventTranslator.message(body);
+    public List<ChatEvent> answer(ChatRequest request, JsonNode body) {
+        return new AnthropicEventTranslator(provider.name(), provider.apiKey(),
+                AnthropicRequestTranslator.formatTool(request)).message(body);
     }
 
     @Override
     public StreamTranslator stream(ChatRequest request) {
-        return new AnthropicEventTranslator(provider.name(), provider.apiKey());
+        return new AnthropicEventTranslator(provider.name(), provider.apiKey(), AnthropicRequestTranslator.formatTool(request));
     }
 }

@@ -1,7 +1,7 @@
 package dev.gatehouse.gateway.backend.gemini;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.ProviderHttp;
+import dev.gatehouse.gateway.backend.Credentials;
 import dev.gatehouse.gateway.chat.ApiException;
 
 import java.io.IOException;
@@ -22,7 +22,7 @@ final class GeminiErrors {
 
     static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Long retryAfterMillis) {
         JsonNode error = parse(body).path("error");
-        String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
+        String message = Credentials.scrub(error.path("message").asText(""), apiKey);
         boolean badKey = error.path("details").findValuesAsText("reason").contains("API_KEY_INVALID");
         if (status == 401 || status == 403 || badKey) {
             return new ApiException(502, "server_error", "upstream_auth_failed", null,

@@ -7,6 +7,9 @@ import dev.gatehouse.gateway.chat.FinishReason;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
 import java.util.List;
 
 /**
@@ -18,6 +21,7 @@ final class GeminiEventTranslator implements StreamTranslator {
     private final String provider;
     private final String apiKey;
     private final int choices;
+    private final Map<Integer, Integer> calls = new HashMap<>(); // choice -> tool calls made so far
     private ChatEvent.Usage usage;
     private int finished;
 
@@ -70,13 +74,24 @@ final class GeminiEventTranslator implements StreamTranslator {
             int index = c.path("index").asInt(0);
             StringBuilder text = new StringBuilder();
             for (JsonNode part : c.path("content").path("parts")) {
-                text.append(part.path("text").asText(""));
+                if (part.has("functionCall")) { // whole in one part: start, all its arguments, end
+                    if (!text.isEmpty()) {
+                        events.add(new ChatEvent.Delta(index, text.toString(), null));
+                        text.setLength(0);
+                    }
+                    call(index, part.path("functionCall"), events);
+                } else if (!part.path("thought").asBoolean(false)) {
+                    text.append(part.path("text").asText(""));
+                }
             }
             if (!text.isEmpty()) {
                 events.add(new ChatEvent.Delta(index, text.toString(), null));
             }
             if (c.path("finishReason").isTextual() && !c.path("finishReason").asText().equals("FINISH_REASON_UNSPECIFIED")) {
-                events.add(new ChatEvent.Finish(index, finishReason(c.path("finishReason").asText())));
+                FinishReason reason = finishReason(c.path("finishReason").asText());
+                // Gemini says STOP after function calls; OpenAI's clients wait for tool_calls
+                events.add(new ChatEvent.Finish(index, reason == FinishReason.STOP && calls.containsKey(index)
+                        ? FinishReason.TOOL_CALLS : reason));
                 finished++;
             }
         }
@@ -85,6 +100,21 @@ final class GeminiEventTranslator implements StreamTranslator {
             usage = new ChatEvent.Usage(u.path("promptTokenCount").asInt(0), u.path("candidatesTokenCount").asInt(0));
         }
         return events;
+    }
+
+    /**
+     * A functionCall part as a tool call. Gemini gives calls no ids: the id is made from the call's
+     * position, name and arguments, so the same answer always gets the same ids (a cached replay, a
+     * retried request); results find their call by it, and Gatehouse sends Gemini the name.
+     */
+    private void call(int index, JsonNode functionCall, List<ChatEvent> events) {
+        int n = calls.merge(index, 1, Integer::sum) - 1;
+        String name = functionCall.path("name").asText();
+        String arguments = functionCall.path("args").isObject() ? functionCall.path("args").toString() : "{}";
+        String id = "call_" + index + "_" + n + "_" + HexFormat.of().toHexDigits((name + "\n" + arguments).hashCode());
+        events.add(new ChatEvent.ToolCallStart(index, n, id, name));
+        events.add(new ChatEvent.ToolCallDelta(index, n, arguments));
+        events.add(new ChatEvent.ToolCallEnd(index, n));
     }
 
     static FinishReason finishReason(String reason) {

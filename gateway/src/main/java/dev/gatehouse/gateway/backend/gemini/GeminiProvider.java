@@ -26,10 +26,9 @@ public final class GeminiProvider implements ProviderApi {
         this.provider = provider;
     }
 
-    /** Text only until tools, images and structured output are translated to Gemini's shapes. */
     @Override
     public Capabilities capabilities() {
-        return Capabilities.TEXT;
+        return Capabilities.EVERYTHING;
     }
 
     @Override
@@ -56,7 +55,7 @@ public final class GeminiProvider implements ProviderApi {
     }
 
     @Override
-    public List<ChatEvent> answer(JsonNode body) {
+    public List<ChatEvent> answer(ChatRequest request, JsonNode body) {
         return new GeminiEventTranslator(provider.name(), provider.apiKey(), 1).answer(body);
     }
 

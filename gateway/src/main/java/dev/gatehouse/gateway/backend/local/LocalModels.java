@@ -41,6 +41,7 @@ public final class LocalModels implements AutoCloseable {
     private final Object loadLock = new Object();
     private volatile boolean ready;
     private final BatchLimits embeddingLimits;
+    private final boolean embeddedDefault;
     private final List<Consumer<String>> changeListeners = new CopyOnWriteArrayList<>();
 
     public LocalModels() {
@@ -49,7 +50,16 @@ public final class LocalModels implements AutoCloseable {
 
     /** @param embeddingLimits how each embedding model's batcher gathers inputs ({@code serve --embedding-max-*}) */
     public LocalModels(BatchLimits embeddingLimits) {
+        this(embeddingLimits, true);
+    }
+
+    /**
+     * @param embeddedDefault whether {@link #loadAll} also serves the embedded all-minilm-l6-v2
+     *     ({@code serve --no-default-embedding-model} turns it off: it holds ~250 MB of memory)
+     */
+    public LocalModels(BatchLimits embeddingLimits, boolean embeddedDefault) {
         this.embeddingLimits = embeddingLimits;
+        this.embeddedDefault = embeddedDefault;
     }
 
     /** Called with a model's name whenever it is loaded or unloaded (the response cache forgets its answers). */
@@ -78,7 +88,7 @@ public final class LocalModels implements AutoCloseable {
             }
         }
         // the embedded default: served with no download when its jar is on the class path
-        if (AllMiniLmL6V2.available() && !embedders.containsKey(AllMiniLmL6V2.NAME)) {
+        if (embeddedDefault && AllMiniLmL6V2.available() && !embedders.containsKey(AllMiniLmL6V2.NAME)) {
             try {
                 addEmbedder(AllMiniLmL6V2.NAME, AllMiniLmL6V2.load(store.root().resolve(".cache")), registry, System.nanoTime());
             } catch (RuntimeException e) {

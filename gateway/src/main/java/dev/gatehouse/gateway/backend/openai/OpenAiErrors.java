@@ -1,7 +1,7 @@
 package dev.gatehouse.gateway.backend.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.backend.ProviderHttp;
+import dev.gatehouse.gateway.backend.Credentials;
 import dev.gatehouse.gateway.chat.ApiException;
 
 import java.io.IOException;
@@ -17,7 +17,7 @@ final class OpenAiErrors {
 
     static ApiException fromResponse(String provider, String apiKey, int status, byte[] body, Long retryAfterMillis) {
         JsonNode error = parse(body).path("error");
-        String message = ProviderHttp.redact(error.path("message").asText(""), apiKey);
+        String message = Credentials.scrub(error.path("message").asText(""), apiKey);
         if (status == 401 || status == 403) { // OpenAI's 401 quotes part of the key it was given
             return new ApiException(502, "server_error", "upstream_auth_failed", null,
                     "Provider '" + provider + "' refused Gatehouse's credentials (HTTP " + status + ").", null);
@@ -36,7 +36,7 @@ final class OpenAiErrors {
     /** An {@code error} object sent inside a stream, after the headers. */
     static ApiException inStream(String provider, String apiKey, JsonNode error) {
         return new ApiException(502, text(error, "type", "server_error"), text(error, "code", null), null,
-                "Provider '" + provider + "': " + ProviderHttp.redact(error.path("message").asText("error in stream"), apiKey), null);
+                "Provider '" + provider + "': " + Credentials.scrub(error.path("message").asText("error in stream"), apiKey), null);
     }
 
     private static String text(JsonNode n, String field, String fallback) {

@@ -64,7 +64,7 @@ public final class OpenAiProvider implements ProviderApi {
     }
 
     @Override
-    public List<ChatEvent> answer(JsonNode body) {
+    public List<ChatEvent> answer(ChatRequest request, JsonNode body) {
         return OpenAiEventTranslator.response(body);
     }
 

@@ -32,7 +32,7 @@ class CacheApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(dir, (s, registry) -> s.cache(new CacheConfig(true, Duration.ofMinutes(5), 100)));
+        server = TestServer.start(dir, (s, registry) -> s.cache(new CacheConfig(true, Duration.ofMinutes(5), 1L << 20, false)));
     }
 
     @AfterAll

@@ -18,7 +18,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -188,22 +187,25 @@ class StreamingDisconnectTest {
     }
 
     /**
-     * Not so yet: a non-streaming request runs to max_tokens after its client has gone (here all 1000
-     * tokens, about 1.5 s holding a KV slot), then its answer is written to the dead socket and counted
-     * as a 200. Helidon SE 4.2 gives a handler no signal that the peer closed (HTTP/1.1 does not read
-     * the socket while a handler runs), so only a write could notice, and the non-streaming path writes
-     * once, at the end. Enable this test when the gateway can notice.
+     * A whole (non-streaming) answer has nothing to write until the end, so the server watches the
+     * connection for its close while it generates (see ClientConnection).
      */
-    @Disabled("non-streaming generations are not cancelled when the client disconnects; see the comment")
     @Test
     void closingANonStreamingRequestCancelsTheGeneration() throws Exception {
         double generatedBefore = metric("gatehouse_engine_generated_tokens_total", "tiny-llama");
+        double goneBefore = metric("gatehouse_http_requests_seconds_count", "status=\"499\"");
         try (Socket socket = send("/v1/chat/completions", chatBody(false, LONG))) {
             awaitRunning(1);
             Thread.sleep(100);
         } // the client gives up before the answer is ready
 
         Capacity idle = server.awaitIdle(Duration.ofSeconds(3));
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (metric("gatehouse_http_requests_seconds_count", "status=\"499\"") == goneBefore && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        assertEquals(goneBefore + 1, metric("gatehouse_http_requests_seconds_count", "status=\"499\""),
+                "counted as client closed request");
         assertEquals(0, idle.kvBytesUsed());
         double generated = metric("gatehouse_engine_generated_tokens_total", "tiny-llama") - generatedBefore;
         assertTrue(generated < LONG / 2.0, "cancelled, not run to the end: " + generated + " tokens generated");

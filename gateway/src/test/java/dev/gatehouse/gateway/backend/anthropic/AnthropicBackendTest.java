@@ -106,11 +106,12 @@ class AnthropicBackendTest {
 
     @Test
     void stopReasonsMapOntoTheClosedSet() {
-        assertEquals(FinishReason.LENGTH, AnthropicEventTranslator.finishReason("max_tokens"));
-        assertEquals(FinishReason.STOP, AnthropicEventTranslator.finishReason("stop_sequence"));
-        assertEquals(FinishReason.STOP, AnthropicEventTranslator.finishReason("end_turn"));
-        assertEquals(FinishReason.TOOL_CALLS, AnthropicEventTranslator.finishReason("tool_use"));
-        assertEquals(FinishReason.CONTENT_FILTER, AnthropicEventTranslator.finishReason("refusal"));
+        assertEquals(FinishReason.LENGTH, AnthropicEventTranslator.finishReason("max_tokens", false));
+        assertEquals(FinishReason.STOP, AnthropicEventTranslator.finishReason("stop_sequence", false));
+        assertEquals(FinishReason.STOP, AnthropicEventTranslator.finishReason("end_turn", false));
+        assertEquals(FinishReason.TOOL_CALLS, AnthropicEventTranslator.finishReason("tool_use", false));
+        assertEquals(FinishReason.CONTENT_FILTER, AnthropicEventTranslator.finishReason("refusal", false));
+        assertEquals(FinishReason.STOP, AnthropicEventTranslator.finishReason("tool_use", true), "the forced format tool");
     }
 
     @Test

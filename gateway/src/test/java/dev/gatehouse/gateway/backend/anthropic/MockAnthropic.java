@@ -19,11 +19,20 @@ import java.util.concurrent.Executors;
 /**
  * A fake api.anthropic.com on a free loopback port: POST /v1/messages answered as the Messages API
  * reference shows (a message object, or message_start ... message_stop events), with its error
- * bodies on demand.
+ * bodies on demand. With tools it answers as Claude does: {@link #PREAMBLE} then two tool_use
+ * blocks ({@link #CALLS}, streamed as input_json_delta fragments); with a forced tool
+ * ({@code tool_choice: {type: tool}}) one tool_use of that tool with {@link #FORMAT_INPUT}; after
+ * tool results, {@link #TOOL_ANSWER}.
  */
 public final class MockAnthropic implements AutoCloseable {
     public static final String REPLY = "Hello from Claude.";
     public static final String KEY = "sk-ant-api03-MOCK-abcdefghijklmnop0123456789";
+    public static final String PREAMBLE = "I'll check both cities.";
+    public static final List<List<String>> CALLS = List.of(
+            List.of("toolu_01A09q90qw90lq917835lq9", "get_weather", "{\"city\":\"Paris\",\"unit\":\"celsius\"}"),
+            List.of("toolu_01T1x1fJ34qAmk2tNTrN7Up6", "get_weather", "{\"city\":\"Tokyo\",\"unit\":\"celsius\"}"));
+    public static final String TOOL_ANSWER = "Paris is sunny at 21°C; Tokyo is rainy at 14°C.";
+    public static final String FORMAT_INPUT = "{\"city\":\"Paris\",\"temperature\":21}";
 
     public enum Fault {
         OVERLOADED, RATE_LIMITED, BAD_REQUEST, OVERLOADED_IN_STREAM,
@@ -98,13 +107,39 @@ public final class MockAnthropic implements AutoCloseable {
                     > 200000 maximum"},"request_id":"req_011CTHk1mwGUHsoh8MJuB6fJ"}""");
             default -> {
                 String model = body.path("model").asText();
-                if (body.path("stream").asBoolean(false)) {
+                JsonNode messages = body.path("messages");
+                JsonNode last = messages.get(messages.size() - 1).path("content");
+                boolean results = last.isArray() && last.get(0).path("type").asText().equals("tool_result");
+                if (!body.path("tools").isEmpty() && !results) {
+                    String forced = body.path("tool_choice").path("type").asText().equals("tool")
+                            ? body.path("tool_choice").path("name").asText() : null;
+                    List<List<String>> calls = forced == null ? CALLS : List.of(List.of("toolu_01Fmt", forced, FORMAT_INPUT));
+                    if (body.path("stream").asBoolean(false)) {
+                        streamToolUse(ex, model, forced == null ? PREAMBLE : null, calls);
+                    } else {
+                        StringBuilder content = new StringBuilder(forced == null
+                                ? "{\"type\":\"text\",\"text\":" + JSON.writeValueAsString(PREAMBLE) + "}" : "");
+                        for (List<String> c : calls) {
+                            content.append(content.isEmpty() ? "" : ",").append("{\"type\":\"tool_use\",\"id\":\"").append(c.get(0))
+                                    .append("\",\"name\":\"").append(c.get(1)).append("\",\"input\":").append(c.get(2)).append("}");
+                        }
+                        send(ex, 200, Map.of(), """
+                                {"id":"msg_01Aq9w938a90dw8q","type":"message","role":"assistant","model":"%s",
+                                 "content":[%s],"stop_reason":"tool_use","stop_sequence":null,
+                                 "usage":{"input_tokens":472,"output_tokens":89}}""".formatted(model, content));
+                    }
+                    return;
+                }
+                String reply = results ? TOOL_ANSWER : REPLY;
+                if (body.path("stream").asBoolean(false) && results) {
+                    streamText(ex, model, reply);
+                } else if (body.path("stream").asBoolean(false)) {
                     stream(ex, model, fault);
                 } else {
                     send(ex, 200, Map.of(), """
                             {"id":"msg_013Zva2CMHLNnXjNJJKqJ2EF","type":"message","role":"assistant","model":"%s",
-                             "content":[{"type":"text","text":"%s"}],"stop_reason":"end_turn","stop_sequence":null,
-                             "usage":{"input_tokens":12,"output_tokens":6}}""".formatted(model, REPLY));
+                             "content":[{"type":"text","text":%s}],"stop_reason":"end_turn","stop_sequence":null,
+                             "usage":{"input_tokens":12,"output_tokens":6}}""".formatted(model, JSON.writeValueAsString(reply)));
                 }
             }
         }
@@ -136,6 +171,64 @@ public final class MockAnthropic implements AutoCloseable {
             event(out, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},"
                     + "\"usage\":{\"output_tokens\":6}}");
             event(out, "message_stop", "{\"type\":\"message_stop\"}");
+        }
+    }
+
+    private static void start(OutputStream out, String model) throws IOException {
+        event(out, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_014p7gG3wDgGV9EUtLvnow3U\","
+                + "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"" + model + "\",\"stop_reason\":null,"
+                + "\"stop_sequence\":null,\"usage\":{\"input_tokens\":472,\"output_tokens\":2}}}");
+    }
+
+    private static void textBlock(OutputStream out, int index, String text) throws IOException {
+        event(out, "content_block_start", "{\"type\":\"content_block_start\",\"index\":" + index
+                + ",\"content_block\":{\"type\":\"text\",\"text\":\"\"}}");
+        event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":" + index
+                + ",\"delta\":{\"type\":\"text_delta\",\"text\":" + JSON.writeValueAsString(text) + "}}");
+        event(out, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":" + index + "}");
+    }
+
+    private static void end(OutputStream out, String stopReason) throws IOException {
+        event(out, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"" + stopReason
+                + "\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":89}}");
+        event(out, "message_stop", "{\"type\":\"message_stop\"}");
+    }
+
+    private static void streamText(HttpExchange ex, String model, String text) throws IOException {
+        ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+        ex.sendResponseHeaders(200, 0);
+        try (OutputStream out = ex.getResponseBody()) {
+            start(out, model);
+            textBlock(out, 0, text);
+            end(out, "end_turn");
+        }
+    }
+
+    /** Text (when given), then a tool_use block per call whose input arrives in 6-character input_json_delta fragments. */
+    private static void streamToolUse(HttpExchange ex, String model, String text, List<List<String>> calls) throws IOException {
+        ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+        ex.sendResponseHeaders(200, 0);
+        try (OutputStream out = ex.getResponseBody()) {
+            start(out, model);
+            int index = 0;
+            if (text != null) {
+                textBlock(out, index++, text);
+            }
+            for (List<String> c : calls) {
+                event(out, "content_block_start", "{\"type\":\"content_block_start\",\"index\":" + index
+                        + ",\"content_block\":{\"type\":\"tool_use\",\"id\":\"" + c.get(0) + "\",\"name\":\"" + c.get(1)
+                        + "\",\"input\":{}}}");
+                event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":" + index
+                        + ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\"}}");
+                for (int at = 0; at < c.get(2).length(); at += 6) {
+                    event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":" + index
+                            + ",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":"
+                            + JSON.writeValueAsString(c.get(2).substring(at, Math.min(c.get(2).length(), at + 6))) + "}}");
+                }
+                event(out, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":" + index + "}");
+                index++;
+            }
+            end(out, "tool_use");
         }
     }
 

@@ -19,9 +19,18 @@ import java.util.concurrent.Executors;
 /**
  * A fake generativelanguage.googleapis.com: generateContent and streamGenerateContent?alt=sse in
  * Gemini's wire format (SSE lines end in CRLF and there is no end marker), with Google's error bodies.
+ * With function declarations it answers as Gemini does: {@link #CALLS} as functionCall parts (no
+ * ids; streamed, one call per chunk) and finishReason STOP; after functionResponse parts,
+ * {@link #TOOL_ANSWER}; with responseMimeType application/json, {@link #JSON_REPLY}.
  */
 public final class MockGemini implements AutoCloseable {
     public static final String KEY = "AIzaSyMOCK-abcdefghijklmnop0123456789";
+    /** Each call as [name, args]. */
+    public static final List<List<String>> CALLS = List.of(
+            List.of("get_weather", "{\"city\":\"Paris\",\"unit\":\"celsius\"}"),
+            List.of("get_weather", "{\"city\":\"Tokyo\",\"unit\":\"celsius\"}"));
+    public static final String TOOL_ANSWER = "Paris is sunny at 21°C; Tokyo is rainy at 14°C.";
+    public static final String JSON_REPLY = "{\"city\":\"Paris\",\"temperature\":21}";
 
     public enum Fault {
         RATE_LIMITED, BAD_KEY, BAD_REQUEST, OVERLOADED, SAFETY, STREAM_CUT,
@@ -116,6 +125,41 @@ public final class MockGemini implements AutoCloseable {
             send(ex, 200, """
                     {"candidates":[{"finishReason":"SAFETY","index":0,"safetyRatings":[{"category":"HARM_CATEGORY_DANGEROUS_CONTENT",
                      "probability":"HIGH"}]}],"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8},"modelVersion":"gemini-2.0-flash"}""");
+        } else if (!body.path("tools").isEmpty() && !lastHas(body, "functionResponse")) {
+            List<String> parts = CALLS.stream().map(c -> "{\"functionCall\":{\"name\":\"" + c.get(0) + "\",\"args\":" + c.get(1) + "}}")
+                    .toList();
+            if (stream) {
+                ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+                ex.sendResponseHeaders(200, 0);
+                try (OutputStream out = ex.getResponseBody()) {
+                    for (int i = 0; i < parts.size(); i++) {
+                        data(out, "{\"candidates\": [{\"content\": {\"parts\": [" + parts.get(i) + "],\"role\": \"model\"},"
+                                + (i == parts.size() - 1 ? "\"finishReason\": \"STOP\"," : "") + "\"index\": 0}],"
+                                + "\"usageMetadata\": {\"promptTokenCount\": 61,\"candidatesTokenCount\": 24,\"totalTokenCount\": 85},"
+                                + "\"modelVersion\": \"gemini-2.0-flash\"}");
+                    }
+                }
+            } else {
+                send(ex, 200, """
+                        {"candidates":[{"content":{"parts":[%s],"role":"model"},"finishReason":"STOP","index":0}],
+                         "usageMetadata":{"promptTokenCount":61,"candidatesTokenCount":24,"totalTokenCount":85},
+                         "modelVersion":"gemini-2.0-flash"}""".formatted(String.join(",", parts)));
+            }
+        } else if (lastHas(body, "functionResponse")
+                || body.path("generationConfig").path("responseMimeType").asText().equals("application/json")) {
+            String text = JSON.writeValueAsString(lastHas(body, "functionResponse") ? TOOL_ANSWER : JSON_REPLY);
+            String candidate = "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":" + text + "}],\"role\":\"model\"},"
+                    + "\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":90,"
+                    + "\"candidatesTokenCount\":15,\"totalTokenCount\":105},\"modelVersion\":\"gemini-2.0-flash\"}";
+            if (stream) {
+                ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+                ex.sendResponseHeaders(200, 0);
+                try (OutputStream out = ex.getResponseBody()) {
+                    data(out, candidate);
+                }
+            } else {
+                send(ex, 200, candidate);
+            }
         } else if (stream) {
             ex.getResponseHeaders().add("Content-Type", "text/event-stream");
             ex.sendResponseHeaders(200, 0);
@@ -142,6 +186,17 @@ public final class MockGemini implements AutoCloseable {
                      "avgLogprobs":-0.05,"index":0}],"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":5,
                      "totalTokenCount":13},"modelVersion":"gemini-2.0-flash","responseId":"abc"}""");
         }
+    }
+
+    /** Whether the last turn of the conversation has a part of this kind. */
+    private static boolean lastHas(JsonNode body, String part) {
+        JsonNode contents = body.path("contents");
+        for (JsonNode p : contents.get(contents.size() - 1).path("parts")) {
+            if (p.has(part)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void data(OutputStream out, String json) throws IOException {

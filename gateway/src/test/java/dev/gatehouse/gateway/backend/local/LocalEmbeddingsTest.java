@@ -27,6 +27,20 @@ class LocalEmbeddingsTest {
     Path store;
 
     @Test
+    void theEmbeddedDefaultModelIsServedUnlessTurnedOff() {
+        MeterRegistry registry = new SimpleMeterRegistry();
+        try (LocalModels models = new LocalModels(BatchLimits.DEFAULTS, false)) {
+            models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
+            assertTrue(models.ready());
+            assertTrue(models.embeddings(AllMiniLmL6V2.NAME).isEmpty(), "serve --no-default-embedding-model");
+        }
+        try (LocalModels models = new LocalModels(BatchLimits.DEFAULTS)) {
+            models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
+            assertTrue(models.embeddings(AllMiniLmL6V2.NAME).isPresent(), "served by default");
+        }
+    }
+
+    @Test
     void batchersTakeTheConfiguredLimitsAndCountRequestsInputsAndLatency() throws Exception {
         MeterRegistry registry = new SimpleMeterRegistry();
         try (LocalModels models = new LocalModels(new BatchLimits(2, Duration.ofMillis(200)))) {

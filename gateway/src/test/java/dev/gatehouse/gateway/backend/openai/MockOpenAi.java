@@ -35,6 +35,8 @@ public final class MockOpenAi implements AutoCloseable {
         BAD_REQUEST,
         /** 400 invalid_value for temperature */
         INVALID_VALUE,
+        /** 400 whose message quotes another provider's key and a bearer token, as a misconfigured proxy might */
+        LEAKY_ERROR,
         /** streams: the body ends after the first word, without finish_reason or [DONE] */
         STREAM_CUT,
         /** streams: headers and the role chunk, then silence for {@link #STALL_MILLIS} */
@@ -250,6 +252,10 @@ public final class MockOpenAi implements AutoCloseable {
                     {"error":{"message":"Incorrect API key provided: %s. You can find your API key at \
                     https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,
                      "code":"invalid_api_key"}}""".formatted(KEY));
+            case LEAKY_ERROR -> send(ex, 400, Map.of(), """
+                    {"error":{"message":"Invalid upstream credentials sk-ant-api03-OTHERTENANT-0123456789abcdef and \
+                    Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLWJ5dGVz for model gpt-4o.",
+                     "type":"invalid_request_error","param":null,"code":null}}""");
             case CONNECTION_CLOSED -> ex.close(); // no status line at all
             default -> throw new IllegalStateException(fault.name());
         }

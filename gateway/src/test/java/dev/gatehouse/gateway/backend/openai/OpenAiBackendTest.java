@@ -150,6 +150,15 @@ class OpenAiBackendTest {
     }
 
     @Test
+    void anyCredentialInAnErrorIsRemovedNotOnlyOurs() {
+        mock.failNext(MockOpenAi.Fault.LEAKY_ERROR);
+        ApiException e = assertThrows(ApiException.class, () -> backend.open(request(false)));
+
+        assertEquals(400, e.status());
+        assertEquals("Invalid upstream credentials *** and Authorization: Bearer *** for model gpt-4o.", e.getMessage());
+    }
+
+    @Test
     void serverErrorAndDroppedConnectionAreGatewayFailures() {
         mock.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.CONNECTION_CLOSED);
 
