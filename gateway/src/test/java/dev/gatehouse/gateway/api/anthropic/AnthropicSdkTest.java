@@ -77,6 +77,7 @@ class AnthropicSdkTest {
     static LocalModels models;
     static KeyStore keys;
     static GatewayServer server;
+    static PrometheusMeterRegistry registry;
     static AnthropicClient client;
     static final HttpClient http = HttpClient.newHttpClient();
 
@@ -98,7 +99,7 @@ class AnthropicSdkTest {
                     targets: [{provider: claude, model: claude-sonnet-4-5}]
                 """.formatted(openai.baseUrl(), anthropic.baseUrl()), Map.of());
         keys = KeyStore.open(dir.resolve("gatehouse.db"));
-        PrometheusMeterRegistry registry = GatewayServer.newRegistry();
+        registry = GatewayServer.newRegistry();
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
                 .auth(new ApiAuth(MASTER, keys)).maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
         models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
@@ -153,6 +154,8 @@ class AnthropicSdkTest {
         assertEquals(StopReason.MAX_TOKENS, local.stopReason().orElseThrow(), "8 tokens of a random model run to the limit");
         assertEquals(8, local.usage().outputTokens());
         assertFalse(text(local).isEmpty());
+        assertTrue(registry.scrape().contains("model=\"gpt\",route=\"/v1/messages\",status=\"200\""),
+                "metered under the dialect's own route");
     }
 
     @Test

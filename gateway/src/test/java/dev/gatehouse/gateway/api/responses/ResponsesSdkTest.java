@@ -64,6 +64,7 @@ class ResponsesSdkTest {
     static MockAnthropic anthropic;
     static LocalModels models;
     static GatewayServer server;
+    static PrometheusMeterRegistry registry;
     static OpenAIClient client;
 
     @BeforeAll
@@ -83,7 +84,7 @@ class ResponsesSdkTest {
                   - name: claude
                     targets: [{provider: claude, model: claude-sonnet-4-5}]
                 """.formatted(openai.baseUrl(), anthropic.baseUrl()), Map.of());
-        PrometheusMeterRegistry registry = GatewayServer.newRegistry();
+        registry = GatewayServer.newRegistry();
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
         models.loadAll(store, DeviceChoice.CPU, EngineConfig.defaults(), registry);
@@ -136,6 +137,8 @@ class ResponsesSdkTest {
         Response local = client.responses().create(ask(LOCAL).build());
         assertEquals(ResponseStatus.INCOMPLETE, local.status().orElseThrow(), "8 tokens of a random model run to the limit");
         assertEquals(8, local.usage().orElseThrow().outputTokens());
+        assertTrue(registry.scrape().contains("model=\"gpt\",route=\"/v1/responses\",status=\"200\""),
+                "metered under the dialect's own route");
 
         for (String model : List.of("gpt", "claude", LOCAL)) {
             Response whole = client.responses().create(ask(model).build());
