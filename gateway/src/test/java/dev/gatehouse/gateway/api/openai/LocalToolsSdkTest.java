@@ -17,12 +17,19 @@ import com.openai.models.chat.completions.ChatCompletionMessageFunctionToolCall;
 import com.openai.models.chat.completions.ChatCompletionStreamOptions;
 import com.openai.models.chat.completions.ChatCompletionToolChoiceOption;
 import com.openai.models.chat.completions.ChatCompletionToolMessageParam;
+import com.openai.errors.BadRequestException;
+import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.backend.local.tools.ToolPrompt;
+import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.gateway.chat.ContentPart;
 import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.chat.Tool;
 import dev.gatehouse.gateway.chat.ToolCall;
+import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.testing.TestModelFolder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -131,5 +138,18 @@ class LocalToolsSdkTest {
                 .toolChoice(ChatCompletionToolChoiceOption.Auto.NONE).build());
         assertEquals(fallbackPromptTokens(), none.usage().orElseThrow().promptTokens());
         assertTrue(none.choices().get(0).message().toolCalls().orElse(List.of()).isEmpty());
+    }
+
+    @Test
+    void aModelSetToRefuseTheFallbackAnswers400NamingTools() throws Exception {
+        TestModelFolder.llama().write(server.store().resolve("strict"));
+        LocalStore refusing = new LocalStore(server.store(), DeviceChoice.CPU, name -> EngineConfig.defaults(),
+                name -> new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO), name -> new ToolSettings(null, true));
+        server.models().load(refusing, "strict", server.registry());
+        BadRequestException e = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
+                () -> client.chat().completions().create(conversation(true).model("strict").build()));
+        assertEquals("tools", e.param().orElseThrow());
+        assertEquals(4, client.chat().completions().create(conversation(false).model("strict").build())
+                .usage().orElseThrow().completionTokens(), "a request without tools is served");
     }
 }
