@@ -38,6 +38,8 @@ public final class LocalModels implements AutoCloseable {
     private final Map<String, LocalEmbedder> embedders = new ConcurrentHashMap<>();
     private final Set<String> loading = ConcurrentHashMap.newKeySet();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
+    /** Other names a model answers to (a Hub id such as org/name for the store folder org--name), to its folder name. */
+    private final Map<String, String> aliases = new ConcurrentHashMap<>();
     private final Object loadLock = new Object();
     private volatile boolean ready;
     private final BatchLimits embeddingLimits;
@@ -78,7 +80,11 @@ public final class LocalModels implements AutoCloseable {
 
     /** Loads every model folder of the store; a folder that cannot be served is reported and skipped. */
     public void loadAll(LocalStore store, MeterRegistry registry) {
-        List<String> names = modelFolders(store.root()).stream().map(p -> p.getFileName().toString()).toList();
+        loadAll(store, modelFolders(store.root()).stream().map(p -> p.getFileName().toString()).toList(), registry);
+    }
+
+    /** Loads the store folders {@code names}; a folder that cannot be served is reported and skipped. */
+    public void loadAll(LocalStore store, List<String> names, MeterRegistry registry) {
         loading.addAll(names); // all at once: a request for a later folder is told to retry, not 404
         for (String name : names) {
             try {
@@ -146,7 +152,8 @@ public final class LocalModels implements AutoCloseable {
      * {@code graceMillis}, then the engine and the model are closed and their meters removed, so the memory
      * is freed. False when no model of that name is served.
      */
-    public boolean unload(String name, long graceMillis, MeterRegistry registry) throws InterruptedException {
+    public boolean unload(String requested, long graceMillis, MeterRegistry registry) throws InterruptedException {
+        String name = folderName(requested);
         failures.remove(name);
         LocalBackend backend = backends.remove(name);
         if (backend != null) {
@@ -209,9 +216,21 @@ public final class LocalModels implements AutoCloseable {
         return backends.containsKey(name) || embedders.containsKey(name);
     }
 
+    /** Serves store folder {@code name} also as {@code alias} (in {@link #names} and to every lookup by name). */
+    public void alias(String alias, String name) {
+        if (!alias.equals(name)) {
+            aliases.put(alias, name);
+        }
+    }
+
+    /** The store folder a requested name stands for: an alias's folder, else the name itself. */
+    private String folderName(String requested) {
+        return aliases.getOrDefault(requested, requested);
+    }
+
     /** Why the last load of {@code name} failed, if it did and has not loaded since. */
     public Optional<String> failure(String name) {
-        return Optional.ofNullable(failures.get(name));
+        return Optional.ofNullable(failures.get(folderName(name)));
     }
 
     private void addEmbedder(String name, EmbeddingModel model, MeterRegistry registry, long start) {
@@ -222,7 +241,7 @@ public final class LocalModels implements AutoCloseable {
 
     /** The batcher of embedding model {@code name}; a request uses {@link #leaseEmbeddings} so an unload waits for it. */
     public Optional<EmbeddingBatcher> embeddings(String name) {
-        return Optional.ofNullable(embedders.get(name)).map(LocalEmbedder::batcher);
+        return Optional.ofNullable(embedders.get(folderName(name))).map(LocalEmbedder::batcher);
     }
 
     /**
@@ -231,7 +250,7 @@ public final class LocalModels implements AutoCloseable {
      * Empty when no such model is served or it is being unloaded.
      */
     public Optional<LocalEmbedder.Lease> leaseEmbeddings(String name) {
-        return Optional.ofNullable(embedders.get(name)).flatMap(LocalEmbedder::lease);
+        return Optional.ofNullable(embedders.get(folderName(name))).flatMap(LocalEmbedder::lease);
     }
 
     private static List<Path> modelFolders(Path store) {
@@ -249,7 +268,7 @@ public final class LocalModels implements AutoCloseable {
 
     /** Whether {@code name} is a model-store folder not loaded yet (a request for it is told to retry, not 404). */
     public boolean loading(String name) {
-        return loading.contains(name);
+        return loading.contains(folderName(name));
     }
 
     public boolean ready() {
@@ -257,11 +276,14 @@ public final class LocalModels implements AutoCloseable {
     }
 
     public Optional<LocalBackend> get(String name) {
-        return Optional.ofNullable(backends.get(name));
+        return Optional.ofNullable(backends.get(folderName(name)));
     }
 
+    /** Every name a served model answers to: folder names and their aliases. */
     public List<String> names() {
-        return Stream.concat(backends.keySet().stream(), embedders.keySet().stream()).sorted().toList();
+        Stream<String> servedAliases = aliases.entrySet().stream().filter(a -> served(a.getValue())).map(Map.Entry::getKey);
+        return Stream.of(backends.keySet().stream(), embedders.keySet().stream(), servedAliases).flatMap(s -> s)
+                .sorted().toList();
     }
 
     /** Stops taking requests and lets running ones finish for up to {@code graceMillis}. */
