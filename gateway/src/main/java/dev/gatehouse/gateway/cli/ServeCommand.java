@@ -6,6 +6,7 @@ import dev.gatehouse.gateway.auth.MasterKey;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
+import dev.gatehouse.gateway.config.IdleDuration;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.hub.Progress;
@@ -109,6 +110,16 @@ public final class ServeCommand implements Callable<Integer> {
                     + " --no-default-embedding-model saves its ~250 MB of memory.")
     boolean defaultEmbeddingModel;
 
+    @Option(names = "--idle-unload-after", paramLabel = "DURATION",
+            description = "Free a chat model's memory after this long without requests (30s, 5m, 1h); the next request"
+                    + " loads it again (default: never; local.NAME.idle-unload-after per model).")
+    String idleUnloadAfter;
+
+    @Option(names = "--reload-wait-seconds", defaultValue = "60",
+            description = "How long a request for a model unloaded when idle waits for it to load again before"
+                    + " 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+    int reloadWaitSeconds;
+
     @Option(names = "--config", description = "gatehouse.yaml: providers, model routes, per-model engine limits (default: none, local models only).")
     Path config;
 
@@ -176,6 +187,11 @@ public final class ServeCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }));
+        Duration idleDefault = idleUnloadAfter == null ? null : IdleDuration.parse(idleUnloadAfter);
+        if (idleDefault != null || settings.local().values().stream().anyMatch(l -> l.idleUnloadAfter() != null)) {
+            localModels.unloadWhenIdle(new LocalModels.IdleUnload(localStore, name -> settings.idleUnloadAfter(name, idleDefault),
+                    Duration.ofSeconds(reloadWaitSeconds), registry), Duration.ofSeconds(1));
+        }
         if (named.isEmpty()) {
             if (new StoredModels(store).list().isEmpty()) {
                 LOG.warning(ServeModels.HOW_TO_GET_ONE);
