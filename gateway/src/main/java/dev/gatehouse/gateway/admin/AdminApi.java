@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.policy.BudgetPeriod;
 import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.UsageLog;
@@ -62,7 +63,7 @@ public final class AdminApi implements HttpService {
     }
 
     private void create(ServerRequest req, ServerResponse res) {
-        KeyStore.Created created = auth.keys().create(spec(req.content().as(String.class)));
+        KeyStore.Created created = auth.keys().create(spec(AdminHandlers.body(req)));
         ObjectNode out = AdminHandlers.JSON.createObjectNode();
         out.put("id", created.id());
         out.put("key", created.key());
@@ -94,7 +95,7 @@ public final class AdminApi implements HttpService {
     }
 
     private void revoke(ServerRequest req, ServerResponse res) {
-        String id = req.path().pathParameters().get("id");
+        String id = Identifiers.requireShort(req.path().pathParameters().get("id"), "id");
         if (!auth.keys().revoke(id)) {
             throw new ApiException(404, "invalid_request_error", "key_not_found", "id", "No key with id '" + id + "'.", null);
         }
@@ -149,6 +150,7 @@ public final class AdminApi implements HttpService {
         if (!n.path("name").isTextual() || n.path("name").asText().isBlank()) {
             throw ApiException.invalid("name", "'name' must be a non-empty string.");
         }
+        Identifiers.requireShort(n.path("name").asText(), "name");
         List<String> models = new ArrayList<>();
         if (n.has("models")) {
             if (!n.get("models").isArray()) {
@@ -158,7 +160,7 @@ public final class AdminApi implements HttpService {
                 if (!m.isTextual() || m.asText().isBlank()) {
                     throw ApiException.invalid("models", "'models' must be a list of model names.");
                 }
-                models.add(m.asText());
+                models.add(Identifiers.requireShort(m.asText(), "models"));
             }
         }
         Instant expiresAt = null;

@@ -8,9 +8,13 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.chat.ApiException;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.Handler;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -35,6 +39,22 @@ final class AdminHandlers {
                 OpenAiApi.send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
             }
         };
+    }
+
+    /**
+     * The request body as text: a 400 when there is none or it is not valid UTF-8 (decoding leniently
+     * would turn an overlong '/' into a real one). Helidon bounds what it reads into memory.
+     */
+    static String body(ServerRequest req) {
+        if (!req.content().hasEntity()) {
+            throw ApiException.invalid(null, "The body is empty; expected a JSON object.");
+        }
+        byte[] bytes = req.content().as(byte[].class);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes)).toString();
+        } catch (CharacterCodingException e) {
+            throw ApiException.invalid(null, "The body is not valid UTF-8.");
+        }
     }
 
     /** A request body that must be a JSON object with no fields but {@code fields}: a typo is a 400, not ignored. */

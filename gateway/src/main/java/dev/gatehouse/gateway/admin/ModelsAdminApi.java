@@ -7,6 +7,7 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.hub.ServableCheck;
 import dev.gatehouse.gateway.hub.StoredModel;
@@ -129,7 +130,7 @@ public final class ModelsAdminApi implements HttpService, AutoCloseable {
     }
 
     private void pull(ServerRequest req, ServerResponse res) {
-        JsonNode n = pullBody(req.content().as(String.class));
+        JsonNode n = pullBody(AdminHandlers.body(req));
         ModelPulls.Pull pull = pulls.start(n.get("repo").asText(), n.hasNonNull("revision") ? n.get("revision").asText() : "main",
                 globs(n, "include"), globs(n, "exclude"), n.hasNonNull("name") ? n.get("name").asText() : null);
         res.status(Status.ACCEPTED_202);
@@ -143,9 +144,12 @@ public final class ModelsAdminApi implements HttpService, AutoCloseable {
         if (!n.path("repo").isTextual() || !n.get("repo").asText().matches(REPO_NAME)) {
             throw ApiException.invalid("repo", "'repo' must be a Hub repository name ORG/NAME, e.g. Qwen/Qwen2.5-0.5B-Instruct.");
         }
+        Identifiers.requireShort(n.get("repo").asText(), "repo");
+        Identifiers.requireShort(n.path("name").textValue(), "name");
         if (n.hasNonNull("revision") && (!n.get("revision").isTextual() || n.get("revision").asText().isBlank())) {
             throw ApiException.invalid("revision", "'revision' must be a branch, tag or commit.");
         }
+        Identifiers.requireShort(n.path("revision").textValue(), "revision"); // it goes into Hub URLs and the manifest
         if (n.hasNonNull("name") && (!n.get("name").isTextual() || !isFolderName(n.get("name").asText()))) {
             throw ApiException.invalid("name", "'name' must be a folder name (no slashes, no leading dot).");
         }

@@ -17,6 +17,7 @@ import com.nimbusds.jwt.proc.DefaultJWTClaimsVerifier;
 import com.nimbusds.jwt.proc.DefaultJWTProcessor;
 import com.nimbusds.jwt.proc.ExpiredJWTException;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.config.JwtConfig;
 
 import java.net.MalformedURLException;
@@ -104,6 +105,10 @@ public final class JwtVerifier {
         Object user = claims.getClaim(config.userClaim());
         if (!(user instanceof String name) || name.isBlank()) {
             throw invalid("Invalid JWT: its '" + config.userClaim() + "' claim must be a non-empty string.");
+        }
+        if (name.length() > Identifiers.MAX_LENGTH) { // it names the user in logs, labels and the usage log
+            throw invalid("Invalid JWT: its '" + config.userClaim() + "' claim is longer than " + Identifiers.MAX_LENGTH
+                    + " characters.");
         }
         return name;
     }

@@ -63,23 +63,33 @@ public final class ResponseCache {
     }
 
     /**
-     * Roughly what a stored answer takes in memory: its text as UTF-16 plus a fixed cost per event and
-     * per logprob entry. Close enough for a cap; an answer bigger than the whole cap is not kept.
+     * Roughly what a stored answer takes in memory: its text and tool-call text as UTF-16 plus a fixed
+     * cost per event and per logprob entry. Close enough for a cap; an answer bigger than the whole cap is not kept.
      */
     static int bytes(String key, List<ChatEvent> events) {
         long bytes = 64 + 2L * key.length();
         for (ChatEvent e : events) {
             bytes += 48;
-            if (e instanceof ChatEvent.Delta d) {
-                bytes += 2L * d.text().length();
-                if (d.logprobs() != null) {
-                    for (ChatEvent.TokenLogprob t : d.logprobs()) {
-                        bytes += 48 + 2L * t.token().length() + t.top().stream().mapToLong(top -> 40 + 2L * top.token().length()).sum();
+            switch (e) {
+                case ChatEvent.Delta d -> {
+                    bytes += 2L * d.text().length();
+                    if (d.logprobs() != null) {
+                        for (ChatEvent.TokenLogprob t : d.logprobs()) {
+                            bytes += 48 + 2L * t.token().length()
+                                    + t.top().stream().mapToLong(top -> 40 + 2L * top.token().length()).sum();
+                        }
                     }
                 }
+                case ChatEvent.ToolCallStart t -> bytes += 2L * (length(t.id()) + length(t.name()));
+                case ChatEvent.ToolCallDelta t -> bytes += 2L * length(t.arguments());
+                default -> { } // fixed-size events
             }
         }
         return (int) Math.min(bytes, Integer.MAX_VALUE);
+    }
+
+    private static int length(String s) {
+        return s == null ? 0 : s.length();
     }
 
     /**

@@ -18,11 +18,12 @@ import java.util.Set;
  *                     a client that reads nothing
  * @param maxConnections open connections; more wait to be accepted
  * @param maxRequests requests being answered at once, over all connections; more get a 503
+ * @param authFailuresPerMinute 401 and 403 answers one client address may get a minute; past it, 429s
  */
 public record ServerLimits(Duration idleTimeout, Duration headerTimeout, Duration bodyTimeout, Duration writeTimeout,
-                           int maxConnections, int maxRequests) {
+                           int maxConnections, int maxRequests, int authFailuresPerMinute) {
     public static final ServerLimits DEFAULTS = new ServerLimits(Duration.ofSeconds(60), Duration.ofSeconds(30),
-            Duration.ofSeconds(60), Duration.ofSeconds(60), 1024, 512);
+            Duration.ofSeconds(60), Duration.ofSeconds(60), 2048, 1024, 20);
 
     static ServerLimits parse(JsonNode n) {
         if (n.isMissingNode()) {
@@ -30,12 +31,14 @@ public record ServerLimits(Duration idleTimeout, Duration headerTimeout, Duratio
         }
         GatehouseConfig.requireObject(n, "server");
         GatehouseConfig.allowKeys(n, "server", Set.of("idle-timeout-seconds", "header-timeout-seconds",
-                "body-timeout-seconds", "write-timeout-seconds", "max-connections", "max-requests"));
+                "body-timeout-seconds", "write-timeout-seconds", "max-connections", "max-requests",
+                "auth-failures-per-minute"));
         return new ServerLimits(seconds(n, "idle-timeout-seconds", DEFAULTS.idleTimeout),
                 seconds(n, "header-timeout-seconds", DEFAULTS.headerTimeout),
                 seconds(n, "body-timeout-seconds", DEFAULTS.bodyTimeout),
                 seconds(n, "write-timeout-seconds", DEFAULTS.writeTimeout),
-                count(n, "max-connections", DEFAULTS.maxConnections), count(n, "max-requests", DEFAULTS.maxRequests));
+                count(n, "max-connections", DEFAULTS.maxConnections), count(n, "max-requests", DEFAULTS.maxRequests),
+                count(n, "auth-failures-per-minute", DEFAULTS.authFailuresPerMinute));
     }
 
     private static Duration seconds(JsonNode n, String key, Duration fallback) {

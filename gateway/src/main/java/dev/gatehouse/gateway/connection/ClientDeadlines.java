@@ -20,8 +20,9 @@ import java.io.OutputStream;
 /**
  * How long a client may take to send its request and to take its answer (see {@link ServerLimits}):
  * the headers from the end of the request line, the body from the end of the headers, each write of
- * an answer that may be large or long (see {@link ClientConnection#limitWrites}). Past a limit the client is disconnected ({@link Deadlines}); a generation it was
- * waiting for is then cancelled like any other whose client went away.
+ * an answer that may be large or long (see {@link ClientConnection#limitWrites}). Past a limit the
+ * client is disconnected ({@link Deadlines}); a generation it was waiting for is then cancelled like
+ * any other whose client went away.
  */
 public final class ClientDeadlines implements Filter, Http1ConnectionListener, AutoCloseable {
     private final Deadlines deadlines = new Deadlines();

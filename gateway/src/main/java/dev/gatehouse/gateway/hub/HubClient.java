@@ -103,7 +103,7 @@ public final class HubClient {
         List<HubFile> files = new ArrayList<>();
         String url = endpoint + "/api/models/" + repo + "/tree/" + commit + "?recursive=true";
         while (url != null) { // the Hub pages long listings with a Link: <...>; rel="next" header
-            HttpResponse<InputStream> response = send(repo, rev, URI.create(url), null);
+            HttpResponse<InputStream> response = send(repo, rev, uri(url), null);
             try (InputStream body = body(response)) {
                 for (JsonNode e : JSON.readTree(body)) {
                     if (!"file".equals(e.path("type").asText("file"))) {
@@ -245,6 +245,15 @@ public final class HubClient {
     private static void checkRepoName(String repo) {
         if (repo == null || !repo.matches("[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")) {
             throw new HubException("'" + repo + "' is not a Hub repository name; expected ORG/NAME, e.g. Qwen/Qwen2.5-0.5B-Instruct");
+        }
+    }
+
+    /** A URL the Hub gave (a next-page link); one that does not parse is the Hub's error, not a crash. */
+    private URI uri(String url) {
+        try {
+            return URI.create(url);
+        } catch (IllegalArgumentException e) {
+            throw new HubException(endpoint + " sent a link that is not a URL: " + url.replaceAll("\\p{Cntrl}", "?"), e);
         }
     }
 

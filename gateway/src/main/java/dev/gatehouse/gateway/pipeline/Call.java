@@ -7,6 +7,7 @@ import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
@@ -75,6 +76,8 @@ public final class Call {
      * A missing model is the decoder's 400.
      */
     public void asks(String model, String user) {
+        Identifiers.requireShort(model, "model"); // before it is kept: a refused request is logged too
+        Identifiers.requireShort(user, "user");
         this.requestedModel = model;
         this.requestUser = user;
         caller.requireModel(model);

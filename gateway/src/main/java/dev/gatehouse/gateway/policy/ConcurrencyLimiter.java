@@ -28,4 +28,9 @@ public final class ConcurrencyLimiter {
         }
         return n::decrementAndGet;
     }
+
+    /** Slots held now, over all keys (the metric gatehouse_policy_concurrency_held). */
+    public int held() {
+        return running.values().stream().mapToInt(AtomicInteger::get).sum();
+    }
 }

@@ -53,6 +53,11 @@ final class Drain implements Filter {
         return begun;
     }
 
+    /** Requests being answered now, a /metrics scrape that asks included (gatehouse_http_in_flight). */
+    synchronized int inFlight() {
+        return inFlight;
+    }
+
     /** Waits until no request is being answered or {@code deadlineNanos} (System.nanoTime) has passed; returns how many are left. */
     synchronized int awaitRequests(long deadlineNanos) throws InterruptedException {
         for (long left; inFlight > 0 && (left = deadlineNanos - System.nanoTime()) > 0; ) {

@@ -14,12 +14,14 @@ import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.pipeline.ChatPipeline;
 import dev.gatehouse.gateway.pipeline.HttpMetrics;
 import dev.gatehouse.gateway.plugin.Plugins;
+import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
@@ -159,6 +161,10 @@ public final class GatewayServer implements AutoCloseable {
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
             Drain drain = new Drain();
             ClientDeadlines deadlines = new ClientDeadlines(limits);
+            Gauge.builder("gatehouse.http.in.flight", drain, Drain::inFlight)
+                    .description("Requests being answered, this scrape included").register(registry);
+            Gauge.builder("gatehouse.policy.concurrency.held", auth.concurrency(), ConcurrencyLimiter::held)
+                    .description("Concurrency slots (max-concurrent) held by keys and JWT users").register(registry);
             WebServer server = WebServer.builder()
                     .host(host)
                     .port(port)
@@ -178,7 +184,9 @@ public final class GatewayServer implements AutoCloseable {
                         }
                     })
                     .routing(routing -> routing
+                            .addFilter(new RequestFraming())
                             .addFilter(deadlines)
+                            .addFilter(new AuthFailures(limits.authFailuresPerMinute()))
                             .addFilter(drain)
                             .get("/health", (req, res) -> res.send("{\"status\":\"ok\"}"))
                             .get("/health/ready", (req, res) -> {

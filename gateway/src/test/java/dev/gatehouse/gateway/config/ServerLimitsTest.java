@@ -15,8 +15,8 @@ class ServerLimitsTest {
         assertEquals(ServerLimits.DEFAULTS, limits);
         assertEquals(Duration.ofSeconds(60), limits.writeTimeout());
         assertEquals(Duration.ofSeconds(30), limits.headerTimeout());
-        assertEquals(1024, limits.maxConnections());
-        assertEquals(512, limits.maxRequests());
+        assertEquals(2048, limits.maxConnections());
+        assertEquals(1024, limits.maxRequests());
     }
 
     @Test
@@ -30,7 +30,7 @@ class ServerLimitsTest {
                   max-connections: 100
                 """, Map.of()).server();
         assertEquals(new ServerLimits(Duration.ofSeconds(9), Duration.ofSeconds(2), Duration.ofSeconds(7),
-                Duration.ofSeconds(5), 100, 512), limits);
+                Duration.ofSeconds(5), 100, 1024, 20), limits);
     }
 
     @Test

@@ -44,7 +44,7 @@ class ClientDeadlinesTest {
 
     @BeforeAll
     static void start() throws Exception {
-        server = TestServer.start(dir, (builder, registry) -> builder.limits(new ServerLimits(IDLE, HEADER, BODY, WRITE, 64, MAX_REQUESTS)));
+        server = TestServer.start(dir, (builder, registry) -> builder.limits(new ServerLimits(IDLE, HEADER, BODY, WRITE, 64, MAX_REQUESTS, 20)));
         longContent = server.longChatContent(LONG);
     }
 

@@ -28,11 +28,14 @@ import org.junit.jupiter.api.Test;
  * server socket, each small SSE chunk written while the previous one is unacknowledged waits for the
  * client's delayed ACK: about 40 ms per stream on Linux, though only on a reused connection (a new
  * connection acknowledges at once), which is how every HTTP client streams.
+ *
+ * <p>The stall is a floor under every stream, while load on a shared machine only slows some of them,
+ * so the test bounds the fastest quarter of the streams rather than their median.
  */
 class KeptAliveStreamTest {
     private static final int STREAMS = 20;
     /** A delayed ACK is at least 40 ms on Linux; a stream from a loopback upstream takes a few. */
-    private static final long MEDIAN_BOUND_MILLIS = 20;
+    private static final long FAST_QUARTER_BOUND_MILLIS = 30;
     private static final String BODY = "{\"model\":\"cloud\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
     static HttpServer upstream;
@@ -94,7 +97,7 @@ class KeptAliveStreamTest {
         byte[] request = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                 + "Content-Length: %d\r\n\r\n%s").formatted(BODY.length(), BODY).getBytes(StandardCharsets.UTF_8);
         try (Socket socket = new Socket("127.0.0.1", server.port())) {
-            socket.setSoTimeout(10_000);
+            socket.setSoTimeout(60_000); // guards against a hang only: a first request on a loaded machine may take seconds
             OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
             for (int i = 0; i < 3; i++) { // warm-up: class loading and the JIT, not the stall
@@ -111,9 +114,9 @@ class KeptAliveStreamTest {
             }
             long[] sorted = millis.clone();
             Arrays.sort(sorted);
-            long median = sorted[STREAMS / 2];
-            assertTrue(median < MEDIAN_BOUND_MILLIS, "median " + median + " ms per stream on one connection, each: "
-                    + Arrays.toString(millis));
+            long firstQuartile = sorted[STREAMS / 4];
+            assertTrue(firstQuartile < FAST_QUARTER_BOUND_MILLIS, "first quartile " + firstQuartile
+                    + " ms per stream on one connection, each: " + Arrays.toString(millis));
         }
     }
 

@@ -11,6 +11,8 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import jinjava.javax.el.CompositeELResolver;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -76,8 +78,15 @@ public final class ChatTemplate {
      */
     static final int MAX_OUTPUT_CHARS = 8 << 20;
     static final int MAX_COLLECTION_SIZE = 1 << 20;
-    /** Longest a render may take; real templates take milliseconds even for long conversations. */
-    static final Duration MAX_RENDER_TIME = Duration.ofSeconds(5);
+    /**
+     * Most CPU time a render may use; real templates take milliseconds even for long
+     * conversations. CPU time of the rendering thread, not wall time, so a loaded machine does not
+     * fail a render that merely waited for a core.
+     */
+    static final Duration MAX_RENDER_TIME = Duration.ofSeconds(2);
+    /** Nodes rendered between two looks at the clock (reading a thread's CPU time costs a system call). */
+    private static final int NODES_PER_CLOCK_CHECK = 64;
+    private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
     private static final Jinjava ENGINE = createEngine();
 
@@ -146,7 +155,7 @@ public final class ChatTemplate {
         TemplateFunctions.NAMES.forEach(name -> vars.put(name, name));
         RenderResult result;
         try {
-            result = ENGINE.renderForResult(template, vars, withDeadline(System.nanoTime() + MAX_RENDER_TIME.toNanos()));
+            result = ENGINE.renderForResult(template, vars, withDeadline(cpuNanos() + MAX_RENDER_TIME.toNanos()));
         } catch (OutputTooBigException | CollectionTooBigException | TooSlow e) {
             throw tooBig(e);
         }
@@ -185,7 +194,7 @@ public final class ChatTemplate {
 
     private IllegalArgumentException tooBig(Throwable limit) {
         String what = limit instanceof TooSlow
-                ? "took longer than " + MAX_RENDER_TIME.toSeconds() + " s"
+                ? "used more than " + MAX_RENDER_TIME.toSeconds() + " s of CPU time"
                 : "built more than " + MAX_OUTPUT_CHARS + " characters or " + MAX_COLLECTION_SIZE + " list or map entries";
         return new IllegalArgumentException(
                 "Rendering this conversation with " + name + " " + what + "; shorten the conversation.");
@@ -220,15 +229,22 @@ public final class ChatTemplate {
                 .withMaxMapSize(MAX_COLLECTION_SIZE);
     }
 
-    /** One render's rules: the deadline is checked before each template node. */
+    /** One render's rules: the deadline (in {@link #cpuNanos()}) is checked between template nodes. */
     private static JinjavaConfig withDeadline(long deadlineNanos) {
+        int[] nodes = {0};
         return config()
                 .withNodePreProcessor((node, interpreter) -> {
-                    if (System.nanoTime() - deadlineNanos > 0) {
+                    if (++nodes[0] % NODES_PER_CLOCK_CHECK == 0 && cpuNanos() - deadlineNanos > 0) {
                         throw new TooSlow();
                     }
                 })
                 .build();
+    }
+
+    /** This thread's CPU time, or wall time where the JVM cannot measure CPU time. */
+    private static long cpuNanos() {
+        long cpu = THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : -1;
+        return cpu >= 0 ? cpu : System.nanoTime();
     }
 
     private static Jinjava createEngine() {

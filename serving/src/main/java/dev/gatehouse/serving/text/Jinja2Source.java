@@ -20,6 +20,9 @@ import java.util.Set;
  *       {@code not x is defined} as {@code not (x is defined)}, jinjava as {@code (not x) is defined}.
  *   <li>A slice with a step, {@code messages[::-1]}, becomes {@code messages|step_slice(none, none, -1)}
  *       ({@link StepSliceFilter}): jinjava's slices take no step.
+ *   <li>A loop filter, {@code {% for m in messages if m.role != 'system' %}}, becomes a loop that
+ *       collects the items that pass and a loop over them: jinjava reads the {@code if} as an
+ *       inline if and would not filter.
  * </ul>
  *
  * <p>Only expression and statement tags are rewritten; text, comments and raw blocks are copied
@@ -35,6 +38,7 @@ final class Jinja2Source {
     private final String src;
     private final StringBuilder out;
     private int pos;
+    private int filteredLoops;
 
     private Jinja2Source(String src) {
         this.src = src;
@@ -59,6 +63,8 @@ final class Jinja2Source {
                     copyUpTo(end < 0 ? src.length() : closeOf(end, "%}"));
                 } else if (word.equals("macro")) {
                     copyUpTo(closeOf(pos, "%}"));
+                } else if (word.equals("for") && loopFilter()) {
+                    continue;
                 } else {
                     copyUpTo(pos + 2);
                     tag("%}", true);
@@ -96,7 +102,7 @@ final class Jinja2Source {
             while (!groups.isEmpty() && groups.peek().depth() == depth
                     && (closing || (groups.peek().unaryNot() && ENDS_NOT.contains(token)))) {
                 groups.pop();
-                out.append(')');
+                closeGroup();
             }
             if (c == '[' && stepSlice()) {
                 previous = ")";
@@ -126,9 +132,69 @@ final class Jinja2Source {
         }
         while (!groups.isEmpty()) {
             groups.pop();
-            out.append(')');
+            closeGroup();
         }
         copyUpTo(Math.min(src.length(), pos + (src.startsWith(end, pos) ? end.length() : end.length() + 1)));
+    }
+
+    /**
+     * At a for tag: when it has a loop filter ({@code {% for m in messages if m.role != 'system' %}},
+     * which jinjava reads as an inline if), writes a loop that collects the items that pass and
+     * then the loop over them, so {@code loop.index}, {@code loop.last} and {@code else} count
+     * only those, as in Jinja2; returns true.
+     */
+    private boolean loopFilter() {
+        int depth = 0;
+        int in = -1;
+        int ifAt = -1;
+        int i = pos + 2;
+        int close = -1;
+        while (i < src.length()) {
+            char c = src.charAt(i);
+            if (depth == 0 && (src.startsWith("%}", i) || src.startsWith("-%}", i) || src.startsWith("+%}", i))) {
+                close = i;
+                break;
+            }
+            int end = tokenEnd(i);
+            String token = src.substring(i, end);
+            if (c == '(' || c == '[' || c == '{') {
+                depth++;
+            } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+                depth--;
+            } else if (depth == 0 && token.equals("in") && in < 0) {
+                in = i;
+            } else if (depth == 0 && token.equals("if") && in >= 0 && ifAt < 0) {
+                ifAt = i;
+            }
+            i = end;
+        }
+        if (close < 0 || ifAt < 0) {
+            return false;
+        }
+        int forStart = src.indexOf("for", pos + 2);
+        String open = src.substring(pos, forStart);
+        String target = src.substring(forStart + 3, in).strip();
+        String items = src.substring(in + 2, ifAt).strip();
+        String condition = src.substring(ifAt + 2, close).strip();
+        String closing = src.substring(close, closeOf(close, "%}"));
+        String kept = "gatehouse_filtered_loop" + filteredLoops++;
+        String item = target.contains(",") ? "[" + target + "]" : target;
+        String loops = open + "set " + kept + " = namespace(items=[]) %}"
+                + "{% for " + target + " in " + items + " %}{% if " + condition + " %}"
+                + "{% do " + kept + ".items.append(" + item + ") %}{% endif %}{% endfor %}"
+                + "{% for " + target + " in " + kept + ".items " + closing;
+        out.append(new Jinja2Source(loops).rewrite());
+        pos = close + closing.length();
+        return true;
+    }
+
+    /** Closes a group this class opened, right after its last non-blank character. */
+    private void closeGroup() {
+        int at = out.length();
+        while (at > 0 && Character.isWhitespace(out.charAt(at - 1))) {
+            at--;
+        }
+        out.insert(at, ')');
     }
 
     /** After a name inside a call: whether "=" (not "==") follows; if so copies it. */

@@ -74,10 +74,10 @@ class ChatTemplateLimitsTest {
         IllegalArgumentException e = failure( // a billion steps that write nothing
                 "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}{% set x = 1 %}"
                         + "{% endfor %}{% endfor %}{% endfor %}");
-        assertEquals("Rendering this conversation with the chat template of model 'evil-model' took longer than 5 s;"
-                + " shorten the conversation.", e.getMessage());
+        assertEquals("Rendering this conversation with the chat template of model 'evil-model' used more than 2 s of"
+                + " CPU time; shorten the conversation.", e.getMessage());
         long seconds = (System.nanoTime() - start) / 1_000_000_000L;
-        assertTrue(seconds < 30, "stopped after " + seconds + " s");
+        assertTrue(seconds < 120, "stopped after " + seconds + " s"); // 2 s of CPU, however loaded the machine
     }
 
     @Test

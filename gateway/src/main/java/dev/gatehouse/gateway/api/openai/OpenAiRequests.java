@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.api.openai;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.Identifiers;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.chat.ResponseFormat;
@@ -129,6 +130,7 @@ final class OpenAiRequests {
         if (stop.size() > MAX_STOP) {
             throw ApiException.invalid("stop", "'stop' takes at most " + MAX_STOP + " sequences.");
         }
+        stop.forEach(s -> Identifiers.requireShort(s, "stop"));
         if (stop.stream().anyMatch(String::isEmpty)) {
             throw ApiException.invalid("stop", "'stop' sequences must not be empty.");
         }

@@ -239,6 +239,18 @@ class BadRequestCorpusTest {
         add.chatField("model", "\"../tiny\"", NO_MODEL);
         add.completionField("model", "\"no-such-model\"", NO_MODEL);
 
+        // names that end up in logs, labels and the usage log: at most 256 characters (Identifiers)
+        String longName = "n".repeat(257);
+        add.chatField("model", "\"" + longName + "\"", bad("model"));
+        add.completionField("model", "\"" + longName + "\"", bad("model"));
+        add.chatField("user", "\"" + longName + "\"", bad("user"));
+        add.chatField("stop", "\"" + longName + "\"", bad("stop"));
+        add.chatField("stop", "[\"a\", \"" + longName + "\"]", bad("stop"));
+        add.completionField("stop", "\"" + longName + "\"", bad("stop"));
+        add.post("embeddings: model of 257 characters", "/v1/embeddings", utf8("{\"model\":\"" + longName
+                + "\",\"input\":\"a\"}"), bad("model"));
+        add.other("GET", "/v1/models/" + longName, bad("model"));
+
         // messages and their parts
         add.chatField("messages", null, bad("messages"));
         add.chatField("messages", "\"t5 t6\"", bad("messages"));
