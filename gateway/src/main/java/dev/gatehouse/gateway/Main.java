@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.gateway.cli.ChatCommand;
 import dev.gatehouse.gateway.cli.GenerateCommand;
 import dev.gatehouse.gateway.cli.InfoCommand;
 import dev.gatehouse.gateway.cli.KeysCommand;
@@ -17,7 +18,7 @@ import java.util.logging.LogManager;
 /** The {@code gatehouse} command line: {@code scripts/gatehouse --help}. */
 @Command(name = "gatehouse", mixinStandardHelpOptions = true, version = "gatehouse 0.1.0",
         description = "Self-hosted OpenAI-compatible gateway for open models.",
-        subcommands = {ServeCommand.class, GenerateCommand.class, InfoCommand.class, ModelsCommand.class,
+        subcommands = {ServeCommand.class, ChatCommand.class, GenerateCommand.class, InfoCommand.class, ModelsCommand.class,
                 KeysCommand.class, UsageCommand.class})
 public final class Main {
 

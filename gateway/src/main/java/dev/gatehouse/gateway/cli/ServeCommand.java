@@ -6,8 +6,11 @@ import dev.gatehouse.gateway.auth.MasterKey;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
+import dev.gatehouse.gateway.config.IdleDuration;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.hub.HubClient;
+import dev.gatehouse.gateway.hub.Progress;
+import dev.gatehouse.gateway.hub.StoredModels;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
@@ -22,22 +25,46 @@ import dev.gatehouse.serving.engine.EngineConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.logging.Logger;
+import java.util.stream.Stream;
 
-/** {@code gatehouse serve}: the OpenAI-compatible server over every model in the store. */
+/** {@code gatehouse serve [MODEL...]}: the OpenAI-compatible server over the named models, or every model in the store. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Serve the models of the model store over an OpenAI-compatible HTTP API.")
+        description = {"Serve models over an OpenAI-compatible HTTP API: the ones named, else every model of the model store.",
+                "A Hugging Face Hub id (ORG/NAME) not in the store is pulled first (as `models pull` does) and served"
+                        + " under its store name ORG--NAME and under the Hub id."})
 public final class ServeCommand implements Callable<Integer> {
     private static final Logger LOG = Logger.getLogger(ServeCommand.class.getName());
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(arity = "0..*", paramLabel = "MODEL", description = "Store name, folder in the store, or Hub id ORG/NAME.")
+    List<String> models = new ArrayList<>();
+
+    @Option(names = "--model", paramLabel = "MODEL", description = "Same as a MODEL argument; repeatable.")
+    List<String> modelOptionValues = new ArrayList<>();
+
+    @Option(names = "--pull", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Pull a Hub id that is not in the store (default: ${DEFAULT-VALUE}); --no-pull refuses instead.")
+    boolean pull;
+
+    @Option(names = "--token", description = "Hub access token for gated or private repositories (default: $HF_TOKEN).")
+    String token;
 
     @Mixin
     ModelOptions modelOptions;
@@ -83,6 +110,16 @@ public final class ServeCommand implements Callable<Integer> {
                     + " --no-default-embedding-model saves its ~250 MB of memory.")
     boolean defaultEmbeddingModel;
 
+    @Option(names = "--idle-unload-after", paramLabel = "DURATION",
+            description = "Free a chat model's memory after this long without requests (30s, 5m, 1h); the next request"
+                    + " loads it again (default: never; local.NAME.idle-unload-after per model).")
+    String idleUnloadAfter;
+
+    @Option(names = "--reload-wait-seconds", defaultValue = "60",
+            description = "How long a request for a model unloaded when idle waits for it to load again before"
+                    + " 503 with Retry-After (default: ${DEFAULT-VALUE}).")
+    int reloadWaitSeconds;
+
     @Option(names = "--config", description = "gatehouse.yaml: providers, model routes, per-model engine limits (default: none, local models only).")
     Path config;
 
@@ -109,9 +146,14 @@ public final class ServeCommand implements Callable<Integer> {
         settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
         DeviceChoice deviceChoice = modelOptions.device();
         Path store = modelOptions.store.root();
+        List<ServeModels.Named> named = new ArrayList<>();
+        for (String model : Stream.concat(models.stream(), modelOptionValues.stream()).distinct().toList()) {
+            named.add(ServeModels.resolve(model, store, pull, HubClient.fromEnvironment(token),
+                    Progress.forConsole(spec.commandLine().getOut())));
+        }
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
-        LocalModels models = new LocalModels(embeddingLimits, defaultEmbeddingModel);
-        Router router = Router.of(settings, models, registry);
+        LocalModels localModels = new LocalModels(embeddingLimits, defaultEmbeddingModel);
+        Router router = Router.of(settings, localModels, registry);
         Database database = Database.of(settings.store());
         KeyStore keys = KeyStore.open(database);
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(database), Clock.systemUTC(),
@@ -120,7 +162,7 @@ public final class ServeCommand implements Callable<Integer> {
         EngineConfig engineDefaults = engine;
         LocalStore localStore = new LocalStore(store, deviceChoice, name -> settings.engineConfig(name, engineDefaults),
                 name -> settings.placement(name, deviceChoice), settings::toolSettings);
-        GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
+        GatewayServer server = GatewayServer.builder(localModels, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
                 .metricsToken(settings.metrics().token())
@@ -145,14 +187,27 @@ public final class ServeCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }));
-        models.loadAll(localStore, registry);
+        Duration idleDefault = idleUnloadAfter == null ? null : IdleDuration.parse(idleUnloadAfter);
+        if (idleDefault != null || settings.local().values().stream().anyMatch(l -> l.idleUnloadAfter() != null)) {
+            localModels.unloadWhenIdle(new LocalModels.IdleUnload(localStore, name -> settings.idleUnloadAfter(name, idleDefault),
+                    Duration.ofSeconds(reloadWaitSeconds), registry), Duration.ofSeconds(1));
+        }
+        if (named.isEmpty()) {
+            if (new StoredModels(store).list().isEmpty()) {
+                LOG.warning(ServeModels.HOW_TO_GET_ONE);
+            }
+            localModels.loadAll(localStore, registry);
+        } else {
+            named.stream().filter(m -> m.alias() != null).forEach(m -> localModels.alias(m.alias(), m.name()));
+            localModels.loadAll(localStore, named.stream().map(ServeModels.Named::name).distinct().toList(), registry);
+        }
         if (!router.routeNames().isEmpty()) {
             LOG.info("routes (gatehouse.yaml): " + String.join(", ", router.routeNames()));
             router.missingLocalTargets().forEach(name -> LOG.warning("local target '" + name
                     + "' of gatehouse.yaml is not a loaded model: its routes go to their other targets"));
         }
-        LOG.info("serving " + (models.names().isEmpty() ? "no models (model store " + store.toAbsolutePath() + " is empty)"
-                : String.join(", ", models.names())));
+        LOG.info("serving " + (localModels.names().isEmpty() ? "no models (model store " + store.toAbsolutePath() + " is empty)"
+                : String.join(", ", localModels.names())));
         stopped.await();
         return 0;
     }

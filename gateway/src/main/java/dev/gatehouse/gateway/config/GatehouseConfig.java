@@ -109,7 +109,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
-                    "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback"));
+                    "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback",
+                    "idle-unload-after"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
             localTools.put(e.getKey(), toolSettings(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
@@ -154,7 +155,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         LocalLimits limits = new LocalLimits(positive(n, "max-running", where), positive(n, "max-waiting", where),
                 wholeAtLeast(n, "max-model-length", 0, where), positive(n, "kv-cache-mb", where),
                 positive(n, "step-token-budget", where), choice(n, "device", where, DeviceChoice::parse),
-                choice(n, "dtype", where, DtypeChoice::parse));
+                choice(n, "dtype", where, DtypeChoice::parse),
+                idleDuration(n, "idle-unload-after", where));
         if (limits.maxRunning() != null && limits.stepTokenBudget() != null && limits.stepTokenBudget() < limits.maxRunning()) {
             throw new ConfigException(where + ".step-token-budget (" + limits.stepTokenBudget() + ") must be at least max-running ("
                     + limits.maxRunning() + "): every running sequence decodes one token each step");
@@ -175,10 +177,32 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     }
 
     /** {@code local.NAME.device} and {@code .dtype} over the command line's device (automatic type when unset). */
+    /** {@code local.NAME.idle-unload-after} over the command line's {@code base} (null: never unloaded when idle). */
+    public Duration idleUnloadAfter(String name, Duration base) {
+        Duration own = local.getOrDefault(name, LocalLimits.NONE).idleUnloadAfter();
+        return own != null ? own : base;
+    }
+
     public LocalStore.Placement placement(String name, DeviceChoice base) {
         LocalLimits limits = local.getOrDefault(name, LocalLimits.NONE);
         return new LocalStore.Placement(limits.device() != null ? limits.device() : base,
                 limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO);
+    }
+
+    /** A keep-alive such as {@code 5m}, or a whole number of seconds; null when not set. */
+    private static Duration idleDuration(JsonNode n, String key, String where) {
+        JsonNode v = n.get(key);
+        if (v == null) {
+            return null;
+        }
+        if (!v.isTextual() && !v.isIntegralNumber()) {
+            throw new ConfigException(where + "." + key + " must be a duration such as 30s, 5m or 1h");
+        }
+        try {
+            return IdleDuration.parse(v.asText());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + "." + key + ": " + e.getMessage());
+        }
     }
 
     /** A text setting parsed by {@code parse}, whose IllegalArgumentException becomes a ConfigException naming it. */

@@ -4,6 +4,8 @@ import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 
+import java.time.Duration;
+
 /**
  * Engine limits for one model-store folder ({@code local.NAME} in gatehouse.yaml); null fields keep
  * the command line's value. The keys are named as the {@code serve} flags.
@@ -13,11 +15,13 @@ import dev.gatehouse.serving.engine.EngineConfig;
  * @param stepTokenBudget {@code step-token-budget}: tokens one engine step may process (decodes first, then prompt chunks)
  * @param device          {@code device}: where this model runs (auto, cpu, cuda, cuda:N)
  * @param dtype           {@code dtype}: the type it computes in (auto, float16, float32)
+ * @param idleUnloadAfter {@code idle-unload-after}: frees the model after this long without requests (Ollama's keep-alive)
  */
 public record LocalLimits(Integer maxRunning, Integer maxWaiting, Integer maxModelLength, Integer kvCacheMb,
-                          Integer stepTokenBudget, DeviceChoice device, DtypeChoice dtype) {
+                          Integer stepTokenBudget, DeviceChoice device, DtypeChoice dtype,
+                          Duration idleUnloadAfter) {
 
-    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null, null, null);
+    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null, null, null, null);
 
     /**
      * {@code base} with these limits over it. Throws IllegalArgumentException for a combination the

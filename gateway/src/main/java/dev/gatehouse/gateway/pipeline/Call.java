@@ -99,6 +99,7 @@ public final class Call {
         Plugins.Applied plugged = pipeline.plugins.onRequest(request, new PluginContext(route, caller.limitId(),
                 caller.user() != null ? caller.user() : request.user())); // before the cache: it keys what models see
         ChatRequest served = plugged.request();
+        pipeline.models.wake(served.model()); // loads a model unloaded for idleness, before it is looked up
         // after the plugins: what a budget holds is priced from what the model will be sent
         admit(TokenEstimate.of(served), () -> CostCeiling.of(served, pipeline.router.destinations(served.model()),
                 pipeline.usage.pricing()));

@@ -86,6 +86,7 @@ public final class ChatPipeline {
 
     /** Whether {@code name} is a chat or embedding model or a configured route. */
     public boolean serves(String name) {
-        return models.get(name).isPresent() || models.embeddings(name).isPresent() || router.isRoute(name);
+        return models.get(name).isPresent() || models.embeddings(name).isPresent() || models.asleep(name)
+                || router.isRoute(name);
     }
 }

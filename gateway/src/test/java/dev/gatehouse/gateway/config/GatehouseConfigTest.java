@@ -14,6 +14,7 @@ import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -127,6 +128,18 @@ class GatehouseConfigTest {
         GatehouseConfig c = GatehouseConfig.parse(ISSUE_EXAMPLE, Map.of("OPENAI_API_KEY", SECRET, "AZURE_OPENAI_API_KEY", "az"));
 
         assertFalse(c.toString().contains(SECRET), c.toString());
+    }
+
+    @Test
+    void idleUnloadAfterIsPerModelOverTheServeFlag() {
+        GatehouseConfig c = GatehouseConfig.parse("local: {a: {idle-unload-after: 5m}, b: {idle-unload-after: 90}}", Map.of());
+
+        assertEquals(Duration.ofMinutes(5), c.idleUnloadAfter("a", Duration.ofSeconds(30)));
+        assertEquals(Duration.ofSeconds(90), c.idleUnloadAfter("b", null));
+        assertEquals(Duration.ofSeconds(30), c.idleUnloadAfter("other", Duration.ofSeconds(30)));
+        assertNull(c.idleUnloadAfter("other", null));
+        assertMessage("local.x.idle-unload-after: '0s' is not a positive duration such as 30s, 5m or 1h",
+                "local: {x: {idle-unload-after: 0s}}", Map.of());
     }
 
     @Test

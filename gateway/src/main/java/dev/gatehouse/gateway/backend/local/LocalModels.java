@@ -1,5 +1,7 @@
 package dev.gatehouse.gateway.backend.local;
 
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.EngineConfig;
@@ -14,14 +16,21 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
 
@@ -38,11 +47,20 @@ public final class LocalModels implements AutoCloseable {
     private final Map<String, LocalEmbedder> embedders = new ConcurrentHashMap<>();
     private final Set<String> loading = ConcurrentHashMap.newKeySet();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
+    /** Other names a model answers to (a Hub id such as org/name for the store folder org--name), to its folder name. */
+    private final Map<String, String> aliases = new ConcurrentHashMap<>();
     private final Object loadLock = new Object();
     private volatile boolean ready;
     private final BatchLimits embeddingLimits;
     private final boolean embeddedDefault;
     private final List<Consumer<String>> changeListeners = new CopyOnWriteArrayList<>();
+    /** Chat models unloaded for idleness: still listed, loaded again by the next request ({@link #wake}). */
+    private final Set<String> asleep = ConcurrentHashMap.newKeySet();
+    private final Map<String, CompletableFuture<Void>> reloads = new ConcurrentHashMap<>();
+    /** When each chat model last had a request or a running sequence ({@link System#nanoTime}). */
+    private final Map<String, Long> lastUsed = new ConcurrentHashMap<>();
+    private volatile IdleUnload idleUnload;
+    private ScheduledExecutorService idleChecks;
 
     public LocalModels() {
         this(BatchLimits.DEFAULTS);
@@ -62,6 +80,91 @@ public final class LocalModels implements AutoCloseable {
         this.embeddedDefault = embeddedDefault;
     }
 
+    /**
+     * Ollama's keep-alive: a chat model without requests for {@code after(name)} (null: never) is unloaded, its
+     * weights and KV memory freed, and stays listed; the next request loads it again from {@code store}, waiting
+     * up to {@code reloadWait} before it is told to retry.
+     */
+    public record IdleUnload(LocalStore store, Function<String, Duration> after, Duration reloadWait, MeterRegistry registry) {}
+
+    /** Starts unloading idle chat models, checking every {@code checkEvery}. */
+    public synchronized void unloadWhenIdle(IdleUnload settings, Duration checkEvery) {
+        idleUnload = settings;
+        if (idleChecks == null) {
+            idleChecks = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("idle-unload").factory());
+            idleChecks.scheduleWithFixedDelay(this::unloadIdle, checkEvery.toMillis(), checkEvery.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void unloadIdle() {
+        IdleUnload settings = idleUnload;
+        for (Map.Entry<String, LocalBackend> e : backends.entrySet()) {
+            String name = e.getKey();
+            Duration after = settings.after().apply(name);
+            if (after == null) {
+                continue;
+            }
+            long now = System.nanoTime();
+            Capacity c = e.getValue().engine().capacity();
+            if (c.running() + c.waiting() > 0) { // a request longer than the keep-alive is still a use
+                lastUsed.put(name, now);
+                continue;
+            }
+            if (now - lastUsed.computeIfAbsent(name, n -> now) < after.toNanos()) {
+                continue;
+            }
+            asleep.add(name); // first: the name stays listed throughout
+            try {
+                unloadServed(name, 0, settings.registry());
+                LOG.info(name + " was idle for " + after.toSeconds() + " s: unloaded, the next request loads it again");
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (RuntimeException ex) {
+                LOG.warning("cannot unload idle " + name + ": " + ex);
+            }
+        }
+    }
+
+    /**
+     * Marks a use of model {@code requested} at the start of a request; a model unloaded for idleness is loaded
+     * again, and the request waits up to the reload bound for it (still loading after that: {@link #loading} is
+     * true and the caller answers 503 with Retry-After).
+     */
+    public void wake(String requested) throws InterruptedException {
+        String name = folderName(requested);
+        lastUsed.put(name, System.nanoTime());
+        IdleUnload settings = idleUnload;
+        if (settings == null || !asleep.contains(name)) {
+            return;
+        }
+        CompletableFuture<Void> reload = reloads.computeIfAbsent(name, n -> {
+            loading.add(n); // at once: a request that stops waiting is told to retry, not 404
+            return CompletableFuture.runAsync(() -> {
+                try {
+                    load(settings.store(), n, settings.registry());
+                    lastUsed.put(n, System.nanoTime());
+                    asleep.remove(n);
+                } finally {
+                    reloads.remove(n);
+                }
+            });
+        });
+        try {
+            reload.get(settings.reloadWait().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            // still loading: the caller's loading check answers 503 with Retry-After
+        } catch (ExecutionException e) {
+            throw new ApiException(503, "server_error", "model_load_failed", "model", "The model '" + requested
+                    + "' could not be loaded again: " + failure(name).orElse(String.valueOf(e.getCause())), 30);
+        }
+    }
+
+    /** Whether {@code name} is a chat model unloaded for idleness (listed, loaded again by its next request). */
+    public boolean asleep(String name) {
+        return asleep.contains(folderName(name));
+    }
+
     /** Called with a model's name whenever it is loaded or unloaded (the response cache forgets its answers). */
     public void onChange(Consumer<String> listener) {
         changeListeners.add(listener);
@@ -78,7 +181,11 @@ public final class LocalModels implements AutoCloseable {
 
     /** Loads every model folder of the store; a folder that cannot be served is reported and skipped. */
     public void loadAll(LocalStore store, MeterRegistry registry) {
-        List<String> names = modelFolders(store.root()).stream().map(p -> p.getFileName().toString()).toList();
+        loadAll(store, modelFolders(store.root()).stream().map(p -> p.getFileName().toString()).toList(), registry);
+    }
+
+    /** Loads the store folders {@code names}; a folder that cannot be served is reported and skipped. */
+    public void loadAll(LocalStore store, List<String> names, MeterRegistry registry) {
         loading.addAll(names); // all at once: a request for a later folder is told to retry, not 404
         for (String name : names) {
             try {
@@ -146,7 +253,13 @@ public final class LocalModels implements AutoCloseable {
      * {@code graceMillis}, then the engine and the model are closed and their meters removed, so the memory
      * is freed. False when no model of that name is served.
      */
-    public boolean unload(String name, long graceMillis, MeterRegistry registry) throws InterruptedException {
+    public boolean unload(String requested, long graceMillis, MeterRegistry registry) throws InterruptedException {
+        String name = folderName(requested);
+        asleep.remove(name);
+        return unloadServed(name, graceMillis, registry);
+    }
+
+    private boolean unloadServed(String name, long graceMillis, MeterRegistry registry) throws InterruptedException {
         failures.remove(name);
         LocalBackend backend = backends.remove(name);
         if (backend != null) {
@@ -209,9 +322,21 @@ public final class LocalModels implements AutoCloseable {
         return backends.containsKey(name) || embedders.containsKey(name);
     }
 
+    /** Serves store folder {@code name} also as {@code alias} (in {@link #names} and to every lookup by name). */
+    public void alias(String alias, String name) {
+        if (!alias.equals(name)) {
+            aliases.put(alias, name);
+        }
+    }
+
+    /** The store folder a requested name stands for: an alias's folder, else the name itself. */
+    private String folderName(String requested) {
+        return aliases.getOrDefault(requested, requested);
+    }
+
     /** Why the last load of {@code name} failed, if it did and has not loaded since. */
     public Optional<String> failure(String name) {
-        return Optional.ofNullable(failures.get(name));
+        return Optional.ofNullable(failures.get(folderName(name)));
     }
 
     private void addEmbedder(String name, EmbeddingModel model, MeterRegistry registry, long start) {
@@ -222,7 +347,7 @@ public final class LocalModels implements AutoCloseable {
 
     /** The batcher of embedding model {@code name}; a request uses {@link #leaseEmbeddings} so an unload waits for it. */
     public Optional<EmbeddingBatcher> embeddings(String name) {
-        return Optional.ofNullable(embedders.get(name)).map(LocalEmbedder::batcher);
+        return Optional.ofNullable(embedders.get(folderName(name))).map(LocalEmbedder::batcher);
     }
 
     /**
@@ -231,7 +356,7 @@ public final class LocalModels implements AutoCloseable {
      * Empty when no such model is served or it is being unloaded.
      */
     public Optional<LocalEmbedder.Lease> leaseEmbeddings(String name) {
-        return Optional.ofNullable(embedders.get(name)).flatMap(LocalEmbedder::lease);
+        return Optional.ofNullable(embedders.get(folderName(name))).flatMap(LocalEmbedder::lease);
     }
 
     private static List<Path> modelFolders(Path store) {
@@ -249,7 +374,7 @@ public final class LocalModels implements AutoCloseable {
 
     /** Whether {@code name} is a model-store folder not loaded yet (a request for it is told to retry, not 404). */
     public boolean loading(String name) {
-        return loading.contains(name);
+        return loading.contains(folderName(name));
     }
 
     public boolean ready() {
@@ -257,11 +382,15 @@ public final class LocalModels implements AutoCloseable {
     }
 
     public Optional<LocalBackend> get(String name) {
-        return Optional.ofNullable(backends.get(name));
+        return Optional.ofNullable(backends.get(folderName(name)));
     }
 
+    /** Every name a served model answers to: folder names and their aliases. */
     public List<String> names() {
-        return Stream.concat(backends.keySet().stream(), embedders.keySet().stream()).sorted().toList();
+        Stream<String> servedAliases = aliases.entrySet().stream()
+                .filter(a -> served(a.getValue()) || asleep.contains(a.getValue())).map(Map.Entry::getKey);
+        return Stream.of(backends.keySet().stream(), embedders.keySet().stream(), asleep.stream(), servedAliases)
+                .flatMap(s -> s).distinct().sorted().toList();
     }
 
     /** Stops taking requests and lets running ones finish for up to {@code graceMillis}. */
@@ -278,6 +407,11 @@ public final class LocalModels implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (idleChecks != null) {
+                idleChecks.shutdownNow();
+            }
+        }
         for (LocalBackend b : backends.values()) {
             b.engine().close();
             b.engine().model().close();
