@@ -28,23 +28,27 @@ public record MemoryBudget(long limitBytes) {
             return measured;
         }
         long left = Math.max(0, limitBytes - heldByLoaded);
-        HostMemory limited = new HostMemory(left, "memory-limit-mb " + (limitBytes >> 20) + ", "
-                + MemoryEstimate.gb(heldByLoaded) + " held by loaded models");
+        HostMemory limited = new HostMemory(left, "memory-limit-mb " + (limitBytes >> 20)
+                + (heldByLoaded > 0 ? ", " + MemoryEstimate.gb(heldByLoaded) + " held by loaded models" : ""));
         return measured.filter(m -> m.availableBytes() < left).or(() -> Optional.of(limited));
     }
 
+    /** What to change when a model served by an engine does not fit. */
+    public static final String SERVE_ADVICE = "set a smaller kv-cache-mb or max-running, unload another model, "
+            + "or use a machine with more memory";
+
     /**
      * @param heldByLoaded what the models this process already serves are estimated to hold
+     * @param advice       what the user can change, e.g. {@link #SERVE_ADVICE}
      * @throws ModelLoadException one line naming the model, the estimate, what is free and what to change
      */
-    public void check(String model, MemoryEstimate estimate, long heldByLoaded) {
+    public void check(String model, MemoryEstimate estimate, long heldByLoaded, String advice) {
         Optional<HostMemory> free = free(heldByLoaded);
         if (free.isEmpty() || estimate.totalBytes() <= free.get().availableBytes()) {
             return;
         }
         throw new ModelLoadException("not loading " + model + ": it needs about " + MemoryEstimate.gb(estimate.totalBytes())
                 + " on the CPU (" + estimate.breakdown() + ") but only " + MemoryEstimate.gb(free.get().availableBytes())
-                + " is free (" + free.get().source() + "); set a smaller kv-cache-mb or max-running, unload another model, "
-                + "or use a machine with more memory");
+                + " is free (" + free.get().source() + "); " + advice);
     }
 }

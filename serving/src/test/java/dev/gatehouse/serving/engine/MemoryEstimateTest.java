@@ -73,7 +73,7 @@ class MemoryEstimateTest {
         MemoryEstimate e = MemoryEstimate.forEngine(llama7b, DtypeChoice.AUTO, EngineConfig.defaults());
         MemoryBudget budget = new MemoryBudget(16L << 30);
         ModelLoadException refused = assertThrows(ModelLoadException.class,
-                () -> budget.check("llama-2-7b", e, 2_000_000_000L));
+                () -> budget.check("llama-2-7b", e, 2_000_000_000L, MemoryBudget.SERVE_ADVICE));
         String m = refused.getMessage();
         assertTrue(!m.contains("\n"), m);
         assertTrue(m.startsWith("not loading llama-2-7b: it needs about 29."), m);
@@ -82,6 +82,6 @@ class MemoryEstimateTest {
         assertTrue(m.contains("smaller kv-cache-mb") && m.contains("unload another model"), m);
 
         Path tiny = TestModelFolder.llama().write(dir.resolve("tiny"));
-        budget.check("tiny", MemoryEstimate.forEngine(tiny, DtypeChoice.AUTO, EngineConfig.defaults()), 0); // fits: no throw
+        budget.check("tiny", MemoryEstimate.forEngine(tiny, DtypeChoice.AUTO, EngineConfig.defaults()), 0, MemoryBudget.SERVE_ADVICE); // fits: no throw
     }
 }
