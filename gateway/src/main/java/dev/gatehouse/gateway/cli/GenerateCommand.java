@@ -6,6 +6,7 @@ import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.engine.MemoryEstimate;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.text.ChatMessage;
@@ -77,11 +78,12 @@ public final class GenerateCommand implements Callable<Integer> {
                 .withSeed(seed).withStop(stop == null ? List.of() : stop).validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        MemoryBudget memory = models.memoryBudget();
         Path folder = models.store.resolve(model);
         if (models.device().onCpu() && Files.isDirectory(folder)) {
             // one sequence: the prompt (at most one token per character, plus the chat template's) and the reply
-            int positions = prompt.length() + maxTokens + (chat ? 256 : 8);
-            models.memoryBudget().check(folder.getFileName().toString(),
+            long positions = (long) prompt.length() + maxTokens + (chat ? 256 : 8);
+            memory.check(folder.getFileName().toString(),
                     MemoryEstimate.forOneSequence(folder, DtypeChoice.AUTO, positions), 0,
                     "use a smaller model or a machine with more memory (--memory-limit-mb, if set, higher)");
         }

@@ -19,6 +19,10 @@ public final class ModelOptions {
     long memoryLimitMb;
 
     MemoryBudget memoryBudget() {
+        if (memoryLimitMb < 0 || memoryLimitMb > 1L << 30) { // past a pebibyte the shift to bytes would overflow
+            throw new IllegalArgumentException("--memory-limit-mb must be 0 (what the machine has free) or a number of MiB, not "
+                    + memoryLimitMb);
+        }
         return new MemoryBudget(memoryLimitMb << 20);
     }
 

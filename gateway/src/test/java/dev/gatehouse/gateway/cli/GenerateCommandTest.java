@@ -42,6 +42,11 @@ class GenerateCommandTest {
         CliRun fits = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
                 "--max-tokens", "2", "--memory-limit-mb", "16384", "--json");
         assertEquals(0, fits.code(), fits.err());
+
+        CliRun negative = CliRun.run("generate", "--model", big.toString(), "--prompt", "Hello", "--memory-limit-mb", "-1");
+        assertEquals(1, negative.code());
+        assertEquals("error: --memory-limit-mb must be 0 (what the machine has free) or a number of MiB, not -1",
+                negative.err().strip());
     }
 
     @Test

@@ -38,7 +38,7 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long workingBy
     }
 
     /** The model generating one sequence of up to {@code positions} tokens on the CPU ({@code gatehouse generate}). */
-    public static MemoryEstimate forOneSequence(Path folder, DtypeChoice dtype, int positions) {
+    public static MemoryEstimate forOneSequence(Path folder, DtypeChoice dtype, long positions) {
         return of(folder, dtype, (mc, perToken) -> Math.min(positions, mc.maxPositions()) * perToken);
     }
 
