@@ -46,7 +46,7 @@ public final class HttpProvider implements Backend {
             http.version(HttpClient.Version.HTTP_1_1); // plain-text servers rarely take the h2c upgrade
         }
         config.headers().forEach(http::header);
-        api.authenticate(http);
+        api.authenticate(http, uri, body);
         HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw api.error(response.statusCode(), client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));

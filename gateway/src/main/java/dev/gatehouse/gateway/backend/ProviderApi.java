@@ -23,8 +23,11 @@ public interface ProviderApi {
     /** The endpoint of this request (it may name the model or the streaming operation). */
     URI uri(ChatRequest request);
 
-    /** The headers that authenticate the request (and any the API requires), besides Content-Type and Accept. */
-    void authenticate(HttpRequest.Builder http);
+    /**
+     * The headers that authenticate the request (and any the API requires), besides Content-Type and
+     * Accept; {@code uri} and {@code body} are what is sent, for APIs that sign them (Bedrock's SigV4).
+     */
+    void authenticate(HttpRequest.Builder http, URI uri, byte[] body);
 
     /** The request body; throws {@link ApiException#unsupported} for what the provider cannot serve. */
     JsonNode body(ChatRequest request);
