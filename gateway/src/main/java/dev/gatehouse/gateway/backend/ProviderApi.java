@@ -5,6 +5,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.util.List;
@@ -40,4 +41,14 @@ public interface ProviderApi {
 
     /** A translator for one streamed answer. */
     StreamTranslator stream(ChatRequest request);
+
+    /** The Accept header of a streamed request. */
+    default String streamMediaType() {
+        return "text/event-stream";
+    }
+
+    /** A streamed answer's body as JSON events: SSE unless the API frames its streams otherwise. */
+    default StreamPayloads payloads(InputStream body, long stallMillis) {
+        return new SseLines(body, stallMillis);
+    }
 }

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.openai.client.OpenAIClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.helpers.ChatCompletionAccumulator;
+import com.openai.models.chat.completions.ChatCompletionChunk;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionAssistantMessageParam;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
@@ -29,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A Bedrock target spoken to with the official OpenAI SDK: gatehouse.yaml names the region and the
  * credential files, the mock Converse API checks every SigV4 signature and the translated request,
- * and a tool call makes the round trip (toolUse out as an OpenAI tool call, its result back in as a
+ * and a tool call makes the round trip, whole and streamed over ConverseStream's event-stream frames (toolUse out as an OpenAI tool call, its result back in as a
  * toolResult block).
  */
 class BedrockToolsEndToEndTest {
@@ -89,5 +92,18 @@ class BedrockToolsEndToEndTest {
         assertEquals(MockBedrock.CALL.get(0), messages.get(1).path("content").get(1).path("toolUse").path("toolUseId").asText());
         assertEquals(json(MockBedrock.CALL.get(2)), messages.get(1).path("content").get(1).path("toolUse").path("input"));
         assertEquals("sunny, 21°C", messages.get(2).path("content").get(0).path("toolResult").path("content").get(0).path("text").asText());
+    }
+
+    @Test
+    void streamedToolUseFromConverseStreamAssemblesIntoTheSameCall() {
+        ChatCompletionAccumulator accumulator = ChatCompletionAccumulator.create();
+        try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(askWeather("claude").build())) {
+            stream.stream().forEach(accumulator::accumulate);
+        }
+        ChatCompletion whole = accumulator.chatCompletion();
+        assertEquals(List.of(MockBedrock.CALL), calls(whole.choices().getFirst().message().toolCalls().orElseThrow()));
+        assertEquals(MockBedrock.PREAMBLE, whole.choices().getFirst().message().content().orElseThrow());
+        assertEquals(ChatCompletion.Choice.FinishReason.TOOL_CALLS, whole.choices().getFirst().finishReason());
+        assertEquals("/model/anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream", bedrock.received().getLast().path());
     }
 }

@@ -3,12 +3,14 @@ package dev.gatehouse.gateway.backend.bedrock;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.backend.Capabilities;
 import dev.gatehouse.gateway.backend.ProviderApi;
+import dev.gatehouse.gateway.backend.StreamPayloads;
 import dev.gatehouse.gateway.backend.StreamTranslator;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.config.ProviderConfig;
 
+import java.io.InputStream;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpRequest;
@@ -16,7 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
- * AWS Bedrock Runtime's Converse API: POST {base-url}/model/{model id}/converse, signed with SigV4
+ * AWS Bedrock Runtime's Converse API: POST {base-url}/model/{model id}/converse, or /converse-stream
+ * for an AWS event-stream framed answer ({@link BedrockEventStream}), signed with SigV4
  * for the provider's region (base-url defaults to https://bedrock-runtime.{region}.amazonaws.com).
  * One translation serves every model family Bedrock hosts; response formats are not offered.
  */
@@ -49,9 +52,6 @@ public final class BedrockProvider implements ProviderApi {
 
     @Override
     public JsonNode body(ChatRequest request) {
-        if (request.stream()) {
-            throw ApiException.unsupported("stream", "This model's provider (Bedrock) does not stream through Gatehouse yet.");
-        }
         return BedrockRequestTranslator.body(request);
     }
 
@@ -67,6 +67,16 @@ public final class BedrockProvider implements ProviderApi {
 
     @Override
     public StreamTranslator stream(ChatRequest request) {
-        throw ApiException.unsupported("stream", "This model's provider (Bedrock) does not stream through Gatehouse yet.");
+        return new BedrockStreamTranslator(provider.name());
+    }
+
+    @Override
+    public String streamMediaType() {
+        return "application/vnd.amazon.eventstream";
+    }
+
+    @Override
+    public StreamPayloads payloads(InputStream body, long stallMillis) {
+        return new BedrockEventStream(body, stallMillis);
     }
 }

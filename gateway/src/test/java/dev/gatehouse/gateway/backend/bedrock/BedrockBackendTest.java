@@ -143,6 +143,61 @@ class BedrockBackendTest {
         assertEquals(JSON.readTree("{\"any\":{}}"), mock.received().getLast().body().path("toolConfig").path("toolChoice"));
     }
 
+    static ChatRequest streamed(ChatRequest r) {
+        return new ChatRequest(r.model(), r.messages(), null, r.maxTokens(), r.sampling(), 1, false, true, false, null,
+                r.tools(), r.toolChoice(), null, null, Map.of());
+    }
+
+    @Test
+    void converseStreamFramesSplitAnywhereBecomeTextEventsWithUsageLast() throws Exception {
+        List<ChatEvent> events = drain(backend.open(streamed(hello())));
+
+        StringBuilder text = new StringBuilder();
+        events.stream().filter(e -> e instanceof ChatEvent.Delta).forEach(e -> text.append(((ChatEvent.Delta) e).text()));
+        assertEquals(MockBedrock.REPLY, text.toString());
+        assertTrue(events.stream().filter(e -> e instanceof ChatEvent.Delta).count() > 1, "word by word, not one piece");
+        assertEquals(new ChatEvent.Finish(0, FinishReason.STOP), events.get(events.size() - 2));
+        assertEquals(new ChatEvent.Usage(15, 7), events.getLast());
+        MockBedrock.Received r = mock.received().getLast();
+        assertEquals("/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream", r.path());
+        assertEquals("application/vnd.amazon.eventstream", r.header("Accept"));
+    }
+
+    @Test
+    void streamedToolUseBecomesToolCallDeltasThatAssembleExactly() throws Exception {
+        Tool weather = new Tool("get_weather", null, JSON.readTree("{\"type\":\"object\"}"), null);
+        List<ChatEvent> events = drain(backend.open(streamed(request(List.of(new Message("user", "Weather in Paris?")),
+                List.of(weather), ToolChoice.AUTO))));
+
+        assertTrue(events.contains(new ChatEvent.ToolCallStart(0, 0, MockBedrock.CALL.get(0), MockBedrock.CALL.get(1))));
+        StringBuilder arguments = new StringBuilder();
+        events.stream().filter(e -> e instanceof ChatEvent.ToolCallDelta)
+                .forEach(e -> arguments.append(((ChatEvent.ToolCallDelta) e).arguments()));
+        assertEquals(MockBedrock.CALL.get(2), arguments.toString());
+        assertTrue(events.stream().filter(e -> e instanceof ChatEvent.ToolCallDelta).count() > 1, "input in fragments");
+        assertTrue(events.indexOf(new ChatEvent.ToolCallEnd(0, 0)) > events.indexOf(
+                new ChatEvent.ToolCallStart(0, 0, MockBedrock.CALL.get(0), MockBedrock.CALL.get(1))));
+        assertEquals(new ChatEvent.Finish(0, FinishReason.TOOL_CALLS), events.get(events.size() - 2));
+        assertEquals(new ChatEvent.Usage(15, 7), events.getLast());
+    }
+
+    @Test
+    void badFramesExceptionEventsAndCutStreamsFailTheAnswer() throws Exception {
+        mock.failNext(MockBedrock.Fault.THROTTLED_IN_STREAM);
+        ChatStream throttled = backend.open(streamed(hello()));
+        assertEquals(new ChatEvent.Delta(0, "Hello ", null), throttled.next());
+        ApiException e = assertThrows(ApiException.class, throttled::next);
+        assertEquals(503, e.status());
+        assertTrue(e.getMessage().contains("throttlingException"), e.getMessage());
+
+        mock.failNext(MockBedrock.Fault.CORRUPT_FRAME);
+        assertEquals(502, assertThrows(ApiException.class, () -> drain(backend.open(streamed(hello())))).status(),
+                "a frame whose CRC fails ends the answer");
+        mock.failNext(MockBedrock.Fault.CUT_MID_FRAME);
+        ApiException cut = assertThrows(ApiException.class, () -> drain(backend.open(streamed(hello()))));
+        assertEquals("upstream_stream_ended", cut.code());
+    }
+
     @Test
     void stopReasonsMapOntoTheClosedSet() {
         assertEquals(FinishReason.STOP, BedrockAnswer.finishReason("end_turn"));

@@ -54,7 +54,13 @@ public final class MockBedrock implements AutoCloseable {
         /** 503 ServiceUnavailableException */
         UNAVAILABLE,
         /** 400 ValidationException "Input is too long for requested model." */
-        TOO_LONG
+        TOO_LONG,
+        /** streams: one text delta, then a throttlingException event */
+        THROTTLED_IN_STREAM,
+        /** streams: the second frame has a byte flipped in its payload (its message CRC fails) */
+        CORRUPT_FRAME,
+        /** streams: the body ends in the middle of a frame */
+        CUT_MID_FRAME
     }
 
     public record Received(String path, Map<String, List<String>> headers, JsonNode body) {
@@ -103,7 +109,7 @@ public final class MockBedrock implements AutoCloseable {
             JsonNode body = JSON.readTree(raw);
             received.add(new Received(path, Map.copyOf(exchange.getRequestHeaders()), body));
             Fault fault = faults.poll();
-            if (fault != null) {
+            if (fault != null && fault.ordinal() <= Fault.TOO_LONG.ordinal()) {
                 switch (fault) {
                     case THROTTLED -> send(exchange, 429, "{\"message\":\"Too many requests, please wait before trying again.\"}");
                     case NOT_READY -> send(exchange, 429, "{\"message\":\"Model is not ready for inference. Wait and try your request again.\"}");
@@ -112,11 +118,13 @@ public final class MockBedrock implements AutoCloseable {
                 }
                 return;
             }
-            if (!path.endsWith("/converse")) {
+            if (path.endsWith("/converse-stream")) {
+                stream(exchange, answer(body), fault);
+            } else if (path.endsWith("/converse")) {
+                send(exchange, 200, JSON.writeValueAsString(answer(body)));
+            } else {
                 send(exchange, 404, "{\"message\":\"unknown operation\"}");
-                return;
             }
-            send(exchange, 200, JSON.writeValueAsString(answer(body)));
         }
     }
 
@@ -173,6 +181,79 @@ public final class MockBedrock implements AutoCloseable {
         }
         out.putObject("usage").put("inputTokens", 15).put("outputTokens", 7).put("totalTokens", 22);
         return out;
+    }
+
+    /**
+     * The answer as ConverseStream events, each an event-stream frame encoded by the SDK, written in
+     * pieces of 1, 2, 3, ... 13 bytes so frames (and their preludes) split at every kind of boundary.
+     */
+    private static void stream(HttpExchange exchange, ObjectNode answer, Fault fault) throws IOException {
+        java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
+        List<byte[]> events = new java.util.ArrayList<>();
+        events.add(frame("event", "messageStart", "{\"role\":\"assistant\"}"));
+        JsonNode content = answer.path("output").path("message").path("content");
+        for (int i = 0; i < content.size(); i++) {
+            JsonNode block = content.get(i);
+            if (block.has("toolUse")) {
+                JsonNode use = block.path("toolUse");
+                ObjectNode start = JSON.createObjectNode().put("contentBlockIndex", i);
+                start.putObject("start").putObject("toolUse").put("toolUseId", use.path("toolUseId").asText())
+                        .put("name", use.path("name").asText());
+                events.add(frame("event", "contentBlockStart", start.toString()));
+                String input = use.path("input").toString();
+                for (int at = 0; at < input.length(); at += 5) { // input JSON in fragments, as Bedrock sends it
+                    ObjectNode delta = JSON.createObjectNode().put("contentBlockIndex", i);
+                    delta.putObject("delta").putObject("toolUse").put("input", input.substring(at, Math.min(input.length(), at + 5)));
+                    events.add(frame("event", "contentBlockDelta", delta.toString()));
+                }
+            } else {
+                String text = block.path("text").asText();
+                for (String word : text.split("(?<= )")) {
+                    ObjectNode delta = JSON.createObjectNode().put("contentBlockIndex", i);
+                    delta.putObject("delta").put("text", word);
+                    events.add(frame("event", "contentBlockDelta", delta.toString()));
+                    if (fault == Fault.THROTTLED_IN_STREAM) {
+                        events.add(frame("exception", "throttlingException", "{\"message\":\"Too many tokens, please wait.\"}"));
+                        break;
+                    }
+                }
+            }
+            events.add(frame("event", "contentBlockStop", "{\"contentBlockIndex\":" + i + "}"));
+        }
+        events.add(frame("event", "messageStop", "{\"stopReason\":\"" + answer.path("stopReason").asText() + "\"}"));
+        ObjectNode metadata = JSON.createObjectNode();
+        metadata.set("usage", answer.path("usage"));
+        metadata.putObject("metrics").put("latencyMs", 42);
+        events.add(frame("event", "metadata", metadata.toString()));
+        if (fault == Fault.CORRUPT_FRAME) {
+            byte[] second = events.get(1);
+            second[second.length - 6] ^= 0x01; // inside the payload: the message CRC no longer matches
+        }
+        events.forEach(frames::writeBytes);
+        byte[] all = frames.toByteArray();
+        int length = fault == Fault.CUT_MID_FRAME ? all.length - 7 : all.length;
+        exchange.getResponseHeaders().set("Content-Type", "application/vnd.amazon.eventstream");
+        exchange.sendResponseHeaders(200, 0);
+        try (OutputStream out = exchange.getResponseBody()) {
+            for (int at = 0, piece = 1; at < length; at += piece, piece = piece % 13 + 1) {
+                out.write(all, at, Math.min(piece, length - at));
+                out.flush();
+            }
+        }
+    }
+
+    /** One event-stream message as Bedrock frames it. */
+    static byte[] frame(String messageType, String type, String json) {
+        Map<String, software.amazon.awssdk.eventstream.HeaderValue> headers = new java.util.LinkedHashMap<>();
+        headers.put(":message-type", software.amazon.awssdk.eventstream.HeaderValue.fromString(messageType));
+        headers.put(messageType.equals("exception") ? ":exception-type" : ":event-type",
+                software.amazon.awssdk.eventstream.HeaderValue.fromString(type));
+        headers.put(":content-type", software.amazon.awssdk.eventstream.HeaderValue.fromString("application/json"));
+        java.nio.ByteBuffer buffer = new software.amazon.awssdk.eventstream.Message(headers, json.getBytes(StandardCharsets.UTF_8))
+                .toByteBuffer();
+        byte[] bytes = new byte[buffer.remaining()];
+        buffer.get(bytes);
+        return bytes;
     }
 
     private static void send(HttpExchange exchange, int status, String json) throws IOException {
