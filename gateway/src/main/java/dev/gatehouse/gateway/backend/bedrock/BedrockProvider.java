@@ -30,7 +30,7 @@ public final class BedrockProvider implements ProviderApi {
 
     public BedrockProvider(ProviderConfig provider) {
         this.provider = provider;
-        this.signer = new BedrockSigner(provider.aws());
+        this.signer = new BedrockSigner(provider.name(), provider.aws());
     }
 
     @Override

@@ -1,11 +1,14 @@
 package dev.gatehouse.gateway.backend.bedrock;
 
+import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentials;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
@@ -26,11 +29,13 @@ final class BedrockSigner {
     /** Bedrock Runtime's signing name. */
     static final String SERVICE = "bedrock";
 
+    private final String provider;
     private final String region;
     private final AwsCredentialsProvider credentials;
     private final AwsV4HttpSigner signer = AwsV4HttpSigner.create();
 
-    BedrockSigner(ProviderConfig.Aws aws) {
+    BedrockSigner(String provider, ProviderConfig.Aws aws) {
+        this.provider = provider;
         this.region = aws.region();
         this.credentials = aws.accessKeyId() == null
                 ? DefaultCredentialsProvider.builder().build()
@@ -43,7 +48,15 @@ final class BedrockSigner {
     void sign(HttpRequest.Builder http, URI uri, String contentType, byte[] body) {
         SdkHttpRequest request = SdkHttpRequest.builder().method(SdkHttpMethod.POST).uri(uri)
                 .putHeader("Content-Type", contentType).build();
-        SignedRequest signed = signer.sign(r -> r.identity(credentials.resolveCredentials())
+        AwsCredentials identity;
+        try {
+            identity = credentials.resolveCredentials();
+        } catch (SdkException e) {
+            // the chain's own account of where it looked (never a secret): Gatehouse's problem, not the client's
+            throw new ApiException(502, "server_error", "upstream_auth_failed", null,
+                    "Provider '" + provider + "' has no AWS credentials: " + e.getMessage(), null);
+        }
+        SignedRequest signed = signer.sign(r -> r.identity(identity)
                 .request(request)
                 .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
                 .putProperty(AwsV4HttpSigner.SERVICE_SIGNING_NAME, SERVICE)

@@ -94,6 +94,23 @@ class BedrockBackendTest {
     }
 
     @Test
+    void withoutExplicitCredentialsTheSdksDefaultChainSigns() throws Exception {
+        // the chain's first link reads the aws.accessKeyId / aws.secretAccessKey system properties
+        System.setProperty("aws.accessKeyId", MockBedrock.KEY_ID);
+        System.setProperty("aws.secretAccessKey", MockBedrock.SECRET);
+        try {
+            Backend chained = Providers.backend(new ProviderConfig("bedrock", ProviderType.BEDROCK, mock.baseUrl(), null, null,
+                    5_000, Map.of(), ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT,
+                    new ProviderConfig.Aws(MockBedrock.REGION, null, null, null)));
+            assertEquals(new ChatEvent.Delta(0, MockBedrock.REPLY, null), drain(chained.open(hello())).getFirst(),
+                    "the mock checked the signature");
+        } finally {
+            System.clearProperty("aws.accessKeyId");
+            System.clearProperty("aws.secretAccessKey");
+        }
+    }
+
+    @Test
     void sessionCredentialsSendAndSignTheirToken() throws Exception {
         drain(backend(MockBedrock.SECRET, "session-token-123").open(hello()));
         MockBedrock.Received r = mock.received().getLast();

@@ -7,20 +7,26 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.eventstream.HeaderValue;
+import software.amazon.awssdk.eventstream.Message;
 import software.amazon.awssdk.http.ContentStreamProvider;
 import software.amazon.awssdk.http.SdkHttpMethod;
 import software.amazon.awssdk.http.SdkHttpRequest;
 import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Queue;
@@ -188,8 +194,8 @@ public final class MockBedrock implements AutoCloseable {
      * pieces of 1, 2, 3, ... 13 bytes so frames (and their preludes) split at every kind of boundary.
      */
     private static void stream(HttpExchange exchange, ObjectNode answer, Fault fault) throws IOException {
-        java.io.ByteArrayOutputStream frames = new java.io.ByteArrayOutputStream();
-        List<byte[]> events = new java.util.ArrayList<>();
+        ByteArrayOutputStream frames = new ByteArrayOutputStream();
+        List<byte[]> events = new ArrayList<>();
         events.add(frame("event", "messageStart", "{\"role\":\"assistant\"}"));
         JsonNode content = answer.path("output").path("message").path("content");
         for (int i = 0; i < content.size(); i++) {
@@ -244,12 +250,12 @@ public final class MockBedrock implements AutoCloseable {
 
     /** One event-stream message as Bedrock frames it. */
     static byte[] frame(String messageType, String type, String json) {
-        Map<String, software.amazon.awssdk.eventstream.HeaderValue> headers = new java.util.LinkedHashMap<>();
-        headers.put(":message-type", software.amazon.awssdk.eventstream.HeaderValue.fromString(messageType));
+        Map<String, HeaderValue> headers = new LinkedHashMap<>();
+        headers.put(":message-type", HeaderValue.fromString(messageType));
         headers.put(messageType.equals("exception") ? ":exception-type" : ":event-type",
-                software.amazon.awssdk.eventstream.HeaderValue.fromString(type));
-        headers.put(":content-type", software.amazon.awssdk.eventstream.HeaderValue.fromString("application/json"));
-        java.nio.ByteBuffer buffer = new software.amazon.awssdk.eventstream.Message(headers, json.getBytes(StandardCharsets.UTF_8))
+                HeaderValue.fromString(type));
+        headers.put(":content-type", HeaderValue.fromString("application/json"));
+        ByteBuffer buffer = new Message(headers, json.getBytes(StandardCharsets.UTF_8))
                 .toByteBuffer();
         byte[] bytes = new byte[buffer.remaining()];
         buffer.get(bytes);
