@@ -119,7 +119,7 @@ public final class ServeCommand implements Callable<Integer> {
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         EngineConfig engineDefaults = engine;
         LocalStore localStore = new LocalStore(store, deviceChoice, name -> settings.engineConfig(name, engineDefaults),
-                name -> settings.placement(name, deviceChoice));
+                name -> settings.placement(name, deviceChoice), settings::toolSettings);
         GatewayServer server = GatewayServer.builder(models, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())

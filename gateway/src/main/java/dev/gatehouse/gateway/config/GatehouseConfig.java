@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
+import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
@@ -36,12 +38,13 @@ import java.util.regex.Pattern;
  * @param plugins {@code plugins}: request/response plugins in order, empty without the section
  * @param metrics {@code metrics}: who may read /metrics and how JWT users are labelled in it
  * @param server {@code server}: timeouts and connection limits, {@link ServerLimits#DEFAULTS} without the section
+ * @param localTools {@code local.NAME.tool-parser} and {@code .tool-fallback}: how a local model serves tools
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
                               List<PluginConfig> plugins, MetricsConfig metrics,
-                              ServerLimits server) {
+                              ServerLimits server, Map<String, ToolSettings> localTools) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -53,7 +56,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS);
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of());
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -101,12 +104,14 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         Map<String, LocalLimits> local = new LinkedHashMap<>();
         Map<String, ProviderConfig.Prices> localPrices = new LinkedHashMap<>();
+        Map<String, ToolSettings> localTools = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : fields(root.path("local"), "local")) {
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
-                    "step-token-budget", "device", "dtype", "prices"));
+                    "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
+            localTools.put(e.getKey(), toolSettings(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
         }
         String masterKey = null;
@@ -126,7 +131,23 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
-                ServerLimits.parse(root.path("server")));
+                ServerLimits.parse(root.path("server")), Map.copyOf(localTools));
+    }
+
+    /** {@code tool-parser: auto | hermes | llama3-json | mistral} (default auto), {@code tool-fallback: prompt | refuse} (default prompt). */
+    private static ToolSettings toolSettings(JsonNode n, String where) {
+        ToolFormat parser = choice(n, "tool-parser", where, v -> "auto".equals(v) ? null : ToolFormat.parse(v));
+        Boolean refuse = choice(n, "tool-fallback", where, v -> switch (v) {
+            case "prompt" -> false;
+            case "refuse" -> true;
+            default -> throw new IllegalArgumentException("unknown tool fallback '" + v + "' (expected prompt or refuse)");
+        });
+        return new ToolSettings(parser, Boolean.TRUE.equals(refuse));
+    }
+
+    /** {@code local.NAME.tool-parser} and {@code .tool-fallback}, the defaults when unset. */
+    public ToolSettings toolSettings(String name) {
+        return localTools.getOrDefault(name, ToolSettings.DEFAULTS);
     }
 
     private static LocalLimits localLimits(JsonNode n, String where) {

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.backend.local;
 
+import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
@@ -15,9 +16,16 @@ import java.util.function.Function;
  *
  * @param device     the command line's device, for embedding models and folders without their own
  * @param placements per folder name: its device and compute type
+ * @param tools      per folder name: how it serves tools ({@code tool-parser}, {@code tool-fallback})
  */
 public record LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs,
-                         Function<String, Placement> placements) {
+                         Function<String, Placement> placements, Function<String, ToolSettings> tools) {
+
+    /** Every model with the default tool settings. */
+    public LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs,
+                      Function<String, Placement> placements) {
+        this(root, device, engineConfigs, placements, name -> ToolSettings.DEFAULTS);
+    }
 
     /** Where one model runs ({@code local.NAME.device}) and in which type ({@code local.NAME.dtype}). */
     public record Placement(DeviceChoice device, DtypeChoice dtype) {}
