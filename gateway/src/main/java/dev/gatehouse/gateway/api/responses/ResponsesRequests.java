@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.api.responses;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.gatehouse.gateway.api.openai.RequestReader;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -215,7 +216,7 @@ final class ResponsesRequests {
                         + "a JSON schema of \"type\": \"object\".");
             }
             if (parameters == null) {
-                parameters = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode().put("type", "object");
+                parameters = JsonNodeFactory.instance.objectNode().put("type", "object");
             }
             out.add(new Tool(name, tool.string("description", null), parameters,
                     tool.node("strict") == null ? null : tool.bool("strict", false)));
