@@ -391,9 +391,10 @@ class EngineTest {
             assertInstanceOf(EngineEvent.Token.class, probe.poll(30, TimeUnit.SECONDS));
             double measuredMillis = (System.nanoTime() - submitted) / 1e6;
 
-            // generous (steps slow down and speed up with the machine's load), yet a model of the queue that
-            // forgets the queued requests' own run time, ~40 steps instead of ~420, is out by 10x
-            assertTrue(estimateMillis > measuredMillis / 4 && estimateMillis < measuredMillis * 4,
+            // generous: steps slow down and speed up with the machine's load (a 2-core machine running
+            // other builds made them 6x slower during the wait than before it). Yet a model of the queue
+            // that forgets the queued requests' own run time, ~40 steps instead of ~420, is out by 10x or more.
+            assertTrue(estimateMillis > measuredMillis / 8 && estimateMillis < measuredMillis * 8,
                     "estimated " + estimateMillis + " ms, waited " + measuredMillis + " ms");
             all.add(probe);
             for (RequestHandle h : all) {
