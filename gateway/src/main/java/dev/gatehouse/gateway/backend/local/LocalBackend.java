@@ -124,6 +124,11 @@ public final class LocalBackend implements Backend {
         }
     }
 
+    /** The prompt's tokens as this model reads them: the chat template rendered and tokenized (count_tokens). */
+    public int promptTokens(ChatRequest request) {
+        return tokenize(request, engine.model()).stream().mapToInt(p -> p.length).sum();
+    }
+
     /** The rendered chat, or each prompt of a completion request. */
     private static List<int[]> tokenize(ChatRequest request, LocalModel model, boolean templateHasTools) {
         try {
