@@ -78,7 +78,7 @@ public final class LocalBackend implements Backend {
                     + " generations (prompts times n); this model queues at most " + maxWaiting + " at once.");
         }
         LocalModel model = engine.model();
-        List<int[]> prompts = tokenize(request, model, templateHasTools);
+        List<int[]> prompts = tokenize(request, model);
         int context = engine.maxModelLength();
         for (int[] prompt : prompts) {
             checkContext(request, prompt, context);
@@ -130,7 +130,7 @@ public final class LocalBackend implements Backend {
     }
 
     /** The rendered chat, or each prompt of a completion request. */
-    private static List<int[]> tokenize(ChatRequest request, LocalModel model, boolean templateHasTools) {
+    private List<int[]> tokenize(ChatRequest request, LocalModel model) {
         try {
             if (request.isChat()) {
                 String text;
