@@ -78,7 +78,7 @@ public final class LocalBackend implements Backend {
                     + " generations (prompts times n); this model queues at most " + maxWaiting + " at once.");
         }
         LocalModel model = engine.model();
-        List<int[]> prompts = tokenize(request, model, templateHasTools);
+        List<int[]> prompts = tokenize(request, model);
         int context = engine.maxModelLength();
         for (int[] prompt : prompts) {
             checkContext(request, prompt, context);
@@ -126,11 +126,11 @@ public final class LocalBackend implements Backend {
 
     /** The prompt's tokens as this model reads them: the chat template rendered and tokenized (count_tokens). */
     public int promptTokens(ChatRequest request) {
-        return tokenize(request, engine.model(), templateHasTools).stream().mapToInt(p -> p.length).sum();
+        return tokenize(request, engine.model()).stream().mapToInt(p -> p.length).sum();
     }
 
     /** The rendered chat, or each prompt of a completion request. */
-    private static List<int[]> tokenize(ChatRequest request, LocalModel model, boolean templateHasTools) {
+    private List<int[]> tokenize(ChatRequest request, LocalModel model) {
         try {
             if (request.isChat()) {
                 String text;

@@ -237,13 +237,15 @@ public final class LocalModels implements AutoCloseable {
                         model.close();
                         throw e;
                     }
-                    backends.put(name, new LocalBackend(engine, store.tools().apply(name)));
+                    LocalBackend backend = new LocalBackend(engine, store.tools().apply(name));
+                    backends.put(name, backend);
                     if (estimate != null) {
                         held.put(name, estimate);
                     }
-                    LOG.info(String.format("loaded %s (%s, %d positions per sequence, %s on %s: %s) in %.1f s", name,
-                            model.config().architecture(), engine.maxModelLength(), model.dtype().label(),
-                            model.deviceName(), model.dtype().why(), (System.nanoTime() - start) / 1e9));
+                    LOG.info(String.format("loaded %s (%s, %d positions per sequence, %s on %s: %s, tool calls: %s) in %.1f s",
+                            name, model.config().architecture(), engine.maxModelLength(), model.dtype().label(),
+                            model.deviceName(), model.dtype().why(), backend.toolFormat().label(),
+                            (System.nanoTime() - start) / 1e9));
                 }
                 failures.remove(name);
                 changed(name);

@@ -363,7 +363,7 @@ class BadRequestCorpusTest {
         add.chatField("min_p", "2", bad("min_p"));
         add.chatField("repetition_penalty", "0", bad("repetition_penalty"));
 
-        // tools and response formats: checked; response formats then refused by the local model, which cannot serve them yet
+        // tools: checked (valid ones are served by the local model); response formats: checked, then refused by it
         add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"string\"}}}]",
                 bad("tools[0].function.parameters"));
         add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":[]}}]",

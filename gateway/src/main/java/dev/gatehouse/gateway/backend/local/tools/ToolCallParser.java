@@ -8,20 +8,26 @@ import dev.gatehouse.gateway.chat.ChatEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Turns one choice's generated text, as it streams, into text and tool-call events in the model's
  * {@link ToolFormat}. Text that may be the start of a call is held back until it is known not to be
  * one: for Hermes at most the length of {@code <tool_call>}; for Llama 3 and Mistral, whose calls
- * make up the whole answer, only the answer's opening ({@code {"name"} or {@code [{"name"}). Each
- * call is sent when its JSON object is complete: its id and name, its arguments, its end. What looks
- * like a call but is not valid JSON with a {@code name} reaches the client as text, nothing is lost.
- * Not thread-safe: one per choice.
+ * make up the whole answer, only the answer's opening ({@code {"name"} or {@code [{"name"}). A call
+ * written as {@code {"name": ..., "arguments": {...}}} streams as its id and name once they are read,
+ * then its arguments as they come, then its end; one written otherwise (keys in another order,
+ * arguments as a string) is sent when its JSON object is complete. What looks like a call but is not
+ * valid JSON naming a tool reaches the client as text: nothing is lost. Not thread-safe: one per choice.
  */
 public final class ToolCallParser {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String HERMES_OPEN = "<tool_call>";
     private static final String HERMES_CLOSE = "</tool_call>";
+    /** A call's opening up to its arguments' value: the name may be streamed from here on. */
+    private static final Pattern HEAD = Pattern.compile(
+            "\\{\\s*\"name\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"\\s*,\\s*\"(?:arguments|parameters)\"\\s*:\\s*");
 
     private final int index;
     private final ToolFormat format;
@@ -31,6 +37,10 @@ public final class ToolCallParser {
     private boolean atStart = true;
     /** Inside a call: after {@code <tool_call>}, or (Llama 3, Mistral) in an answer made of calls. */
     private boolean inCall;
+    /** Hermes: the text since {@code <tool_call>}, returned as text when it holds no call. */
+    private final StringBuilder hermesBody = new StringBuilder();
+    /** Hermes: the calls sent before the current {@code <tool_call>}. */
+    private int callsBeforeBlock;
     private final JsonObjects objects = new JsonObjects();
     private int calls;
 
@@ -68,6 +78,7 @@ public final class ToolCallParser {
             hermes(true);
         } else if (inCall) {
             objects.finish();
+            text(objects.takeStray());
         } else {
             text(pending.toString());
         }
@@ -79,24 +90,35 @@ public final class ToolCallParser {
         while (true) {
             if (inCall) {
                 int close = pending.indexOf(HERMES_CLOSE);
+                // what may begin the closing marker waits, unless the answer ended
+                int upTo = close >= 0 ? close : end ? pending.length() : pending.length() - partialMarker(pending, HERMES_CLOSE);
+                String body = pending.substring(0, upTo);
+                hermesBody.append(body);
+                objects.feed(body);
+                pending.delete(0, upTo);
                 if (close < 0 && !end) {
                     return;
                 }
-                String body = close < 0 ? pending.toString() : pending.substring(0, close);
-                if (!call(body)) {
-                    text(HERMES_OPEN + body + (close < 0 ? "" : HERMES_CLOSE));
+                objects.finish();
+                String stray = objects.takeStray();
+                if (calls == callsBeforeBlock) { // no call in it: the client gets the text as written
+                    text(HERMES_OPEN + hermesBody + (close < 0 ? "" : HERMES_CLOSE));
+                } else {
+                    text(stray);
                 }
-                pending.delete(0, close < 0 ? pending.length() : close + HERMES_CLOSE.length());
+                hermesBody.setLength(0);
                 inCall = false;
                 if (close < 0) {
                     return;
                 }
+                pending.delete(0, HERMES_CLOSE.length());
             } else {
                 int open = pending.indexOf(HERMES_OPEN);
                 if (open >= 0) {
                     text(pending.substring(0, open));
                     pending.delete(0, open + HERMES_OPEN.length());
                     inCall = true;
+                    callsBeforeBlock = calls;
                     continue;
                 }
                 int keep = end ? 0 : partialMarker(pending, HERMES_OPEN);
@@ -127,8 +149,8 @@ public final class ToolCallParser {
         }
     }
 
-    /** Parses one call object; false when it is not valid JSON naming a tool. */
-    private boolean call(String body) {
+    /** Parses one whole call object; false when it is not valid JSON naming a tool. */
+    private boolean wholeCall(String body) {
         JsonNode node;
         try {
             node = JSON.readTree(body.strip());
@@ -169,9 +191,10 @@ public final class ToolCallParser {
     }
 
     /**
-     * Splits an answer made of calls into its top-level JSON objects as they complete (brackets
-     * counted outside strings). Separators between them ({@code ;}, {@code ,}, the array's brackets,
-     * whitespace) are skipped; anything else is text.
+     * Splits calls text into its top-level JSON objects (brackets counted outside strings), streaming
+     * each one's arguments once its head ({@code {"name": "...", "arguments": }) is read. Separators
+     * between objects ({@code ;}, {@code ,}, an array's brackets, whitespace) are skipped; anything
+     * else is kept as stray text.
      */
     private final class JsonObjects {
         private final StringBuilder object = new StringBuilder();
@@ -179,8 +202,13 @@ public final class ToolCallParser {
         private int depth;
         private boolean inString;
         private boolean escaped;
+        /** The call whose arguments are streaming, or -1. */
+        private int streaming = -1;
+        /** Whether the streaming call's arguments value is complete (its object may still be open). */
+        private boolean argumentsDone;
 
         void feed(String text) {
+            StringBuilder arguments = new StringBuilder();
             for (int i = 0; i < text.length(); i++) {
                 char c = text.charAt(i);
                 if (depth == 0) {
@@ -192,7 +220,18 @@ public final class ToolCallParser {
                     }
                     continue;
                 }
+                if (streaming < 0 && depth == 1 && !inString && c == '{') { // an object value opens: the arguments?
+                    Matcher head = HEAD.matcher(object);
+                    if (head.matches()) {
+                        streaming = calls++;
+                        out.add(new ChatEvent.ToolCallStart(index, streaming, newId(), unescape(head.group(1))));
+                    }
+                }
                 object.append(c);
+                boolean inArguments = streaming >= 0 && !argumentsDone;
+                if (inArguments) {
+                    arguments.append(c);
+                }
                 if (inString) {
                     if (escaped) {
                         escaped = false;
@@ -205,20 +244,66 @@ public final class ToolCallParser {
                     inString = true;
                 } else if (c == '{' || c == '[') {
                     depth++;
-                } else if ((c == '}' || c == ']') && --depth == 0) {
-                    if (!call(object.toString())) {
-                        stray.append(object);
+                } else if (c == '}' || c == ']') {
+                    depth--;
+                    if (inArguments && depth == 1) {
+                        argumentsDone = true;
                     }
-                    object.setLength(0);
+                    if (depth == 0) {
+                        flush(arguments);
+                        endObject();
+                    }
                 }
             }
+            flush(arguments);
         }
 
-        void finish() {
-            stray.append(object); // an object the answer did not complete
-            if (!stray.isEmpty()) {
-                text(stray.toString());
+        private void flush(StringBuilder arguments) {
+            if (streaming >= 0 && !arguments.isEmpty()) {
+                out.add(new ChatEvent.ToolCallDelta(index, streaming, arguments.toString()));
             }
+            arguments.setLength(0);
+        }
+
+        /** An object is complete: the streamed call ends, or the whole object is parsed as a call. */
+        private void endObject() {
+            if (streaming >= 0) {
+                out.add(new ChatEvent.ToolCallEnd(index, streaming));
+            } else if (!wholeCall(object.toString())) {
+                stray.append(object);
+            }
+            object.setLength(0);
+            streaming = -1;
+            argumentsDone = false;
+        }
+
+        /** The answer ended: a streamed call ends as it is, an unfinished object is text. */
+        void finish() {
+            if (streaming >= 0) {
+                out.add(new ChatEvent.ToolCallEnd(index, streaming));
+            } else {
+                stray.append(object);
+            }
+            object.setLength(0);
+            streaming = -1;
+            argumentsDone = false;
+            depth = 0;
+            inString = false;
+            escaped = false;
+        }
+
+        String takeStray() {
+            String s = stray.toString();
+            stray.setLength(0);
+            return s;
+        }
+    }
+
+    private static String unescape(String jsonStringContent) {
+        try {
+            return JSON.readValue("\"" + jsonStringContent + "\"", String.class);
+        } catch (JsonProcessingException e) {
+            return jsonStringContent; // the pattern only lets valid escapes through; kept as written otherwise
         }
     }
 }

@@ -55,7 +55,7 @@ class ToolCallParserTest {
     void hermesCallsBecomeToolCallsAndTheTextAroundThemStays() {
         Answer a = parse(ToolFormat.HERMES, "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n"
                 + "</tool_call>\n<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"CET\"}}\n</tool_call>");
-        assertEquals(List.of("get_weather {\"city\":\"Paris\"}", "get_time {\"zone\":\"CET\"}"), a.calls());
+        assertEquals(List.of("get_weather {\"city\": \"Paris\"}", "get_time {\"zone\": \"CET\"}"), a.calls());
         assertEquals("Let me check.\n\n", a.text());
         assertTrue(a.called());
     }
@@ -72,8 +72,11 @@ class ToolCallParserTest {
 
     @Test
     void whatLooksLikeACallButIsNotOneStaysText() {
-        String broken = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": </tool_call> done";
+        String broken = "<tool_call>\n{\"name\": \"get_weather\" </tool_call> done";
         assertEquals(new Answer(broken, List.of(), false), parse(ToolFormat.HERMES, broken));
+        // once the name and the start of the arguments are read the call has been sent: it stays one, arguments as written
+        Answer cut = parse(ToolFormat.HERMES, "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": </tool_call> done");
+        assertEquals(new Answer(" done", List.of("get_weather {\"city\": "), true), cut);
         String unnamed = "<tool_call>{\"arguments\": {}}</tool_call>";
         assertEquals(new Answer(unnamed, List.of(), false), parse(ToolFormat.HERMES, unnamed));
     }
@@ -81,7 +84,7 @@ class ToolCallParserTest {
     @Test
     void aCallTheAnswerDidNotCloseIsStillACallWhenItsJsonIsComplete() {
         Answer a = parse(ToolFormat.HERMES, "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"q\": \"a}b\\\"\"}}\n");
-        assertEquals(List.of("f {\"q\":\"a}b\\\"\"}"), a.calls());
+        assertEquals(List.of("f {\"q\": \"a}b\\\"\"}"), a.calls());
         assertEquals("", a.text());
     }
 
@@ -89,7 +92,7 @@ class ToolCallParserTest {
     void llamaJsonCallsWithAndWithoutPythonTag() {
         Answer a = parse(ToolFormat.LLAMA3_JSON, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}; "
                 + "{\"name\": \"get_time\", \"parameters\": {\"zone\": \"CET\", \"nested\": [1, {\"x\": \"}\"}]}}");
-        assertEquals(List.of("get_weather {\"city\":\"Paris\"}", "get_time {\"zone\":\"CET\",\"nested\":[1,{\"x\":\"}\"}]}"), a.calls());
+        assertEquals(List.of("get_weather {\"city\": \"Paris\"}", "get_time {\"zone\": \"CET\", \"nested\": [1, {\"x\": \"}\"}]}"), a.calls());
         assertEquals("", a.text());
         Answer tagged = parse(ToolFormat.LLAMA3_JSON, "<|python_tag|>{\"name\": \"f\", \"parameters\": {}}");
         assertEquals(List.of("f {}"), tagged.calls());
@@ -108,9 +111,31 @@ class ToolCallParserTest {
     @Test
     void mistralCallsWithAndWithoutTheirMarker() {
         String calls = "[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}, {\"name\": \"get_time\", \"arguments\": {}}]";
-        List<String> expected = List.of("get_weather {\"city\":\"Paris\"}", "get_time {}");
+        List<String> expected = List.of("get_weather {\"city\": \"Paris\"}", "get_time {}");
         assertEquals(expected, parse(ToolFormat.MISTRAL, "[TOOL_CALLS]" + calls).calls());
         assertEquals(expected, parse(ToolFormat.MISTRAL, " " + calls).calls());
         assertEquals(new Answer("[1] is a list", List.of(), false), parse(ToolFormat.MISTRAL, "[1] is a list"));
+    }
+
+    @Test
+    void argumentsStreamAsTheModelWritesThem() {
+        ToolCallParser parser = new ToolCallParser(0, ToolFormat.HERMES);
+        assertEquals(List.of(), parser.feed("<tool_call>\n{\"name\": \"get_w\\u0065ather\", \"arguments\": "));
+        List<ChatEvent> start = parser.feed("{\"city\": \"Pa");
+        ChatEvent.ToolCallStart s = (ChatEvent.ToolCallStart) start.get(0);
+        assertEquals("get_weather", s.name(), "the name is sent as soon as it is read, its escapes decoded");
+        assertEquals(List.of(new ChatEvent.ToolCallDelta(0, 0, "{\"city\": \"Pa")), start.subList(1, start.size()));
+        assertEquals(List.of(new ChatEvent.ToolCallDelta(0, 0, "ris\"}")), parser.feed("ris\"}"));
+        assertEquals(List.of(new ChatEvent.ToolCallEnd(0, 0)), parser.feed("}\n</tool_call>"));
+        assertEquals(List.of(), parser.finish());
+        assertTrue(parser.calledTools());
+    }
+
+    @Test
+    void aCallInAnotherShapeIsSentWhole() {
+        Answer a = parse(ToolFormat.HERMES, "<tool_call>{\"arguments\": {\"x\": 1}, \"name\": \"f\"}</tool_call>"
+                + "<tool_call>{\"name\": \"g\", \"arguments\": \"{\\\"y\\\": 2}\"}</tool_call>");
+        assertEquals(List.of("f {\"x\":1}", "g {\"y\": 2}"), a.calls());
+        assertEquals("", a.text());
     }
 }
