@@ -5,6 +5,7 @@ import dev.gatehouse.gateway.config.JwtConfig;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
+import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 
@@ -116,11 +117,20 @@ public final class ApiAuth {
 
     /** The caller of a /v1 request; 401 when a key is required and missing, unknown or expired. */
     public Caller authenticate(ServerRequest req) {
+        return authenticate(bearer(req), "Send it as 'Authorization: Bearer <key>'.");
+    }
+
+    /** As {@link #authenticate(ServerRequest)}, the key also taken from {@code x-api-key}, as Anthropic's clients send it. */
+    public Caller authenticateApiKeyHeader(ServerRequest req) {
+        Optional<String> apiKey = req.headers().first(X_API_KEY).map(String::trim).filter(v -> !v.isEmpty());
+        return authenticate(apiKey.or(() -> bearer(req)), "Send it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'.");
+    }
+
+    private Caller authenticate(Optional<String> sent, String howToSend) {
         if (!required()) {
             return Caller.ANYONE;
         }
-        String presented = bearer(req).orElseThrow(() -> invalidKey("You didn't provide an API key. "
-                + "Send it as 'Authorization: Bearer <key>'."));
+        String presented = sent.orElseThrow(() -> invalidKey("You didn't provide an API key. " + howToSend));
         if (isMaster(presented)) {
             return Caller.ANYONE;
         }
@@ -150,6 +160,8 @@ public final class ApiAuth {
         // hashes have one length, so isEqual's time depends on neither the key's length nor its content
         return masterHash != null && MessageDigest.isEqual(masterHash, KeyStore.sha256(presented));
     }
+
+    private static final HeaderName X_API_KEY = HeaderNames.create("x-api-key");
 
     private static Optional<String> bearer(ServerRequest req) {
         return req.headers().first(HeaderNames.AUTHORIZATION)

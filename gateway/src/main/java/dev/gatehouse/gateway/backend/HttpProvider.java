@@ -40,19 +40,20 @@ public final class HttpProvider implements Backend {
         HttpRequest.Builder http = HttpRequest.newBuilder(uri)
                 .timeout(Duration.ofMillis(config.timeoutMillis())) // until the response headers arrive
                 .header("Content-Type", "application/json")
-                .header("Accept", request.stream() ? "text/event-stream" : "application/json")
+                .header("Accept", request.stream() ? api.streamMediaType() : "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (uri.getScheme().equals("http")) {
             http.version(HttpClient.Version.HTTP_1_1); // plain-text servers rarely take the h2c upgrade
         }
         config.headers().forEach(http::header);
-        api.authenticate(http);
+        api.authenticate(http, uri, body);
         HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw api.error(response.statusCode(), client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));
         }
         if (request.stream()) {
-            return new ProviderStream(config.name(), response.body(), config.timeoutMillis(), api.stream(request));
+            return new ProviderStream(new ProviderEvents(config.name(), api.payloads(response.body(), config.timeoutMillis())),
+                    api.stream(request));
         }
         return new FinishedStream(api.answer(request, client.parse(client.readAll(response.body()))));
     }

@@ -5,6 +5,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 
+import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.util.List;
@@ -23,8 +24,11 @@ public interface ProviderApi {
     /** The endpoint of this request (it may name the model or the streaming operation). */
     URI uri(ChatRequest request);
 
-    /** The headers that authenticate the request (and any the API requires), besides Content-Type and Accept. */
-    void authenticate(HttpRequest.Builder http);
+    /**
+     * The headers that authenticate the request (and any the API requires), besides Content-Type and
+     * Accept; {@code uri} and {@code body} are what is sent, for APIs that sign them (Bedrock's SigV4).
+     */
+    void authenticate(HttpRequest.Builder http, URI uri, byte[] body);
 
     /** The request body; throws {@link ApiException#unsupported} for what the provider cannot serve. */
     JsonNode body(ChatRequest request);
@@ -37,4 +41,14 @@ public interface ProviderApi {
 
     /** A translator for one streamed answer. */
     StreamTranslator stream(ChatRequest request);
+
+    /** The Accept header of a streamed request. */
+    default String streamMediaType() {
+        return "text/event-stream";
+    }
+
+    /** A streamed answer's body as JSON events: SSE unless the API frames its streams otherwise. */
+    default StreamPayloads payloads(InputStream body, long stallMillis) {
+        return new SseLines(body, stallMillis);
+    }
 }

@@ -7,17 +7,21 @@ import java.io.IOException;
 import java.io.InputStream;
 
 /**
- * A provider's SSE stream as JSON events, with what goes wrong on the way mapped to the gateway's
+ * A provider's stream (SSE, or another framing's {@link StreamPayloads}) as JSON events, with what goes wrong on the way mapped to the gateway's
  * errors the same way for every provider: a transport failure or stall (502/504), an event that is
  * not JSON, a stream that ends before the provider said it was done. Each failure closes the body.
  */
 public final class ProviderEvents implements AutoCloseable {
     private final String provider;
-    private final SseLines lines;
+    private final StreamPayloads lines;
 
     public ProviderEvents(String provider, InputStream body, long stallMillis) {
+        this(provider, new SseLines(body, stallMillis));
+    }
+
+    public ProviderEvents(String provider, StreamPayloads payloads) {
         this.provider = provider;
-        this.lines = new SseLines(body, stallMillis);
+        this.lines = payloads;
     }
 
     /** The next data payload; null at the end of the body. */

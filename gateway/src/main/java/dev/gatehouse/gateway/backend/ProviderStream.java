@@ -23,7 +23,11 @@ final class ProviderStream implements ChatStream {
     private boolean done;
 
     ProviderStream(String provider, InputStream body, long stallMillis, StreamTranslator translator) {
-        this.events = new ProviderEvents(provider, body, stallMillis);
+        this(new ProviderEvents(provider, body, stallMillis), translator);
+    }
+
+    ProviderStream(ProviderEvents events, StreamTranslator translator) {
+        this.events = events;
         this.translator = translator;
     }
 

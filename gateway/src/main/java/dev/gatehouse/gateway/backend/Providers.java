@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.backend;
 
 import dev.gatehouse.gateway.backend.anthropic.AnthropicProvider;
+import dev.gatehouse.gateway.backend.bedrock.BedrockProvider;
 import dev.gatehouse.gateway.backend.gemini.GeminiProvider;
 import dev.gatehouse.gateway.backend.openai.OpenAiProvider;
 import dev.gatehouse.gateway.config.ProviderConfig;
@@ -16,7 +17,8 @@ public final class Providers {
             ProviderType.OPENAI_COMPATIBLE, OpenAiProvider::new,
             ProviderType.AZURE_OPENAI, OpenAiProvider::new,
             ProviderType.ANTHROPIC, AnthropicProvider::new,
-            ProviderType.GEMINI, GeminiProvider::new);
+            ProviderType.GEMINI, GeminiProvider::new,
+            ProviderType.BEDROCK, BedrockProvider::new);
 
     private Providers() {}
 

@@ -11,7 +11,7 @@ import java.nio.charset.StandardCharsets;
  * slow client slows the read and TCP slows the provider. A provider silent for longer than
  * {@code stallMillis} is a {@link ReadTimeoutStream.StalledException}.
  */
-public final class SseLines implements AutoCloseable {
+public final class SseLines implements StreamPayloads {
     private final ReadTimeoutStream body;
     private final BufferedReader lines;
 
@@ -21,6 +21,7 @@ public final class SseLines implements AutoCloseable {
     }
 
     /** The next data payload, trimmed; null at the end of the body. Event names, comments and blank lines are skipped. */
+    @Override
     public String nextData() throws IOException {
         while (true) {
             String line = lines.readLine();
@@ -33,7 +34,6 @@ public final class SseLines implements AutoCloseable {
         }
     }
 
-    /** Closing the body before its end aborts the upstream request. */
     @Override
     public void close() {
         body.close();

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.engine.MemoryBudget;
+import dev.gatehouse.serving.engine.MemoryEstimate;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.text.ChatMessage;
 import picocli.CommandLine.Command;
@@ -14,6 +17,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -73,7 +78,16 @@ public final class GenerateCommand implements Callable<Integer> {
                 .withSeed(seed).withStop(stop == null ? List.of() : stop).validate();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (LocalModel local = LocalModel.load(models.store.resolve(model), models.device())) {
+        MemoryBudget memory = models.memoryBudget();
+        Path folder = models.store.resolve(model);
+        if (models.device().onCpu() && Files.isDirectory(folder)) {
+            // one sequence: the prompt (at most one token per character, plus the chat template's) and the reply
+            long positions = (long) prompt.length() + maxTokens + (chat ? 256 : 8);
+            memory.check(folder.getFileName().toString(),
+                    MemoryEstimate.forOneSequence(folder, DtypeChoice.AUTO, positions), 0,
+                    "use a smaller model or a machine with more memory (--memory-limit-mb, if set, higher)");
+        }
+        try (LocalModel local = LocalModel.load(folder, models.device())) {
             int[] promptIds = chat
                     ? local.tokenizer().encode(local.chatTemplate().render(List.of(new ChatMessage("user", prompt)), true), false)
                     : local.encodePrompt(prompt);

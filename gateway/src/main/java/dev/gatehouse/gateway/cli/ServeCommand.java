@@ -162,7 +162,8 @@ public final class ServeCommand implements Callable<Integer> {
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         EngineConfig engineDefaults = engine;
         LocalStore localStore = new LocalStore(store, deviceChoice, name -> settings.engineConfig(name, engineDefaults),
-                name -> settings.placement(name, deviceChoice));
+                name -> settings.placement(name, deviceChoice), settings::toolSettings,
+                modelOptions.memoryBudget());
         GatewayServer server = GatewayServer.builder(localModels, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
+import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
@@ -36,12 +38,13 @@ import java.util.regex.Pattern;
  * @param plugins {@code plugins}: request/response plugins in order, empty without the section
  * @param metrics {@code metrics}: who may read /metrics and how JWT users are labelled in it
  * @param server {@code server}: timeouts and connection limits, {@link ServerLimits#DEFAULTS} without the section
+ * @param localTools {@code local.NAME.tool-parser} and {@code .tool-fallback}: how a local model serves tools
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
                               List<PluginConfig> plugins, MetricsConfig metrics,
-                              ServerLimits server) {
+                              ServerLimits server, Map<String, ToolSettings> localTools) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -53,7 +56,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS);
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of());
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -101,12 +104,15 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         Map<String, LocalLimits> local = new LinkedHashMap<>();
         Map<String, ProviderConfig.Prices> localPrices = new LinkedHashMap<>();
+        Map<String, ToolSettings> localTools = new LinkedHashMap<>();
         for (Map.Entry<String, JsonNode> e : fields(root.path("local"), "local")) {
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
-                    "step-token-budget", "device", "dtype", "prices", "idle-unload-after"));
+                    "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback",
+                    "idle-unload-after"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
+            localTools.put(e.getKey(), toolSettings(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
         }
         String masterKey = null;
@@ -126,7 +132,23 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
-                ServerLimits.parse(root.path("server")));
+                ServerLimits.parse(root.path("server")), Map.copyOf(localTools));
+    }
+
+    /** {@code tool-parser: auto | hermes | llama3-json | mistral} (default auto), {@code tool-fallback: prompt | refuse} (default prompt). */
+    private static ToolSettings toolSettings(JsonNode n, String where) {
+        ToolFormat parser = choice(n, "tool-parser", where, v -> "auto".equals(v) ? null : ToolFormat.parse(v));
+        Boolean refuse = choice(n, "tool-fallback", where, v -> switch (v) {
+            case "prompt" -> false;
+            case "refuse" -> true;
+            default -> throw new IllegalArgumentException("unknown tool fallback '" + v + "' (expected prompt or refuse)");
+        });
+        return new ToolSettings(parser, Boolean.TRUE.equals(refuse));
+    }
+
+    /** {@code local.NAME.tool-parser} and {@code .tool-fallback}, the defaults when unset. */
+    public ToolSettings toolSettings(String name) {
+        return localTools.getOrDefault(name, ToolSettings.DEFAULTS);
     }
 
     private static LocalLimits localLimits(JsonNode n, String where) {
@@ -229,10 +251,10 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         String where = "providers." + name;
         requireObject(n, where);
         allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-key-file", "api-version", "timeout-ms", "headers",
-                "prices", "retries", "circuit-breaker"));
+                "prices", "retries", "circuit-breaker", "region", "access-key-id", "secret-access-key-file", "session-token-file"));
         String typeName = requiredText(n, "type", where);
         ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
-                + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini)"));
+                + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini, bedrock)"));
         if (n.has("api-key") && n.has("api-key-file")) {
             throw new ConfigException(where + ": give api-key or api-key-file, not both");
         }
@@ -265,7 +287,16 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 return null;
             }
         }
-        String baseUrl = expand(requiredText(n, "base-url", where), env, where + ".base-url").replaceAll("/+$", "");
+        ProviderConfig.Aws aws = null;
+        if (type == ProviderType.BEDROCK) {
+            aws = aws(name, n, env, warnings);
+            if (aws == null) {
+                return null;
+            }
+        }
+        String baseUrl = (aws != null && !n.has("base-url")
+                ? "https://bedrock-runtime." + aws.region() + ".amazonaws.com"
+                : expand(requiredText(n, "base-url", where), env, where + ".base-url")).replaceAll("/+$", "");
         String apiVersion = n.has("api-version") ? expand(text(n, "api-version", where), env, where + ".api-version") : null;
         if (type == ProviderType.AZURE_OPENAI && apiVersion == null) {
             throw new ConfigException(where + ": azure-openai needs an api-version");
@@ -295,7 +326,56 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 failures == null ? defaults.breakerFailures() : failures,
                 cooldown == null ? defaults.breakerCooldownMillis() : cooldown);
         return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
-                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure);
+                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws);
+    }
+
+    /**
+     * A bedrock provider's {@code region} (required) and credentials: {@code access-key-id} with
+     * {@code secret-access-key-file} (and optionally {@code session-token-file}), or none of them for
+     * the AWS SDK's default chain. Null when a file cannot be read: reported, then skipped.
+     */
+    private static ProviderConfig.Aws aws(String name, JsonNode n, Map<String, String> env, List<String> warnings) {
+        String where = "providers." + name;
+        String region = expand(requiredText(n, "region", where), env, where + ".region");
+        if (!region.matches("[a-z0-9-]{1,30}")) {
+            throw new ConfigException(where + ".region: '" + region + "' is not an AWS region name (e.g. us-east-1)");
+        }
+        if (n.has("api-key") || n.has("api-key-file")) {
+            throw new ConfigException(where + ": bedrock takes AWS credentials (access-key-id, secret-access-key-file), not api-key");
+        }
+        if (n.has("access-key-id") != n.has("secret-access-key-file")) {
+            throw new ConfigException(where + ": give access-key-id and secret-access-key-file together, or neither for the default AWS chain");
+        }
+        if (n.has("session-token-file") && !n.has("access-key-id")) {
+            throw new ConfigException(where + ": session-token-file needs access-key-id and secret-access-key-file");
+        }
+        if (!n.has("access-key-id")) {
+            return new ProviderConfig.Aws(region, null, null, null);
+        }
+        String keyId = expand(text(n, "access-key-id", where), env, where + ".access-key-id");
+        String secret = secretFile(name, n, "secret-access-key-file", env, warnings);
+        String token = n.has("session-token-file") ? secretFile(name, n, "session-token-file", env, warnings) : null;
+        if (secret == null || (n.has("session-token-file") && token == null)) {
+            return null;
+        }
+        return new ProviderConfig.Aws(region, keyId, secret, token);
+    }
+
+    /** A mounted secret's contents, stripped; null (with a warning, never the contents) when unreadable or empty. */
+    private static String secretFile(String name, JsonNode n, String key, Map<String, String> env, List<String> warnings) {
+        String where = "providers." + name;
+        Path file = Path.of(expand(text(n, key, where), env, where + "." + key));
+        try {
+            String secret = Files.readString(file).strip();
+            if (secret.isEmpty()) {
+                warnings.add("provider '" + name + "' skipped: its " + key + " " + file + " is empty");
+                return null;
+            }
+            return secret;
+        } catch (IOException e) {
+            warnings.add("provider '" + name + "' skipped: cannot read its " + key + " " + file + " (" + e.getClass().getSimpleName() + ")");
+            return null;
+        }
     }
 
     /** {@code prices: {input-per-million, output-per-million, models: {NAME: {...}}}}; NONE when absent. */

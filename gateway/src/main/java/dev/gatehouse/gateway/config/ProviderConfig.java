@@ -8,9 +8,15 @@ import java.util.Map;
  *
  * @param apiKey null for an endpoint that wants none (a self-hosted OpenAI-compatible server)
  * @param apiVersion Azure OpenAI's api-version query parameter; null elsewhere
+ * @param aws        Bedrock's region and credentials; null elsewhere
  */
 public record ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
-                             long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures) {
+                             long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws) {
+
+    public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
+                          long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures) {
+        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, null);
+    }
 
     public static final long DEFAULT_TIMEOUT_MILLIS = 60_000;
 
@@ -55,11 +61,22 @@ public record ProviderConfig(String name, ProviderType type, String baseUrl, Str
         public static final Failures DEFAULT = new Failures(2, 5, 30_000);
     }
 
+    /**
+     * An AWS target: its region, and explicit credentials when gatehouse.yaml gives them (all null:
+     * the AWS SDK's default chain, i.e. environment, profile, container and instance roles, web identity).
+     */
+    public record Aws(String region, String accessKeyId, String secretAccessKey, String sessionToken) {
+        @Override
+        public String toString() {
+            return "Aws[region=" + region + ", credentials=" + (accessKeyId == null ? "default chain" : "explicit") + "]";
+        }
+    }
+
     @Override
     public String toString() {
         return "ProviderConfig[name=" + name + ", type=" + type.wireName() + ", baseUrl=" + baseUrl
                 + ", apiKey=" + (apiKey == null ? "none" : "***") + ", apiVersion=" + apiVersion
                 + ", timeoutMillis=" + timeoutMillis + ", headers=" + headers.keySet() + ", prices=" + prices
-                + ", failures=" + failures + "]";
+                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + "]";
     }
 }

@@ -9,7 +9,8 @@ public enum ProviderType {
     OPENAI_COMPATIBLE("openai-compatible"),
     AZURE_OPENAI("azure-openai"),
     ANTHROPIC("anthropic"),
-    GEMINI("gemini");
+    GEMINI("gemini"),
+    BEDROCK("bedrock");
 
     private final String wireName;
 

@@ -3,6 +3,8 @@ package dev.gatehouse.gateway.pipeline;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.usage.UsageRecorder;
@@ -64,6 +66,22 @@ public final class ChatPipeline {
         models.names().stream().filter(caller::allows).forEach(names::add);
         router.routeNames().stream().filter(name -> models.get(name).isEmpty() && caller.allows(name)).forEach(names::add);
         return names;
+    }
+
+    /**
+     * A chat request's prompt tokens: counted with a local model's own template and tokenizer; for any
+     * other route, {@link TokenEstimate#prompt} (characters / 4), since providers count with tokenizers
+     * Gatehouse does not have. A name that is neither is the usual 404.
+     */
+    public long promptTokens(ChatRequest request) {
+        var local = models.get(request.model());
+        if (local.isPresent()) {
+            return local.get().promptTokens(request);
+        }
+        if (!router.isRoute(request.model())) {
+            throw ApiException.modelNotFound(request.model());
+        }
+        return TokenEstimate.prompt(request);
     }
 
     /** Whether {@code name} is a chat or embedding model or a configured route. */

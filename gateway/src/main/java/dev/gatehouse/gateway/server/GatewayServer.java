@@ -2,7 +2,9 @@ package dev.gatehouse.gateway.server;
 
 import dev.gatehouse.gateway.admin.AdminApi;
 import dev.gatehouse.gateway.admin.ModelsAdminApi;
+import dev.gatehouse.gateway.api.anthropic.AnthropicApi;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
+import dev.gatehouse.gateway.api.responses.ResponsesApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
@@ -199,6 +201,8 @@ public final class GatewayServer implements AutoCloseable {
                                 }
                             })
                             .get("/metrics", new MetricsEndpoint(registry, metricsToken)::handle)
+                            .register("/v1", new AnthropicApi(pipeline, maxBodyBytes)) // before OpenAI's catch-all
+                            .register("/v1", new ResponsesApi(openAi))
                             .register("/v1", openAi)
                             .register("/admin/models", modelsAdmin)
                             .register("/admin", new AdminApi(auth, u))

@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class ProvidersTest {
     private static Backend backend(ProviderType type) {
         return Providers.backend(new ProviderConfig("p", type, "http://127.0.0.1:9", "key", "2024-10-21", 1_000, Map.of(),
-                ProviderConfig.Prices.NONE));
+                ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT,
+                new ProviderConfig.Aws("us-east-1", "AKIDEXAMPLE", "secret", null)));
     }
 
     @Test
@@ -19,6 +20,7 @@ class ProvidersTest {
             Capabilities expected = switch (type) {
                 case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI, GEMINI -> Capabilities.EVERYTHING;
                 case ANTHROPIC -> new Capabilities(true, true, false, true, null); // json_schema as a forced tool
+                case BEDROCK -> new Capabilities(true, true, false, false, null); // Converse has no response formats
             };
             assertEquals(expected, backend(type).capabilities(), type.wireName());
         }

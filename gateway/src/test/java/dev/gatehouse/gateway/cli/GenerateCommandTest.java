@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import ai.djl.engine.Engine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.gatehouse.serving.testing.SparseCheckpoint;
+import dev.gatehouse.serving.testing.TensorDtype;
 import dev.gatehouse.serving.testing.TestModelFolder;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
@@ -22,6 +24,29 @@ class GenerateCommandTest {
     @BeforeAll
     static void writeModel() throws Exception {
         TestModelFolder.llama().write(store.resolve("tiny-llama"));
+    }
+
+    /** A model that cannot fit is refused before any weight is read: one line and exit 1, not the OOM killer. */
+    @Test
+    void aModelThatCannotFitIsRefusedInOneLine() throws Exception {
+        Path big = SparseCheckpoint.llama2_7b(store.resolve("llama-2-7b"), TensorDtype.BF16);
+        CliRun r = CliRun.run("generate", "--model", big.toString(), "--prompt", "Hello", "--device", "cpu",
+                "--memory-limit-mb", "16384");
+        assertEquals(1, r.code(), r.err());
+        assertEquals("", r.out());
+        String line = r.err().strip();
+        assertFalse(line.contains("\n"), line);
+        assertTrue(line.startsWith("error: not loading llama-2-7b: it needs about 28.7 GB on the CPU (weights 27.0 GB as float32"), line);
+        assertTrue(line.contains("BF16 widened to F32 on the CPU") && line.contains("only 17.2 GB is free (memory-limit-mb 16384); use a smaller model"), line);
+
+        CliRun fits = CliRun.run("generate", "--model", "tiny-llama", "--model-store", store.toString(), "--prompt", "t20",
+                "--max-tokens", "2", "--memory-limit-mb", "16384", "--json");
+        assertEquals(0, fits.code(), fits.err());
+
+        CliRun negative = CliRun.run("generate", "--model", big.toString(), "--prompt", "Hello", "--memory-limit-mb", "-1");
+        assertEquals(1, negative.code());
+        assertEquals("error: --memory-limit-mb must be 0 (what the machine has free) or a number of MiB, not -1",
+                negative.err().strip());
     }
 
     @Test

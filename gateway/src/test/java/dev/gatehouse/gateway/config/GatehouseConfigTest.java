@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
+import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
@@ -272,6 +274,23 @@ class GatehouseConfigTest {
         assertMessage("local.x.device: device must be auto, cpu, cuda or cuda:N, not 'gpu1'", "local: {x: {device: gpu1}}", env);
         assertMessage("local.x.device must be a string", "local: {x: {device: 1}}", env);
         assertMessage("local.x.dtype: dtype bfloat16 is not supported", "local: {x: {dtype: bfloat16}}", env);
+    }
+
+    @Test
+    void aLocalModelCanHaveItsOwnToolParserAndRefuseTheFallback() {
+        GatehouseConfig c = GatehouseConfig.parse("""
+                local:
+                  llama:  {tool-parser: llama3-json}
+                  strict: {tool-fallback: refuse, tool-parser: auto}
+                """, Map.of());
+        assertEquals(new ToolSettings(ToolFormat.LLAMA3_JSON, false), c.toolSettings("llama"));
+        assertEquals(new ToolSettings(null, true), c.toolSettings("strict"));
+        assertEquals(ToolSettings.DEFAULTS, c.toolSettings("other"));
+        Map<String, String> env = Map.of();
+        assertMessage("local.x.tool-parser: unknown tool parser 'xml' (expected auto, hermes, llama3-json or mistral)",
+                "local: {x: {tool-parser: xml}}", env);
+        assertMessage("local.x.tool-fallback: unknown tool fallback 'no' (expected prompt or refuse)",
+                "local: {x: {tool-fallback: 'no'}}", env);
     }
 
     @Test

@@ -5,6 +5,9 @@ import dev.gatehouse.serving.load.Safetensors;
 import dev.gatehouse.serving.testing.BertTestFolder;
 import dev.gatehouse.serving.testing.TensorDtype;
 import dev.gatehouse.serving.testing.TestModelFolder;
+import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.EngineConfig;
+import dev.gatehouse.serving.engine.MemoryEstimate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -80,14 +83,19 @@ class ModelsCommandsTest {
 
         List<String> lines = out.toString().lines().toList();
         assertEquals(4, lines.size(), out.toString()); // header + three models, no .partial
-        assertTrue(lines.get(0).matches("NAME +ARCHITECTURE +PARAMS +DTYPE +SIZE +SERVABLE"), lines.get(0));
+        assertTrue(lines.get(0).matches("NAME +ARCHITECTURE +PARAMS +DTYPE +SIZE +MEMORY +SERVABLE"), lines.get(0));
 
         List<String> llama = List.of(row(PULLED).trim().split(" +"));
         long params = parameters(store.resolve(PULLED)); // counted by serving's own reader
         assertTrue(params > 1_000 && params < 1_000_000, "test model size changed: " + params);
         long onDisk = StoredModels.sizeOnDisk(store.resolve(PULLED));
+        // what serve checks before loading: F32 weights on the CPU, the default KV cache, working buffers
+        long memory = MemoryEstimate.forEngine(store.resolve(PULLED), DtypeChoice.AUTO, EngineConfig.defaults()).totalBytes();
+        assertTrue(memory > params * 4, "weights widened to F32 and more: " + memory);
         assertEquals(List.of(PULLED, "LlamaForCausalLM", Math.round(params / 1e3) + "K", "BF16",
-                String.format(java.util.Locale.ROOT, "%.1f", onDisk / 1024.0), "KiB", "yes"), llama);
+                String.format(java.util.Locale.ROOT, "%.1f", onDisk / 1024.0), "KiB",
+                String.format(java.util.Locale.ROOT, "%.1f", memory / 1048576.0), "MiB", "yes"), llama);
+        assertTrue(row("mini-bert").contains(" - "), "no estimate for an embedding model: " + row("mini-bert"));
 
         assertTrue(row("mini-bert").contains("BertModel") && row("mini-bert").endsWith(" yes"), row("mini-bert"));
         assertTrue(row("some-t5").contains("T5ForConditionalGeneration") && row("some-t5").endsWith(" no"), row("some-t5"));

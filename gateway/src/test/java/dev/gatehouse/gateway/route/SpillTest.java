@@ -89,7 +89,7 @@ class SpillTest {
                 models:
                   - name: spill-when-full           # waits of any length are fine: spills only when the queue refuses
                     targets: [{local: tiny-llama}, {provider: openai, model: gpt-4o-mini}]
-                    spill: {max-queue-wait-ms: 600000}
+                    spill: {max-queue-wait-ms: 86400000} # a day: a loaded machine's 8000-token holders estimate minutes
                   - name: spill-when-slow
                     targets: [{local: tiny-llama}, {provider: openai, model: gpt-4o-mini}]
                     spill: {max-queue-wait-ms: %d}

@@ -46,6 +46,11 @@ public record DeviceChoice(Kind kind, int index) {
         };
     }
 
+    /** Whether a model placed by this choice runs on the CPU (auto on a machine without a usable GPU). */
+    public boolean onCpu() {
+        return kind == Kind.CPU || kind == Kind.AUTO && !TorchBuild.cudaAvailable();
+    }
+
     /** The DJL device; a GPU asked for and not usable is an IllegalStateException saying why in one line. */
     public Device resolve() {
         boolean cuda = TorchBuild.cudaAvailable(); // loads libtorch: a GPU build that names none stops here, also for cpu

@@ -88,6 +88,11 @@ public final class ModelWeights {
         return infos.containsKey(name);
     }
 
+    /** How many numbers a tensor holds. */
+    public long elementCount(String name) {
+        return info(name).elementCount();
+    }
+
     /** The dtype the checkpoint stores a tensor in. */
     public Safetensors.DType storedType(String name) {
         return info(name).dtype();

@@ -140,8 +140,8 @@ final class Jinja2Source {
     /**
      * At a for tag: when it has a loop filter ({@code {% for m in messages if m.role != 'system' %}},
      * which jinjava reads as an inline if), writes a loop that collects the items that pass and
-     * then the loop over them, so {@code loop.index}, {@code loop.last} and {@code else} count
-     * only those, as in Jinja2; returns true.
+     * then the loop over them, so {@code loop.index} and {@code loop.last} count only those, as in
+     * Jinja2; returns true.
      */
     private boolean loopFilter() {
         int depth = 0;

@@ -70,13 +70,17 @@ public final class OpenAiApi implements HttpService {
                 "Unknown request URL: " + req.prologue().method().text() + " " + req.prologue().uriPath().path() + ".", null));
     }
 
+    /** What an endpoint does with a request's JSON body once its caller is known. */
     @FunctionalInterface
-    private interface Handler {
+    public interface Handler {
         void handle(JsonNode body, Call call) throws Exception;
     }
 
-    /** Authenticates, reads the body and runs the handler; every way out becomes an OpenAI error and ends the call. */
-    private void serve(String route, ServerRequest req, ServerResponse res, Handler handler) {
+    /**
+     * Authenticates, reads the body and runs the handler; every way out becomes an OpenAI error and
+     * ends the call. Public for the other endpoints in OpenAI's error shape (the Responses API).
+     */
+    public void serve(String route, ServerRequest req, ServerResponse res, Handler handler) {
         Call call = pipeline.begin(route, (name, value) -> res.header(HeaderNames.create(name), value));
         int status = 200;
         try {

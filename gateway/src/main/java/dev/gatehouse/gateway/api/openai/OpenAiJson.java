@@ -11,9 +11,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /** OpenAI's response, chunk and error bodies, built explicitly field by field. */
-final class OpenAiJson {
+public final class OpenAiJson {
     /** Trailing tokens fail: "{...} garbage" or two objects back to back are malformed, not the first object. */
-    static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    public static final ObjectMapper MAPPER = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private OpenAiJson() {}
 
@@ -86,7 +86,7 @@ final class OpenAiJson {
         return n;
     }
 
-    static byte[] bytes(Object node) {
+    public static byte[] bytes(Object node) {
         try {
             return MAPPER.writeValueAsBytes(node);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -20,7 +20,7 @@ import java.util.logging.Logger;
  * Reads a request body under the size limit and parses it as JSON, turning every way a body can be
  * wrong (too large, badly framed, not UTF-8, not JSON) into OpenAI's 400 or 413.
  */
-final class RequestBody {
+public final class RequestBody {
     private static final Logger LOG = Logger.getLogger(RequestBody.class.getName());
 
     /** How much of an oversized body is read and dropped so the 413 reaches the client (see tooLarge). */
@@ -28,12 +28,12 @@ final class RequestBody {
 
     private final long maxBodyBytes;
 
-    RequestBody(long maxBodyBytes) {
+    public RequestBody(long maxBodyBytes) {
         this.maxBodyBytes = maxBodyBytes;
     }
 
     /** The body as JSON, or an ApiException saying what is wrong with it in the client's terms. */
-    JsonNode read(ServerRequest req, ServerResponse res) {
+    public JsonNode read(ServerRequest req, ServerResponse res) {
         long declared = req.headers().contentLength().orElse(0);
         if (declared < 0) { // Helidon reads -1 as "chunked" and fails on other negatives deep in its reader
             throw unreadable(res, "Invalid Content-Length: " + declared + ".");

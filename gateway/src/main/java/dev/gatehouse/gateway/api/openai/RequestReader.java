@@ -7,15 +7,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Typed access to a JSON request body that answers every wrong type with OpenAI's 400 naming the
- * field. Absent and null fields take the default, as OpenAI's API does.
+ * Typed access to a JSON request body that answers every wrong type with a 400 naming the field
+ * (every dialect's decoder uses it; each encodes the 400 in its own error shape). Absent and null fields take the default, as OpenAI's API does.
  */
-final class RequestReader {
+public final class RequestReader {
     private final JsonNode body;
     /** "" for the body; "stream_options." for a nested object, so errors name the full param. */
     private final String prefix;
 
-    RequestReader(JsonNode body) {
+    public RequestReader(JsonNode body) {
         if (body == null || !body.isObject()) {
             throw ApiException.invalid(null, "The request body must be a JSON object.");
         }
@@ -29,7 +29,7 @@ final class RequestReader {
     }
 
     /** The object at {@code where} (e.g. "tools[1]"), its errors naming fields below it; a 400 when it is not an object. */
-    static RequestReader at(JsonNode n, String where) {
+    public static RequestReader at(JsonNode n, String where) {
         if (n == null || !n.isObject()) {
             throw wrongType(where, "an object");
         }
@@ -37,7 +37,7 @@ final class RequestReader {
     }
 
     /** A nested object such as stream_options; null when absent. */
-    RequestReader object(String field) {
+    public RequestReader object(String field) {
         JsonNode n = node(field);
         if (n == null) {
             return null;
@@ -48,12 +48,12 @@ final class RequestReader {
         return new RequestReader(n, prefix + field + ".");
     }
 
-    JsonNode node(String field) {
+    public JsonNode node(String field) {
         JsonNode n = body.get(field);
         return n == null || n.isNull() ? null : n;
     }
 
-    String string(String field, String fallback) {
+    public String string(String field, String fallback) {
         JsonNode n = node(field);
         if (n == null) {
             return fallback;
@@ -64,7 +64,7 @@ final class RequestReader {
         return n.asText();
     }
 
-    String requiredString(String field) {
+    public String requiredString(String field) {
         String s = string(field, null);
         if (s == null || s.isEmpty()) {
             throw ApiException.invalid(prefix + field, "Missing required parameter: '" + prefix + field + "'.");
@@ -72,7 +72,7 @@ final class RequestReader {
         return s;
     }
 
-    boolean bool(String field, boolean fallback) {
+    public boolean bool(String field, boolean fallback) {
         JsonNode n = node(field);
         if (n == null) {
             return fallback;
@@ -83,7 +83,7 @@ final class RequestReader {
         return n.asBoolean();
     }
 
-    Integer integer(String field, Integer fallback) {
+    public Integer integer(String field, Integer fallback) {
         JsonNode n = node(field);
         if (n == null) {
             return fallback;
@@ -97,7 +97,7 @@ final class RequestReader {
         return n.asInt();
     }
 
-    Long longValue(String field) {
+    public Long longValue(String field) {
         JsonNode n = node(field);
         if (n == null) {
             return null;
@@ -111,7 +111,7 @@ final class RequestReader {
         return n.asLong();
     }
 
-    float number(String field, float fallback) {
+    public float number(String field, float fallback) {
         JsonNode n = node(field);
         if (n == null) {
             return fallback;
@@ -123,7 +123,7 @@ final class RequestReader {
     }
 
     /** A string or a list of strings (stop, prompt). */
-    List<String> strings(String field) {
+    public List<String> strings(String field) {
         JsonNode n = node(field);
         List<String> out = new ArrayList<>();
         if (n == null) {
@@ -151,7 +151,7 @@ final class RequestReader {
                 + (digits.length() > 30 ? digits.substring(0, 30) + "..." : digits) + " is out of range.");
     }
 
-    static ApiException wrongType(String field, String expected) {
+    public static ApiException wrongType(String field, String expected) {
         return ApiException.invalid(field, "Invalid type for '" + field + "': expected " + expected + ".");
     }
 }

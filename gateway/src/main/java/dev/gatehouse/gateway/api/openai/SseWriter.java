@@ -10,17 +10,17 @@ import java.nio.charset.StandardCharsets;
  * flushed one by one so each token reaches the client as it is generated, ending with
  * {@code data: [DONE]}. A failed write means the client went away.
  */
-final class SseWriter {
+public final class SseWriter {
     private static final byte[] PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
     private final OutputStream out;
 
-    SseWriter(OutputStream out) {
+    public SseWriter(OutputStream out) {
         this.out = out;
     }
 
     /** @throws ClientGoneException when the connection is closed */
-    void data(byte[] json) {
+    public void data(byte[] json) {
         try {
             out.write(PREFIX);
             out.write(json);
@@ -31,13 +31,23 @@ final class SseWriter {
         }
     }
 
-    void done() {
+    /** A named event ({@code event: <name>} then its data line), as Anthropic and the Responses API stream. */
+    public void event(String name, byte[] json) {
+        try {
+            out.write(("event: " + name + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException | UncheckedIOException e) {
+            throw new ClientGoneException(e);
+        }
+        data(json);
+    }
+
+    public void done() {
         data("[DONE]".getBytes(StandardCharsets.US_ASCII));
     }
 
     /** The client closed the stream. */
-    static final class ClientGoneException extends RuntimeException {
-        ClientGoneException(Throwable cause) {
+    public static final class ClientGoneException extends RuntimeException {
+        public ClientGoneException(Throwable cause) {
             super(cause);
         }
     }

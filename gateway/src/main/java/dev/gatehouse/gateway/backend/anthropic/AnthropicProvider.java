@@ -35,7 +35,7 @@ public final class AnthropicProvider implements ProviderApi {
     }
 
     @Override
-    public void authenticate(HttpRequest.Builder http) {
+    public void authenticate(HttpRequest.Builder http, URI uri, byte[] body) {
         http.header("anthropic-version", API_VERSION);
         if (provider.apiKey() != null) {
             http.header("x-api-key", provider.apiKey());

@@ -38,7 +38,7 @@ public final class GeminiProvider implements ProviderApi {
     }
 
     @Override
-    public void authenticate(HttpRequest.Builder http) {
+    public void authenticate(HttpRequest.Builder http, URI uri, byte[] body) {
         if (provider.apiKey() != null) {
             http.header("x-goog-api-key", provider.apiKey());
         }

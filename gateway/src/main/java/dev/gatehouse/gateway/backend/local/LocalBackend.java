@@ -2,36 +2,66 @@ package dev.gatehouse.gateway.backend.local;
 
 import dev.gatehouse.gateway.backend.Backend;
 import dev.gatehouse.gateway.backend.Capabilities;
+import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
+import dev.gatehouse.gateway.backend.local.tools.ToolPrompt;
+import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.chat.ToolChoice;
 import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.CapacityException;
 import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.engine.RequestHandle;
 import dev.gatehouse.serving.sample.SamplingParams;
-import dev.gatehouse.serving.text.ChatMessage;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
-/** A model of the local store, served by its batching engine. */
+/**
+ * A model of the local store, served by its batching engine. Tools reach the model through its own
+ * template's {@code tools}, or through the fallback system message of {@link ToolPrompt} when the
+ * template has no tool support (unless its settings refuse); calls are parsed from the answer in the
+ * model's {@link ToolFormat}.
+ */
 public final class LocalBackend implements Backend {
     private final Engine engine;
+    private final ToolSettings toolSettings;
+    /** Whether the model's own template renders tools; else the fallback does. */
+    private final boolean templateHasTools;
+    private final ToolFormat toolFormat;
 
     public LocalBackend(Engine engine) {
+        this(engine, ToolSettings.DEFAULTS);
+    }
+
+    public LocalBackend(Engine engine, ToolSettings toolSettings) {
         this.engine = engine;
+        this.toolSettings = toolSettings;
+        String template = engine.model().tokenizerConfig().chatTemplate();
+        this.templateHasTools = ToolPrompt.templateHasTools(template);
+        // the fallback asks for Hermes calls, so only a template that renders tools itself sets the format
+        this.toolFormat = toolSettings.parser() != null ? toolSettings.parser()
+                : templateHasTools ? ToolFormat.detect(template, engine.model().tokenizer()) : ToolFormat.HERMES;
+    }
+
+    /** The format this model's tool calls are parsed in. */
+    public ToolFormat toolFormat() {
+        return toolFormat;
     }
 
     public Engine engine() {
         return engine;
     }
 
-    /** Plain text for now: tool calling and structured output on local models are their own work (issue 15). */
+    /** Tools unless the template has no tool support and the settings refuse the fallback; structured output is its own work. */
     @Override
     public Capabilities capabilities() {
-        return new Capabilities(false, false, false, false, engine.maxModelLength());
+        boolean tools = templateHasTools || !toolSettings.refuseWithoutTemplate();
+        return new Capabilities(tools, false, false, false, engine.maxModelLength());
     }
 
     @Override
@@ -48,7 +78,7 @@ public final class LocalBackend implements Backend {
                     + " generations (prompts times n); this model queues at most " + maxWaiting + " at once.");
         }
         LocalModel model = engine.model();
-        List<int[]> prompts = tokenize(request, model);
+        List<int[]> prompts = tokenize(request, model, templateHasTools);
         int context = engine.maxModelLength();
         for (int[] prompt : prompts) {
             checkContext(request, prompt, context);
@@ -77,7 +107,10 @@ public final class LocalBackend implements Backend {
             throw ApiException.shuttingDown(e.getMessage());
         }
         int promptTokens = prompts.stream().mapToInt(p -> p.length).sum(); // each prompt once, whatever n
-        return new LocalChatStream(handles, promptTokens, model.tokenizer(), echoes);
+        // tool_choice "none" renders the tools but never parses calls
+        boolean parseCalls = request.isChat() && !request.tools().isEmpty()
+                && (request.toolChoice() == null || request.toolChoice().mode() != ToolChoice.Mode.NONE);
+        return new LocalChatStream(handles, promptTokens, model.tokenizer(), echoes, parseCalls ? toolFormat : null);
     }
 
     private static void checkContext(ChatRequest request, int[] prompt, int context) {
@@ -91,12 +124,23 @@ public final class LocalBackend implements Backend {
         }
     }
 
+    /** The prompt's tokens as this model reads them: the chat template rendered and tokenized (count_tokens). */
+    public int promptTokens(ChatRequest request) {
+        return tokenize(request, engine.model(), templateHasTools).stream().mapToInt(p -> p.length).sum();
+    }
+
     /** The rendered chat, or each prompt of a completion request. */
-    private static List<int[]> tokenize(ChatRequest request, LocalModel model) {
+    private static List<int[]> tokenize(ChatRequest request, LocalModel model, boolean templateHasTools) {
         try {
             if (request.isChat()) {
-                List<ChatMessage> messages = request.messages().stream().map(m -> new ChatMessage(m.role(), m.text())).toList();
-                String text = model.chatTemplate().render(messages, true);
+                String text;
+                if (templateHasTools || !request.usesTools()) {
+                    Map<String, Object> variables = new HashMap<>();
+                    variables.put("tools", ToolPrompt.tools(request.tools()));
+                    text = model.chatTemplate().render(ToolPrompt.messages(request.messages()), true, variables);
+                } else {
+                    text = model.chatTemplate().render(ToolPrompt.fallbackMessages(request.messages(), request.tools()), true, Map.of());
+                }
                 return List.of(model.tokenizer().encode(text, false)); // the template wrote the special tokens itself
             }
             return request.prompts().stream().map(model::encodePrompt).toList();

@@ -1,5 +1,7 @@
 package dev.gatehouse.gateway.backend.local;
 
+import dev.gatehouse.gateway.backend.local.tools.ToolCallParser;
+import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
@@ -29,6 +31,7 @@ final class LocalChatStream implements ChatStream {
     private final List<RequestHandle> handles;
     private final int promptTokens;
     private final Tokenizer tokenizer;
+    private final ToolFormat toolFormat;
     private final BlockingQueue<Object> events = new ArrayBlockingQueue<>(64);
     private final List<Thread> pumps = new ArrayList<>();
     private int finished;
@@ -39,11 +42,14 @@ final class LocalChatStream implements ChatStream {
      * @param handles     one per choice, in choice order
      * @param promptTokens all prompts' tokens together, for the usage
      * @param echoes      per choice, the prompt text to send before its tokens, or null
+     * @param toolFormat  the format tool calls are parsed from the text in; null to send the text as it is
      */
-    LocalChatStream(List<RequestHandle> handles, int promptTokens, Tokenizer tokenizer, List<String> echoes) {
+    LocalChatStream(List<RequestHandle> handles, int promptTokens, Tokenizer tokenizer, List<String> echoes,
+                    ToolFormat toolFormat) {
         this.handles = handles;
         this.promptTokens = promptTokens;
         this.tokenizer = tokenizer;
+        this.toolFormat = toolFormat;
         for (int i = 0; i < handles.size(); i++) {
             int index = i;
             pumps.add(Thread.ofVirtual().name("choice-" + i).start(() -> pump(index, handles.get(index), echoes.get(index))));
@@ -55,13 +61,25 @@ final class LocalChatStream implements ChatStream {
             if (echo != null) {
                 events.put(new ChatEvent.Delta(index, echo, null));
             }
+            ToolCallParser calls = toolFormat == null ? null : new ToolCallParser(index, toolFormat);
             while (true) {
                 switch (handle.next()) {
-                    case EngineEvent.Token t -> events.put(new ChatEvent.Delta(index, t.text(), logprobs(t.token())));
+                    case EngineEvent.Token t -> {
+                        List<ChatEvent.TokenLogprob> logprobs = logprobs(t.token());
+                        if (calls == null) {
+                            events.put(new ChatEvent.Delta(index, t.text(), logprobs));
+                        } else {
+                            put(calls.feed(t.text()), index, logprobs);
+                        }
+                    }
                     case EngineEvent.Finished f -> {
+                        if (calls != null) {
+                            put(calls.finish(), index, null);
+                        }
                         events.put(f);
-                        events.put(new ChatEvent.Finish(index, f.reason() == dev.gatehouse.serving.engine.FinishReason.LENGTH
-                                ? FinishReason.LENGTH : FinishReason.STOP));
+                        boolean length = f.reason() == dev.gatehouse.serving.engine.FinishReason.LENGTH;
+                        events.put(new ChatEvent.Finish(index, length ? FinishReason.LENGTH
+                                : calls != null && calls.calledTools() ? FinishReason.TOOL_CALLS : FinishReason.STOP));
                         return;
                     }
                     case EngineEvent.Failed f -> {
@@ -72,6 +90,23 @@ final class LocalChatStream implements ChatStream {
             }
         } catch (InterruptedException e) {
             handle.cancel(); // the client went away
+        }
+    }
+
+    /**
+     * The parser's events for one token; the token's logprobs go with the first text it released, or
+     * alone in an empty delta when it released none (held back, or part of a call), so none are lost.
+     */
+    private void put(List<ChatEvent> parsed, int index, List<ChatEvent.TokenLogprob> logprobs) throws InterruptedException {
+        for (ChatEvent e : parsed) {
+            if (logprobs != null && e instanceof ChatEvent.Delta d) {
+                e = new ChatEvent.Delta(index, d.text(), logprobs);
+                logprobs = null;
+            }
+            events.put(e);
+        }
+        if (logprobs != null) {
+            events.put(new ChatEvent.Delta(index, "", logprobs));
         }
     }
 

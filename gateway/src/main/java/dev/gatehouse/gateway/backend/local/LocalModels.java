@@ -6,6 +6,8 @@ import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.engine.MemoryBudget;
+import dev.gatehouse.serving.engine.MemoryEstimate;
 import dev.gatehouse.serving.embed.AllMiniLmL6V2;
 import dev.gatehouse.serving.embed.BatchLimits;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
@@ -49,6 +51,8 @@ public final class LocalModels implements AutoCloseable {
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     /** Other names a model answers to (a Hub id such as org/name for the store folder org--name), to its folder name. */
     private final Map<String, String> aliases = new ConcurrentHashMap<>();
+    /** Per loaded CPU model, the memory it was estimated to need: what a limit set with --memory-limit-mb has left. */
+    private final Map<String, Long> held = new ConcurrentHashMap<>();
     private final Object loadLock = new Object();
     private volatile boolean ready;
     private final BatchLimits embeddingLimits;
@@ -226,15 +230,20 @@ public final class LocalModels implements AutoCloseable {
                     addEmbedder(name, EmbeddingModel.load(folder, store.device().resolve()), registry, start);
                 } else {
                     LocalStore.Placement placement = store.placements().apply(name);
+                    EngineConfig engineConfig = store.engineConfigs().apply(name);
+                    Long estimate = placement.device().onCpu() ? fitOrRefuse(store, name, placement, engineConfig) : null;
                     LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype());
                     Engine engine;
                     try {
-                        engine = Engine.start(model, store.engineConfigs().apply(name), registry);
+                        engine = Engine.start(model, engineConfig, registry);
                     } catch (RuntimeException | Error e) { // the model holds much memory: free it now
                         model.close();
                         throw e;
                     }
-                    backends.put(name, new LocalBackend(engine));
+                    backends.put(name, new LocalBackend(engine, store.tools().apply(name)));
+                    if (estimate != null) {
+                        held.put(name, estimate);
+                    }
                     LOG.info(String.format("loaded %s (%s, %d positions per sequence, %s on %s: %s) in %.1f s", name,
                             model.config().architecture(), engine.maxModelLength(), model.dtype().label(),
                             model.deviceName(), model.dtype().why(), (System.nanoTime() - start) / 1e9));
@@ -252,6 +261,17 @@ public final class LocalModels implements AutoCloseable {
     }
 
     /**
+     * The model's estimated memory, before any weight is read; a model that cannot fit what is free is refused
+     * with one line saying so, so a load never ends in the kernel's OOM killer taking the whole server with it.
+     */
+    private long fitOrRefuse(LocalStore store, String name, LocalStore.Placement placement, EngineConfig config) {
+        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), config);
+        store.memory().check(name, estimate, held.values().stream().mapToLong(Long::longValue).sum(),
+                MemoryBudget.SERVE_ADVICE);
+        return estimate.totalBytes();
+    }
+
+    /**
      * Stops serving {@code name}: new requests get 404 at once, running generations may finish for up to
      * {@code graceMillis}, then the engine and the model are closed and their meters removed, so the memory
      * is freed. False when no model of that name is served.
@@ -266,6 +286,7 @@ public final class LocalModels implements AutoCloseable {
         failures.remove(name);
         lastUsed.remove(name); // a later load starts its keep-alive afresh
         LocalBackend backend = backends.remove(name);
+        held.remove(name);
         if (backend != null) {
             Engine engine = backend.engine();
             engine.shutdown();
@@ -421,6 +442,7 @@ public final class LocalModels implements AutoCloseable {
             b.engine().model().close();
         }
         backends.clear();
+        held.clear();
         embedders.values().forEach(LocalEmbedder::close);
         embedders.clear();
     }

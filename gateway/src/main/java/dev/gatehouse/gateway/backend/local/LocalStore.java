@@ -1,7 +1,9 @@
 package dev.gatehouse.gateway.backend.local;
 
+import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.engine.EngineConfig;
 
 import java.nio.file.Path;
@@ -15,16 +17,20 @@ import java.util.function.Function;
  *
  * @param device     the command line's device, for embedding models and folders without their own
  * @param placements per folder name: its device and compute type
+ * @param tools      per folder name: how it serves tools ({@code tool-parser}, {@code tool-fallback})
+ * @param memory     what a model loading on the CPU may take ({@code --memory-limit-mb}): one that cannot fit is refused
  */
 public record LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs,
-                         Function<String, Placement> placements) {
+                         Function<String, Placement> placements, Function<String, ToolSettings> tools,
+                         MemoryBudget memory) {
 
     /** Where one model runs ({@code local.NAME.device}) and in which type ({@code local.NAME.dtype}). */
     public record Placement(DeviceChoice device, DtypeChoice dtype) {}
 
     /** Every model on {@code device} in its automatic compute type. */
     public LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs) {
-        this(root, device, engineConfigs, name -> new Placement(device, DtypeChoice.AUTO));
+        this(root, device, engineConfigs, name -> new Placement(device, DtypeChoice.AUTO), name -> ToolSettings.DEFAULTS,
+                MemoryBudget.MEASURED);
     }
 
     /** The same engine limits for every model. */

@@ -45,7 +45,7 @@ public final class OpenAiProvider implements ProviderApi {
     }
 
     @Override
-    public void authenticate(HttpRequest.Builder http) {
+    public void authenticate(HttpRequest.Builder http, URI uri, byte[] body) {
         if (provider.apiKey() != null && provider.type() == ProviderType.AZURE_OPENAI) {
             http.header("api-key", provider.apiKey());
         } else if (provider.apiKey() != null) {

@@ -24,7 +24,6 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
-import com.openai.models.FunctionDefinition;
 import com.openai.models.ResponseFormatJsonObject;
 import com.openai.models.ResponseFormatText;
 import com.openai.models.models.Model;
@@ -508,9 +507,6 @@ class OpenAiSdkTest {
                 .create(chat(2).logitBias(ChatCompletionCreateParams.LogitBias.builder()
                         .putAdditionalProperty("20", JsonValue.from(100)).build()).build()));
         assertEquals("logit_bias", bias.param().orElseThrow());
-        BadRequestException tools = assertThrows(BadRequestException.class, () -> client.chat().completions()
-                .create(chat(2).addFunctionTool(FunctionDefinition.builder().name("f").build()).build()));
-        assertEquals("tools", tools.param().orElseThrow());
     }
 
     @Test
