@@ -144,6 +144,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         Plugins plugins = Plugins.load(settings.plugins()); // an unknown plugin or a refused setting stops here
         settings.providers().values().forEach(p -> LOG.info("provider " + p.name() + " (" + p.type().wireName() + ") at " + p.baseUrl()));
+        Duration idleDefault = idleUnloadAfter == null ? null : IdleDuration.parse(idleUnloadAfter); // refused before any pull
         DeviceChoice deviceChoice = modelOptions.device();
         Path store = modelOptions.store.root();
         List<ServeModels.Named> named = new ArrayList<>();
@@ -188,7 +189,6 @@ public final class ServeCommand implements Callable<Integer> {
             server.close();
             stopped.countDown();
         }));
-        Duration idleDefault = idleUnloadAfter == null ? null : IdleDuration.parse(idleUnloadAfter);
         if (idleDefault != null || settings.local().values().stream().anyMatch(l -> l.idleUnloadAfter() != null)) {
             localModels.unloadWhenIdle(new LocalModels.IdleUnload(localStore, name -> settings.idleUnloadAfter(name, idleDefault),
                     Duration.ofSeconds(reloadWaitSeconds), registry), Duration.ofSeconds(1));

@@ -137,7 +137,10 @@ public final class LocalModels implements AutoCloseable {
      */
     public void wake(String requested) throws InterruptedException {
         String name = folderName(requested);
-        lastUsed.put(name, System.nanoTime());
+        if (backends.containsKey(name)) { // only served names: a client's made-up ones must not grow the map
+            lastUsed.put(name, System.nanoTime());
+            return;
+        }
         IdleUnload settings = idleUnload;
         if (settings == null || !asleep.contains(name)) {
             return;
@@ -283,6 +286,7 @@ public final class LocalModels implements AutoCloseable {
 
     private boolean unloadServed(String name, long graceMillis, MeterRegistry registry) throws InterruptedException {
         failures.remove(name);
+        lastUsed.remove(name); // a later load starts its keep-alive afresh
         LocalBackend backend = backends.remove(name);
         held.remove(name);
         if (backend != null) {
