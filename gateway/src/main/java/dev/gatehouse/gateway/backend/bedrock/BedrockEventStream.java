@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.backend.bedrock;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.backend.ReadTimeoutStream;
 import dev.gatehouse.gateway.backend.StreamPayloads;
+import dev.gatehouse.gateway.chat.ApiException;
 import software.amazon.awssdk.eventstream.HeaderValue;
 import software.amazon.awssdk.eventstream.Message;
 import software.amazon.awssdk.eventstream.MessageDecoder;
@@ -21,20 +22,15 @@ import java.util.Queue;
  * payload}}, the shape of Bedrock's JSON union, read at the client's pace.
  */
 final class BedrockEventStream implements StreamPayloads {
+    private final String provider;
     private final ReadTimeoutStream body;
     private final Queue<Message> messages = new ArrayDeque<>();
     private final MessageDecoder decoder = new MessageDecoder(messages::add);
     private final byte[] buffer = new byte[16 * 1024];
 
-    BedrockEventStream(InputStream body, long stallMillis) {
+    BedrockEventStream(String provider, InputStream body, long stallMillis) {
+        this.provider = provider;
         this.body = new ReadTimeoutStream(body, stallMillis);
-    }
-
-    /** A frame that fails its checks: the stream cannot be trusted past it. */
-    static final class BadFrameException extends IOException {
-        BadFrameException(String message) {
-            super(message);
-        }
     }
 
     @Override
@@ -47,7 +43,10 @@ final class BedrockEventStream implements StreamPayloads {
             try {
                 decoder.feed(buffer, 0, n);
             } catch (IllegalArgumentException | IllegalStateException e) {
-                throw new BadFrameException("bad event-stream frame: " + e.getMessage());
+                // a frame that fails its CRC or length checks: nothing past it can be trusted
+                close();
+                throw new ApiException(502, "server_error", "upstream_bad_response", null,
+                        "Provider '" + provider + "' sent an event-stream frame that fails its checks.", null);
             }
         }
         Message m = messages.poll();

@@ -77,6 +77,6 @@ public final class BedrockProvider implements ProviderApi {
 
     @Override
     public StreamPayloads payloads(InputStream body, long stallMillis) {
-        return new BedrockEventStream(body, stallMillis);
+        return new BedrockEventStream(provider.name(), body, stallMillis);
     }
 }

@@ -208,8 +208,9 @@ class BedrockBackendTest {
         assertTrue(e.getMessage().contains("throttlingException"), e.getMessage());
 
         mock.failNext(MockBedrock.Fault.CORRUPT_FRAME);
-        assertEquals(502, assertThrows(ApiException.class, () -> drain(backend.open(streamed(hello())))).status(),
-                "a frame whose CRC fails ends the answer");
+        ApiException corrupt = assertThrows(ApiException.class, () -> drain(backend.open(streamed(hello()))));
+        assertEquals(502, corrupt.status(), "a frame whose CRC fails ends the answer");
+        assertEquals("upstream_bad_response", corrupt.code());
         mock.failNext(MockBedrock.Fault.CUT_MID_FRAME);
         ApiException cut = assertThrows(ApiException.class, () -> drain(backend.open(streamed(hello()))));
         assertEquals("upstream_stream_ended", cut.code());
