@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.api.openai.OpenAiJson;
 import dev.gatehouse.gateway.api.openai.RequestBody;
 import dev.gatehouse.gateway.api.openai.SseWriter;
+import dev.gatehouse.gateway.api.openai.WholeAnswer;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
@@ -24,7 +25,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.UUID;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -103,25 +103,9 @@ public final class AnthropicApi implements HttpService {
             stream(res, answer.stream(), encoder);
             return;
         }
-        ClientConnection.Watch watch = ClientConnection.watch(req, res);
-        try (ChatStream stream = answer.stream()) {
-            for (ChatEvent e; (e = stream.next()) != null; ) {
-                encoder.add(e);
-            }
-        } catch (InterruptedException | RuntimeException e) {
-            if (watch.gone()) {
-                throw new SseWriter.ClientGoneException(e);
-            }
-            throw e;
-        } finally {
-            watch.close();
-        }
+        WholeAnswer.collect(req, res, answer.stream(), encoder::add);
         call.costHeader();
-        try {
-            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(encoder.message()));
-        } catch (UncheckedIOException e) {
-            throw new SseWriter.ClientGoneException(e);
-        }
+        WholeAnswer.send(res, encoder.message());
     }
 
     private static void stream(ServerResponse res, ChatStream stream, MessageEncoder encoder) throws InterruptedException {

@@ -27,7 +27,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
@@ -124,13 +123,9 @@ public final class OpenAiApi implements HttpService {
         if (answer.request().stream()) {
             streamResponse(res, answer.stream(), encoder);
         } else {
-            ObjectNode whole = collectWatched(req, res, answer.stream(), encoder);
+            WholeAnswer.collect(req, res, answer.stream(), encoder::add);
             call.costHeader(); // known before a whole answer's headers go: what it cost, from the price list
-            try {
-                res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(whole));
-            } catch (UncheckedIOException e) { // gone, or too slow to take it (server.write-timeout-seconds)
-                throw new SseWriter.ClientGoneException(e);
-            }
+            WholeAnswer.send(res, encoder.response());
         }
     }
 
@@ -152,31 +147,6 @@ public final class OpenAiApi implements HttpService {
             call.used(new ChatEvent.Usage(tokens, 0));
             res.header(HeaderNames.CONTENT_TYPE, "application/json")
                     .send(OpenAiJson.bytes(EmbeddingsRequests.response(name, vectors, tokens, parsed.base64())));
-        }
-    }
-
-    private static ObjectNode collect(ChatStream stream, CompletionEncoder encoder) throws InterruptedException {
-        try (stream) {
-            for (ChatEvent e; (e = stream.next()) != null; ) {
-                encoder.add(e);
-            }
-            return encoder.response();
-        }
-    }
-
-    /** {@link #collect}, cancelled when the client closes its connection meanwhile (see ClientConnection). */
-    private static ObjectNode collectWatched(ServerRequest req, ServerResponse res, ChatStream stream,
-                                             CompletionEncoder encoder) throws InterruptedException {
-        ClientConnection.Watch watch = ClientConnection.watch(req, res);
-        try {
-            return collect(stream, encoder);
-        } catch (InterruptedException | RuntimeException e) {
-            if (watch.gone()) { // the interrupt was the watch's: collect closed the stream, which cancelled the generation
-                throw new SseWriter.ClientGoneException(e);
-            }
-            throw e;
-        } finally {
-            watch.close();
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.api.openai.OpenAiJson;
 import dev.gatehouse.gateway.api.openai.SseWriter;
+import dev.gatehouse.gateway.api.openai.WholeAnswer;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
@@ -18,7 +19,6 @@ import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.UUID;
 
 /**
@@ -50,25 +50,9 @@ public final class ResponsesApi implements HttpService {
             stream(res, answer.stream(), encoder);
             return;
         }
-        ClientConnection.Watch watch = ClientConnection.watch(req, res);
-        try (ChatStream stream = answer.stream()) {
-            for (ChatEvent e; (e = stream.next()) != null; ) {
-                encoder.add(e);
-            }
-        } catch (InterruptedException | RuntimeException e) {
-            if (watch.gone()) {
-                throw new SseWriter.ClientGoneException(e);
-            }
-            throw e;
-        } finally {
-            watch.close();
-        }
+        WholeAnswer.collect(req, res, answer.stream(), encoder::add);
         call.costHeader();
-        try {
-            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(encoder.response()));
-        } catch (UncheckedIOException e) {
-            throw new SseWriter.ClientGoneException(e);
-        }
+        WholeAnswer.send(res, encoder.response());
     }
 
     private static void stream(ServerResponse res, ChatStream stream, ResponseEncoder encoder) throws InterruptedException {
