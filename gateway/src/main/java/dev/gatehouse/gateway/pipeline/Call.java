@@ -41,7 +41,11 @@ public final class Call {
     static final String COST = "x-gatehouse-cost-usd";
 
     /** A chat request as it is served (after the plugins) and its answer, for the dialect to encode and close. */
-    public record Answer(ChatRequest request, ChatStream stream) {}
+    /**
+     * What a chat call answers with. {@code local}: a local engine generates it, so a client that
+     * leaves a whole answer should free its KV slots at once (see WholeAnswer).
+     */
+    public record Answer(ChatRequest request, ChatStream stream, boolean local) {}
 
     private final ChatPipeline pipeline;
     private final String route;
@@ -136,7 +140,7 @@ public final class Call {
         }
         // only names that were served become labels, never what a client made up (the router refused those)
         metricModel = pipeline.router.metricName(served.model());
-        return new Answer(served, stream);
+        return new Answer(served, stream, backend.startsWith("local:"));
     }
 
     private Routed route(ChatRequest request) throws InterruptedException {

@@ -46,12 +46,16 @@ class KeptAliveStreamTest {
     static void start() throws Exception {
         upstream = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         byte[] sse = sse();
+        byte[] json = ("{\"id\":\"c1\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+                + "\"message\":{\"role\":\"assistant\",\"content\":\"Hello from the mock.\"},\"finish_reason\":\"stop\"}],"
+                + "\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":5,\"total_tokens\":8}}").getBytes(StandardCharsets.UTF_8);
         upstream.createContext("/v1/chat/completions", ex -> {
-            ex.getRequestBody().readAllBytes();
-            ex.getResponseHeaders().add("Content-Type", "text/event-stream");
-            ex.sendResponseHeaders(200, sse.length); // one write: the upstream side adds no stall of its own
+            boolean stream = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8).contains("\"stream\":true");
+            byte[] answer = stream ? sse : json;
+            ex.getResponseHeaders().add("Content-Type", stream ? "text/event-stream" : "application/json");
+            ex.sendResponseHeaders(200, answer.length); // one write: the upstream side adds no stall of its own
             try (OutputStream out = ex.getResponseBody()) {
-                out.write(sse);
+                out.write(answer);
             }
         });
         upstream.start();
@@ -117,6 +121,30 @@ class KeptAliveStreamTest {
             long firstQuartile = sorted[STREAMS / 4];
             assertTrue(firstQuartile < FAST_QUARTER_BOUND_MILLIS, "first quartile " + firstQuartile
                     + " ms per stream on one connection, each: " + Arrays.toString(millis));
+        }
+    }
+
+    /** A provider's whole answer keeps the connection (only a local engine's answer is watched, which closes it). */
+    @Test
+    void wholeAnswersFromAProviderKeepTheConnection() throws Exception {
+        String whole = BODY.replace("\"stream\":true", "\"stream\":false");
+        byte[] request = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: %d\r\n\r\n%s").formatted(whole.length(), whole).getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(60_000);
+            for (int i = 0; i < 3; i++) { // the same socket answers each in turn
+                socket.getOutputStream().write(request);
+                List<String> headers = new ArrayList<>();
+                for (String line; !(line = line(socket.getInputStream())).isEmpty(); ) {
+                    headers.add(line.toLowerCase());
+                }
+                assertEquals("http/1.1 200 ok", headers.getFirst(), headers.toString());
+                assertTrue(headers.stream().noneMatch(h -> h.equals("connection: close")), headers.toString());
+                int length = headers.stream().filter(h -> h.startsWith("content-length:"))
+                        .mapToInt(h -> Integer.parseInt(h.substring(15).trim())).findFirst().orElseThrow();
+                String body = new String(socket.getInputStream().readNBytes(length), StandardCharsets.UTF_8);
+                assertTrue(body.contains("Hello from the mock."), body);
+            }
         }
     }
 

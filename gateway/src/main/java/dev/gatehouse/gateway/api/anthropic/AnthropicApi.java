@@ -103,7 +103,7 @@ public final class AnthropicApi implements HttpService {
             stream(res, answer.stream(), encoder);
             return;
         }
-        WholeAnswer.collect(req, res, answer.stream(), encoder::add);
+        WholeAnswer.collect(req, res, answer, encoder::add);
         call.costHeader();
         WholeAnswer.send(res, encoder.message());
     }

@@ -123,7 +123,7 @@ public final class OpenAiApi implements HttpService {
         if (answer.request().stream()) {
             streamResponse(res, answer.stream(), encoder);
         } else {
-            WholeAnswer.collect(req, res, answer.stream(), encoder::add);
+            WholeAnswer.collect(req, res, answer, encoder::add);
             call.costHeader(); // known before a whole answer's headers go: what it cost, from the price list
             WholeAnswer.send(res, encoder.response());
         }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.connection.ClientConnection;
+import dev.gatehouse.gateway.pipeline.Call;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
@@ -12,28 +13,35 @@ import java.io.UncheckedIOException;
 import java.util.function.Consumer;
 
 /**
- * A whole (not streamed) answer, in any dialect: its events are read while the client is watched,
- * then sent as one JSON body. A client that leaves meanwhile, or cannot take the body in time
+ * A whole (not streamed) answer, in any dialect: its events are read, then sent as one JSON body. A
+ * client that leaves meanwhile (noticed for local engines' answers), or cannot take the body in time
  * (server.write-timeout-seconds), ends as a {@link SseWriter.ClientGoneException} (status 499).
  */
 public final class WholeAnswer {
     private WholeAnswer() {}
 
-    /** Feeds every event of {@code stream} to {@code encoder}, then closes it (which cancels a generation cut short). */
-    public static void collect(ServerRequest req, ServerResponse res, ChatStream stream, Consumer<ChatEvent> encoder)
+    /**
+     * Feeds every event of the answer to {@code encoder}, then closes its stream (which cancels a
+     * generation cut short). A local engine's answer is read while the client is watched, so one that
+     * leaves frees its KV slots at once; the watch costs the connection its keep-alive, so a provider's
+     * answer (which holds no slot) is read unwatched and its connection stays open for the next request.
+     */
+    public static void collect(ServerRequest req, ServerResponse res, Call.Answer answer, Consumer<ChatEvent> encoder)
             throws InterruptedException {
-        ClientConnection.Watch watch = ClientConnection.watch(req, res);
-        try (stream) {
+        ClientConnection.Watch watch = answer.local() ? ClientConnection.watch(req, res) : null;
+        try (ChatStream stream = answer.stream()) {
             for (ChatEvent e; (e = stream.next()) != null; ) {
                 encoder.accept(e);
             }
         } catch (InterruptedException | RuntimeException e) {
-            if (watch.gone()) { // the interrupt was the watch's
+            if (watch != null && watch.gone()) { // the interrupt was the watch's
                 throw new SseWriter.ClientGoneException(e);
             }
             throw e;
         } finally {
-            watch.close();
+            if (watch != null) {
+                watch.close();
+            }
         }
     }
 

@@ -50,7 +50,7 @@ public final class ResponsesApi implements HttpService {
             stream(res, answer.stream(), encoder);
             return;
         }
-        WholeAnswer.collect(req, res, answer.stream(), encoder::add);
+        WholeAnswer.collect(req, res, answer, encoder::add);
         call.costHeader();
         WholeAnswer.send(res, encoder.response());
     }
