@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.backend.anthropic;
 
+import dev.gatehouse.gateway.backend.ToolArguments;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -12,7 +13,6 @@ import dev.gatehouse.gateway.chat.ResponseFormat;
 import dev.gatehouse.gateway.chat.Tool;
 import dev.gatehouse.gateway.chat.ToolCall;
 
-import java.io.IOException;
 
 /**
  * ChatRequest -> the body of Anthropic's POST /v1/messages: system messages go to the top-level
@@ -138,26 +138,11 @@ final class AnthropicRequestTranslator {
         for (int j = 0; j < m.toolCalls().size(); j++) {
             ToolCall c = m.toolCalls().get(j);
             blocks.addObject().put("type", "tool_use").put("id", c.id()).put("name", c.name())
-                    .set("input", arguments(c.arguments(), "messages[" + turn + "].tool_calls[" + j + "].function.arguments"));
+                    .set("input", ToolArguments.asObject(c.arguments(), "messages[" + turn + "].tool_calls[" + j + "].function.arguments"));
         }
         return out;
     }
 
-    /** A call's arguments as the JSON object Anthropic wants; empty arguments are an empty object. */
-    private static JsonNode arguments(String arguments, String param) {
-        if (arguments.isBlank()) {
-            return MAPPER.createObjectNode();
-        }
-        try {
-            JsonNode input = MAPPER.readTree(arguments);
-            if (input != null && input.isObject()) {
-                return input;
-            }
-        } catch (IOException e) {
-            // below
-        }
-        throw ApiException.invalid(param, "'" + param + "' must be a JSON object to be sent to this model's provider.");
-    }
 
     /** tools and tool_choice; a json_schema response format as one more tool, forced. */
     private static void tools(ObjectNode body, ChatRequest request) {

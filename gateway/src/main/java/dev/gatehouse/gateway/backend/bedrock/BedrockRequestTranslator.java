@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.backend.bedrock;
 
+import dev.gatehouse.gateway.backend.ToolArguments;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -11,7 +12,6 @@ import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.chat.Tool;
 import dev.gatehouse.gateway.chat.ToolCall;
 
-import java.io.IOException;
 import java.util.Set;
 
 /**
@@ -125,26 +125,11 @@ final class BedrockRequestTranslator {
         for (int j = 0; j < m.toolCalls().size(); j++) {
             ToolCall c = m.toolCalls().get(j);
             blocks.addObject().putObject("toolUse").put("toolUseId", c.id()).put("name", c.name())
-                    .set("input", arguments(c.arguments(), "messages[" + turn + "].tool_calls[" + j + "].function.arguments"));
+                    .set("input", ToolArguments.asObject(c.arguments(), "messages[" + turn + "].tool_calls[" + j + "].function.arguments"));
         }
         return out;
     }
 
-    /** A call's arguments as the JSON object Converse wants; empty arguments are an empty object. */
-    private static JsonNode arguments(String arguments, String param) {
-        if (arguments.isBlank()) {
-            return MAPPER.createObjectNode();
-        }
-        try {
-            JsonNode input = MAPPER.readTree(arguments);
-            if (input != null && input.isObject()) {
-                return input;
-            }
-        } catch (IOException e) {
-            // below
-        }
-        throw ApiException.invalid(param, "'" + param + "' must be a JSON object to be sent to this model's provider.");
-    }
 
     /**
      * {@code toolConfig}: the tools and the choice. Converse requires the tools whenever the

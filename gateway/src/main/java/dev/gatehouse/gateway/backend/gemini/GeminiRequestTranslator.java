@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.backend.gemini;
 
+import dev.gatehouse.gateway.backend.ToolArguments;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -74,7 +75,7 @@ final class GeminiRequestTranslator {
                         ToolCall c = m.toolCalls().get(j);
                         callNames.put(c.id(), c.name());
                         parts.addObject().putObject("functionCall").put("name", c.name())
-                                .set("args", arguments(c.arguments(), "messages[" + i + "].tool_calls[" + j + "].function.arguments"));
+                                .set("args", ToolArguments.asObject(c.arguments(), "messages[" + i + "].tool_calls[" + j + "].function.arguments"));
                     }
                 }
                 default -> contents.addObject().put("role", "user").set("parts", parts(m));
@@ -170,20 +171,6 @@ final class GeminiRequestTranslator {
         return MAPPER.createObjectNode().put("result", text);
     }
 
-    private static JsonNode arguments(String arguments, String param) {
-        if (arguments.isBlank()) {
-            return MAPPER.createObjectNode();
-        }
-        try {
-            JsonNode args = MAPPER.readTree(arguments);
-            if (args != null && args.isObject()) {
-                return args;
-            }
-        } catch (IOException e) {
-            // below
-        }
-        throw ApiException.invalid(param, "'" + param + "' must be a JSON object to be sent to this model's provider.");
-    }
 
     /** functionDeclarations and toolConfig. */
     private static void tools(ObjectNode body, ChatRequest request) {
