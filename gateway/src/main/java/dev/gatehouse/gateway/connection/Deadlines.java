@@ -62,6 +62,16 @@ final class Deadlines implements AutoCloseable {
             this.deadline = deadline;
         }
 
+        /**
+         * Guards are equal only to themselves; their hash comes from the deadline, because an identity
+         * hash is computed and stored on each new guard's first use, and two guards go into the set on
+         * every proxied request.
+         */
+        @Override
+        public int hashCode() {
+            return Long.hashCode(deadline);
+        }
+
         private synchronized void expire() {
             open.remove(this);
             if (!closed && !expired) {
