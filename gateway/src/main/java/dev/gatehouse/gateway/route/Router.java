@@ -116,6 +116,13 @@ public final class Router {
                 .map(ModelRoute.Target::local).distinct().filter(name -> local.get(name).isEmpty()).toList();
     }
 
+    /** The local models the route named {@code model} may send to (none when it is not a route). */
+    public List<String> localTargets(String model) {
+        ModelRoute route = model == null ? null : routes.get(model);
+        return route == null ? List.of() : route.targets().stream().filter(ModelRoute.Target::isLocal)
+                .map(ModelRoute.Target::local).distinct().toList();
+    }
+
     /** The name to tag metrics with: configured and local names as they are, provider/model as provider/*. */
     public String metricName(String model) {
         if (routes.containsKey(model) || local.get(model).isPresent() || model.indexOf('/') < 0) {
