@@ -227,6 +227,9 @@ public final class Call {
         }
         pipeline.metrics.request(route, metricModel, status, nanos);
         if (row != null) {
+            long firstToken = metered == null || metered.firstTokenNanos() < 0 ? -1
+                    : TimeUnit.NANOSECONDS.toMillis(metered.firstTokenNanos() - start);
+            pipeline.traffic.record(row, firstToken);
             try {
                 pipeline.usage.record(row, metricModel);
             } catch (RuntimeException e) { // the answer is sent: a failing usage store must not turn it into a 500

@@ -84,8 +84,16 @@ public final class TestServer implements AutoCloseable {
 
     /** Like {@link #start(Path)}, routing as the {@code models:} and {@code providers:} of {@code config} say. */
     public static TestServer start(Path dir, GatehouseConfig config) throws IOException {
+        return start(dir, config, (server, registry) -> {});
+    }
+
+    /** Like {@link #start(Path, GatehouseConfig)}, with the rest of the server built as {@code setup} says. */
+    public static TestServer start(Path dir, GatehouseConfig config, Setup setup) throws IOException {
         LocalModels models = new LocalModels();
-        TestServer s = startLoading(dir, models, (server, registry) -> server.router(Router.of(config, models, registry)));
+        TestServer s = startLoading(dir, models, (server, registry) -> {
+            setup.apply(server, registry);
+            server.router(Router.of(config, models, registry));
+        });
         s.load();
         return s;
     }
