@@ -10,7 +10,9 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.cache.SemanticCache;
 import dev.gatehouse.gateway.config.CacheConfig;
+import dev.gatehouse.gateway.config.SemanticCacheConfig;
 import dev.gatehouse.gateway.config.ServerLimits;
 import dev.gatehouse.gateway.connection.ClientDeadlines;
 import dev.gatehouse.gateway.hub.HubClient;
@@ -77,6 +79,7 @@ public final class GatewayServer implements AutoCloseable {
         private ApiAuth auth = ApiAuth.none();
         private UsageRecorder usage;
         private CacheConfig cache = CacheConfig.OFF;
+        private SemanticCacheConfig semanticCache = SemanticCacheConfig.OFF;
         private String metricsToken;
         private LocalStore store;
         private HubClient hub;
@@ -137,6 +140,12 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** Answers reused for similar messages ({@code semantic-cache:}), embedded by one of {@code models}. */
+        public Builder semanticCache(SemanticCacheConfig semanticCache) {
+            this.semanticCache = semanticCache;
+            return this;
+        }
+
         /** The model store that /admin/models loads from and pulls into, pulling from {@code hub}. */
         public Builder store(LocalStore store, HubClient hub) {
             this.store = store;
@@ -162,8 +171,9 @@ public final class GatewayServer implements AutoCloseable {
             ResponseCache responses = ResponseCache.of(cache, registry);
             models.onChange(responses::forget); // a reloaded or unloaded model's cached answers are not its answers
             RecentTraffic traffic = new RecentTraffic();
-            ChatPipeline pipeline = new ChatPipeline(models, r, auth, u, responses, plugins, new HttpMetrics(registry),
-                    traffic);
+            SemanticCache semantic = SemanticCache.of(semanticCache, models::embedOne, registry);
+            ChatPipeline pipeline = new ChatPipeline(models, r, auth, u, responses, semantic, plugins,
+                    new HttpMetrics(registry), traffic);
             OpenAiApi openAi = new OpenAiApi(pipeline, maxBodyBytes);
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
             Drain drain = new Drain();

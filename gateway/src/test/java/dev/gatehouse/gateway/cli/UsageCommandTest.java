@@ -37,6 +37,6 @@ class UsageCommandTest {
         assertFalse(java.nio.file.Files.exists(dir.resolve("typo.db")), "reading never creates a store");
         CliRun bad = CliRun.run("usage", "--db", db.toString(), "--group-by", "colour");
         assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("key, model or backend"), bad.err());
+        assertTrue(bad.err().contains("key, user, model or backend"), bad.err());
     }
 }
