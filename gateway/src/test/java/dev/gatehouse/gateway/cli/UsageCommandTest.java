@@ -37,7 +37,7 @@ class UsageCommandTest {
         assertFalse(java.nio.file.Files.exists(dir.resolve("typo.db")), "reading never creates a store");
         CliRun bad = CliRun.run("usage", "--db", db.toString(), "--group-by", "colour");
         assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("key, model, backend or rule"), bad.err());
+        assertTrue(bad.err().contains("key, user, model, backend or rule"), bad.err());
         CliRun byRule = CliRun.run("usage", "--db", db.toString(), "--group-by", "rule", "--from", "2026-12-01");
         assertEquals(0, byRule.code(), byRule.err());
         assertTrue(byRule.out().contains("chat:default") && byRule.out().contains("chat:eu"), byRule.out());
