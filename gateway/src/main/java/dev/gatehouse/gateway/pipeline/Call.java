@@ -15,8 +15,8 @@ import dev.gatehouse.gateway.policy.CostCeiling;
 import dev.gatehouse.gateway.route.Plan;
 import dev.gatehouse.gateway.route.RequestAttributes;
 import dev.gatehouse.gateway.route.RouteFailed;
-import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.route.Routed;
+import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.UsageRecord;
 
 import java.math.BigDecimal;

@@ -57,6 +57,7 @@ import java.util.stream.Stream;
 public final class Router {
     private final Map<String, ModelRoute> routes;
     private final Map<String, ModelAlias> aliases;
+    private final Map<String, Resolved> versions = new LinkedHashMap<>(); // ROUTE@VERSION, worked out once
     private final LocalModels local;
     private final Map<String, Backend> providers;
     private final Map<String, ProviderConfig.Failures> failures;
@@ -74,7 +75,10 @@ public final class Router {
             metrics.breaker(provider, breaker);
         }
         this.routes = new LinkedHashMap<>();
-        routes.forEach(r -> this.routes.put(r.name(), r));
+        for (ModelRoute r : routes) {
+            this.routes.put(r.name(), r);
+            r.versions().forEach(v -> versions.put(r.name() + "@" + v, new Resolved(r, v, r.name())));
+        }
         this.aliases = new LinkedHashMap<>(aliases); // in the order written, for /v1/models
         this.local = local;
         this.providers = Map.copyOf(providers);
@@ -127,7 +131,7 @@ public final class Router {
             route.versions().forEach(v -> names.add(route.name() + "@" + v));
         }
         names.addAll(aliases.keySet());
-        return names;
+        return List.copyOf(names);
     }
 
     /** Local targets of the routes that no loaded model serves: a typo in gatehouse.yaml, or a failed load. */
@@ -160,12 +164,15 @@ public final class Router {
 
     /** The route of {@code models:} that {@code name} (the route, a version of it or an alias) asks for; null for any other name. */
     public String configuredRoute(String name) {
+        if (routes.containsKey(name)) {
+            return name;
+        }
         ModelAlias alias = aliases.get(name);
         if (alias != null) {
             return alias.route();
         }
-        Resolved versioned = versionOf(name);
-        return routes.containsKey(name) ? name : versioned != null ? versioned.route().name() : null;
+        Resolved versioned = versions.get(name);
+        return versioned != null ? versioned.route().name() : null;
     }
 
     /** A route of {@code models:}, one of its versions or an alias. */
@@ -411,7 +418,7 @@ public final class Router {
         if (alias != null) {
             return new Resolved(routes.get(alias.route()), alias.version(), alias.route());
         }
-        Resolved versioned = versionOf(model);
+        Resolved versioned = versions.get(model); // a version the route does not have falls through to the 404
         if (versioned != null) {
             return versioned;
         }
@@ -426,16 +433,6 @@ public final class Router {
                     model.substring(0, slash) + "/*");
         }
         throw ApiException.modelNotFound(model);
-    }
-
-    /** {@code route@version} of a route of {@code models:} that has that version; null otherwise. */
-    private Resolved versionOf(String model) {
-        int at = model.lastIndexOf('@');
-        ModelRoute route = at > 0 ? routes.get(model.substring(0, at)) : null;
-        if (route == null || !route.versions().contains(model.substring(at + 1))) {
-            return null;
-        }
-        return new Resolved(route, model.substring(at + 1), route.name());
     }
 
     /** @param metricRoute the route as a metric label: a configured or local name, {@code provider/*} for the rest */
