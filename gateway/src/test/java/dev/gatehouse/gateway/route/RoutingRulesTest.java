@@ -17,6 +17,7 @@ import dev.gatehouse.gateway.auth.JwtVerifier;
 import dev.gatehouse.gateway.auth.TestJwks;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
+import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.server.GatewayServer;
@@ -111,6 +112,7 @@ class RoutingRulesTest {
         JwtVerifier jwt = JwtVerifier.of(idp.config(null, null, List.of()));
         server = GatewayServer.builder(new LocalModels(), registry).router(Router.of(config, new LocalModels(), registry))
                 .auth(new ApiAuth(MASTER, keys, RateLimiter.system(), jwt)).usage(usage)
+                .cache(new CacheConfig(true, Duration.ofMinutes(5), 1 << 20, true))
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
         client = OpenAIOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port() + "/v1").apiKey(MASTER)
                 .maxRetries(0).timeout(Duration.ofSeconds(60)).responseValidation(true).build();
@@ -218,6 +220,15 @@ class RoutingRulesTest {
         assertEquals("chat:eu", messages.headers().firstValue("x-gatehouse-route").orElseThrow());
         assertEquals("eu:eu-model", messages.headers().firstValue("x-gatehouse-target").orElseThrow());
 
+        HttpResponse<String> bob = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/messages"))
+                .header("x-api-key", MASTER).header("content-type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("""
+                        {"model":"chat","max_tokens":5,"metadata":{"user_id":"bob"},"messages":[{"role":"user","content":"hi"}]}""")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, bob.statusCode(), bob.body());
+        assertEquals("chat:bob", bob.headers().firstValue("x-gatehouse-route").orElseThrow(),
+                "Anthropic's metadata.user_id is the request's user");
+
         HttpResponse<String> responses = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v1/responses"))
                 .header("Authorization", "Bearer " + searchKey).header("content-type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("""
@@ -226,6 +237,26 @@ class RoutingRulesTest {
         assertTrue(responses.body().contains("Hello from the cloud."), responses.body());
         assertEquals("chat:search-team", responses.headers().firstValue("x-gatehouse-route").orElseThrow());
         assertEquals("team:search-model", responses.headers().firstValue("x-gatehouse-target").orElseThrow());
+    }
+
+    @Test
+    void aCachedAnswerIsOnlyReplayedWithinItsRule() {
+        UnaryOperator<ChatCompletionCreateParams.Builder> greedy = b -> b.temperature(0.0).messages(List.of())
+                .addUserMessage("a question only this test asks");
+        try (HttpResponseFor<ChatCompletion> first = client.chat().completions().withRawResponse()
+                .create(params(b -> greedy.apply(b).putAdditionalHeader("x-region", "eu")))) {
+            first.parse();
+            assertEquals("MISS", header(first, "x-gatehouse-cache"));
+        }
+        try (HttpResponseFor<ChatCompletion> again = client.chat().completions().withRawResponse()
+                .create(params(b -> greedy.apply(b).putAdditionalHeader("x-region", "eu")))) {
+            again.parse();
+            assertEquals("HIT", header(again, "x-gatehouse-cache"));
+            assertEquals("chat:eu", header(again, "x-gatehouse-route"));
+            assertEquals("cache", header(again, "x-gatehouse-target"));
+        }
+        assertEquals("us us-model | chat:default | us:us-model", served(client, greedy),
+                "the same question under another rule is asked of that rule's target (the cache is shared here)");
     }
 
     @Test
