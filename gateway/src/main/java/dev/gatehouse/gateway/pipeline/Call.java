@@ -13,8 +13,11 @@ import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.policy.CostCeiling;
+import dev.gatehouse.gateway.route.Plan;
+import dev.gatehouse.gateway.route.RequestAttributes;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
+import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.UsageRecord;
 
 import java.math.BigDecimal;
@@ -23,6 +26,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.DoubleSupplier;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -37,6 +41,8 @@ public final class Call {
     private static final Logger LOG = Logger.getLogger(Call.class.getName());
 
     static final String BACKEND = "x-gatehouse-backend";
+    static final String ROUTE = "x-gatehouse-route";
+    static final String TARGET = "x-gatehouse-target";
     static final String FALLBACKS = "x-gatehouse-fallbacks";
     static final String CACHE = "x-gatehouse-cache";
     static final String COST = "x-gatehouse-cost-usd";
@@ -52,12 +58,14 @@ public final class Call {
     private final ChatPipeline pipeline;
     private final String route;
     private final BiConsumer<String, String> headers;
+    private final Function<String, String> requestHeaders;
     private final long start = System.nanoTime();
     private ApiAuth.Caller caller;
     private String requestedModel; // as the client wrote it, for the usage log
     private String requestUser;
     private String metricModel; // the metric label: only served names
     private String backend; // who answered: local:NAME, PROVIDER:MODEL, cache
+    private String rule; // which rule of which route picked the targets: ROUTE:RULE
     private List<String> fallbacks = List.of();
     private boolean cacheHit; // answered from the response cache: no backend ran, nothing to pay
     private Admission admission;
@@ -65,9 +73,10 @@ public final class Call {
     private long promptEstimate;
     private ChatEvent.Usage usage; // an embedding request's usage
 
-    Call(ChatPipeline pipeline, String route, BiConsumer<String, String> headers) {
+    Call(ChatPipeline pipeline, String route, Function<String, String> requestHeaders, BiConsumer<String, String> headers) {
         this.pipeline = pipeline;
         this.route = route;
+        this.requestHeaders = requestHeaders;
         this.headers = headers;
     }
 
@@ -86,7 +95,7 @@ public final class Call {
         Identifiers.requireShort(user, "user");
         this.requestedModel = model;
         this.requestUser = user;
-        caller.requireModel(model);
+        pipeline.requireModel(caller, model);
     }
 
     /**
@@ -112,8 +121,11 @@ public final class Call {
         refuseEmbeddingModel(served.model());
         refuseWhileLoading(served.model());
         promptEstimate = TokenEstimate.prompt(served);
+        Plan plan = pipeline.router.plan(served, attributes(served)); // which rule's targets, in which order
+        rule = plan.label();
+        headers.accept(ROUTE, rule);
         ResponseCache.Lookup cached = pipeline.cache.lookup(served, cacheControl,
-                caller.limitId()); // each key or JWT user has its own answers unless cache.shared
+                caller.limitId(), rule); // each key or JWT user has its own answers unless cache.shared; each rule too
         if (cached.result() != null) {
             headers.accept(CACHE, cached.result().name());
         }
@@ -133,7 +145,7 @@ public final class Call {
             metered = new MeteredStream(similar.replay());
             stream = metered;
         } else {
-            Routed routed = route(served); // picks the target and falls back; see Router
+            Routed routed = route(plan, served); // picks the target and falls back; see Router
             backend = routed.backend();
             fallbacks = routed.fallbacks();
             if (!fallbacks.isEmpty()) {
@@ -146,6 +158,7 @@ public final class Call {
             }
         }
         headers.accept(BACKEND, backend);
+        headers.accept(TARGET, backend);
         try {
             stream = plugged.onResponse(stream); // the cache keeps the model's answer; plugins see every one they send
         } catch (RuntimeException e) {
@@ -157,9 +170,16 @@ public final class Call {
         return new Answer(served, stream, backend.startsWith("local:"));
     }
 
-    private Routed route(ChatRequest request) throws InterruptedException {
+    /** What routing rules may match on: the caller as authenticated, the request's headers and fields. */
+    private RequestAttributes attributes(ChatRequest request) {
+        KeyStore.Key key = caller.key();
+        return new RequestAttributes(requestHeaders, key == null ? null : key.id(), key == null ? null : key.spec().name(),
+                caller.user(), caller.claims(), request.user(), request.passthrough().get("metadata"));
+    }
+
+    private Routed route(Plan plan, ChatRequest request) throws InterruptedException {
         try {
-            return pipeline.router.open(request);
+            return pipeline.router.open(plan, request);
         } catch (RouteFailed e) {
             fallbacks = e.fallbacks();
             headers.accept(FALLBACKS, String.join(", ", e.fallbacks()));
@@ -258,6 +278,6 @@ public final class Call {
         String user = caller.user() != null ? caller.user() : requestUser;
         return new UsageRecord(Instant.now(), route, caller.limitId(), user, requestedModel, backend, prompt,
                 completion, cacheHit ? 0 : pipeline.usage.cost(backend, prompt, completion),
-                TimeUnit.NANOSECONDS.toMillis(nanos), status, String.join(", ", fallbacks), cacheHit);
+                TimeUnit.NANOSECONDS.toMillis(nanos), status, String.join(", ", fallbacks), cacheHit, rule);
     }
 }

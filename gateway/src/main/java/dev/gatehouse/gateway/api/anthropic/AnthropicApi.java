@@ -61,7 +61,8 @@ public final class AnthropicApi implements HttpService {
 
     /** Authenticates, reads the body and runs the handler; every way out becomes an Anthropic error and ends the call. */
     private void serve(String route, ServerRequest req, ServerResponse res, Handler handler) {
-        Call call = pipeline.begin(route, (name, value) -> res.header(HeaderNames.create(name), value));
+        Call call = pipeline.begin(route, name -> req.headers().first(HeaderNames.create(name)).orElse(null),
+                (name, value) -> res.header(HeaderNames.create(name), value));
         int status = 200;
         try {
             try {

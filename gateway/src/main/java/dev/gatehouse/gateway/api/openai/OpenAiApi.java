@@ -80,7 +80,8 @@ public final class OpenAiApi implements HttpService {
      * ends the call. Public for the other endpoints in OpenAI's error shape (the Responses API).
      */
     public void serve(String route, ServerRequest req, ServerResponse res, Handler handler) {
-        Call call = pipeline.begin(route, (name, value) -> res.header(HeaderNames.create(name), value));
+        Call call = pipeline.begin(route, name -> req.headers().first(HeaderNames.create(name)).orElse(null),
+                (name, value) -> res.header(HeaderNames.create(name), value));
         int status = 200;
         try {
             try {
@@ -194,7 +195,7 @@ public final class OpenAiApi implements HttpService {
     private void getModel(ServerRequest req, ServerResponse res) {
         String id = req.path().pathParameters().get("id");
         try {
-            pipeline.auth().authenticate(req).requireModel(Identifiers.requireShort(id, "model"));
+            pipeline.requireModel(pipeline.auth().authenticate(req), Identifiers.requireShort(id, "model"));
         } catch (ApiException e) {
             send(res, e);
             return;
