@@ -14,21 +14,25 @@ import java.util.Queue;
  * A provider's SSE answer as ChatEvents, read at the client's pace: each data payload goes through
  * the provider's {@link StreamTranslator}; the stream ends at {@code [DONE]}, the translator's own
  * end marker, or a body end the translator accepts; any other end is a failed answer, never a short
- * one. Every failure closes the body, which aborts the upstream request.
+ * one. Every failure closes the body, which aborts the upstream request. With {@code raw} (the
+ * provider was sent the client's own body) each event also passes on as it came, as a
+ * {@link ChatEvent.Raw} before its translation.
  */
 final class ProviderStream implements ChatStream {
     private final ProviderEvents events;
     private final StreamTranslator translator;
+    private final boolean raw;
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
 
     ProviderStream(String provider, InputStream body, long stallMillis, StreamTranslator translator) {
-        this(new ProviderEvents(provider, body, stallMillis), translator);
+        this(new ProviderEvents(provider, body, stallMillis), translator, false);
     }
 
-    ProviderStream(ProviderEvents events, StreamTranslator translator) {
+    ProviderStream(ProviderEvents events, StreamTranslator translator, boolean raw) {
         this.events = events;
         this.translator = translator;
+        this.raw = raw;
     }
 
     @Override
@@ -50,7 +54,11 @@ final class ProviderStream implements ChatStream {
             }
             JsonNode event = events.json(data);
             try {
-                pending.addAll(translator.event(event));
+                List<ChatEvent> translated = translator.event(event);
+                if (raw) {
+                    pending.add(new ChatEvent.Raw(event));
+                }
+                pending.addAll(translated);
             } catch (ApiException e) {
                 close();
                 throw e;

@@ -102,7 +102,8 @@ public final class Call {
     public Answer chat(ChatRequest request, CacheControl cacheControl) throws InterruptedException {
         Plugins.Applied plugged = pipeline.plugins.onRequest(request, new PluginContext(route, caller.limitId(),
                 caller.user() != null ? caller.user() : request.user())); // before the cache: it keys what models see
-        ChatRequest served = plugged.request();
+        // plugins read and rewrite the internal form only: with one at work, no target is sent the client's own body
+        ChatRequest served = plugged.none() ? plugged.request() : plugged.request().withoutOriginal();
         pipeline.models.wake(served.model()); // loads a model unloaded for idleness, before it is looked up
         // after the plugins: what a budget holds is priced from what the model will be sent
         admit(TokenEstimate.of(served), () -> CostCeiling.of(served, pipeline.router.destinations(served.model()),
