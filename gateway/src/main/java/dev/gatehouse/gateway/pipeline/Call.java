@@ -8,6 +8,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.Identifiers;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
@@ -102,7 +103,13 @@ public final class Call {
     public Answer chat(ChatRequest request, CacheControl cacheControl) throws InterruptedException {
         Plugins.Applied plugged = pipeline.plugins.onRequest(request, new PluginContext(route, caller.limitId(),
                 caller.user() != null ? caller.user() : request.user())); // before the cache: it keys what models see
-        // plugins read and rewrite the internal form only: with one at work, no target is sent the client's own body
+        // plugins read and rewrite the internal form only: with one at work, no target is sent the client's own body,
+        // so what only that body can say is refused rather than dropped
+        OriginalRequest original = request.original();
+        if (!plugged.none() && original != null && original.untranslated() != null) {
+            throw ApiException.unsupported(original.untranslated(), "'" + original.untranslated() + "' cannot be served "
+                    + "for this model: a plugin reads its requests, and plugins read only what every model understands.");
+        }
         ChatRequest served = plugged.none() ? plugged.request() : plugged.request().withoutOriginal();
         pipeline.models.wake(served.model()); // loads a model unloaded for idleness, before it is looked up
         // after the plugins: what a budget holds is priced from what the model will be sent
