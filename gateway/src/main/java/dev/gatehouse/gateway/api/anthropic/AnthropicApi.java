@@ -94,7 +94,11 @@ public final class AnthropicApi implements HttpService {
         for (String name : FORWARDED_HEADERS) {
             HeaderName header = HeaderNames.create(name);
             if (req.headers().contains(header)) {
-                out.put(name, String.join(",", req.headers().get(header).allValues()));
+                String value = String.join(",", req.headers().get(header).allValues());
+                if (!value.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) { // what an HTTP client can send on unchanged
+                    throw ApiException.invalid(name, name + ": only printable ASCII characters are allowed.");
+                }
+                out.put(name, value);
             }
         }
         return out;

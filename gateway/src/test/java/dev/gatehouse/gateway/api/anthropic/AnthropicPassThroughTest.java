@@ -101,6 +101,8 @@ class AnthropicPassThroughTest {
                     targets: [{provider: claude, model: claude-sonnet-4-5}]
                   - name: gpt
                     targets: [{provider: oai, model: gpt-4o-mini}]
+                  - name: claude-or-gpt
+                    targets: [{provider: claude, model: claude-sonnet-4-5}, {provider: oai, model: gpt-4o-mini}]
                 """.formatted(anthropic.baseUrl(), MockAnthropic.KEY, openai.baseUrl()), Map.of());
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         usage = UsageLog.open(dir.resolve("usage.db"));
@@ -194,6 +196,25 @@ class AnthropicPassThroughTest {
         assertEquals(1, requests);
         assertEquals(12 + MockAnthropic.CACHE_TOKENS, after.promptTokens() - (before == null ? 0 : before.promptTokens()));
         assertEquals(40, after.completionTokens() - (before == null ? 0 : before.completionTokens()));
+    }
+
+    @Test
+    void anErrorRightAfterTheOpeningEventStillFallsBack() throws Exception {
+        anthropic.failNext(MockAnthropic.Fault.OVERLOADED_BEFORE_TEXT); // message_start, then overloaded_error
+        HttpResponse<String> res = post("{\"model\":\"claude-or-gpt\",\"max_tokens\":64,\"stream\":true,"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+        assertEquals(200, res.statusCode(), res.body());
+        assertTrue(res.headers().firstValue("x-gatehouse-fallbacks").orElse("").startsWith("claude:claude-sonnet-4-5"),
+                res.headers().map().toString());
+        StringBuilder text = new StringBuilder();
+        for (String line : res.body().split("\n")) {
+            if (line.startsWith("data: ")) {
+                JsonNode data = JSON.readTree(line.substring(6));
+                assertFalse(data.path("type").asText().equals("error"), res.body());
+                text.append(data.path("delta").path("text").asText(""));
+            }
+        }
+        assertEquals(MockOpenAi.REPLY, text.toString(), "the next target's answer, and nothing of the first's");
     }
 
     @Test
