@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
+import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.plugin.GatehousePlugin;
 import dev.gatehouse.gateway.plugin.Plugins;
@@ -48,7 +49,8 @@ import org.junit.jupiter.api.io.TempDir;
  * anthropic-version and anthropic-beta headers, and the answer (whole or streamed) comes back as
  * Anthropic sent it: cache_control, thinking and redacted_thinking blocks, citations, is_error and
  * fields Gatehouse does not know all survive, while usage is still counted from the answer. Other
- * targets refuse what only Anthropic serves; with a plugin at work the request is translated.
+ * targets refuse what only Anthropic serves; with a plugin at work the request is translated; the
+ * cache replays Anthropic's own answer.
  */
 class AnthropicPassThroughTest {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -108,6 +110,7 @@ class AnthropicPassThroughTest {
         usage = UsageLog.open(dir.resolve("usage.db"));
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
                 .usage(new UsageRecorder(Pricing.free(), usage, Clock.systemUTC(), registry))
+                .cache(new CacheConfig(true, Duration.ofMinutes(5), 16L << 20, false))
                 .plugins(Plugins.of(List.of(new Plugins.Active(new Watcher(), List.of("claude-watched")))))
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
         client = AnthropicOkHttpClient.builder().baseUrl("http://127.0.0.1:" + server.port()).apiKey("client-key")
@@ -215,6 +218,20 @@ class AnthropicPassThroughTest {
             }
         }
         assertEquals(MockOpenAi.REPLY, text.toString(), "the next target's answer, and nothing of the first's");
+    }
+
+    @Test
+    void aCachedAnswerReplaysAnthropicsOwnMessageAndEvents() throws Exception {
+        String greedy = BODY.replace("\"max_tokens\":2048", "\"max_tokens\":2048,\"temperature\":0");
+        for (String body : List.of(greedy, greedy.replace("\"temperature\":0", "\"temperature\":0,\"stream\":true"))) {
+            long before = anthropic.received().size();
+            HttpResponse<String> first = post(body);
+            HttpResponse<String> again = post(body);
+            assertEquals(before + 1, anthropic.received().size(), "the second answer came from the cache");
+            assertEquals("HIT", again.headers().firstValue("x-gatehouse-cache").orElse(""));
+            assertEquals(first.body(), again.body(), "the provider's own answer, replayed as it was");
+            assertTrue(again.body().contains("EqQBCgIYAhIM1gbcDa9GJwZA2b3h"), again.body()); // the thinking signature
+        }
     }
 
     @Test
