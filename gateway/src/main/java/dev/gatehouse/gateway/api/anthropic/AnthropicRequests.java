@@ -57,7 +57,8 @@ final class AnthropicRequests {
         RequestReader r = new RequestReader(body);
         Untranslated untranslated = new Untranslated();
         for (String field : ANTHROPIC_ONLY) {
-            if (r.node(field) != null) {
+            JsonNode value = r.node(field);
+            if (value != null && !(field.equals("thinking") && value.path("type").asText().equals("disabled"))) {
                 untranslated.mark(field);
             }
         }

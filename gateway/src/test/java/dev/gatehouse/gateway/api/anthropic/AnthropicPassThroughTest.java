@@ -272,6 +272,10 @@ class AnthropicPassThroughTest {
         assertEquals("toolu_1", assistant.path("tool_calls").get(0).path("id").asText());
         assertFalse(toGpt.toString().contains("I should call the tool."));
 
+        HttpResponse<String> disabled = post("{\"model\":\"gpt\",\"max_tokens\":64,\"thinking\":{\"type\":\"disabled\"},"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}");
+        assertEquals(200, disabled.statusCode(), "thinking switched off asks nothing of the model: " + disabled.body());
+
         // a document block, say, is Anthropic's alone
         HttpResponse<String> document = post("""
                 {"model":"gpt","max_tokens":64,"messages":[{"role":"user","content":[{"type":"document","source":
