@@ -82,6 +82,7 @@ public final class ResponseCache {
                 }
                 case ChatEvent.ToolCallStart t -> bytes += 2L * (length(t.id()) + length(t.name()));
                 case ChatEvent.ToolCallDelta t -> bytes += 2L * length(t.arguments());
+                case ChatEvent.Raw r -> bytes += 4L * r.data().toString().length(); // the tree costs more than its text
                 default -> { } // fixed-size events
             }
         }

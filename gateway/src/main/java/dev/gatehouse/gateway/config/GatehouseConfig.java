@@ -259,7 +259,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         String where = "providers." + name;
         requireObject(n, where);
         allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-key-file", "api-version", "timeout-ms", "headers",
-                "prices", "retries", "circuit-breaker", "region", "access-key-id", "secret-access-key-file", "session-token-file"));
+                "prices", "retries", "circuit-breaker", "region", "access-key-id", "secret-access-key-file", "session-token-file",
+                "responses-api"));
         String typeName = requiredText(n, "type", where);
         ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
                 + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini, bedrock)"));
@@ -333,8 +334,18 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 retries == null ? defaults.retries() : retries,
                 failures == null ? defaults.breakerFailures() : failures,
                 cooldown == null ? defaults.breakerCooldownMillis() : cooldown);
+        JsonNode responses = n.path("responses-api");
+        if (!responses.isMissingNode() && !responses.isBoolean()) {
+            throw new ConfigException(where + ".responses-api must be true or false");
+        }
+        boolean responsesApi = responses.asBoolean(type == ProviderType.OPENAI);
+        if (responsesApi && type != ProviderType.OPENAI && type != ProviderType.OPENAI_COMPATIBLE) {
+            throw new ConfigException(where + ".responses-api: only providers of type openai or openai-compatible serve "
+                    + "the Responses API at {base-url}/responses");
+        }
         return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
-                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws);
+                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws,
+                responsesApi);
     }
 
     /**
