@@ -34,6 +34,11 @@ public final class HttpProvider implements Backend {
     }
 
     @Override
+    public boolean prefills(String model) {
+        return api.prefills(model);
+    }
+
+    @Override
     public ChatStream open(ChatRequest request) {
         byte[] body = ProviderHttp.bytes(api.body(request));
         URI uri = api.uri(request);

@@ -465,7 +465,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static ModelRoute route(JsonNode n, String where, Set<String> providers, Set<String> skipped,
                                     List<String> warnings) {
         requireObject(n, where);
-        allowKeys(n, where, Set.of("name", "targets", "spill"));
+        allowKeys(n, where, Set.of("name", "targets", "spill", "mid-stream-failover"));
         String name = requiredText(n, "name", where);
         JsonNode targetsNode = n.path("targets");
         if (!targetsNode.isArray() || targetsNode.isEmpty()) {
@@ -538,7 +538,11 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             warnings.add("model '" + name + "' not served: none of its targets is available");
             return null;
         }
-        return new ModelRoute(name, List.copyOf(targets), maxWait);
+        JsonNode failover = n.path("mid-stream-failover");
+        if (!failover.isMissingNode() && !failover.isBoolean()) {
+            throw new ConfigException(where + ".mid-stream-failover must be true or false");
+        }
+        return new ModelRoute(name, List.copyOf(targets), maxWait, failover.asBoolean(true));
     }
 
     /** Replaces each ${VAR}; fails on an unset one (only api-key may be unset, and skips its provider). */

@@ -6,8 +6,13 @@ import java.util.List;
  * A model name clients ask for and the targets that may answer it, in order of preference.
  *
  * @param maxQueueWaitMillis spill past a local target when its estimated wait is above this
+ * @param midStreamFailover  continue a streamed answer that breaks after its first words on the next target
  */
-public record ModelRoute(String name, List<Target> targets, long maxQueueWaitMillis) {
+public record ModelRoute(String name, List<Target> targets, long maxQueueWaitMillis, boolean midStreamFailover) {
+
+    public ModelRoute(String name, List<Target> targets, long maxQueueWaitMillis) {
+        this(name, targets, maxQueueWaitMillis, true);
+    }
 
     public static final long DEFAULT_MAX_QUEUE_WAIT_MILLIS = 2_000;
 

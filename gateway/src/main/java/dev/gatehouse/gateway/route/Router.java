@@ -42,6 +42,8 @@ import java.util.random.RandomGenerator;
  *     breaker's cooldown has passed (see {@link CircuitBreaker}); one breaker per provider, since a
  *     dead provider is dead for all its models.</li>
  * </ul>
+ * A streamed answer that breaks after its first event is continued on the targets after the one that
+ * broke (mid-stream failover, see {@link FailoverStream}), unless its route turns that off.
  * A name not in {@code models:} goes to the local model of that name, or with {@code provider/model}
  * straight to that provider.
  */
@@ -161,10 +163,18 @@ public final class Router {
      */
     public Routed open(ChatRequest request) throws InterruptedException {
         ModelRoute route = route(request.model());
+        return open(request, route, order(route.targets(), random), null);
+    }
+
+    /**
+     * Tries {@code targets} in order; {@code partial} is null for the client's request, or the text of an
+     * answer a target broke off, which the targets are asked to continue ({@link FailoverStream}).
+     */
+    private Routed open(ChatRequest request, ModelRoute route, List<ModelRoute.Target> targets, String partial)
+            throws InterruptedException {
         List<String> fallbacks = new ArrayList<>();
         ApiException last = null; // the last failure of a target
         ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
-        List<ModelRoute.Target> targets = order(route.targets(), random);
         Integer exceededContext = null; // the largest known context that answered context_length_exceeded
         int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
@@ -220,15 +230,23 @@ public final class Router {
             boolean judged = false; // whether the breaker heard how the target did; a half-open trial must be let go either way
             long start = System.nanoTime();
             try {
-                stream = backend.open(request.withModel(target.isLocal() ? target.local() : target.model()));
+                String model = target.isLocal() ? target.local() : target.model();
+                ChatRequest asked = partial == null ? request : Continuation.of(request, partial, backend.prefills(model));
+                stream = backend.open(asked.withModel(model));
                 ChatEvent first = stream.next();
                 metrics.attempt(meterName, "ok", System.nanoTime() - start);
                 if (breaker != null) {
                     breaker.success();
                     judged = true;
                 }
-                return new Routed(new PeekedStream(first, stream, () -> metrics.answered(meterName, System.nanoTime() - start)),
-                        label, List.copyOf(fallbacks));
+                ChatStream answer = new PeekedStream(first, stream, () -> metrics.answered(meterName, System.nanoTime() - start));
+                List<ModelRoute.Target> rest = targets.subList(i + 1, targets.size());
+                if (request.stream() && route.midStreamFailover() && !rest.isEmpty() && Continuation.possible(request)) {
+                    String before = partial == null ? "" : partial;
+                    answer = new FailoverStream(answer, before, text -> open(request, route, rest, text).stream(),
+                            () -> metrics.fallback(meterName, "mid_stream"));
+                }
+                return new Routed(answer, label, List.copyOf(fallbacks));
             } catch (ApiException e) {
                 if (stream != null) {
                     stream.close();

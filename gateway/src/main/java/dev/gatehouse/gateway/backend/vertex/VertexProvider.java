@@ -48,6 +48,12 @@ public final class VertexProvider implements ProviderApi {
         return Capabilities.EVERYTHING;
     }
 
+    /** Claude continues a final assistant message; Gemini answers after it. */
+    @Override
+    public boolean prefills(String model) {
+        return VertexPublisher.of(model).anthropic();
+    }
+
     @Override
     public URI uri(ChatRequest request) {
         VertexPublisher m = VertexPublisher.of(request.model());
