@@ -12,6 +12,7 @@ import dev.gatehouse.serving.engine.EngineConfig;
 import java.util.function.Function;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -260,10 +261,10 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         requireObject(n, where);
         allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-key-file", "api-version", "timeout-ms", "headers",
                 "prices", "retries", "circuit-breaker", "region", "access-key-id", "secret-access-key-file", "session-token-file",
-                "responses-api"));
+                "responses-api", "project", "location", "credentials-file"));
         String typeName = requiredText(n, "type", where);
         ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
-                + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini, bedrock)"));
+                + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini, bedrock, vertex)"));
         if (n.has("api-key") && n.has("api-key-file")) {
             throw new ConfigException(where + ": give api-key or api-key-file, not both");
         }
@@ -303,9 +304,17 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 return null;
             }
         }
-        String baseUrl = (aws != null && !n.has("base-url")
-                ? "https://bedrock-runtime." + aws.region() + ".amazonaws.com"
-                : expand(requiredText(n, "base-url", where), env, where + ".base-url")).replaceAll("/+$", "");
+        ProviderConfig.Gcp gcp = null;
+        if (type == ProviderType.VERTEX) {
+            gcp = gcp(name, n, env, warnings);
+            if (gcp == null) {
+                return null;
+            }
+        }
+        String baseUrl = (n.has("base-url") ? expand(requiredText(n, "base-url", where), env, where + ".base-url")
+                : aws != null ? "https://bedrock-runtime." + aws.region() + ".amazonaws.com"
+                : gcp != null ? vertexUrl(gcp.location())
+                : requiredText(n, "base-url", where)).replaceAll("/+$", "");
         String apiVersion = n.has("api-version") ? expand(text(n, "api-version", where), env, where + ".api-version") : null;
         if (type == ProviderType.AZURE_OPENAI && apiVersion == null) {
             throw new ConfigException(where + ": azure-openai needs an api-version");
@@ -345,7 +354,55 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
                 timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws,
-                responsesApi);
+                responsesApi, gcp);
+    }
+
+    /**
+     * A vertex provider's {@code location} (default {@code global}), {@code credentials-file} (a
+     * service-account key or other Google credentials JSON; absent: Application Default Credentials)
+     * and {@code project} (default: the credentials file's project_id). Null when the file cannot be
+     * read: reported, then skipped.
+     */
+    private static ProviderConfig.Gcp gcp(String name, JsonNode n, Map<String, String> env, List<String> warnings) {
+        String where = "providers." + name;
+        if (n.has("api-key") || n.has("api-key-file")) {
+            throw new ConfigException(where + ": vertex takes Google credentials (credentials-file, or Application Default "
+                    + "Credentials when absent), not api-key");
+        }
+        String location = n.has("location") ? expand(text(n, "location", where), env, where + ".location") : "global";
+        if (!location.matches("[a-z0-9-]{1,30}")) {
+            throw new ConfigException(where + ".location: '" + location + "' is not a Google Cloud location (e.g. us-east5, global)");
+        }
+        byte[] credentials = null;
+        String fileProject = null;
+        if (n.has("credentials-file")) {
+            String json = secretFile(name, n, "credentials-file", env, warnings);
+            if (json == null) {
+                return null;
+            }
+            JsonNode parsed;
+            try {
+                parsed = new ObjectMapper().readTree(json);
+            } catch (IOException e) {
+                parsed = null;
+            }
+            if (parsed == null || !parsed.isObject() || !parsed.path("type").isTextual()) {
+                throw new ConfigException(where + ".credentials-file: not a Google credentials JSON file (no \"type\")");
+            }
+            credentials = json.getBytes(StandardCharsets.UTF_8);
+            fileProject = parsed.path("project_id").asText(null);
+        }
+        String project = n.has("project") ? expand(text(n, "project", where), env, where + ".project") : fileProject;
+        if (project == null || !project.matches("[a-z0-9][a-z0-9.:-]{0,99}")) {
+            throw new ConfigException(where + ".project: " + (project == null ? "required (the Google Cloud project id)"
+                    : "'" + project + "' is not a Google Cloud project id"));
+        }
+        return new ProviderConfig.Gcp(project, location, credentials);
+    }
+
+    /** Vertex AI's endpoint for a location: the global one has no location prefix. */
+    private static String vertexUrl(String location) {
+        return location.equals("global") ? "https://aiplatform.googleapis.com" : "https://" + location + "-aiplatform.googleapis.com";
     }
 
     /**
@@ -426,7 +483,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static ModelRoute route(JsonNode n, String where, Set<String> providers, Set<String> skipped,
                                     List<String> warnings) {
         requireObject(n, where);
-        allowKeys(n, where, Set.of("name", "targets", "spill", "rules", "version", "sticky"));
+        allowKeys(n, where, Set.of("name", "targets", "spill", "rules", "version", "sticky", "mid-stream-failover"));
         String name = requiredText(n, "name", where);
         List<ModelRoute.Target> targets = targets(n, where, name, providers, skipped, warnings);
         long maxWait = ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS;
@@ -454,11 +511,15 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         if (!sticky.isMissingNode() && !sticky.isBoolean()) {
             throw new ConfigException(where + ".sticky must be true or false");
         }
+        JsonNode failover = n.path("mid-stream-failover");
+        if (!failover.isMissingNode() && !failover.isBoolean()) {
+            throw new ConfigException(where + ".mid-stream-failover must be true or false");
+        }
         if (targets.isEmpty()) {
             warnings.add("model '" + name + "' not served: none of its targets is available");
             return null;
         }
-        return new ModelRoute(name, targets, maxWait, rules, version, sticky.asBoolean(false));
+        return new ModelRoute(name, targets, maxWait, rules, version, sticky.asBoolean(false), failover.asBoolean(true));
     }
 
     /**
