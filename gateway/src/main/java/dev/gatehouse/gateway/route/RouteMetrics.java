@@ -47,6 +47,15 @@ final class RouteMetrics {
         answers.get(backend).record(nanos, TimeUnit.NANOSECONDS);
     }
 
+    /**
+     * One request a target took, by the route, the rule that picked the target ({@code default} for the
+     * route's own) and the backend: rule names come from gatehouse.yaml only, so the series stay few.
+     */
+    void routed(String route, String rule, String backend) {
+        Counter.builder("gatehouse.route.requests").description("Requests served, by route, rule and backend")
+                .tag("route", route).tag("rule", rule).tag("backend", backend).register(registry).increment();
+    }
+
     /** A backend passed over, and why: an HTTP status, queue_full, queue_wait, circuit_open, unavailable,
      * context_length_exceeded, context_too_small, unsupported. */
     void fallback(String backend, String reason) {

@@ -42,7 +42,7 @@ public final class UsageLog implements AutoCloseable {
 
     /** How /admin/usage groups rows. */
     public enum GroupBy {
-        KEY("key_id"), MODEL("model"), BACKEND("backend");
+        KEY("key_id"), USER("user_name"), MODEL("model"), BACKEND("backend"), RULE("rule");
 
         final String column;
 
@@ -96,7 +96,14 @@ public final class UsageLog implements AutoCloseable {
                               latency_ms BIGINT NOT NULL,
                               status INTEGER NOT NULL,
                               fallbacks TEXT NOT NULL,
-                              cached INTEGER NOT NULL)""");
+                              cached INTEGER NOT NULL,
+                              rule TEXT)""");
+                    // a log made before routing rules: add the column rather than fail every insert
+                    try (ResultSet r = c.getMetaData().getColumns(null, null, "usage_log", "rule")) {
+                        if (!r.next()) {
+                            s.execute("ALTER TABLE usage_log ADD COLUMN rule TEXT");
+                        }
+                    }
                     s.execute("CREATE INDEX IF NOT EXISTS usage_log_at ON usage_log (at_ms)");
                     s.execute("CREATE INDEX IF NOT EXISTS usage_log_key_at ON usage_log (key_id, at_ms)");
                 }
@@ -261,7 +268,7 @@ public final class UsageLog implements AutoCloseable {
         db.run(c -> {
                 try (PreparedStatement p = c.prepareStatement("INSERT INTO usage_log (at_ms, route, key_id, user_name, "
                         + "model, backend, prompt_tokens, completion_tokens, cost_usd, latency_ms, status, fallbacks, "
-                        + "cached) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
+                        + "cached, rule) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)")) {
                     for (UsageRecord r : batch) {
                         p.setLong(1, r.at().toEpochMilli());
                         p.setString(2, text(r.route()));
@@ -276,6 +283,7 @@ public final class UsageLog implements AutoCloseable {
                         p.setInt(11, r.status());
                         p.setString(12, text(r.fallbacks()));
                         p.setInt(13, r.cached() ? 1 : 0);
+                        p.setString(14, text(r.rule()));
                         p.addBatch();
                     }
                     p.executeBatch();
@@ -330,6 +338,32 @@ public final class UsageLog implements AutoCloseable {
                         while (r.next()) {
                             out.add(new Summary(r.getString(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5),
                                     r.getDouble(6), r.getDouble(7)));
+                        }
+                    }
+                }
+                c.commit();
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the usage log: " + e.getMessage(), e);
+        }
+    }
+
+    /** A request that passed over targets before one answered it (or none did). */
+    public record Fallback(Instant at, String model, String backend, int status, String fallbacks) {}
+
+    /** The latest {@code limit} requests that fell back or spilled, newest first. */
+    public List<Fallback> recentFallbacks(int limit) {
+        try {
+            return db.run(c -> {
+                List<Fallback> out = new ArrayList<>();
+                try (PreparedStatement p = c.prepareStatement("SELECT at_ms, model, backend, status, fallbacks "
+                        + "FROM usage_log WHERE fallbacks <> '' ORDER BY at_ms DESC LIMIT ?")) {
+                    p.setInt(1, limit);
+                    try (ResultSet r = p.executeQuery()) {
+                        while (r.next()) {
+                            out.add(new Fallback(Instant.ofEpochMilli(r.getLong(1)), r.getString(2), r.getString(3),
+                                    r.getInt(4), r.getString(5)));
                         }
                     }
                 }
