@@ -8,6 +8,7 @@ import dev.gatehouse.gateway.api.responses.ResponsesApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.cache.AnswerStore;
 import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.config.ServerLimits;
@@ -74,6 +75,7 @@ public final class GatewayServer implements AutoCloseable {
         private ApiAuth auth = ApiAuth.none();
         private UsageRecorder usage;
         private CacheConfig cache = CacheConfig.OFF;
+        private AnswerStore answers; // null: in this instance's memory
         private String metricsToken;
         private LocalStore store;
         private HubClient hub;
@@ -128,6 +130,12 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** Where the response cache keeps answers when it is on: Redis shared by several instances; default this one's memory. */
+        public Builder answers(AnswerStore answers) {
+            this.answers = answers;
+            return this;
+        }
+
         /** {@code metrics.token}: what a scrape of /metrics must present as a bearer token; null: /metrics is open. */
         public Builder metricsToken(String token) {
             this.metricsToken = token;
@@ -156,7 +164,7 @@ public final class GatewayServer implements AutoCloseable {
         public GatewayServer start() {
             Router r = router != null ? router : Router.localOnly(models, registry);
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
-            ResponseCache responses = ResponseCache.of(cache, registry);
+            ResponseCache responses = answers == null ? ResponseCache.of(cache, registry) : ResponseCache.of(cache, registry, answers);
             models.onChange(responses::forget); // a reloaded or unloaded model's cached answers are not its answers
             ChatPipeline pipeline = new ChatPipeline(models, r, auth, u, responses, plugins, new HttpMetrics(registry));
             OpenAiApi openAi = new OpenAiApi(pipeline, maxBodyBytes);
