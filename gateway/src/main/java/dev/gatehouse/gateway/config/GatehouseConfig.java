@@ -42,6 +42,7 @@ import java.util.regex.Pattern;
  * @param localTools {@code local.NAME.tool-parser} and {@code .tool-fallback}: how a local model serves tools
  * @param aliases {@code aliases}: other names for routes of {@code models}, each maybe pinned to a version
  * @param semanticCache {@code semantic-cache}: answers reused for similar messages, {@link SemanticCacheConfig#OFF} without it
+ * @param shared {@code shared}: the Redis that several instances share limits, budgets and the cache through; null without it
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
@@ -49,7 +50,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                               List<PluginConfig> plugins, MetricsConfig metrics,
                               ServerLimits server, Map<String, ToolSettings> localTools,
                               Map<String, ModelAlias> aliases,
-                              SemanticCacheConfig semanticCache) {
+                              SemanticCacheConfig semanticCache, SharedConfig shared) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -61,7 +62,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), Map.of(), SemanticCacheConfig.OFF);
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), Map.of(), SemanticCacheConfig.OFF, null);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -84,7 +85,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         requireObject(root, "the top level");
         allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache", "metrics",
-                "plugins", "server", "aliases", "semantic-cache"));
+                "plugins", "server", "aliases", "semantic-cache", "shared"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -141,7 +142,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
                 ServerLimits.parse(root.path("server")), Map.copyOf(localTools), aliases,
-                SemanticCacheConfig.parse(root.path("semantic-cache")));
+                SemanticCacheConfig.parse(root.path("semantic-cache")),
+                SharedConfig.parse(root.path("shared"), env));
     }
 
     /** {@code tool-parser: auto | hermes | llama3-json | mistral} (default auto), {@code tool-fallback: prompt | refuse} (default prompt). */
