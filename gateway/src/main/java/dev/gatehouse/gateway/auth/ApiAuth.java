@@ -69,6 +69,7 @@ public final class ApiAuth {
     private final RateLimiter limiter;
     private final ConcurrencyLimiter concurrency = new ConcurrencyLimiter();
     private final JwtVerifier jwt;
+    private final AdminSessions sessions = new AdminSessions();
 
     /** {@code masterKey} and {@code keys} may each be null. */
     public ApiAuth(String masterKey, KeyStore keys) {
@@ -151,12 +152,25 @@ public final class ApiAuth {
             throw new ApiException(401, "invalid_request_error", "invalid_api_key", null,
                     "The admin API needs a master key: set GATEHOUSE_MASTER_KEY or auth.master-key.", null);
         }
+        if (bearer(req).isEmpty() && sessions.of(req).isPresent()) { // the dashboard, signed in with the master key
+            if (!sessions.admits(req)) {
+                throw new ApiException(403, "invalid_request_error", "csrf_token_missing", null,
+                        "A change from the dashboard needs its session's '" + AdminSessions.CSRF_HEADER + "' header.", null);
+            }
+            return;
+        }
         if (!bearer(req).map(this::isMaster).orElse(false)) {
             throw invalidKey("The admin API needs the master key as 'Authorization: Bearer <key>'.");
         }
     }
 
-    private boolean isMaster(String presented) {
+    /** The dashboard's signed-in browsers, which act as the master key (see {@link #requireMaster}). */
+    public AdminSessions sessions() {
+        return sessions;
+    }
+
+    /** Whether {@code presented} is the master key. */
+    public boolean isMaster(String presented) {
         // hashes have one length, so isEqual's time depends on neither the key's length nor its content
         return masterHash != null && MessageDigest.isEqual(masterHash, KeyStore.sha256(presented));
     }

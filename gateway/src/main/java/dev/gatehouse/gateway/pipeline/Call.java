@@ -103,7 +103,7 @@ public final class Call {
         Plugins.Applied plugged = pipeline.plugins.onRequest(request, new PluginContext(route, caller.limitId(),
                 caller.user() != null ? caller.user() : request.user())); // before the cache: it keys what models see
         ChatRequest served = plugged.request();
-        pipeline.models.wake(served.model()); // loads a model unloaded for idleness, before it is looked up
+        wake(served.model());
         // after the plugins: what a budget holds is priced from what the model will be sent
         admit(TokenEstimate.of(served), () -> CostCeiling.of(served, pipeline.router.destinations(served.model()),
                 pipeline.usage.pricing()));
@@ -157,7 +157,8 @@ public final class Call {
      * Opens embedding model {@code name} for one request, after admission; the lease keeps the model
      * open while the request tokenizes and waits for its batch, so an unload waits for it.
      */
-    public LocalEmbedder.Lease embeddings(String name, long estimatedTokens) {
+    public LocalEmbedder.Lease embeddings(String name, long estimatedTokens) throws InterruptedException {
+        pipeline.models.wake(name); // loads a model unloaded for idleness, before it is looked up
         if (pipeline.models.get(name).isPresent()) {
             throw ApiException.invalid("model", "The model '" + name + "' is a chat model and does not give embeddings.");
         }
@@ -180,6 +181,17 @@ public final class Call {
         if (used != null) {
             double cost = cacheHit ? 0 : pipeline.usage.cost(backend, used.promptTokens(), used.completionTokens());
             headers.accept(COST, BigDecimal.valueOf(cost).toPlainString());
+        }
+    }
+
+    /**
+     * Loads a model unloaded for idleness before it is looked up: the model asked for, or the local
+     * targets of the route of that name.
+     */
+    private void wake(String model) throws InterruptedException {
+        pipeline.models.wake(model);
+        for (String target : pipeline.router.localTargets(model)) {
+            pipeline.models.wake(target);
         }
     }
 
@@ -215,6 +227,9 @@ public final class Call {
         }
         pipeline.metrics.request(route, metricModel, status, nanos);
         if (row != null) {
+            long firstToken = metered == null || metered.firstTokenNanos() < 0 ? -1
+                    : TimeUnit.NANOSECONDS.toMillis(metered.firstTokenNanos() - start);
+            pipeline.traffic.record(row, firstToken);
             try {
                 pipeline.usage.record(row, metricModel);
             } catch (RuntimeException e) { // the answer is sent: a failing usage store must not turn it into a 500

@@ -7,6 +7,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.route.Router;
+import dev.gatehouse.gateway.usage.RecentTraffic;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 
 import java.util.ArrayList;
@@ -29,9 +30,10 @@ public final class ChatPipeline {
     final ResponseCache cache;
     final Plugins plugins;
     final HttpMetrics metrics;
+    final RecentTraffic traffic;
 
     public ChatPipeline(LocalModels models, Router router, ApiAuth auth, UsageRecorder usage, ResponseCache cache,
-                        Plugins plugins, HttpMetrics metrics) {
+                        Plugins plugins, HttpMetrics metrics, RecentTraffic traffic) {
         this.models = models;
         this.router = router;
         this.auth = auth;
@@ -39,6 +41,7 @@ public final class ChatPipeline {
         this.cache = cache;
         this.plugins = plugins;
         this.metrics = metrics;
+        this.traffic = traffic;
     }
 
     /**

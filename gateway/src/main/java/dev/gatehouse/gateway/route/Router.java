@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
@@ -114,6 +115,20 @@ public final class Router {
     public List<String> missingLocalTargets() {
         return routes.values().stream().flatMap(r -> r.targets().stream()).filter(ModelRoute.Target::isLocal)
                 .map(ModelRoute.Target::local).distinct().filter(name -> local.get(name).isEmpty()).toList();
+    }
+
+    /** The local models the route named {@code model} may send to (none when it is not a route). */
+    public List<String> localTargets(String model) {
+        ModelRoute route = model == null ? null : routes.get(model);
+        return route == null ? List.of() : route.targets().stream().filter(ModelRoute.Target::isLocal)
+                .map(ModelRoute.Target::local).distinct().toList();
+    }
+
+    /** Each provider's circuit breaker as the dashboard shows it: closed, open or half-open. */
+    public Map<String, String> breakerStates() {
+        Map<String, String> out = new LinkedHashMap<>();
+        breakers.forEach((provider, breaker) -> out.put(provider, breaker.state().name().toLowerCase(Locale.ROOT).replace('_', '-')));
+        return out;
     }
 
     /** The name to tag metrics with: configured and local names as they are, provider/model as provider/*. */

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.server;
 
 import dev.gatehouse.gateway.admin.AdminApi;
 import dev.gatehouse.gateway.admin.ModelsAdminApi;
+import dev.gatehouse.gateway.admin.TrafficApi;
 import dev.gatehouse.gateway.api.anthropic.AnthropicApi;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.api.responses.ResponsesApi;
@@ -18,6 +19,8 @@ import dev.gatehouse.gateway.pipeline.HttpMetrics;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
 import dev.gatehouse.gateway.route.Router;
+import dev.gatehouse.gateway.ui.Dashboard;
+import dev.gatehouse.gateway.usage.RecentTraffic;
 import dev.gatehouse.gateway.usage.UsageRecorder;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.Status;
@@ -158,7 +161,9 @@ public final class GatewayServer implements AutoCloseable {
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
             ResponseCache responses = ResponseCache.of(cache, registry);
             models.onChange(responses::forget); // a reloaded or unloaded model's cached answers are not its answers
-            ChatPipeline pipeline = new ChatPipeline(models, r, auth, u, responses, plugins, new HttpMetrics(registry));
+            RecentTraffic traffic = new RecentTraffic();
+            ChatPipeline pipeline = new ChatPipeline(models, r, auth, u, responses, plugins, new HttpMetrics(registry),
+                    traffic);
             OpenAiApi openAi = new OpenAiApi(pipeline, maxBodyBytes);
             ModelsAdminApi modelsAdmin = new ModelsAdminApi(auth, models, store, hub, registry, grace);
             Drain drain = new Drain();
@@ -206,6 +211,8 @@ public final class GatewayServer implements AutoCloseable {
                             .register("/v1", openAi)
                             .register("/admin/models", modelsAdmin)
                             .register("/admin", new AdminApi(auth, u))
+                            .register("/admin", new TrafficApi(auth, traffic, u, r))
+                            .register("/ui", new Dashboard(auth))
                             // anything else, too, answers in OpenAI's error shape rather than Helidon's text/plain 404
                             .any(OpenAiApi::unknownUrl))
                     .build()

@@ -38,7 +38,7 @@ public final class UsageLog implements AutoCloseable {
 
     /** How /admin/usage groups rows. */
     public enum GroupBy {
-        KEY("key_id"), MODEL("model"), BACKEND("backend");
+        KEY("key_id"), USER("user_name"), MODEL("model"), BACKEND("backend");
 
         final String column;
 
@@ -295,6 +295,32 @@ public final class UsageLog implements AutoCloseable {
                         while (r.next()) {
                             out.add(new Summary(r.getString(1), r.getLong(2), r.getLong(3), r.getLong(4), r.getLong(5),
                                     r.getDouble(6), r.getDouble(7)));
+                        }
+                    }
+                }
+                c.commit();
+                return out;
+            });
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot read the usage log: " + e.getMessage(), e);
+        }
+    }
+
+    /** A request that passed over targets before one answered it (or none did). */
+    public record Fallback(Instant at, String model, String backend, int status, String fallbacks) {}
+
+    /** The latest {@code limit} requests that fell back or spilled, newest first. */
+    public List<Fallback> recentFallbacks(int limit) {
+        try {
+            return db.run(c -> {
+                List<Fallback> out = new ArrayList<>();
+                try (PreparedStatement p = c.prepareStatement("SELECT at_ms, model, backend, status, fallbacks "
+                        + "FROM usage_log WHERE fallbacks <> '' ORDER BY at_ms DESC LIMIT ?")) {
+                    p.setInt(1, limit);
+                    try (ResultSet r = p.executeQuery()) {
+                        while (r.next()) {
+                            out.add(new Fallback(Instant.ofEpochMilli(r.getLong(1)), r.getString(2), r.getString(3),
+                                    r.getInt(4), r.getString(5)));
                         }
                     }
                 }
