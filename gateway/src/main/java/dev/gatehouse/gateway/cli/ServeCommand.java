@@ -99,6 +99,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "KV cache memory per model; 0 = 1024 on the CPU, on a GPU a share of its free memory after the weights (default: ${DEFAULT-VALUE}).")
     long kvCacheMb;
 
+    @Option(names = "--prefix-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Reuse the KV cache of a prompt prefix an earlier request computed (default: ${DEFAULT-VALUE});"
+                    + " --no-prefix-cache turns it off (local.NAME.prefix-cache per model).")
+    boolean prefixCache;
+
     @Option(names = "--step-token-budget",
             description = "Tokens one engine step may process: every running sequence's next token, then prompt chunks"
                     + " (default: 256, or max-running if larger).")
@@ -140,7 +145,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
-                .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
+                .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20).withPrefixCache(prefixCache);
         if (stepTokenBudget != null) {
             engine = engine.withStepTokenBudget(stepTokenBudget);
         }

@@ -119,7 +119,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
                     "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback",
-                    "idle-unload-after"));
+                    "idle-unload-after", "prefix-cache"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
             localTools.put(e.getKey(), toolSettings(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
@@ -167,7 +167,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 wholeAtLeast(n, "max-model-length", 0, where), positive(n, "kv-cache-mb", where),
                 positive(n, "step-token-budget", where), choice(n, "device", where, DeviceChoice::parse),
                 choice(n, "dtype", where, DtypeChoice::parse),
-                idleDuration(n, "idle-unload-after", where));
+                idleDuration(n, "idle-unload-after", where), n.has("prefix-cache") ? bool(n, "prefix-cache", where, true) : null);
         if (limits.maxRunning() != null && limits.stepTokenBudget() != null && limits.stepTokenBudget() < limits.maxRunning()) {
             throw new ConfigException(where + ".step-token-budget (" + limits.stepTokenBudget() + ") must be at least max-running ("
                     + limits.maxRunning() + "): every running sequence decodes one token each step");
@@ -244,15 +244,15 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         allowKeys(n, "cache", Set.of("enabled", "ttl-seconds", "max-mb", "shared"));
         Integer ttl = positive(n, "ttl-seconds", "cache");
         Integer maxMb = positive(n, "max-mb", "cache");
-        return new CacheConfig(bool(n, "enabled", true),
+        return new CacheConfig(bool(n, "enabled", "cache", true),
                 ttl == null ? CacheConfig.DEFAULT_TTL : Duration.ofSeconds(ttl),
-                maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", false));
+                maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", "cache", false));
     }
 
-    private static boolean bool(JsonNode n, String key, boolean fallback) {
+    private static boolean bool(JsonNode n, String key, String where, boolean fallback) {
         JsonNode v = n.path(key);
         if (!v.isMissingNode() && !v.isBoolean()) {
-            throw new ConfigException("cache." + key + " must be true or false");
+            throw new ConfigException(where + "." + key + " must be true or false");
         }
         return v.asBoolean(fallback);
     }

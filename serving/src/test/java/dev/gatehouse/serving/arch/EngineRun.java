@@ -19,18 +19,20 @@ final class EngineRun implements AutoCloseable {
 
     /** softmax of the logits after the whole sequence, computed in one prefill pass. */
     float[] nextTokenProbabilities(int[] ids) {
-        try (KvCache cache = model.lm().newCache(1, ids.length); NDManager step = model.newStepManager()) {
-            return model.lm().forward(StepBatch.single(ids, 0, 0), cache, step).softmax(-1).toFloatArray();
+        int[] blocks = KvCache.consecutiveBlocks(0, ids.length);
+        try (KvCache cache = model.lm().newCache(blocks.length); NDManager step = model.newStepManager()) {
+            return model.lm().forward(StepBatch.single(ids, 0, blocks), cache, step).softmax(-1).toFloatArray();
         }
     }
 
     /** Probabilities after the sequence when it is fed one token per step (exercises the KV cache). */
     float[] nextTokenProbabilitiesIncremental(int[] ids) {
-        try (KvCache cache = model.lm().newCache(1, ids.length)) {
+        int[] blocks = KvCache.consecutiveBlocks(0, ids.length);
+        try (KvCache cache = model.lm().newCache(blocks.length)) {
             float[] probs = null;
             for (int i = 0; i < ids.length; i++) {
                 try (NDManager step = model.newStepManager()) {
-                    probs = model.lm().forward(StepBatch.single(new int[] {ids[i]}, i, 0), cache, step)
+                    probs = model.lm().forward(StepBatch.single(new int[] {ids[i]}, i, blocks), cache, step)
                             .softmax(-1).toFloatArray();
                 }
             }
