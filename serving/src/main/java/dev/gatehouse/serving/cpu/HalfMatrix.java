@@ -32,7 +32,7 @@ public final class HalfMatrix {
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * Short.SIZE));
     private static final int LANES = FLOATS.length();
-    /** Activation rows that share one pass over a weight row (each needs its own accumulator register). */
+    /** Activation rows that share one pass over a weight row, and weight rows that share one over a token's. */
     private static final int ROW_GROUP = 4;
     /** Output rows per task: enough work to amortise a task, small enough for both cores to finish together. */
     private static final int ROWS_PER_TASK = 64;
@@ -98,12 +98,27 @@ public final class HalfMatrix {
         }
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
         CpuPool.forEach(tasks, task -> {
-            short[] row = new short[cols];
-            int end = Math.min(rows, (task + 1) * ROWS_PER_TASK);
-            for (int r = task * ROWS_PER_TASK; r < end; r++) {
-                readRow(r, row);
+            short[][] block = new short[ROW_GROUP][cols];
+            int r = task * ROWS_PER_TASK;
+            int end = Math.min(rows, r + ROWS_PER_TASK);
+            // a prefill: four weight rows at a time against four tokens at a time, so that each vector
+            // loaded from memory (weights, activations) feeds four multiply-adds
+            for (; tokens >= ROW_GROUP && r + ROW_GROUP <= end; r += ROW_GROUP) {
+                for (int k = 0; k < ROW_GROUP; k++) {
+                    readRow(r + k, block[k]);
+                }
+                int t = 0;
+                for (; t + ROW_GROUP <= tokens; t += ROW_GROUP) {
+                    dot4x4(block, x, t, y, r);
+                }
+                for (int k = 0; t < tokens && k < ROW_GROUP; k++) {
+                    dot(block[k], x, t, tokens - t, y, r + k);
+                }
+            }
+            for (; r < end; r++) { // a decode (one to three tokens), or the rows left over
+                readRow(r, block[0]);
                 for (int t = 0; t < tokens; t += ROW_GROUP) {
-                    dot(row, x, t, Math.min(ROW_GROUP, tokens - t), y, r);
+                    dot(block[0], x, t, Math.min(ROW_GROUP, tokens - t), y, r);
                 }
             }
         });
@@ -144,15 +159,71 @@ public final class HalfMatrix {
                 }
             }
         }
-        FloatVector[] acc = {a0, a1, a2, a3};
-        for (int k = 0; k < n; k++) {
-            float sum = acc[k].reduceLanes(VectorOperators.ADD);
-            int xs = x0 + k * cols;
-            for (int c = bound; c < cols; c++) {
-                sum += x[xs + c] * toFloat(w[c]);
-            }
-            y[(t0 + k) * rows + r] = sum;
+        // each accumulator goes out on its own: an array of vectors would box them, twenty times slower
+        finish(a0, w, x, x0, y, t0 * rows + r);
+        if (n > 1) {
+            finish(a1, w, x, x0 + cols, y, (t0 + 1) * rows + r);
         }
+        if (n > 2) {
+            finish(a2, w, x, x0 + 2 * cols, y, (t0 + 2) * rows + r);
+        }
+        if (n > 3) {
+            finish(a3, w, x, x0 + 3 * cols, y, (t0 + 3) * rows + r);
+        }
+    }
+
+    /** Tokens t0..t0+3 against weight rows r0..r0+3: sixteen accumulators, each load used four times. */
+    private void dot4x4(short[][] w, float[] x, int t0, float[] y, int r0) {
+        int bound = cols - cols % LANES;
+        short[] w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+        FloatVector a00 = FloatVector.zero(FLOATS), a01 = a00, a02 = a00, a03 = a00;
+        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        int x0 = t0 * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        for (int c = 0; c < bound; c += LANES) {
+            FloatVector v0 = widen(ShortVector.fromArray(SHORTS, w0, c));
+            FloatVector v1 = widen(ShortVector.fromArray(SHORTS, w1, c));
+            FloatVector v2 = widen(ShortVector.fromArray(SHORTS, w2, c));
+            FloatVector v3 = widen(ShortVector.fromArray(SHORTS, w3, c));
+            FloatVector u = FloatVector.fromArray(FLOATS, x, x0 + c);
+            a00 = u.fma(v0, a00); a01 = u.fma(v1, a01); a02 = u.fma(v2, a02); a03 = u.fma(v3, a03);
+            u = FloatVector.fromArray(FLOATS, x, x1 + c);
+            a10 = u.fma(v0, a10); a11 = u.fma(v1, a11); a12 = u.fma(v2, a12); a13 = u.fma(v3, a13);
+            u = FloatVector.fromArray(FLOATS, x, x2 + c);
+            a20 = u.fma(v0, a20); a21 = u.fma(v1, a21); a22 = u.fma(v2, a22); a23 = u.fma(v3, a23);
+            u = FloatVector.fromArray(FLOATS, x, x3 + c);
+            a30 = u.fma(v0, a30); a31 = u.fma(v1, a31); a32 = u.fma(v2, a32); a33 = u.fma(v3, a33);
+        }
+        int y0 = t0 * rows + r0;
+        finish(a00, w0, x, x0, y, y0);
+        finish(a01, w1, x, x0, y, y0 + 1);
+        finish(a02, w2, x, x0, y, y0 + 2);
+        finish(a03, w3, x, x0, y, y0 + 3);
+        finish(a10, w0, x, x1, y, y0 + rows);
+        finish(a11, w1, x, x1, y, y0 + rows + 1);
+        finish(a12, w2, x, x1, y, y0 + rows + 2);
+        finish(a13, w3, x, x1, y, y0 + rows + 3);
+        finish(a20, w0, x, x2, y, y0 + 2 * rows);
+        finish(a21, w1, x, x2, y, y0 + 2 * rows + 1);
+        finish(a22, w2, x, x2, y, y0 + 2 * rows + 2);
+        finish(a23, w3, x, x2, y, y0 + 2 * rows + 3);
+        finish(a30, w0, x, x3, y, y0 + 3 * rows);
+        finish(a31, w1, x, x3, y, y0 + 3 * rows + 1);
+        finish(a32, w2, x, x3, y, y0 + 3 * rows + 2);
+        finish(a33, w3, x, x3, y, y0 + 3 * rows + 3);
+    }
+
+    /** y[at] = the accumulator's lanes summed, plus the columns past the last whole vector. */
+    private void finish(FloatVector acc, short[] w, float[] x, int xs, float[] y, int at) {
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int c = cols - cols % LANES; c < cols; c++) {
+            sum += x[xs + c] * toFloat(w[c]);
+        }
+        y[at] = sum;
     }
 
     /** 16 bits per lane to FP32, in registers. */

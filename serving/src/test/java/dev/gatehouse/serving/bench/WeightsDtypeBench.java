@@ -54,7 +54,7 @@ public final class WeightsDtypeBench {
                 prefill = Math.max(prefill, result.promptTokensPerSecond());
             }
             Map<String, Long> rss = residentKb();
-            System.out.printf("| %s | %s | %.1f | %.2f | %.2f | %.2f | %.2f | %.1f |%n", shape, weights == WeightsDtype.AUTO
+            System.out.printf("| %s | %s | %.1f | %.2f | %.2f | %.2f | %.2f | %.2f |%n", shape, weights == WeightsDtype.AUTO
                             ? "BF16 kept (Vector API)" : "widened to F32 (PyTorch)",
                     weightGb(dir), rss.get("VmRSS") / 1e6 * 1.024, rss.get("RssAnon") / 1e6 * 1.024,
                     rss.get("RssFile") / 1e6 * 1.024, decode, prefill);
