@@ -9,9 +9,18 @@ import java.util.Map;
  * @param apiKey null for an endpoint that wants none (a self-hosted OpenAI-compatible server)
  * @param apiVersion Azure OpenAI's api-version query parameter; null elsewhere
  * @param aws        Bedrock's region and credentials; null elsewhere
+ * @param responsesApi whether the provider serves OpenAI's Responses API at {base-url}/responses, so
+ *                     Gatehouse's /v1/responses requests go to it unchanged (default: true for type openai)
  */
 public record ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
-                             long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws) {
+                             long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws,
+                             boolean responsesApi) {
+
+    public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
+                          long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws) {
+        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, aws,
+                type == ProviderType.OPENAI);
+    }
 
     public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
                           long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures) {
@@ -77,6 +86,6 @@ public record ProviderConfig(String name, ProviderType type, String baseUrl, Str
         return "ProviderConfig[name=" + name + ", type=" + type.wireName() + ", baseUrl=" + baseUrl
                 + ", apiKey=" + (apiKey == null ? "none" : "***") + ", apiVersion=" + apiVersion
                 + ", timeoutMillis=" + timeoutMillis + ", headers=" + headers.keySet() + ", prices=" + prices
-                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + "]";
+                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + ", responsesApi=" + responsesApi + "]";
     }
 }

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
 import java.util.Map;
@@ -18,8 +19,10 @@ class ProvidersTest {
     void everyProviderTypeIsRegisteredAndDeclaresWhatItsTranslatorsCarry() {
         for (ProviderType type : ProviderType.values()) {
             Capabilities expected = switch (type) {
-                case OPENAI, OPENAI_COMPATIBLE, AZURE_OPENAI, GEMINI -> Capabilities.EVERYTHING;
-                case ANTHROPIC -> new Capabilities(true, true, false, true, null); // json_schema as a forced tool
+                case OPENAI -> Capabilities.EVERYTHING.takingOriginals(OriginalRequest.Dialect.OPENAI_RESPONSES); // responses-api
+                case OPENAI_COMPATIBLE, AZURE_OPENAI, GEMINI -> Capabilities.EVERYTHING;
+                case ANTHROPIC -> new Capabilities(true, true, false, true, null) // json_schema as a forced tool
+                        .takingOriginals(OriginalRequest.Dialect.ANTHROPIC_MESSAGES);
                 case BEDROCK -> new Capabilities(true, true, false, false, null); // Converse has no response formats
             };
             assertEquals(expected, backend(type).capabilities(), type.wireName());

@@ -1,0 +1,20 @@
+package dev.gatehouse.gateway.route;
+
+import dev.gatehouse.gateway.config.ModelRoute;
+
+import java.util.List;
+
+/**
+ * Where one request will be tried: the route its model name resolved to, the rule that picked the
+ * targets ({@code default} for the route's own) and those targets in the order to try them.
+ *
+ * @param metricRoute the route as a metric label: never a name a client made up
+ */
+public record Plan(String route, String rule, List<ModelRoute.Target> targets, long maxQueueWaitMillis,
+                   String metricRoute) {
+
+    /** How x-gatehouse-route and the usage log name it: {@code ROUTE:RULE}, e.g. {@code chat:eu}. */
+    public String label() {
+        return route + ":" + rule;
+    }
+}
