@@ -8,6 +8,7 @@ import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
 import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.EngineConfig;
 import java.util.function.Function;
 
@@ -118,7 +119,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
-                    "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback",
+                    "step-token-budget", "device", "dtype", "weights-dtype", "prices", "tool-parser", "tool-fallback",
                     "idle-unload-after", "prefix-cache"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
             localTools.put(e.getKey(), toolSettings(e.getValue(), where));
@@ -166,7 +167,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         LocalLimits limits = new LocalLimits(positive(n, "max-running", where), positive(n, "max-waiting", where),
                 wholeAtLeast(n, "max-model-length", 0, where), positive(n, "kv-cache-mb", where),
                 positive(n, "step-token-budget", where), choice(n, "device", where, DeviceChoice::parse),
-                choice(n, "dtype", where, DtypeChoice::parse),
+                choice(n, "dtype", where, DtypeChoice::parse), choice(n, "weights-dtype", where, WeightsDtype::parse),
                 idleDuration(n, "idle-unload-after", where), n.has("prefix-cache") ? bool(n, "prefix-cache", where, true) : null);
         if (limits.maxRunning() != null && limits.stepTokenBudget() != null && limits.stepTokenBudget() < limits.maxRunning()) {
             throw new ConfigException(where + ".step-token-budget (" + limits.stepTokenBudget() + ") must be at least max-running ("
@@ -197,7 +198,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     public LocalStore.Placement placement(String name, DeviceChoice base) {
         LocalLimits limits = local.getOrDefault(name, LocalLimits.NONE);
         return new LocalStore.Placement(limits.device() != null ? limits.device() : base,
-                limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO);
+                limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO,
+                limits.weightsDtype() != null ? limits.weightsDtype() : WeightsDtype.AUTO);
     }
 
     /** A keep-alive such as {@code 5m}, or a whole number of seconds; null when not set. */
