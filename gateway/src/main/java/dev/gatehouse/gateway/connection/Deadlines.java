@@ -64,8 +64,8 @@ final class Deadlines implements AutoCloseable {
 
         /**
          * Guards are equal only to themselves; their hash comes from the deadline, because an identity
-         * hash is computed and stored on each new guard's first use, and two guards go into the set on
-         * every proxied request.
+         * hash is computed and stored on each new guard's first use, and a guard goes into the set for
+         * every read and write of a client's connection.
          */
         @Override
         public int hashCode() {
