@@ -1,5 +1,9 @@
 package dev.gatehouse.gateway.cache;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 
 /**
@@ -11,6 +15,7 @@ import java.util.Arrays;
  * holds the lock.
  */
 final class VectorIndex {
+    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
     private final int dimensions;
     private final int capacity;
     private float[] vectors;
@@ -60,23 +65,18 @@ final class VectorIndex {
         return new Nearest(best, bestSimilarity);
     }
 
-    /** Four independent sums, so the CPU overlaps the multiply-adds instead of waiting on one chain. */
+    /** SIMD multiply-adds over the widest lanes the CPU has (16 floats with AVX-512), then the tail. */
     private float dot(float[] unit, int offset) {
-        float s0 = 0;
-        float s1 = 0;
-        float s2 = 0;
-        float s3 = 0;
+        FloatVector sum = FloatVector.zero(SPECIES);
         int i = 0;
-        for (; i + 3 < dimensions; i += 4) {
-            s0 += unit[i] * vectors[offset + i];
-            s1 += unit[i + 1] * vectors[offset + i + 1];
-            s2 += unit[i + 2] * vectors[offset + i + 2];
-            s3 += unit[i + 3] * vectors[offset + i + 3];
+        for (int end = SPECIES.loopBound(dimensions); i < end; i += SPECIES.length()) {
+            sum = FloatVector.fromArray(SPECIES, unit, i).fma(FloatVector.fromArray(SPECIES, vectors, offset + i), sum);
         }
+        float s = sum.reduceLanes(VectorOperators.ADD);
         for (; i < dimensions; i++) {
-            s0 += unit[i] * vectors[offset + i];
+            s += unit[i] * vectors[offset + i];
         }
-        return (s0 + s1) + (s2 + s3);
+        return s;
     }
 
     int size() {
