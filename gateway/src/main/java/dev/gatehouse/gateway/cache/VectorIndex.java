@@ -1,7 +1,9 @@
 package dev.gatehouse.gateway.cache;
 
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.util.Arrays;
@@ -9,16 +11,20 @@ import java.util.Arrays;
 /**
  * Up to {@code capacity} unit vectors of one dimension in one flat array, each tagged with a context
  * (only vectors of the same context are compared), searched exhaustively for the most similar
- * (cosine = dot product of unit vectors). Exact search is fast enough at a semantic
- * cache's sizes (see docs/benchmarks.md: 100,000 vectors of 384 floats in a few milliseconds) and has
- * no recall to tune. A full index overwrites its oldest slot. Not thread-safe: {@link SemanticCache}
- * holds the lock.
+ * (cosine = dot product of unit vectors). Exhaustive search has no recall to tune; what limits it is
+ * reading every vector, so they are kept as bytes (each component times 127 over the vector's
+ * largest), a quarter of the floats' memory, which moves a similarity by about 0.001
+ * (docs/benchmarks.md: 100,000 vectors of 384). A full index overwrites its oldest slot. Not
+ * thread-safe: {@link SemanticCache} holds the lock.
  */
 final class VectorIndex {
-    private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    /** Bytes read per step: as many as the preferred float vector has lanes, widened to floats. */
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.length() * 8));
     private final int dimensions;
     private final int capacity;
-    private float[] vectors;
+    private byte[] vectors;
+    private float[] scales; // each vector's largest component / 127
     private long[] contexts;
     private int size;
     private int next; // the slot the next vector goes to
@@ -26,7 +32,8 @@ final class VectorIndex {
     VectorIndex(int dimensions, int capacity) {
         this.dimensions = dimensions;
         this.capacity = capacity;
-        this.vectors = new float[dimensions * Math.min(capacity, 1024)]; // grows as vectors come
+        this.vectors = new byte[dimensions * Math.min(capacity, 1024)]; // grows as vectors come
+        this.scales = new float[Math.min(capacity, 1024)];
         this.contexts = new long[Math.min(capacity, 1024)];
     }
 
@@ -39,9 +46,17 @@ final class VectorIndex {
         if (slot == contexts.length) {
             int grown = Math.min(capacity, 2 * contexts.length);
             vectors = Arrays.copyOf(vectors, grown * dimensions);
+            scales = Arrays.copyOf(scales, grown);
             contexts = Arrays.copyOf(contexts, grown);
         }
-        System.arraycopy(unit, 0, vectors, slot * dimensions, dimensions);
+        float largest = 0;
+        for (float x : unit) {
+            largest = Math.max(largest, Math.abs(x));
+        }
+        for (int i = 0; i < dimensions; i++) {
+            vectors[slot * dimensions + i] = (byte) Math.round(unit[i] * 127 / largest);
+        }
+        scales[slot] = largest / 127;
         contexts[slot] = context;
         next = (next + 1) % capacity;
         size = Math.min(size + 1, capacity);
@@ -56,7 +71,7 @@ final class VectorIndex {
             if (contexts[slot] != context) {
                 continue;
             }
-            float s = dot(unit, slot * dimensions);
+            float s = dot(unit, slot);
             if (s > bestSimilarity) {
                 bestSimilarity = s;
                 best = slot;
@@ -65,18 +80,21 @@ final class VectorIndex {
         return new Nearest(best, bestSimilarity);
     }
 
-    /** SIMD multiply-adds over the widest lanes the CPU has (16 floats with AVX-512), then the tail. */
-    private float dot(float[] unit, int offset) {
-        FloatVector sum = FloatVector.zero(SPECIES);
+    /** Widens the stored bytes to floats and multiply-adds them with the query, the widest lanes at a time. */
+    private float dot(float[] unit, int slot) {
+        int offset = slot * dimensions;
+        FloatVector sum = FloatVector.zero(FLOATS);
         int i = 0;
-        for (int end = SPECIES.loopBound(dimensions); i < end; i += SPECIES.length()) {
-            sum = FloatVector.fromArray(SPECIES, unit, i).fma(FloatVector.fromArray(SPECIES, vectors, offset + i), sum);
+        for (int end = FLOATS.loopBound(dimensions); i < end; i += FLOATS.length()) {
+            FloatVector stored = (FloatVector) ByteVector.fromArray(BYTES, vectors, offset + i)
+                    .convertShape(VectorOperators.B2F, FLOATS, 0);
+            sum = FloatVector.fromArray(FLOATS, unit, i).fma(stored, sum);
         }
         float s = sum.reduceLanes(VectorOperators.ADD);
         for (; i < dimensions; i++) {
             s += unit[i] * vectors[offset + i];
         }
-        return s;
+        return s * scales[slot];
     }
 
     int size() {
