@@ -32,7 +32,7 @@ public final class Generator {
         long firstToken = 0;
         FinishReason finish;
         try (KvCache cache = model.lm().newCache(1, prompt.length + seq.limit)) {
-            int need = seq.sampler.candidatesNeeded();
+            int need = seq.candidatesNeeded();
             LogitsReadback.Row row = null;
             for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
                 int to = Math.min(prompt.length, from + PREFILL_CHUNK);
@@ -41,7 +41,7 @@ public final class Generator {
             }
             int position = prompt.length;
             while (true) {
-                SampledToken token = row.sample(seq.sampler);
+                SampledToken token = seq.sample(row);
                 if (firstToken == 0) {
                     firstToken = System.nanoTime();
                 }

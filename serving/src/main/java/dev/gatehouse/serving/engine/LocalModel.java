@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.arch.CausalLM;
 import dev.gatehouse.serving.arch.Gpt2;
 import dev.gatehouse.serving.arch.Llama;
+import dev.gatehouse.serving.constrain.Constraints;
 import dev.gatehouse.serving.load.GenerationConfig;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.load.ModelLoadException;
@@ -32,9 +33,10 @@ public final class LocalModel implements AutoCloseable {
     private final Set<Integer> eosTokenIds;
     private final NDManager manager;
     private final DtypeChoice.Resolved dtype;
+    private final Constraints constraints;
 
     private LocalModel(String name, CausalLM lm, Tokenizer tokenizer, TokenizerConfig tokenizerConfig,
-                       Set<Integer> eosTokenIds, NDManager manager, DtypeChoice.Resolved dtype) {
+                       Set<Integer> eosTokenIds, NDManager manager, DtypeChoice.Resolved dtype, Constraints constraints) {
         this.name = name;
         this.lm = lm;
         this.tokenizer = tokenizer;
@@ -43,6 +45,7 @@ public final class LocalModel implements AutoCloseable {
         this.eosTokenIds = eosTokenIds;
         this.manager = manager;
         this.dtype = dtype;
+        this.constraints = constraints;
     }
 
     /**
@@ -124,7 +127,9 @@ public final class LocalModel implements AutoCloseable {
                     eos.add(ids[0]);
                 }
             }
-            return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, Set.copyOf(eos), manager, dtype);
+            Set<Integer> eosIds = Set.copyOf(eos);
+            return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, eosIds, manager, dtype,
+                    Constraints.forTokenizer(folder.resolve("tokenizer.json"), eosIds));
         } catch (RuntimeException e) {
             if (manager != null) {
                 manager.close();
@@ -204,6 +209,11 @@ public final class LocalModel implements AutoCloseable {
 
     public Set<Integer> eosTokenIds() {
         return eosTokenIds;
+    }
+
+    /** Grammars for constrained answers (JSON output, forced tool calls) over this model's vocabulary. */
+    public Constraints constraints() {
+        return constraints;
     }
 
     /** A sub-manager on the model's device for one step's intermediates. */
