@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
+import dev.gatehouse.gateway.backend.local.LocalBackend;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.chat.ApiException;
@@ -12,6 +13,8 @@ import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.hub.ServableCheck;
 import dev.gatehouse.gateway.hub.StoredModel;
 import dev.gatehouse.gateway.hub.StoredModels;
+import dev.gatehouse.serving.engine.Capacity;
+import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.LocalModel;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -106,12 +109,21 @@ public final class ModelsAdminApi implements HttpService, AutoCloseable {
         AdminHandlers.send(res, out);
     }
 
-    /** Where a loaded chat model runs and in which type (null otherwise): device cpu or cuda:N, compute-dtype and why. */
+    /**
+     * Where a loaded chat model runs and in which type (null otherwise): device cpu or cuda:N, compute-dtype
+     * and why; and how busy it is: sequences running and waiting, KV cache bytes in use of the total.
+     */
     private void placement(ObjectNode n, String name) {
-        LocalModel model = models.get(name).map(b -> b.engine().model()).orElse(null);
+        Engine engine = models.get(name).map(LocalBackend::engine).orElse(null);
+        LocalModel model = engine == null ? null : engine.model();
         n.put("device", model == null ? null : model.deviceName());
         n.put("compute-dtype", model == null ? null : model.dtype().label());
         n.put("compute-dtype-why", model == null ? null : model.dtype().why());
+        Capacity c = engine == null ? null : engine.capacity();
+        n.put("running", c == null ? null : c.running());
+        n.put("waiting", c == null ? null : c.waiting());
+        n.put("kv-bytes-used", c == null ? null : c.kvBytesUsed());
+        n.put("kv-bytes-total", c == null ? null : c.kvBytesTotal());
     }
 
     /** loaded, loading, failed (its error beside it) or not-loaded. */

@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.auth;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.config.JwtConfig;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
+import dev.gatehouse.gateway.policy.InMemoryConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.helidon.http.HeaderName;
@@ -11,6 +12,7 @@ import io.helidon.webserver.http.ServerRequest;
 
 import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,17 +23,18 @@ import java.util.Optional;
 public final class ApiAuth {
     /**
      * The caller behind a request: {@code key} the virtual key, {@code user} the JWT's user; both null
-     * for the master key or when auth is off. {@code jwt} is the JWT users' policy when {@code user} is set.
+     * for the master key or when auth is off. {@code jwt} is the JWT users' policy when {@code user} is set,
+     * {@code claims} that JWT's claims (empty otherwise), for routing rules.
      */
-    public record Caller(KeyStore.Key key, String user, JwtConfig jwt) {
+    public record Caller(KeyStore.Key key, String user, JwtConfig jwt, Map<String, Object> claims) {
         static final Caller ANYONE = new Caller(null);
 
         public Caller(KeyStore.Key key) {
-            this(key, null, null);
+            this(key, null, null, Map.of());
         }
 
-        static Caller jwtUser(String user, JwtConfig jwt) {
-            return new Caller(null, user, jwt);
+        static Caller jwtUser(JwtVerifier.Verified verified, JwtConfig jwt) {
+            return new Caller(null, verified.user(), jwt, verified.claims());
         }
 
         /** Model not allowed for this key or JWT user → 403. */
@@ -67,8 +70,9 @@ public final class ApiAuth {
     private final byte[] masterHash;
     private final KeyStore keys;
     private final RateLimiter limiter;
-    private final ConcurrencyLimiter concurrency = new ConcurrencyLimiter();
+    private final ConcurrencyLimiter concurrency;
     private final JwtVerifier jwt;
+    private final AdminSessions sessions = new AdminSessions();
 
     /** {@code masterKey} and {@code keys} may each be null. */
     public ApiAuth(String masterKey, KeyStore keys) {
@@ -82,6 +86,12 @@ public final class ApiAuth {
 
     /** {@code jwt} null when {@code auth.jwt} is not configured. */
     public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter, JwtVerifier jwt) {
+        this(masterKey, keys, limiter, new InMemoryConcurrencyLimiter(), jwt);
+    }
+
+    /** With the limits' state given: this instance's own, or shared with others through Redis. */
+    public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter, ConcurrencyLimiter concurrency, JwtVerifier jwt) {
+        this.concurrency = concurrency;
         this.masterHash = masterKey == null || masterKey.isEmpty() ? null : KeyStore.sha256(masterKey);
         this.keys = keys;
         this.limiter = limiter;
@@ -151,12 +161,25 @@ public final class ApiAuth {
             throw new ApiException(401, "invalid_request_error", "invalid_api_key", null,
                     "The admin API needs a master key: set GATEHOUSE_MASTER_KEY or auth.master-key.", null);
         }
+        if (bearer(req).isEmpty() && sessions.of(req).isPresent()) { // the dashboard, signed in with the master key
+            if (!sessions.admits(req)) {
+                throw new ApiException(403, "invalid_request_error", "csrf_token_missing", null,
+                        "A change from the dashboard needs its session's '" + AdminSessions.CSRF_HEADER + "' header.", null);
+            }
+            return;
+        }
         if (!bearer(req).map(this::isMaster).orElse(false)) {
             throw invalidKey("The admin API needs the master key as 'Authorization: Bearer <key>'.");
         }
     }
 
-    private boolean isMaster(String presented) {
+    /** The dashboard's signed-in browsers, which act as the master key (see {@link #requireMaster}). */
+    public AdminSessions sessions() {
+        return sessions;
+    }
+
+    /** Whether {@code presented} is the master key. */
+    public boolean isMaster(String presented) {
         // hashes have one length, so isEqual's time depends on neither the key's length nor its content
         return masterHash != null && MessageDigest.isEqual(masterHash, KeyStore.sha256(presented));
     }

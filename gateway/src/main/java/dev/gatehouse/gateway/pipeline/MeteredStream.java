@@ -12,6 +12,7 @@ final class MeteredStream implements ChatStream {
     private final ChatStream inner;
     private ChatEvent.Usage usage;
     private long completionChars;
+    private long firstTokenNanos = -1;
 
     MeteredStream(ChatStream inner) {
         this.inner = inner;
@@ -25,12 +26,20 @@ final class MeteredStream implements ChatStream {
         } else if (e instanceof ChatEvent.Delta d) {
             completionChars += d.text().length();
         }
+        if (firstTokenNanos < 0 && (e instanceof ChatEvent.Delta || e instanceof ChatEvent.ToolCallStart)) {
+            firstTokenNanos = System.nanoTime();
+        }
         return e;
     }
 
     /** The usage the backend reported; null until it has. */
     ChatEvent.Usage usage() {
         return usage;
+    }
+
+    /** When the first text or tool call arrived ({@link System#nanoTime}); negative before it has. */
+    long firstTokenNanos() {
+        return firstTokenNanos;
     }
 
     /** The reported usage, else the prompt's estimate and a token per 4 characters generated. */

@@ -3,23 +3,13 @@ package dev.gatehouse.serving.constrain;
 /** The tokens allowed in one parse state, as a bit per token id. Immutable once built. */
 final class TokenMask {
     private final long[] bits;
-    private final int allowed;
 
     TokenMask(long[] bits) {
         this.bits = bits;
-        int n = 0;
-        for (long w : bits) {
-            n += Long.bitCount(w);
-        }
-        this.allowed = n;
     }
 
     boolean allows(int id) {
         return id >= 0 && id >> 6 < bits.length && (bits[id >> 6] & 1L << id) != 0;
-    }
-
-    int allowedCount() {
-        return allowed;
     }
 
     /** Sets every logit of a token not allowed to -infinity (ids past the vocabulary too). */

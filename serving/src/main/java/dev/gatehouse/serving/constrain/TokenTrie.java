@@ -190,10 +190,6 @@ public final class TokenTrie {
             }
         }
 
-        int nodeCount() {
-            return nodes;
-        }
-
         int firstChild(int node) {
             return firstChild[node];
         }

@@ -55,6 +55,11 @@ public final class LocalEmbedder {
         notifyAll();
     }
 
+    /** Whether a request holds a lease now. */
+    synchronized boolean inUse() {
+        return inUse > 0;
+    }
+
     /** Takes no new requests. */
     synchronized void shutdown() {
         shutDown = true;

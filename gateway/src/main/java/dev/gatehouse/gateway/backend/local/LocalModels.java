@@ -58,10 +58,10 @@ public final class LocalModels implements AutoCloseable {
     private final BatchLimits embeddingLimits;
     private final boolean embeddedDefault;
     private final List<Consumer<String>> changeListeners = new CopyOnWriteArrayList<>();
-    /** Chat models unloaded for idleness: still listed, loaded again by the next request ({@link #wake}). */
+    /** Models unloaded for idleness: still listed, loaded again by the next request ({@link #wake}). */
     private final Set<String> asleep = ConcurrentHashMap.newKeySet();
     private final Map<String, CompletableFuture<Void>> reloads = new ConcurrentHashMap<>();
-    /** When each chat model last had a request or a running sequence ({@link System#nanoTime}). */
+    /** When each model last had a request, a running sequence or a held embedding lease ({@link System#nanoTime}). */
     private final Map<String, Long> lastUsed = new ConcurrentHashMap<>();
     private volatile IdleUnload idleUnload;
     private ScheduledExecutorService idleChecks;
@@ -85,13 +85,13 @@ public final class LocalModels implements AutoCloseable {
     }
 
     /**
-     * Ollama's keep-alive: a chat model without requests for {@code after(name)} (null: never) is unloaded, its
+     * Ollama's keep-alive: a chat or embedding model without requests for {@code after(name)} (null: never) is unloaded, its
      * weights and KV memory freed, and stays listed; the next request loads it again from {@code store}, waiting
      * up to {@code reloadWait} before it is told to retry.
      */
     public record IdleUnload(LocalStore store, Function<String, Duration> after, Duration reloadWait, MeterRegistry registry) {}
 
-    /** Starts unloading idle chat models, checking every {@code checkEvery}. */
+    /** Starts unloading idle models, checking every {@code checkEvery}. */
     public synchronized void unloadWhenIdle(IdleUnload settings, Duration checkEvery) {
         idleUnload = settings;
         if (idleChecks == null) {
@@ -102,15 +102,13 @@ public final class LocalModels implements AutoCloseable {
 
     private void unloadIdle() {
         IdleUnload settings = idleUnload;
-        for (Map.Entry<String, LocalBackend> e : backends.entrySet()) {
-            String name = e.getKey();
+        for (String name : Stream.concat(backends.keySet().stream(), embedders.keySet().stream()).toList()) {
             Duration after = settings.after().apply(name);
-            if (after == null) {
-                continue;
+            if (after == null || !Files.isDirectory(settings.store().root().resolve(name))) {
+                continue; // the embedded default model has no store folder to load again from
             }
             long now = System.nanoTime();
-            Capacity c = e.getValue().engine().capacity();
-            if (c.running() + c.waiting() > 0) { // a request longer than the keep-alive is still a use
+            if (inUse(name)) { // a request longer than the keep-alive is still a use
                 lastUsed.put(name, now);
                 continue;
             }
@@ -130,6 +128,17 @@ public final class LocalModels implements AutoCloseable {
         }
     }
 
+    /** Whether a chat model has sequences running or waiting, or an embedding model requests holding it. */
+    private boolean inUse(String name) {
+        LocalBackend backend = backends.get(name);
+        if (backend != null) {
+            Capacity c = backend.engine().capacity();
+            return c.running() + c.waiting() > 0;
+        }
+        LocalEmbedder embedder = embedders.get(name);
+        return embedder != null && embedder.inUse();
+    }
+
     /**
      * Marks a use of model {@code requested} at the start of a request; a model unloaded for idleness is loaded
      * again, and the request waits up to the reload bound for it (still loading after that: {@link #loading} is
@@ -137,7 +146,7 @@ public final class LocalModels implements AutoCloseable {
      */
     public void wake(String requested) throws InterruptedException {
         String name = folderName(requested);
-        if (backends.containsKey(name)) { // only served names: a client's made-up ones must not grow the map
+        if (served(name)) { // only served names: a client's made-up ones must not grow the map
             lastUsed.put(name, System.nanoTime());
             return;
         }
@@ -167,7 +176,7 @@ public final class LocalModels implements AutoCloseable {
         }
     }
 
-    /** Whether {@code name} is a chat model unloaded for idleness (listed, loaded again by its next request). */
+    /** Whether {@code name} is a model unloaded for idleness (listed, loaded again by its next request). */
     public boolean asleep(String name) {
         return asleep.contains(folderName(name));
     }
@@ -232,7 +241,7 @@ public final class LocalModels implements AutoCloseable {
                     LocalStore.Placement placement = store.placements().apply(name);
                     EngineConfig engineConfig = store.engineConfigs().apply(name);
                     Long estimate = placement.device().onCpu() ? fitOrRefuse(store, name, placement, engineConfig) : null;
-                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype());
+                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype(), placement.weights());
                     Engine engine;
                     try {
                         engine = Engine.start(model, engineConfig, registry);
@@ -267,7 +276,7 @@ public final class LocalModels implements AutoCloseable {
      * with one line saying so, so a load never ends in the kernel's OOM killer taking the whole server with it.
      */
     private long fitOrRefuse(LocalStore store, String name, LocalStore.Placement placement, EngineConfig config) {
-        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), config);
+        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), placement.weights(), config);
         store.memory().check(name, estimate, held.values().stream().mapToLong(Long::longValue).sum(),
                 MemoryBudget.SERVE_ADVICE);
         return estimate.totalBytes();
@@ -384,6 +393,24 @@ public final class LocalModels implements AutoCloseable {
      */
     public Optional<LocalEmbedder.Lease> leaseEmbeddings(String name) {
         return Optional.ofNullable(embedders.get(folderName(name))).flatMap(LocalEmbedder::lease);
+    }
+
+    /**
+     * The embedding of {@code text} by embedding model {@code name}, batched with other requests; empty when
+     * that model is not served now or fails (the caller goes on without it: the semantic cache bypasses).
+     */
+    public Optional<float[]> embedOne(String name, String text) throws InterruptedException {
+        Optional<LocalEmbedder.Lease> lease = leaseEmbeddings(name);
+        if (lease.isEmpty()) {
+            return Optional.empty();
+        }
+        try (LocalEmbedder.Lease held = lease.get()) {
+            EmbeddingBatcher batcher = held.batcher();
+            return Optional.of(batcher.embed(List.of(batcher.model().tokenize(text))).get(30, TimeUnit.SECONDS).getFirst());
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warning("cannot embed with " + name + ": " + e);
+            return Optional.empty();
+        }
     }
 
     private static List<Path> modelFolders(Path store) {

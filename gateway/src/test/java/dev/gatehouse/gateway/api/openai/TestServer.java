@@ -3,7 +3,9 @@ package dev.gatehouse.gateway.api.openai;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.hub.HubClient;
+import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.DeviceChoice;
@@ -80,6 +82,22 @@ public final class TestServer implements AutoCloseable {
         return s;
     }
 
+    /** Like {@link #start(Path)}, routing as the {@code models:} and {@code providers:} of {@code config} say. */
+    public static TestServer start(Path dir, GatehouseConfig config) throws IOException {
+        return start(dir, config, (server, registry) -> {});
+    }
+
+    /** Like {@link #start(Path, GatehouseConfig)}, with the rest of the server built as {@code setup} says. */
+    public static TestServer start(Path dir, GatehouseConfig config, Setup setup) throws IOException {
+        LocalModels models = new LocalModels();
+        TestServer s = startLoading(dir, models, (server, registry) -> {
+            setup.apply(server, registry);
+            server.router(Router.of(config, models, registry));
+        });
+        s.load();
+        return s;
+    }
+
     private static TestServer startLoading(Path dir, ApiAuth auth) throws IOException {
         return startLoading(dir, (server, registry) -> server.auth(auth));
     }
@@ -97,11 +115,14 @@ public final class TestServer implements AutoCloseable {
     }
 
     private static TestServer startLoading(Path dir, Setup setup) throws IOException {
+        return startLoading(dir, new LocalModels(), setup);
+    }
+
+    private static TestServer startLoading(Path dir, LocalModels models, Setup setup) throws IOException {
         Path store = dir.resolve("model-store");
         if (!java.nio.file.Files.exists(store.resolve(MODEL))) { // a restart reuses the folder
             TestModelFolder.llama().write(store.resolve(MODEL));
         }
-        LocalModels models = new LocalModels();
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         GatewayServer.Builder builder = GatewayServer.builder(models, registry).maxBodyBytes(1 << 20)
                 .grace(Duration.ofSeconds(5))

@@ -1,20 +1,21 @@
 package dev.gatehouse.gateway.backend.local;
 
 import dev.gatehouse.gateway.api.openai.TestServer;
+import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.RequestHandle;
 import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.testing.BertTestFolder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,7 +24,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Ollama's keep-alive: a chat model idle for its time is unloaded, stays listed, and its next request loads it again. */
 class IdleUnloadTest {
     private static final Duration IDLE = Duration.ofMillis(400);
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
 
     @TempDir
     Path tmp;
@@ -35,7 +35,11 @@ class IdleUnloadTest {
     }
 
     private void startWithIdleUnload(Duration reloadWait) throws Exception {
-        server = TestServer.start(tmp);
+        startWithIdleUnload(TestServer.start(tmp), reloadWait);
+    }
+
+    private void startWithIdleUnload(TestServer started, Duration reloadWait) {
+        server = started;
         server.models().unloadWhenIdle(new LocalModels.IdleUnload(LocalStore.of(server.store(), DeviceChoice.CPU,
                 EngineConfig.defaults()), name -> IDLE, reloadWait, server.registry()), Duration.ofMillis(50));
     }
@@ -48,15 +52,13 @@ class IdleUnloadTest {
         }
     }
 
-    private HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(server.url() + path)).build(), HttpResponse.BodyHandlers.ofString());
+    private HttpResponse<String> chat() throws Exception {
+        return chat(TestServer.MODEL);
     }
 
-    private HttpResponse<String> chat() throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(server.v1() + "/chat/completions"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"model\":\""
-                        + TestServer.MODEL + "\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
-                .build(), HttpResponse.BodyHandlers.ofString());
+    private HttpResponse<String> chat(String model) throws Exception {
+        return server.post("/v1/chat/completions", "{\"model\":\"" + model
+                + "\",\"max_tokens\":3,\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}");
     }
 
     @Test
@@ -66,8 +68,8 @@ class IdleUnloadTest {
         await(() -> server.models().get(TestServer.MODEL).isEmpty(), "the idle model is unloaded");
         assertTrue(server.registry().getMeters().stream().noneMatch(m -> TestServer.MODEL.equals(m.getId().getTag("model"))
                 && m.getId().getName().startsWith("gatehouse.engine.")), "its engine's meters (and memory) are gone");
-        assertTrue(get("/v1/models").body().contains("\"id\":\"" + TestServer.MODEL + "\""));
-        assertEquals(200, get("/v1/models/" + TestServer.MODEL).statusCode());
+        assertTrue(server.get("/v1/models").body().contains("\"id\":\"" + TestServer.MODEL + "\""));
+        assertEquals(200, server.get("/v1/models/" + TestServer.MODEL).statusCode());
 
         HttpResponse<String> answer = chat();
 
@@ -102,5 +104,31 @@ class IdleUnloadTest {
 
         running.cancel();
         await(() -> server.models().get(TestServer.MODEL).isEmpty(), "unloaded once the request is gone");
+    }
+
+    @Test
+    void aModelReachedOnlyThroughARouteIsLoadedAgainByTheRoutesNextRequest() throws Exception {
+        startWithIdleUnload(TestServer.start(tmp, GatehouseConfig.parse(
+                "models: [{name: assistant, targets: [{local: " + TestServer.MODEL + "}]}]", Map.of())),
+                Duration.ofSeconds(60));
+        await(() -> server.models().get(TestServer.MODEL).isEmpty(), "the idle model is unloaded");
+
+        HttpResponse<String> answer = chat("assistant");
+
+        assertEquals(200, answer.statusCode(), answer.body());
+        assertTrue(server.models().get(TestServer.MODEL).isPresent(), "loaded again");
+    }
+
+    @Test
+    void anIdleEmbeddingModelIsUnloadedAndItsNextRequestLoadsItAgain() throws Exception {
+        new BertTestFolder().write(Files.createDirectories(tmp.resolve("model-store").resolve("mini-bert")));
+        startWithIdleUnload(Duration.ofSeconds(60));
+        await(() -> server.models().embeddings("mini-bert").isEmpty(), "the idle embedding model is unloaded");
+        assertTrue(server.get("/v1/models").body().contains("\"id\":\"mini-bert\""), "still listed");
+
+        HttpResponse<String> answer = server.post("/v1/embeddings", "{\"model\":\"mini-bert\",\"input\":\"hello\"}");
+
+        assertEquals(200, answer.statusCode(), answer.body());
+        assertTrue(answer.body().contains("\"embedding\""), answer.body());
     }
 }
