@@ -3,6 +3,7 @@ package dev.gatehouse.serving.engine;
 import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.arch.KvCache;
 import dev.gatehouse.serving.arch.StepBatch;
+import dev.gatehouse.serving.constrain.CompiledGrammar;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.sample.SampledToken;
 import dev.gatehouse.serving.sample.SamplingParams;
@@ -207,6 +208,14 @@ public final class Engine implements AutoCloseable {
      * full, and with IllegalArgumentException naming the parameter for bad input.
      */
     public RequestHandle submit(int[] prompt, SamplingParams params) {
+        return submit(prompt, params, null);
+    }
+
+    /**
+     * As {@link #submit(int[], SamplingParams)}, with the answer held to {@code grammar} (compiled for this
+     * model's {@link LocalModel#constraints()}); null for free text.
+     */
+    public RequestHandle submit(int[] prompt, SamplingParams params, CompiledGrammar grammar) {
         Sequence.validate(prompt, params, model, maxModelLength);
         if (!accepting) {
             throw new IllegalStateException("engine for " + model.name() + " is shutting down");
@@ -216,7 +225,7 @@ public final class Engine implements AutoCloseable {
             throw new CapacityException(model.name() + " has " + config.maxWaiting() + " requests waiting already");
         }
         RequestHandle handle = new RequestHandle(ids.incrementAndGet(), this::wake, config.maxPendingEvents());
-        waiting.add(new Request(new Sequence(prompt, params, model, maxModelLength), handle));
+        waiting.add(new Request(new Sequence(prompt, params, grammar, model, maxModelLength), handle));
         wake();
         return handle;
     }
@@ -476,7 +485,7 @@ public final class Engine implements AutoCloseable {
             tokens[b] = s.nextInput;
             starts[b] = s.cached;
             tables[b] = s.blockTable();
-            needs[b] = s.sampler.candidatesNeeded();
+            needs[b] = s.candidatesNeeded();
         }
         LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, tables), batch, needs);
         if (rows == null) {
@@ -501,7 +510,7 @@ public final class Engine implements AutoCloseable {
             System.arraycopy(s.tokens(), s.cached, tokens, b * length, length);
             starts[b] = s.cached;
             tables[b] = s.blockTable();
-            needs[b] = s.cached + length == s.prefillLength && firstPrefill(s) ? s.sampler.candidatesNeeded() : LogitsReadback.NONE;
+            needs[b] = s.cached + length == s.prefillLength && firstPrefill(s) ? s.candidatesNeeded() : LogitsReadback.NONE;
         }
         long start = System.nanoTime();
         LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, tables), group, needs);
@@ -554,7 +563,7 @@ public final class Engine implements AutoCloseable {
     private void nextToken(Request r, LogitsReadback.Row row) {
         try {
             faults.beforeToken(r.seq);
-            sampled(r, row.sample(r.seq.sampler));
+            sampled(r, r.seq.sample(row));
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "request " + r.handle.id() + " failed on " + model.name(), e);
             fail(List.of(r), "engine error: generating the next token failed: " + e.getMessage());
