@@ -41,6 +41,11 @@ public final class HttpProvider implements Backend {
     }
 
     @Override
+    public boolean prefills(String model) {
+        return api.prefills(model);
+    }
+
+    @Override
     public ChatStream open(ChatRequest request) {
         boolean original = api.sendsOriginal(request);
         byte[] body = ProviderHttp.bytes(api.body(request));

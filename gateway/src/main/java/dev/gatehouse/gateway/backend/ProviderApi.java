@@ -52,6 +52,11 @@ public interface ProviderApi {
     /** A translator for one streamed answer. */
     StreamTranslator stream(ChatRequest request);
 
+    /** Whether {@code model} continues a final assistant message (see {@link Backend#prefills}). */
+    default boolean prefills(String model) {
+        return false;
+    }
+
     /** The Accept header of a streamed request. */
     default String streamMediaType() {
         return "text/event-stream";

@@ -18,12 +18,13 @@ import java.time.Duration;
  * @param dtype           {@code dtype}: the type it computes in (auto, float16, float32)
  * @param weightsDtype    {@code weights-dtype}: 16-bit weights kept as stored on the CPU (auto) or widened (f32)
  * @param idleUnloadAfter {@code idle-unload-after}: frees the model after this long without requests (Ollama's keep-alive)
+ * @param prefixCache     {@code prefix-cache}: whether prompts reuse the KV of a prefix computed before (default true)
  */
 public record LocalLimits(Integer maxRunning, Integer maxWaiting, Integer maxModelLength, Integer kvCacheMb,
                           Integer stepTokenBudget, DeviceChoice device, DtypeChoice dtype,
-                          WeightsDtype weightsDtype, Duration idleUnloadAfter) {
+                          WeightsDtype weightsDtype, Duration idleUnloadAfter, Boolean prefixCache) {
 
-    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null, null, null, null, null);
+    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null, null, null, null, null, null);
 
     /**
      * {@code base} with these limits over it. Throws IllegalArgumentException for a combination the
@@ -45,6 +46,9 @@ public record LocalLimits(Integer maxRunning, Integer maxWaiting, Integer maxMod
         }
         if (stepTokenBudget != null) {
             c = c.withStepTokenBudget(stepTokenBudget);
+        }
+        if (prefixCache != null) {
+            c = c.withPrefixCache(prefixCache);
         }
         return c;
     }

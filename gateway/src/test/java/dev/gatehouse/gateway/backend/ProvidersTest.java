@@ -12,7 +12,7 @@ class ProvidersTest {
     private static Backend backend(ProviderType type) {
         return Providers.backend(new ProviderConfig("p", type, "http://127.0.0.1:9", "key", "2024-10-21", 1_000, Map.of(),
                 ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT,
-                new ProviderConfig.Aws("us-east-1", "AKIDEXAMPLE", "secret", null)));
+                new ProviderConfig.Aws("us-east-1", "AKIDEXAMPLE", "secret", null), new ProviderConfig.Gcp("p", "global", null)));
     }
 
     @Test
@@ -24,6 +24,7 @@ class ProvidersTest {
                 case ANTHROPIC -> new Capabilities(true, true, false, true, null) // json_schema as a forced tool
                         .takingOriginals(OriginalRequest.Dialect.ANTHROPIC_MESSAGES);
                 case BEDROCK -> new Capabilities(true, true, false, false, null); // Converse has no response formats
+                case VERTEX -> Capabilities.EVERYTHING; // Claude on Vertex refuses json_object in its body
             };
             assertEquals(expected, backend(type).capabilities(), type.wireName());
         }

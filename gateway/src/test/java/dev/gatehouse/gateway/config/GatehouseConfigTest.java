@@ -240,6 +240,7 @@ class GatehouseConfigTest {
         assertMessage(expected, route.formatted("context-length: 128k"), env);
         assertMessage(expected, route.formatted("context-length: 4096.5"), env);
         assertMessage(expected, route.formatted("context-length: 99999999999"), env);
+        assertMessage("local.m.prefix-cache must be true or false", "local: {m: {prefix-cache: 'no'}}", env);
         assertMessage("models[0].targets[0]: unknown key 'context-len'", route.formatted("context-len: 4096"), env);
         assertMessage("models[0].targets[0].context-length: a local target's context is its engine's max-model-length",
                 "models: [{name: m, targets: [{local: x, context-length: 4096}]}]", env);
@@ -249,13 +250,14 @@ class GatehouseConfigTest {
     void localEngineLimitsOverrideTheCommandLineKeyByKey() {
         GatehouseConfig c = GatehouseConfig.parse("""
                 local:
-                  big:   {max-running: 16, max-waiting: 128, max-model-length: 4096, kv-cache-mb: 2048, step-token-budget: 512}
+                  big:   {max-running: 16, max-waiting: 128, max-model-length: 4096, kv-cache-mb: 2048, step-token-budget: 512, prefix-cache: false}
                   small: {kv-cache-mb: 64}
                   wide:  {max-running: 300}
                 """, Map.of());
         EngineConfig base = EngineConfig.defaults().withMaxModelLength(1024);
 
-        assertEquals(new EngineConfig(16, 128, 4096, 2048L << 20, 512, base.maxPendingEvents()), c.engineConfig("big", base));
+        assertEquals(new EngineConfig(16, 128, 4096, 2048L << 20, 512, base.maxPendingEvents(), false), c.engineConfig("big", base));
+        assertTrue(c.engineConfig("small", base).prefixCache(), "the prefix cache is on unless turned off");
         assertEquals(base.withKvCacheBytes(64L << 20), c.engineConfig("small", base), "unset keys keep the command line's");
         assertEquals(300, c.engineConfig("wide", base).stepTokenBudget(), "the step budget rises to max-running");
         assertEquals(base, c.engineConfig("not-configured", base));

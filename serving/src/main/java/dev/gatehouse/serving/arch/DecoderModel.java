@@ -33,8 +33,8 @@ abstract class DecoderModel implements CausalLM {
     }
 
     @Override
-    public KvCache newCache(int slots, int maxLength) {
-        return new KvCache(manager, cfg.numLayers(), slots, cfg.numKvHeads(), maxLength, cfg.headDim(), dtype);
+    public KvCache newCache(int blocks) {
+        return new KvCache(manager, cfg.numLayers(), blocks, cfg.numKvHeads(), cfg.headDim(), dtype);
     }
 
     @Override

@@ -39,7 +39,8 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long workingBy
     public static MemoryEstimate forEngine(Path folder, DtypeChoice dtype, WeightsDtype weights, EngineConfig config) {
         EngineConfig sized = config.kvCacheBytes() > 0 ? config : config.withKvCacheBytes(KvBudget.CPU_DEFAULT);
         return of(folder, dtype, weights, (mc, perToken) -> // what Engine will allocate
-                (long) config.maxRunning() * Engine.modelLength(sized, mc.maxPositions(), perToken) * perToken);
+                (long) Engine.poolBlocks(sized, Engine.modelLength(sized, mc.maxPositions(), perToken), perToken)
+                        * KvCache.BLOCK_SIZE * perToken);
     }
 
     /** The model generating one sequence of up to {@code positions} tokens on the CPU ({@code gatehouse generate}). */

@@ -39,6 +39,12 @@ public final class AnthropicProvider implements ProviderApi {
         return request.hasOriginal(OriginalRequest.Dialect.ANTHROPIC_MESSAGES);
     }
 
+    /** A final assistant message is a prefill: Claude goes on from its last word. */
+    @Override
+    public boolean prefills(String model) {
+        return true;
+    }
+
     @Override
     public URI uri(ChatRequest request) {
         return URI.create(provider.baseUrl() + "/v1/messages");
