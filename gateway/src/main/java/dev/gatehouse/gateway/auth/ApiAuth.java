@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.auth;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.config.JwtConfig;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
+import dev.gatehouse.gateway.policy.InMemoryConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.helidon.http.HeaderName;
@@ -11,6 +12,7 @@ import io.helidon.webserver.http.ServerRequest;
 
 import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,17 +23,18 @@ import java.util.Optional;
 public final class ApiAuth {
     /**
      * The caller behind a request: {@code key} the virtual key, {@code user} the JWT's user; both null
-     * for the master key or when auth is off. {@code jwt} is the JWT users' policy when {@code user} is set.
+     * for the master key or when auth is off. {@code jwt} is the JWT users' policy when {@code user} is set,
+     * {@code claims} that JWT's claims (empty otherwise), for routing rules.
      */
-    public record Caller(KeyStore.Key key, String user, JwtConfig jwt) {
+    public record Caller(KeyStore.Key key, String user, JwtConfig jwt, Map<String, Object> claims) {
         static final Caller ANYONE = new Caller(null);
 
         public Caller(KeyStore.Key key) {
-            this(key, null, null);
+            this(key, null, null, Map.of());
         }
 
-        static Caller jwtUser(String user, JwtConfig jwt) {
-            return new Caller(null, user, jwt);
+        static Caller jwtUser(JwtVerifier.Verified verified, JwtConfig jwt) {
+            return new Caller(null, verified.user(), jwt, verified.claims());
         }
 
         /** Model not allowed for this key or JWT user → 403. */
@@ -67,7 +70,7 @@ public final class ApiAuth {
     private final byte[] masterHash;
     private final KeyStore keys;
     private final RateLimiter limiter;
-    private final ConcurrencyLimiter concurrency = new ConcurrencyLimiter();
+    private final ConcurrencyLimiter concurrency;
     private final JwtVerifier jwt;
     private final AdminSessions sessions = new AdminSessions();
 
@@ -83,6 +86,12 @@ public final class ApiAuth {
 
     /** {@code jwt} null when {@code auth.jwt} is not configured. */
     public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter, JwtVerifier jwt) {
+        this(masterKey, keys, limiter, new InMemoryConcurrencyLimiter(), jwt);
+    }
+
+    /** With the limits' state given: this instance's own, or shared with others through Redis. */
+    public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter, ConcurrencyLimiter concurrency, JwtVerifier jwt) {
+        this.concurrency = concurrency;
         this.masterHash = masterKey == null || masterKey.isEmpty() ? null : KeyStore.sha256(masterKey);
         this.keys = keys;
         this.limiter = limiter;

@@ -7,7 +7,17 @@ import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.IdleDuration;
+import dev.gatehouse.gateway.config.SemanticCacheConfig;
+import dev.gatehouse.gateway.config.SharedConfig;
+import dev.gatehouse.gateway.policy.Budgets;
+import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
+import dev.gatehouse.gateway.policy.InMemoryConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
+import dev.gatehouse.gateway.shared.Redis;
+import dev.gatehouse.gateway.shared.RedisAnswers;
+import dev.gatehouse.gateway.shared.RedisBudgets;
+import dev.gatehouse.gateway.shared.RedisConcurrencyLimiter;
+import dev.gatehouse.gateway.shared.RedisRateLimiter;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.hub.Progress;
 import dev.gatehouse.gateway.hub.StoredModels;
@@ -162,8 +172,15 @@ public final class ServeCommand implements Callable<Integer> {
         Router router = Router.of(settings, localModels, registry);
         Database database = Database.of(settings.store());
         KeyStore keys = KeyStore.open(database);
-        UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(database), Clock.systemUTC(),
-                registry, settings.metrics().labelSecret());
+        UsageLog usageLog = UsageLog.open(database);
+        // limits, budgets and the cache: this instance's own, or with shared.redis-url every instance's in Redis
+        Redis redis = settings.shared() == null ? null : Redis.connect(settings.shared(), registry);
+        RateLimiter limiter = redis == null ? RateLimiter.system() : new RedisRateLimiter(redis, RateLimiter.system());
+        ConcurrencyLimiter concurrency = redis == null ? new InMemoryConcurrencyLimiter()
+                : new RedisConcurrencyLimiter(redis, new InMemoryConcurrencyLimiter());
+        Budgets budgets = redis == null ? UsageRecorder.inMemoryBudgets(usageLog, Clock.systemUTC())
+                : new RedisBudgets(redis, usageLog, Clock.systemUTC(), UsageRecorder.inMemoryBudgets(usageLog, Clock.systemUTC()));
+        UsageRecorder usage = new UsageRecorder(Pricing.of(settings), usageLog, budgets, registry, settings.metrics().labelSecret());
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         EngineConfig engineDefaults = engine;
         LocalStore localStore = new LocalStore(store, deviceChoice, name -> settings.engineConfig(name, engineDefaults),
@@ -171,8 +188,9 @@ public final class ServeCommand implements Callable<Integer> {
                 modelOptions.memoryBudget());
         GatewayServer server = GatewayServer.builder(localModels, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
-                .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
-                .metricsToken(settings.metrics().token())
+                .auth(new ApiAuth(masterKey, keys, limiter, concurrency, jwt)).usage(usage).cache(settings.cache())
+                .answers(redis == null ? null : new RedisAnswers(redis, settings.cache()))
+                .semanticCache(settings.semanticCache()).metricsToken(settings.metrics().token())
                 .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).limits(settings.server()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + database
@@ -180,6 +198,18 @@ public final class ServeCommand implements Callable<Integer> {
         if (settings.cache().enabled()) {
             LOG.info("response cache: on, " + (settings.cache().maxBytes() >> 20) + " MB for "
                     + settings.cache().ttl().toSeconds() + " s, " + (settings.cache().shared() ? "shared by all callers" : "per caller"));
+        }
+        if (settings.semanticCache().enabled()) {
+            SemanticCacheConfig semantic = settings.semanticCache();
+            LOG.info("semantic cache: on for " + semantic.models() + ", similarity >= " + semantic.threshold() + " by "
+                    + semantic.embeddingModel() + ", " + semantic.maxEntries() + " answers for " + semantic.ttl().toSeconds()
+                    + " s (requests bypass it while that model is not served)");
+        }
+        if (redis != null) {
+            LOG.info("shared: rate and concurrency limits, budgets" + (settings.cache().enabled() ? " and the response cache" : "")
+                    + " in Redis at " + settings.shared().describe() + " (timeout " + settings.shared().timeout().toMillis()
+                    + " ms; while it is down: " + (settings.shared().onRedisDown() == SharedConfig.OnRedisDown.LOCAL
+                    ? "each instance counts on its own)" : "requests with limits are refused)"));
         }
         plugins.describe().forEach(p -> LOG.info("plugin: " + p));
         if (jwt != null) {
@@ -192,6 +222,9 @@ public final class ServeCommand implements Callable<Integer> {
             // stderr, not the logger: java.util.logging resets itself in its own shutdown hook
             System.err.println("gatehouse: shutting down, finishing running requests (up to " + graceSeconds + " s)");
             server.close();
+            if (redis != null) {
+                redis.close();
+            }
             stopped.countDown();
         }));
         if (idleDefault != null || settings.local().values().stream().anyMatch(l -> l.idleUnloadAfter() != null)) {

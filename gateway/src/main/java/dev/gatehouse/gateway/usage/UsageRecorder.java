@@ -1,6 +1,8 @@
 package dev.gatehouse.gateway.usage;
 
+import dev.gatehouse.gateway.metrics.MeterCache;
 import dev.gatehouse.gateway.policy.Budgets;
+import dev.gatehouse.gateway.policy.InMemoryBudgets;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -20,6 +22,8 @@ public final class UsageRecorder implements AutoCloseable {
     private final Budgets budgets;
     private final MeterRegistry registry;
     private final CallerLabels labels;
+    private final MeterCache<Counter> spend;
+    private final MeterCache<Counter> tokens;
 
     /** {@code log} null records meters and budgets in memory only; JWT users are labelled with a random secret. */
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry) {
@@ -28,11 +32,22 @@ public final class UsageRecorder implements AutoCloseable {
 
     /** {@code labelSecret} ({@code metrics.label-secret}) keys the HMAC of JWT user labels; null: random per start. */
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry, String labelSecret) {
+        this(pricing, log, inMemoryBudgets(log, clock), registry, labelSecret);
+    }
+
+    /** With the budgets given: this instance's own, or shared with others through Redis. It owns them from here. */
+    public UsageRecorder(Pricing pricing, UsageLog log, Budgets budgets, MeterRegistry registry, String labelSecret) {
         this.pricing = pricing;
         this.log = log;
-        this.budgets = new Budgets(log, clock, log == null ? Duration.ZERO : log.timeout());
+        this.budgets = budgets;
         this.registry = registry;
         this.labels = new CallerLabels(labelSecret);
+        this.spend = new MeterCache<>(tags -> Counter.builder("gatehouse.spend.usd")
+                .description("Money spent, in US dollars, from configured prices")
+                .tag("key", tags.get(0)).tag("model", tags.get(1)).register(registry));
+        this.tokens = new MeterCache<>(tags -> Counter.builder("gatehouse.usage.tokens")
+                .description("Tokens used by key and model")
+                .tag("key", tags.get(0)).tag("model", tags.get(1)).tag("type", tags.get(2)).register(registry));
         if (log != null) {
             FunctionCounter.builder("gatehouse.usage.rows.dropped", log, UsageLog::droppedRows)
                     .description("Usage rows never written: the write queue was full, or the store still failed at shutdown")
@@ -40,6 +55,11 @@ public final class UsageRecorder implements AutoCloseable {
             Gauge.builder("gatehouse.usage.queue.rows", log, UsageLog::queuedRows)
                     .description("Usage rows waiting to be written to the store").register(registry);
         }
+    }
+
+    /** Budgets counted by this instance, its spend read from {@code log} (null: in memory only). */
+    public static Budgets inMemoryBudgets(UsageLog log, Clock clock) {
+        return new InMemoryBudgets(log, clock, log == null ? Duration.ZERO : log.timeout());
     }
 
     public static UsageRecorder inMemory(MeterRegistry registry) {
@@ -75,8 +95,7 @@ public final class UsageRecorder implements AutoCloseable {
         String keyTag = keyTag(r.keyId());
         String modelTag = meterModel == null ? "unknown" : meterModel;
         if (r.costUsd() > 0) {
-            Counter.builder("gatehouse.spend.usd").description("Money spent, in US dollars, from configured prices")
-                    .tag("key", keyTag).tag("model", modelTag).register(registry).increment(r.costUsd());
+            spend.get(keyTag, modelTag).increment(r.costUsd());
         }
         tokens(keyTag, modelTag, "prompt", r.promptTokens());
         tokens(keyTag, modelTag, "completion", r.completionTokens());
@@ -95,8 +114,7 @@ public final class UsageRecorder implements AutoCloseable {
 
     private void tokens(String key, String model, String type, long n) {
         if (n > 0) {
-            Counter.builder("gatehouse.usage.tokens").description("Tokens used by key and model")
-                    .tag("key", key).tag("model", model).tag("type", type).register(registry).increment(n);
+            tokens.get(key, model, type).increment(n);
         }
     }
 

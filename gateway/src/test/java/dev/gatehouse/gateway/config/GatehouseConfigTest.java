@@ -11,6 +11,7 @@ import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
 import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.EngineConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -268,12 +269,15 @@ class GatehouseConfigTest {
                 local:
                   second-gpu: {device: "cuda:1", dtype: float32}
                   half:       {dtype: float16}
+                  exact:      {weights-dtype: f32}
                 """, Map.of());
-        assertEquals(new LocalStore.Placement(DeviceChoice.cuda(1), DtypeChoice.FLOAT32), c.placement("second-gpu", DeviceChoice.AUTO));
-        assertEquals(new LocalStore.Placement(DeviceChoice.CUDA, DtypeChoice.FLOAT16), c.placement("half", DeviceChoice.CUDA));
-        assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO), c.placement("other", DeviceChoice.CPU));
+        assertEquals(new LocalStore.Placement(DeviceChoice.cuda(1), DtypeChoice.FLOAT32, WeightsDtype.AUTO), c.placement("second-gpu", DeviceChoice.AUTO));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CUDA, DtypeChoice.FLOAT16, WeightsDtype.AUTO), c.placement("half", DeviceChoice.CUDA));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, WeightsDtype.AUTO), c.placement("other", DeviceChoice.CPU));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, WeightsDtype.F32), c.placement("exact", DeviceChoice.CPU));
         Map<String, String> env = Map.of();
         assertMessage("local.x.device: device must be auto, cpu, cuda or cuda:N, not 'gpu1'", "local: {x: {device: gpu1}}", env);
+        assertMessage("local.x.weights-dtype: weights-dtype must be auto or f32, not 'bf16'", "local: {x: {weights-dtype: bf16}}", env);
         assertMessage("local.x.device must be a string", "local: {x: {device: 1}}", env);
         assertMessage("local.x.dtype: dtype bfloat16 is not supported", "local: {x: {dtype: bfloat16}}", env);
     }

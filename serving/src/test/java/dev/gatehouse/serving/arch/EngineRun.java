@@ -2,9 +2,11 @@ package dev.gatehouse.serving.arch;
 
 import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.sample.SamplingParams;
 
 import java.nio.file.Path;
@@ -14,7 +16,27 @@ final class EngineRun implements AutoCloseable {
     final LocalModel model;
 
     EngineRun(Path folder) {
-        model = LocalModel.load(folder, DeviceChoice.CPU);
+        this(folder, WeightsDtype.AUTO);
+    }
+
+    EngineRun(Path folder, WeightsDtype weights) {
+        model = LocalModel.load(folder, DeviceChoice.CPU, DtypeChoice.AUTO, weights);
+    }
+
+    /** Logits of the last token of each of {@code prompts} (all one length), computed as one batch. */
+    float[] batchLogits(int[][] prompts) {
+        int n = prompts.length;
+        int t = prompts[0].length;
+        int perSequence = KvCache.consecutiveBlocks(0, t).length;
+        int[] tokens = new int[n * t];
+        int[][] tables = new int[n][];
+        for (int b = 0; b < n; b++) {
+            System.arraycopy(prompts[b], 0, tokens, b * t, t);
+            tables[b] = KvCache.consecutiveBlocks(b * perSequence, t);
+        }
+        try (KvCache cache = model.lm().newCache(n * perSequence); NDManager step = model.newStepManager()) {
+            return model.lm().forward(new StepBatch(tokens, n, t, new int[n], tables), cache, step).toFloatArray();
+        }
     }
 
     /** softmax of the logits after the whole sequence, computed in one prefill pass. */

@@ -241,7 +241,7 @@ public final class LocalModels implements AutoCloseable {
                     LocalStore.Placement placement = store.placements().apply(name);
                     EngineConfig engineConfig = store.engineConfigs().apply(name);
                     Long estimate = placement.device().onCpu() ? fitOrRefuse(store, name, placement, engineConfig) : null;
-                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype());
+                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype(), placement.weights());
                     Engine engine;
                     try {
                         engine = Engine.start(model, engineConfig, registry);
@@ -276,7 +276,7 @@ public final class LocalModels implements AutoCloseable {
      * with one line saying so, so a load never ends in the kernel's OOM killer taking the whole server with it.
      */
     private long fitOrRefuse(LocalStore store, String name, LocalStore.Placement placement, EngineConfig config) {
-        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), config);
+        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), placement.weights(), config);
         store.memory().check(name, estimate, held.values().stream().mapToLong(Long::longValue).sum(),
                 MemoryBudget.SERVE_ADVICE);
         return estimate.totalBytes();
@@ -393,6 +393,24 @@ public final class LocalModels implements AutoCloseable {
      */
     public Optional<LocalEmbedder.Lease> leaseEmbeddings(String name) {
         return Optional.ofNullable(embedders.get(folderName(name))).flatMap(LocalEmbedder::lease);
+    }
+
+    /**
+     * The embedding of {@code text} by embedding model {@code name}, batched with other requests; empty when
+     * that model is not served now or fails (the caller goes on without it: the semantic cache bypasses).
+     */
+    public Optional<float[]> embedOne(String name, String text) throws InterruptedException {
+        Optional<LocalEmbedder.Lease> lease = leaseEmbeddings(name);
+        if (lease.isEmpty()) {
+            return Optional.empty();
+        }
+        try (LocalEmbedder.Lease held = lease.get()) {
+            EmbeddingBatcher batcher = held.batcher();
+            return Optional.of(batcher.embed(List.of(batcher.model().tokenize(text))).get(30, TimeUnit.SECONDS).getFirst());
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warning("cannot embed with " + name + ": " + e);
+            return Optional.empty();
+        }
     }
 
     private static List<Path> modelFolders(Path store) {
