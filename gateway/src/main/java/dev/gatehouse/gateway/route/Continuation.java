@@ -25,6 +25,9 @@ final class Continuation {
     }
 
     static ChatRequest of(ChatRequest request, String partial, boolean prefills) {
+        if (partial.isBlank()) {
+            return request; // nothing to continue (and an empty assistant message is refused): ask again
+        }
         ChatRequest asked;
         if (!request.isChat()) {
             asked = request.withInput(null, List.of(request.prompts().getFirst() + partial));

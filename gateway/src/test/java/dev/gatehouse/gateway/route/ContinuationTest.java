@@ -47,6 +47,13 @@ class ContinuationTest {
     }
 
     @Test
+    void withNothingWrittenYetTheRequestIsAskedAgainAsItWas() {
+        ChatRequest asked = chat(100, 1);
+        assertEquals(asked, Continuation.of(asked, " ", true));
+        assertEquals(asked, Continuation.of(asked, "", false));
+    }
+
+    @Test
     void onlyOneChoiceCanBeContinued() {
         assertTrue(Continuation.possible(chat(null, 1)));
         assertFalse(Continuation.possible(chat(null, 2)));

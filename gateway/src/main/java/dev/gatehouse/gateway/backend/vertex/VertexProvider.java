@@ -89,6 +89,9 @@ public final class VertexProvider implements ProviderApi {
      */
     @Override
     public ApiException error(int status, byte[] body, Long retryAfterMillis) {
+        if (status == 401) {
+            token.forget(); // kept until it expires otherwise: an hour of refusals for a revoked token
+        }
         JsonNode parsed = parse(body);
         if (parsed.isArray() && parsed.size() > 0) { // a streamed method's error can come as a one-element array
             body = ProviderHttp.bytes(parsed.get(0));
