@@ -11,6 +11,7 @@ import io.helidon.webserver.http.ServerRequest;
 
 import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -21,17 +22,18 @@ import java.util.Optional;
 public final class ApiAuth {
     /**
      * The caller behind a request: {@code key} the virtual key, {@code user} the JWT's user; both null
-     * for the master key or when auth is off. {@code jwt} is the JWT users' policy when {@code user} is set.
+     * for the master key or when auth is off. {@code jwt} is the JWT users' policy when {@code user} is set,
+     * {@code claims} that JWT's claims (empty otherwise), for routing rules.
      */
-    public record Caller(KeyStore.Key key, String user, JwtConfig jwt) {
+    public record Caller(KeyStore.Key key, String user, JwtConfig jwt, Map<String, Object> claims) {
         static final Caller ANYONE = new Caller(null);
 
         public Caller(KeyStore.Key key) {
-            this(key, null, null);
+            this(key, null, null, Map.of());
         }
 
-        static Caller jwtUser(String user, JwtConfig jwt) {
-            return new Caller(null, user, jwt);
+        static Caller jwtUser(JwtVerifier.Verified verified, JwtConfig jwt) {
+            return new Caller(null, verified.user(), jwt, verified.claims());
         }
 
         /** Model not allowed for this key or JWT user → 403. */

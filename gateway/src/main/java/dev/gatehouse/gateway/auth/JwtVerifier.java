@@ -26,6 +26,7 @@ import java.security.interfaces.ECPublicKey;
 import java.text.ParseException;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -81,8 +82,14 @@ public final class JwtVerifier {
         return parts.length == 3 && !parts[0].isEmpty() && !parts[1].isEmpty() && !parts[2].isEmpty();
     }
 
-    /** The user the token names; 401 when it is not valid here, 503 when the JWK set cannot be fetched. */
-    public String verify(String token) {
+    /**
+     * A verified token: the user it names and all its claims (as nimbus reads them: strings, numbers,
+     * booleans, lists, maps), which routing rules may match on.
+     */
+    public record Verified(String user, Map<String, Object> claims) {}
+
+    /** The user and claims of the token; 401 when it is not valid here, 503 when the JWK set cannot be fetched. */
+    public Verified verify(String token) {
         JWTClaimsSet claims;
         try {
             claims = processor.process(token, null);
@@ -110,7 +117,7 @@ public final class JwtVerifier {
             throw invalid("Invalid JWT: its '" + config.userClaim() + "' claim is longer than " + Identifiers.MAX_LENGTH
                     + " characters.");
         }
-        return name;
+        return new Verified(name, claims.getClaims());
     }
 
     private static Set<JWSAlgorithm> asymmetric() {

@@ -30,6 +30,16 @@ public interface ProviderApi {
      */
     void authenticate(HttpRequest.Builder http, URI uri, byte[] body);
 
+    /**
+     * Whether this request goes as the client's own body ({@link ChatRequest#original()}), because the
+     * provider speaks the client's dialect: its answer then also reaches the client as the provider
+     * sent it, beside the translated events. The provider's {@link #uri}, {@link #body} and translators
+     * then speak that dialect too.
+     */
+    default boolean sendsOriginal(ChatRequest request) {
+        return false;
+    }
+
     /** The request body; throws {@link ApiException#unsupported} for what the provider cannot serve. */
     JsonNode body(ChatRequest request);
 

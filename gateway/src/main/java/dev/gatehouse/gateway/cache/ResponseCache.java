@@ -82,6 +82,7 @@ public final class ResponseCache {
                 }
                 case ChatEvent.ToolCallStart t -> bytes += 2L * (length(t.id()) + length(t.name()));
                 case ChatEvent.ToolCallDelta t -> bytes += 2L * length(t.arguments());
+                case ChatEvent.Raw r -> bytes += 4L * r.data().toString().length(); // the tree costs more than its text
                 default -> { } // fixed-size events
             }
         }
@@ -95,13 +96,14 @@ public final class ResponseCache {
     /**
      * Looks the request up as the client's Cache-Control allows, and counts what happened. {@code caller}
      * (a key's id, "jwt:" + user, or null for the master key and open access) scopes the lookup unless
-     * the cache is shared.
+     * the cache is shared; {@code rule} (the routing rule that picked the targets, {@code ROUTE:RULE})
+     * always does, so an answer from one rule's targets (a region's, a tenant's) is never another's.
      */
-    public Lookup lookup(ChatRequest request, CacheControl control, String caller) {
+    public Lookup lookup(ChatRequest request, CacheControl control, String caller, String rule) {
         if (answers == null) {
             return new Lookup(null, null, null, request.choices());
         }
-        String scope = shared ? "" : caller == null ? "-" : caller;
+        String scope = (shared ? "" : caller == null ? "-" : caller) + "\n" + rule;
         Lookup lookup;
         if (!CacheKey.deterministic(request) || control == CacheControl.NO_STORE) {
             lookup = new Lookup(Result.BYPASS, null, null, request.choices());

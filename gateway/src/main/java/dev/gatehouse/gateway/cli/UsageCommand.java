@@ -33,7 +33,7 @@ public final class UsageCommand implements Callable<Integer> {
     @Option(names = "--to", description = "Day or instant to stop before (default: now).")
     String to;
 
-    @Option(names = "--group-by", defaultValue = "key", description = "key, user, model or backend (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--group-by", defaultValue = "key", description = "key, user, model, backend or rule (default: ${DEFAULT-VALUE}).")
     String groupBy;
 
     @Override

@@ -40,12 +40,16 @@ import java.util.regex.Pattern;
  * @param metrics {@code metrics}: who may read /metrics and how JWT users are labelled in it
  * @param server {@code server}: timeouts and connection limits, {@link ServerLimits#DEFAULTS} without the section
  * @param localTools {@code local.NAME.tool-parser} and {@code .tool-fallback}: how a local model serves tools
+ * @param aliases {@code aliases}: other names for routes of {@code models}, each maybe pinned to a version
+ * @param semanticCache {@code semantic-cache}: answers reused for similar messages, {@link SemanticCacheConfig#OFF} without it
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
                               List<PluginConfig> plugins, MetricsConfig metrics,
-                              ServerLimits server, Map<String, ToolSettings> localTools) {
+                              ServerLimits server, Map<String, ToolSettings> localTools,
+                              Map<String, ModelAlias> aliases,
+                              SemanticCacheConfig semanticCache) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -57,7 +61,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of());
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), Map.of(), SemanticCacheConfig.OFF);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -80,7 +84,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         requireObject(root, "the top level");
         allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache", "metrics",
-                "plugins", "server"));
+                "plugins", "server", "aliases", "semantic-cache"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -97,12 +101,15 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         if (!modelsNode.isMissingNode() && !modelsNode.isArray()) {
             throw new ConfigException("'models' must be a list");
         }
+        Set<String> declared = new java.util.HashSet<>(); // served or not: an alias of a skipped route is no typo
         for (int i = 0; i < modelsNode.size(); i++) {
             ModelRoute route = route(modelsNode.get(i), "models[" + i + "]", providers.keySet(), skipped, warnings);
+            declared.add(modelsNode.get(i).get("name").asText());
             if (route != null) {
                 models.add(route);
             }
         }
+        Map<String, ModelAlias> aliases = aliases(root.path("aliases"), models, declared, warnings);
         Map<String, LocalLimits> local = new LinkedHashMap<>();
         Map<String, ProviderConfig.Prices> localPrices = new LinkedHashMap<>();
         Map<String, ToolSettings> localTools = new LinkedHashMap<>();
@@ -133,7 +140,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
-                ServerLimits.parse(root.path("server")), Map.copyOf(localTools));
+                ServerLimits.parse(root.path("server")), Map.copyOf(localTools), aliases,
+                SemanticCacheConfig.parse(root.path("semantic-cache")));
     }
 
     /** {@code tool-parser: auto | hermes | llama3-json | mistral} (default auto), {@code tool-fallback: prompt | refuse} (default prompt). */
@@ -253,7 +261,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         requireObject(n, where);
         allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-key-file", "api-version", "timeout-ms", "headers",
                 "prices", "retries", "circuit-breaker", "region", "access-key-id", "secret-access-key-file", "session-token-file",
-                "project", "location", "credentials-file"));
+                "responses-api", "project", "location", "credentials-file"));
         String typeName = requiredText(n, "type", where);
         ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
                 + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini, bedrock, vertex)"));
@@ -335,8 +343,18 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 retries == null ? defaults.retries() : retries,
                 failures == null ? defaults.breakerFailures() : failures,
                 cooldown == null ? defaults.breakerCooldownMillis() : cooldown);
+        JsonNode responses = n.path("responses-api");
+        if (!responses.isMissingNode() && !responses.isBoolean()) {
+            throw new ConfigException(where + ".responses-api must be true or false");
+        }
+        boolean responsesApi = responses.asBoolean(type == ProviderType.OPENAI);
+        if (responsesApi && type != ProviderType.OPENAI && type != ProviderType.OPENAI_COMPATIBLE) {
+            throw new ConfigException(where + ".responses-api: only providers of type openai or openai-compatible serve "
+                    + "the Responses API at {base-url}/responses");
+        }
         return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
-                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws, gcp);
+                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws,
+                responsesApi, gcp);
     }
 
     /**
@@ -465,8 +483,91 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static ModelRoute route(JsonNode n, String where, Set<String> providers, Set<String> skipped,
                                     List<String> warnings) {
         requireObject(n, where);
-        allowKeys(n, where, Set.of("name", "targets", "spill", "mid-stream-failover"));
+        allowKeys(n, where, Set.of("name", "targets", "spill", "rules", "version", "sticky", "mid-stream-failover"));
         String name = requiredText(n, "name", where);
+        List<ModelRoute.Target> targets = targets(n, where, name, providers, skipped, warnings);
+        long maxWait = ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS;
+        JsonNode spill = n.path("spill");
+        if (!spill.isMissingNode()) {
+            requireObject(spill, where + ".spill");
+            allowKeys(spill, where + ".spill", Set.of("max-queue-wait-ms"));
+            JsonNode w = spill.path("max-queue-wait-ms");
+            if (!w.isMissingNode()) {
+                if (!w.canConvertToLong() || !w.isIntegralNumber() || w.asLong() < 0) {
+                    throw new ConfigException(where + ".spill.max-queue-wait-ms must be a whole number >= 0");
+                }
+                maxWait = w.asLong();
+            }
+        }
+        List<ModelRoute.Rule> rules = rules(n, where, name, providers, skipped, warnings);
+        String version = null;
+        if (n.has("version")) {
+            version = n.get("version").isValueNode() ? n.get("version").asText() : "";
+            if (!RuleMatch.NAME.matcher(version).matches()) {
+                throw new ConfigException(where + ".version must be a version tag (letters, digits, '.', '_', '-'; at most 64)");
+            }
+        }
+        JsonNode sticky = n.path("sticky");
+        if (!sticky.isMissingNode() && !sticky.isBoolean()) {
+            throw new ConfigException(where + ".sticky must be true or false");
+        }
+        JsonNode failover = n.path("mid-stream-failover");
+        if (!failover.isMissingNode() && !failover.isBoolean()) {
+            throw new ConfigException(where + ".mid-stream-failover must be true or false");
+        }
+        if (targets.isEmpty()) {
+            warnings.add("model '" + name + "' not served: none of its targets is available");
+            return null;
+        }
+        return new ModelRoute(name, targets, maxWait, rules, version, sticky.asBoolean(false), failover.asBoolean(true));
+    }
+
+    /**
+     * {@code rules:}, in order: each a {@code name} (unique in its route; it names the rule in
+     * x-gatehouse-route, the usage log and metrics), a {@code when} (see {@link RuleMatch}) and its
+     * {@code targets}, written like a route's.
+     */
+    private static List<ModelRoute.Rule> rules(JsonNode n, String where, String route, Set<String> providers,
+                                               Set<String> skipped, List<String> warnings) {
+        JsonNode list = n.path("rules");
+        if (list.isMissingNode()) {
+            return List.of();
+        }
+        if (!list.isArray() || list.isEmpty()) {
+            throw new ConfigException(where + ".rules must be a non-empty list");
+        }
+        List<ModelRoute.Rule> rules = new ArrayList<>();
+        Set<String> names = new java.util.HashSet<>();
+        for (int i = 0; i < list.size(); i++) {
+            String at = where + ".rules[" + i + "]";
+            JsonNode r = list.get(i);
+            requireObject(r, at);
+            allowKeys(r, at, Set.of("name", "when", "targets"));
+            String name = requiredText(r, "name", at);
+            if (!RuleMatch.NAME.matcher(name).matches()) {
+                throw new ConfigException(at + ".name: '" + name + "' must be letters, digits, '.', '_' or '-' (at most 64)");
+            }
+            if (ModelRoute.DEFAULT_RULE.equals(name) || !names.add(name)) {
+                throw new ConfigException(at + ".name: '" + name + "' is " + (ModelRoute.DEFAULT_RULE.equals(name)
+                        ? "the name of the route's own targets" : "already the name of an earlier rule"));
+            }
+            if (!r.has("when")) {
+                throw new ConfigException(at + ": 'when' is required");
+            }
+            RuleMatch when = RuleMatch.parse(r.get("when"), at + ".when");
+            List<ModelRoute.Target> targets = targets(r, at, route + "' rule '" + name, providers, skipped, warnings);
+            if (targets.isEmpty()) {
+                warnings.add("model '" + route + "' rule '" + name + "': none of its targets is available; the"
+                        + " requests it matches are refused (503) rather than sent elsewhere");
+            }
+            rules.add(new ModelRoute.Rule(name, when, targets));
+        }
+        return rules;
+    }
+
+    /** {@code targets:} of a route or rule; those of a skipped provider are dropped with a warning. */
+    private static List<ModelRoute.Target> targets(JsonNode n, String where, String name, Set<String> providers,
+                                                   Set<String> skipped, List<String> warnings) {
         JsonNode targetsNode = n.path("targets");
         if (!targetsNode.isArray() || targetsNode.isEmpty()) {
             throw new ConfigException(where + ".targets must be a non-empty list");
@@ -521,28 +622,44 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                         .withContextLength(contextLength));
             }
         }
-        long maxWait = ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS;
-        JsonNode spill = n.path("spill");
-        if (!spill.isMissingNode()) {
-            requireObject(spill, where + ".spill");
-            allowKeys(spill, where + ".spill", Set.of("max-queue-wait-ms"));
-            JsonNode w = spill.path("max-queue-wait-ms");
-            if (!w.isMissingNode()) {
-                if (!w.canConvertToLong() || !w.isIntegralNumber() || w.asLong() < 0) {
-                    throw new ConfigException(where + ".spill.max-queue-wait-ms must be a whole number >= 0");
-                }
-                maxWait = w.asLong();
+        return targets;
+    }
+
+    /**
+     * {@code aliases: {NAME: ROUTE}} or {@code {NAME: ROUTE@VERSION}}: another name for a route of
+     * {@code models:}, pinned to one of its versions when given. An alias of a route that is not served
+     * (its providers skipped) is dropped with a warning.
+     */
+    private static Map<String, ModelAlias> aliases(JsonNode n, List<ModelRoute> models, Set<String> declared,
+                                                   List<String> warnings) {
+        Map<String, ModelAlias> aliases = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : fields(n, "aliases")) {
+            String where = "aliases." + e.getKey();
+            if (declared.contains(e.getKey())) {
+                throw new ConfigException(where + ": '" + e.getKey() + "' is already a model in models:");
             }
+            if (!e.getValue().isTextual() || e.getValue().asText().isEmpty()) {
+                throw new ConfigException(where + " must name a model of models:, as NAME or NAME@VERSION");
+            }
+            String value = e.getValue().asText();
+            int at = value.lastIndexOf('@');
+            String route = at < 0 ? value : value.substring(0, at);
+            String version = at < 0 ? null : value.substring(at + 1);
+            if (!declared.contains(route)) {
+                throw new ConfigException(where + ": no model named '" + route + "' in models:");
+            }
+            ModelRoute served = models.stream().filter(m -> m.name().equals(route)).findFirst().orElse(null);
+            if (served == null) {
+                warnings.add("alias '" + e.getKey() + "' not served: its model '" + route + "' is not");
+                continue;
+            }
+            if (version != null && !served.versions().contains(version)) {
+                throw new ConfigException(where + ": model '" + route + "' has no version '" + version + "' (it has "
+                        + (served.versions().isEmpty() ? "none" : String.join(", ", served.versions())) + ")");
+            }
+            aliases.put(e.getKey(), new ModelAlias(route, version));
         }
-        if (targets.isEmpty()) {
-            warnings.add("model '" + name + "' not served: none of its targets is available");
-            return null;
-        }
-        JsonNode failover = n.path("mid-stream-failover");
-        if (!failover.isMissingNode() && !failover.isBoolean()) {
-            throw new ConfigException(where + ".mid-stream-failover must be true or false");
-        }
-        return new ModelRoute(name, List.copyOf(targets), maxWait, failover.asBoolean(true));
+        return java.util.Collections.unmodifiableMap(aliases); // in the order written: /v1/models lists them so
     }
 
     /** Replaces each ${VAR}; fails on an unset one (only api-key may be unset, and skips its provider). */

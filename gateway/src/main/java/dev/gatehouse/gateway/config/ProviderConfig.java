@@ -9,15 +9,18 @@ import java.util.Map;
  * @param apiKey null for an endpoint that wants none (a self-hosted OpenAI-compatible server)
  * @param apiVersion Azure OpenAI's api-version query parameter; null elsewhere
  * @param aws        Bedrock's region and credentials; null elsewhere
+ * @param responsesApi whether the provider serves OpenAI's Responses API at {base-url}/responses, so
+ *                     Gatehouse's /v1/responses requests go to it unchanged (default: true for type openai)
  * @param gcp        Vertex AI's project, location and credentials; null elsewhere
  */
 public record ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
                              long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws,
-                             Gcp gcp) {
+                             boolean responsesApi, Gcp gcp) {
 
     public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
                           long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws) {
-        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, aws, null);
+        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, aws,
+                type == ProviderType.OPENAI, null);
     }
 
     public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
@@ -97,6 +100,7 @@ public record ProviderConfig(String name, ProviderType type, String baseUrl, Str
         return "ProviderConfig[name=" + name + ", type=" + type.wireName() + ", baseUrl=" + baseUrl
                 + ", apiKey=" + (apiKey == null ? "none" : "***") + ", apiVersion=" + apiVersion
                 + ", timeoutMillis=" + timeoutMillis + ", headers=" + headers.keySet() + ", prices=" + prices
-                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + (gcp == null ? "" : ", gcp=" + gcp) + "]";
+                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + ", responsesApi=" + responsesApi
+                + (gcp == null ? "" : ", gcp=" + gcp) + "]";
     }
 }

@@ -4,16 +4,21 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalEmbedder;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.cache.SemanticCache;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.Identifiers;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
 import dev.gatehouse.gateway.policy.CostCeiling;
+import dev.gatehouse.gateway.route.Plan;
+import dev.gatehouse.gateway.route.RequestAttributes;
 import dev.gatehouse.gateway.route.RouteFailed;
 import dev.gatehouse.gateway.route.Routed;
+import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.UsageRecord;
 
 import java.math.BigDecimal;
@@ -22,6 +27,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.DoubleSupplier;
+import java.util.function.Function;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -36,9 +42,12 @@ public final class Call {
     private static final Logger LOG = Logger.getLogger(Call.class.getName());
 
     static final String BACKEND = "x-gatehouse-backend";
+    static final String ROUTE = "x-gatehouse-route";
+    static final String TARGET = "x-gatehouse-target";
     static final String FALLBACKS = "x-gatehouse-fallbacks";
     static final String CACHE = "x-gatehouse-cache";
     static final String COST = "x-gatehouse-cost-usd";
+    static final String SIMILARITY = "x-gatehouse-cache-similarity";
 
     /** A chat request as it is served (after the plugins) and its answer, for the dialect to encode and close. */
     /**
@@ -50,12 +59,14 @@ public final class Call {
     private final ChatPipeline pipeline;
     private final String route;
     private final BiConsumer<String, String> headers;
+    private final Function<String, String> requestHeaders;
     private final long start = System.nanoTime();
     private ApiAuth.Caller caller;
     private String requestedModel; // as the client wrote it, for the usage log
     private String requestUser;
     private String metricModel; // the metric label: only served names
     private String backend; // who answered: local:NAME, PROVIDER:MODEL, cache
+    private String rule; // which rule of which route picked the targets: ROUTE:RULE
     private List<String> fallbacks = List.of();
     private boolean cacheHit; // answered from the response cache: no backend ran, nothing to pay
     private Admission admission;
@@ -63,9 +74,10 @@ public final class Call {
     private long promptEstimate;
     private ChatEvent.Usage usage; // an embedding request's usage
 
-    Call(ChatPipeline pipeline, String route, BiConsumer<String, String> headers) {
+    Call(ChatPipeline pipeline, String route, Function<String, String> requestHeaders, BiConsumer<String, String> headers) {
         this.pipeline = pipeline;
         this.route = route;
+        this.requestHeaders = requestHeaders;
         this.headers = headers;
     }
 
@@ -84,7 +96,7 @@ public final class Call {
         Identifiers.requireShort(user, "user");
         this.requestedModel = model;
         this.requestUser = user;
-        caller.requireModel(model);
+        pipeline.requireModel(caller, model);
     }
 
     /**
@@ -102,7 +114,14 @@ public final class Call {
     public Answer chat(ChatRequest request, CacheControl cacheControl) throws InterruptedException {
         Plugins.Applied plugged = pipeline.plugins.onRequest(request, new PluginContext(route, caller.limitId(),
                 caller.user() != null ? caller.user() : request.user())); // before the cache: it keys what models see
-        ChatRequest served = plugged.request();
+        // plugins read and rewrite the internal form only: with one at work, no target is sent the client's own body,
+        // so what only that body can say is refused rather than dropped
+        OriginalRequest original = request.original();
+        if (!plugged.none() && original != null && original.untranslated() != null) {
+            throw ApiException.unsupported(original.untranslated(), "'" + original.untranslated() + "' cannot be served "
+                    + "for this model: a plugin reads its requests, and plugins read only what every model understands.");
+        }
+        ChatRequest served = plugged.none() ? plugged.request() : plugged.request().withoutOriginal();
         wake(served.model());
         // after the plugins: what a budget holds is priced from what the model will be sent
         admit(TokenEstimate.of(served), () -> CostCeiling.of(served, pipeline.router.destinations(served.model()),
@@ -110,19 +129,31 @@ public final class Call {
         refuseEmbeddingModel(served.model());
         refuseWhileLoading(served.model());
         promptEstimate = TokenEstimate.prompt(served);
+        Plan plan = pipeline.router.plan(served, attributes(served)); // which rule's targets, in which order
+        rule = plan.label();
+        headers.accept(ROUTE, rule);
         ResponseCache.Lookup cached = pipeline.cache.lookup(served, cacheControl,
-                caller.limitId()); // each key or JWT user has its own answers unless cache.shared
+                caller.limitId(), rule); // each key or JWT user has its own answers unless cache.shared; each rule too
         if (cached.result() != null) {
             headers.accept(CACHE, cached.result().name());
         }
+        SemanticCache.Lookup similar = cached.hit() || pipeline.semanticCache == null || cacheControl != CacheControl.USE
+                ? null : pipeline.semanticCache.lookup(served, caller.limitId());
         ChatStream stream;
         if (cached.hit()) {
             cacheHit = true;
             backend = "cache";
             metered = new MeteredStream(cached.replay());
             stream = metered;
+        } else if (similar != null && similar.hit()) {
+            headers.accept(CACHE, "SEMANTIC-HIT");
+            headers.accept(SIMILARITY, similar.similarity());
+            cacheHit = true;
+            backend = "cache";
+            metered = new MeteredStream(similar.replay());
+            stream = metered;
         } else {
-            Routed routed = route(served); // picks the target and falls back; see Router
+            Routed routed = route(plan, served); // picks the target and falls back; see Router
             backend = routed.backend();
             fallbacks = routed.fallbacks();
             if (!fallbacks.isEmpty()) {
@@ -130,8 +161,12 @@ public final class Call {
             }
             metered = new MeteredStream(routed.stream());
             stream = cached.record(metered); // stored once it ends cleanly, when the request may be
+            if (similar != null) {
+                stream = similar.record(stream, served.choices());
+            }
         }
         headers.accept(BACKEND, backend);
+        headers.accept(TARGET, backend);
         try {
             stream = plugged.onResponse(stream); // the cache keeps the model's answer; plugins see every one they send
         } catch (RuntimeException e) {
@@ -143,9 +178,16 @@ public final class Call {
         return new Answer(served, stream, backend.startsWith("local:"));
     }
 
-    private Routed route(ChatRequest request) throws InterruptedException {
+    /** What routing rules may match on: the caller as authenticated, the request's headers and fields. */
+    private RequestAttributes attributes(ChatRequest request) {
+        KeyStore.Key key = caller.key();
+        return new RequestAttributes(requestHeaders, key == null ? null : key.id(), key == null ? null : key.spec().name(),
+                caller.user(), caller.claims(), request.user(), request.passthrough().get("metadata"));
+    }
+
+    private Routed route(Plan plan, ChatRequest request) throws InterruptedException {
         try {
-            return pipeline.router.open(request);
+            return pipeline.router.open(plan, request);
         } catch (RouteFailed e) {
             fallbacks = e.fallbacks();
             headers.accept(FALLBACKS, String.join(", ", e.fallbacks()));
@@ -244,6 +286,6 @@ public final class Call {
         String user = caller.user() != null ? caller.user() : requestUser;
         return new UsageRecord(Instant.now(), route, caller.limitId(), user, requestedModel, backend, prompt,
                 completion, cacheHit ? 0 : pipeline.usage.cost(backend, prompt, completion),
-                TimeUnit.NANOSECONDS.toMillis(nanos), status, String.join(", ", fallbacks), cacheHit);
+                TimeUnit.NANOSECONDS.toMillis(nanos), status, String.join(", ", fallbacks), cacheHit, rule);
     }
 }

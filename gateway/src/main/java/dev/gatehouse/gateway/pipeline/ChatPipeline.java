@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.pipeline;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.cache.SemanticCache;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.plugin.Plugins;
@@ -13,6 +14,7 @@ import dev.gatehouse.gateway.usage.UsageRecorder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
  * The one request pipeline every inbound dialect calls, between decoding its wire format into a
@@ -28,28 +30,31 @@ public final class ChatPipeline {
     final ApiAuth auth;
     final UsageRecorder usage;
     final ResponseCache cache;
+    final SemanticCache semanticCache; // null when off
     final Plugins plugins;
     final HttpMetrics metrics;
     final RecentTraffic traffic;
 
     public ChatPipeline(LocalModels models, Router router, ApiAuth auth, UsageRecorder usage, ResponseCache cache,
-                        Plugins plugins, HttpMetrics metrics, RecentTraffic traffic) {
+                        SemanticCache semanticCache, Plugins plugins, HttpMetrics metrics, RecentTraffic traffic) {
         this.models = models;
         this.router = router;
         this.auth = auth;
         this.usage = usage;
         this.cache = cache;
+        this.semanticCache = semanticCache;
         this.plugins = plugins;
         this.metrics = metrics;
         this.traffic = traffic;
     }
 
     /**
-     * Starts the ledger of one request to {@code route} (e.g. /v1/chat/completions); the pipeline
-     * hands the response headers it sets (x-ratelimit-*, x-gatehouse-*) to {@code headers}.
+     * Starts the ledger of one request to {@code route} (e.g. /v1/chat/completions): {@code requestHeaders}
+     * gives a request header's first value by lower-case name (null when absent), for routing rules; the
+     * pipeline hands the response headers it sets (x-ratelimit-*, x-gatehouse-*) to {@code headers}.
      */
-    public Call begin(String route, BiConsumer<String, String> headers) {
-        return new Call(this, route, headers);
+    public Call begin(String route, Function<String, String> requestHeaders, BiConsumer<String, String> headers) {
+        return new Call(this, route, requestHeaders, headers);
     }
 
     public ApiAuth auth() {
@@ -67,8 +72,27 @@ public final class ChatPipeline {
     public List<String> modelNames(ApiAuth.Caller caller) {
         List<String> names = new ArrayList<>();
         models.names().stream().filter(caller::allows).forEach(names::add);
-        router.routeNames().stream().filter(name -> models.get(name).isEmpty() && caller.allows(name)).forEach(names::add);
+        router.routeNames().stream().filter(name -> models.get(name).isEmpty() && allows(caller, name)).forEach(names::add);
         return names;
+    }
+
+    /**
+     * Whether the caller may ask for {@code name}: a key or JWT allowed a route may ask for its versions
+     * and aliases too ({@code chat@2025-05}, {@code chat-default}), as well as for names it lists itself.
+     */
+    public boolean allows(ApiAuth.Caller caller, String name) {
+        if (caller.allows(name)) {
+            return true;
+        }
+        String route = router.configuredRoute(name);
+        return route != null && caller.allows(route);
+    }
+
+    /** 403 when the caller may not ask for {@code model} (see {@link #allows}); null passes (the decoder's 400). */
+    public void requireModel(ApiAuth.Caller caller, String model) {
+        if (model != null && !allows(caller, model)) {
+            caller.requireModel(model); // the caller's own refusal, in its words
+        }
     }
 
     /**

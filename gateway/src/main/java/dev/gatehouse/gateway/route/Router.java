@@ -9,11 +9,16 @@ import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.GatehouseConfig;
+import dev.gatehouse.gateway.config.ModelAlias;
 import dev.gatehouse.gateway.config.ModelRoute;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.serving.engine.Capacity;
 import io.micrometer.core.instrument.MeterRegistry;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +27,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.random.RandomGenerator;
+import java.util.stream.Stream;
 
 /**
  * Model name -> the target that answers it, and the only place that falls back. Targets are tried
@@ -46,10 +52,14 @@ import java.util.random.RandomGenerator;
  * A streamed answer that breaks after its first event is continued on the targets after the one that
  * broke (mid-stream failover, see {@link FailoverStream}), unless its route turns that off.
  * A name not in {@code models:} goes to the local model of that name, or with {@code provider/model}
- * straight to that provider.
+ * straight to that provider. Before any of that, {@link #plan} picks which targets: the first of the
+ * route's rules that the request meets, else the route's own (see {@link RuleMatching}); an alias or
+ * {@code name@version} names a route and the version its rules are matched with.
  */
 public final class Router {
     private final Map<String, ModelRoute> routes;
+    private final Map<String, ModelAlias> aliases;
+    private final Map<String, Resolved> versions = new LinkedHashMap<>(); // ROUTE@VERSION, worked out once
     private final LocalModels local;
     private final Map<String, Backend> providers;
     private final Map<String, ProviderConfig.Failures> failures;
@@ -57,7 +67,7 @@ public final class Router {
     private final RandomGenerator random;
     private final RouteMetrics metrics;
 
-    Router(List<ModelRoute> routes, LocalModels local, Map<String, Backend> providers,
+    Router(List<ModelRoute> routes, Map<String, ModelAlias> aliases, LocalModels local, Map<String, Backend> providers,
            Map<String, ProviderConfig.Failures> failures, RandomGenerator random, MeterRegistry registry) {
         this.metrics = new RouteMetrics(registry);
         for (String provider : providers.keySet()) {
@@ -67,7 +77,11 @@ public final class Router {
             metrics.breaker(provider, breaker);
         }
         this.routes = new LinkedHashMap<>();
-        routes.forEach(r -> this.routes.put(r.name(), r));
+        for (ModelRoute r : routes) {
+            this.routes.put(r.name(), r);
+            r.versions().forEach(v -> versions.put(r.name() + "@" + v, new Resolved(r, v, r.name())));
+        }
+        this.aliases = new LinkedHashMap<>(aliases); // in the order written, for /v1/models
         this.local = local;
         this.providers = Map.copyOf(providers);
         this.failures = Map.copyOf(failures);
@@ -76,7 +90,7 @@ public final class Router {
 
     /** Local models only: today's behaviour with no gatehouse.yaml. */
     public static Router localOnly(LocalModels local, MeterRegistry registry) {
-        return new Router(List.of(), local, Map.of(), Map.of(), new SplittableRandom(), registry);
+        return new Router(List.of(), Map.of(), local, Map.of(), Map.of(), new SplittableRandom(), registry);
     }
 
     public static Router of(GatehouseConfig config, LocalModels local, MeterRegistry registry) {
@@ -105,17 +119,26 @@ public final class Router {
         for (ProviderConfig p : config.providers().values()) {
             providers.put(p.name(), Providers.backend(p));
         }
-        return new Router(config.models(), local, providers, failures, random, registry);
+        return new Router(config.models(), config.aliases(), local, providers, failures, random, registry);
     }
 
-    /** The names of {@code models:}, which clients may ask for beside the local models. */
+    /**
+     * The names clients may ask for beside the local models: each route of {@code models:} followed by
+     * its {@code name@version}s, then the aliases.
+     */
     public List<String> routeNames() {
-        return List.copyOf(routes.keySet());
+        List<String> names = new ArrayList<>();
+        for (ModelRoute route : routes.values()) {
+            names.add(route.name());
+            route.versions().forEach(v -> names.add(route.name() + "@" + v));
+        }
+        names.addAll(aliases.keySet());
+        return List.copyOf(names);
     }
 
     /** Local targets of the routes that no loaded model serves: a typo in gatehouse.yaml, or a failed load. */
     public List<String> missingLocalTargets() {
-        return routes.values().stream().flatMap(r -> r.targets().stream()).filter(ModelRoute.Target::isLocal)
+        return routes.values().stream().flatMap(Router::allTargets).filter(ModelRoute.Target::isLocal)
                 .map(ModelRoute.Target::local).distinct().filter(name -> local.get(name).isEmpty()).toList();
     }
 
@@ -135,14 +158,28 @@ public final class Router {
 
     /** The name to tag metrics with: configured and local names as they are, provider/model as provider/*. */
     public String metricName(String model) {
-        if (routes.containsKey(model) || local.get(model).isPresent() || model.indexOf('/') < 0) {
+        if (isRoute(model) || local.get(model).isPresent() || model.indexOf('/') < 0) {
             return model;
         }
         return model.substring(0, model.indexOf('/')) + "/*";
     }
 
+    /** The route of {@code models:} that {@code name} (the route, a version of it or an alias) asks for; null for any other name. */
+    public String configuredRoute(String name) {
+        if (routes.containsKey(name)) {
+            return name;
+        }
+        ModelAlias alias = aliases.get(name);
+        if (alias != null) {
+            return alias.route();
+        }
+        Resolved versioned = versions.get(name);
+        return versioned != null ? versioned.route().name() : null;
+    }
+
+    /** A route of {@code models:}, one of its versions or an alias. */
     public boolean isRoute(String name) {
-        return routes.containsKey(name);
+        return configuredRoute(name) != null;
     }
 
     /**
@@ -150,17 +187,17 @@ public final class Router {
      * is a 404). What a budget reserves before the request runs is priced from these.
      */
     public List<Destination> destinations(String model) {
-        ModelRoute route;
+        Resolved resolved;
         try {
-            route = model == null ? null : route(model);
+            resolved = model == null ? null : resolve(model);
         } catch (ApiException e) {
             return List.of();
         }
-        if (route == null) {
+        if (resolved == null) {
             return List.of();
         }
         List<Destination> out = new ArrayList<>();
-        for (ModelRoute.Target t : route.targets()) {
+        for (ModelRoute.Target t : allTargets(resolved.route()).distinct().toList()) {
             if (t.isLocal()) {
                 Integer context = local.get(t.local()).map(lb -> lb.engine().maxModelLength()).orElse(null);
                 out.add(new Destination("local:" + t.local(), context));
@@ -172,30 +209,57 @@ public final class Router {
     }
 
     /**
-     * Opens the request on the first target that takes it and has sent its first event. Throws the
-     * target's ApiException when the first target refuses for a reason of the client's, and
-     * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.
+     * Which targets serve {@code request}, in the order to try them: the first rule of its route that
+     * the request meets, else the route's own targets; ordered by priority and weight, per request or,
+     * on a sticky route, per caller (see {@link #stickySeed}). 404 for a name the router does not know.
      */
-    public Routed open(ChatRequest request) throws InterruptedException {
-        ModelRoute route = route(request.model());
-        return open(request, route, order(route.targets(), random), null);
+    public Plan plan(ChatRequest request, RequestAttributes attributes) {
+        Resolved resolved = resolve(request.model());
+        ModelRoute route = resolved.route();
+        String version = resolved.version() != null ? resolved.version() : route.version();
+        String rule = ModelRoute.DEFAULT_RULE;
+        List<ModelRoute.Target> targets = route.targets();
+        for (ModelRoute.Rule candidate : route.rules()) {
+            if (RuleMatching.matches(candidate.when(), attributes, version)) {
+                rule = candidate.name();
+                targets = candidate.targets();
+                break;
+            }
+        }
+        String identity = route.sticky() ? attributes.stickyIdentity() : null;
+        List<ModelRoute.Target> ordered = identity == null ? order(targets, random)
+                : order(targets, new SplittableRandom(stickySeed(identity, route.name(), rule)));
+        return new Plan(route.name(), rule, ordered, route.maxQueueWaitMillis(), resolved.metricRoute(), route.midStreamFailover());
     }
 
     /**
-     * Tries {@code targets} in order; {@code partial} is null for the client's request, or the text of an
-     * answer a target broke off, which the targets are asked to continue ({@link FailoverStream}).
+     * Opens the request on the first target of {@code plan} that takes it and has sent its first event.
+     * Throws the target's ApiException when the first target refuses for a reason of the client's, and
+     * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.
      */
-    private Routed open(ChatRequest request, ModelRoute route, List<ModelRoute.Target> targets, String partial)
-            throws InterruptedException {
+    public Routed open(Plan plan, ChatRequest request) throws InterruptedException {
+        return open(plan, request, null);
+    }
+
+    /**
+     * Tries the targets of {@code plan} in order; {@code partial} is null for the client's request, or the
+     * text of an answer a target broke off, which the targets are asked to continue ({@link FailoverStream}).
+     */
+    private Routed open(Plan plan, ChatRequest request, String partial) throws InterruptedException {
         List<String> fallbacks = new ArrayList<>();
         ApiException last = null; // the last failure of a target
         ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
+        List<ModelRoute.Target> targets = plan.targets();
+        if (targets.isEmpty()) { // a rule whose providers were all skipped at start
+            throw new ApiException(503, "server_error", "backend_unavailable", null,
+                    "No target for model '" + request.model() + "' is available.", null);
+        }
         Integer exceededContext = null; // the largest known context that answered context_length_exceeded
         int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
             ModelRoute.Target target = targets.get(i);
             boolean lastTarget = i == targets.size() - 1;
-            String label = target.isLocal() ? "local:" + target.local() : target.provider() + ":" + target.model();
+            String label = target.label();
             String meterName = target.isLocal() ? label : target.provider(); // few series: no client-typed model names
             Backend backend = target.isLocal() ? local.get(target.local()).orElse(null) : providers.get(target.provider());
             if (backend == null) {
@@ -223,7 +287,7 @@ public final class Router {
                 continue; // not a failure of its own: if none is left, the error is the last one tried
             }
             if (!lastTarget && backend.capacity() != null) {
-                String busy = busy(backend.capacity(), route.maxQueueWaitMillis());
+                String busy = busy(backend.capacity(), plan.maxQueueWaitMillis());
                 if (busy != null) {
                     fallbacks.add(label + " (" + busy + ")");
                     metrics.fallback(meterName, busy.startsWith("queue full") ? "queue_full" : "queue_wait");
@@ -250,15 +314,16 @@ public final class Router {
                 stream = backend.open(asked.withModel(model));
                 ChatEvent first = stream.next();
                 metrics.attempt(meterName, "ok", System.nanoTime() - start);
+                metrics.routed(plan.metricRoute(), plan.rule(), meterName);
                 if (breaker != null) {
                     breaker.success();
                     judged = true;
                 }
                 ChatStream answer = new PeekedStream(first, stream, () -> metrics.answered(meterName, System.nanoTime() - start));
                 List<ModelRoute.Target> rest = targets.subList(i + 1, targets.size());
-                if (request.stream() && route.midStreamFailover() && !rest.isEmpty() && Continuation.possible(request)) {
+                if (request.stream() && plan.midStreamFailover() && !rest.isEmpty() && Continuation.possible(request)) {
                     String before = partial == null ? "" : partial;
-                    answer = new FailoverStream(answer, before, text -> open(request, route, rest, text).stream(),
+                    answer = new FailoverStream(answer, before, text -> open(plan.withTargets(rest), request, text).stream(),
                             () -> metrics.fallback(meterName, "mid_stream"));
                 }
                 return new Routed(answer, label, List.copyOf(fallbacks));
@@ -356,20 +421,59 @@ public final class Router {
         return order;
     }
 
-    private ModelRoute route(String model) {
+    /**
+     * The route a model name asks for and the version it names: a route of {@code models:}, an alias,
+     * {@code route@version} (a version the route has; another is a 404), a local model, or
+     * {@code provider/model}. An exact name wins over a version, so provider models with an '@' (Vertex
+     * AI's {@code claude-3-5-sonnet@20240620}) pass through as they are.
+     */
+    private Resolved resolve(String model) {
         ModelRoute route = routes.get(model);
         if (route != null) {
-            return route;
+            return new Resolved(route, null, model);
+        }
+        ModelAlias alias = aliases.get(model);
+        if (alias != null) {
+            return new Resolved(routes.get(alias.route()), alias.version(), alias.route());
+        }
+        Resolved versioned = versions.get(model); // a version the route does not have falls through to the 404
+        if (versioned != null) {
+            return versioned;
         }
         if (local.get(model).isPresent()) {
-            return new ModelRoute(model, List.of(ModelRoute.Target.local(model)), ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS);
+            return new Resolved(new ModelRoute(model, List.of(ModelRoute.Target.local(model)),
+                    ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS), null, model);
         }
         int slash = model.indexOf('/');
         if (slash > 0 && providers.containsKey(model.substring(0, slash)) && slash < model.length() - 1) {
-            return new ModelRoute(model, List.of(ModelRoute.Target.provider(model.substring(0, slash),
-                    model.substring(slash + 1))), ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS);
+            return new Resolved(new ModelRoute(model, List.of(ModelRoute.Target.provider(model.substring(0, slash),
+                    model.substring(slash + 1))), ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS), null,
+                    model.substring(0, slash) + "/*");
         }
         throw ApiException.modelNotFound(model);
+    }
+
+    /** @param metricRoute the route as a metric label: a configured or local name, {@code provider/*} for the rest */
+    private record Resolved(ModelRoute route, String version, String metricRoute) {}
+
+    /** A route's own targets and its rules'. */
+    private static Stream<ModelRoute.Target> allTargets(ModelRoute route) {
+        return Stream.concat(route.targets().stream(), route.rules().stream().flatMap(r -> r.targets().stream()));
+    }
+
+    /**
+     * The seed a sticky route orders a caller's targets with: the first 8 bytes of SHA-256 over who is
+     * asking, the route and the rule, so the same caller meets the same weighted draw on every request
+     * and every Gatehouse replica, while callers spread over the weights like random draws.
+     */
+    static long stickySeed(String identity, String route, String rule) {
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256")
+                    .digest((identity + "\n" + route + "\n" + rule).getBytes(StandardCharsets.UTF_8));
+            return ByteBuffer.wrap(hash).getLong();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JDK has SHA-256", e);
+        }
     }
 
     /**

@@ -9,7 +9,7 @@ import java.util.Locale;
 /**
  * A usage summary's window and grouping, as {@code GET /admin/usage} and {@code gatehouse usage}
  * take them: {@code from} and {@code to} as ISO-8601 instants or UTC dates ({@code to} exclusive;
- * defaults: everything up to now), {@code group-by} key, user, model or backend (default key).
+ * defaults: everything up to now), {@code group-by} key, user, model, backend or rule (default key).
  */
 public record UsageQuery(Instant from, Instant to, UsageLog.GroupBy groupBy) {
 
@@ -24,7 +24,7 @@ public record UsageQuery(Instant from, Instant to, UsageLog.GroupBy groupBy) {
         try {
             by = groupBy == null ? UsageLog.GroupBy.KEY : UsageLog.GroupBy.valueOf(groupBy.toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("'group-by' must be key, user, model or backend, not '" + groupBy + "'");
+            throw new IllegalArgumentException("'group-by' must be key, user, model, backend or rule, not '" + groupBy + "'");
         }
         return new UsageQuery(start, end, by);
     }

@@ -65,9 +65,9 @@ class JwtVerifierTest {
     @Test
     void aValidTokenNamesItsUserAndTheKeySetIsFetchedOnce() {
         int before = idp.fetches();
-        assertEquals("alice", verifier.verify(idp.token("alice")));
-        assertEquals("bob", verifier.verify(idp.token("bob")));
-        assertEquals("alice", verifier.verify(idp.sign(TestJwks.claims("alice").audience(List.of("other", "gatehouse")).build())),
+        assertEquals("alice", verifier.verify(idp.token("alice")).user());
+        assertEquals("bob", verifier.verify(idp.token("bob")).user());
+        assertEquals("alice", verifier.verify(idp.sign(TestJwks.claims("alice").audience(List.of("other", "gatehouse")).build())).user(),
                 "one of several audiences is enough");
         assertTrue(idp.fetches() - before <= 1, "cached: " + (idp.fetches() - before) + " fetches");
     }
@@ -77,7 +77,7 @@ class JwtVerifierTest {
         assertEquals("The JWT has expired.", refusal(verifier, idp.sign(TestJwks.claims("alice")
                 .expirationTime(ago(Duration.ofMinutes(2))).build())));
         assertEquals("alice", verifier.verify(idp.sign(TestJwks.claims("alice")
-                .expirationTime(ago(Duration.ofSeconds(20))).build())), "20 s is within the skew");
+                .expirationTime(ago(Duration.ofSeconds(20))).build())).user(), "20 s is within the skew");
         assertTrue(refusal(verifier, idp.sign(TestJwks.claims("alice")
                 .notBeforeTime(Date.from(Instant.now().plus(Duration.ofMinutes(5)))).build())).contains("before use time"));
     }
@@ -121,7 +121,7 @@ class JwtVerifierTest {
 
         JwtConfig byEmail = new JwtConfig(idp.url(), null, TestJwks.ISSUER, TestJwks.AUDIENCE, "email", null, null, null, List.of());
         JwtVerifier v = JwtVerifier.of(byEmail);
-        assertEquals("alice@example.com", v.verify(idp.sign(TestJwks.claims("alice").claim("email", "alice@example.com").build())));
+        assertEquals("alice@example.com", v.verify(idp.sign(TestJwks.claims("alice").claim("email", "alice@example.com").build())).user());
         assertTrue(refusal(v, idp.sign(TestJwks.claims("alice").claim("email", 42).build())).contains("'email' claim"));
     }
 
@@ -140,7 +140,7 @@ class JwtVerifierTest {
         JwtVerifier v = JwtVerifier.of(GatehouseConfig.parse("auth:\n  jwt:\n    public-key: |\n"
                 + pem(rsaPublic(idp.key())).indent(6) + "    issuer: " + TestJwks.ISSUER + "\n    audience: gatehouse\n",
                 Map.of()).jwt());
-        assertEquals("alice", v.verify(idp.token("alice")));
+        assertEquals("alice", v.verify(idp.token("alice")).user());
         assertEquals("Invalid JWT: Signed JWT rejected: Invalid signature.",
                 refusal(v, TestJwks.sign(TestJwks.newKey("other"), TestJwks.claims("alice").build())));
         assertEquals("The JWT has expired.", refusal(v, idp.sign(TestJwks.claims("alice")
@@ -154,7 +154,7 @@ class JwtVerifierTest {
                 + "\", issuer: " + TestJwks.ISSUER + ", audience: gatehouse}}", Map.of()).jwt());
         SignedJWT jwt = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.ES256).build(), TestJwks.claims("carol").build());
         jwt.sign(new ECDSASigner(ec));
-        assertEquals("carol", v.verify(jwt.serialize()));
+        assertEquals("carol", v.verify(jwt.serialize()).user());
         assertTrue(refusal(v, idp.token("alice")).startsWith("Invalid JWT:"), "an RSA token against an EC key");
     }
 

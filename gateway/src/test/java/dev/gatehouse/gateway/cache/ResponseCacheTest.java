@@ -90,7 +90,7 @@ class ResponseCacheTest {
 
     /** Answers the request through the cache as OpenAiApi does: replay on a hit, record the backend otherwise. */
     private Result answer(ChatRequest request, CacheControl control, ChatStream backend) throws InterruptedException {
-        ResponseCache.Lookup lookup = cache.lookup(request, control, "key_a");
+        ResponseCache.Lookup lookup = cache.lookup(request, control, "key_a", "m:default");
         assertEquals(ANSWER, drain(lookup.hit() ? lookup.replay() : lookup.record(backend)));
         return lookup.result();
     }
@@ -196,30 +196,30 @@ class ResponseCacheTest {
     @Test
     void failedOrUnfinishedAnswersAreNotStored() throws Exception {
         ChatRequest request = greedy("hi");
-        ResponseCache.Lookup failing = cache.lookup(request, CacheControl.USE, "key_a");
+        ResponseCache.Lookup failing = cache.lookup(request, CacheControl.USE, "key_a", "m:default");
         ChatStream cut = failing.record(new FakeBackend(ANSWER.subList(0, 2), new ApiException(502, "server_error",
                 "upstream_stream_ended", null, "ended early", null)));
         assertThrows(ApiException.class, () -> drain(cut));
 
-        ResponseCache.Lookup abandoned = cache.lookup(request, CacheControl.USE, "key_a");
+        ResponseCache.Lookup abandoned = cache.lookup(request, CacheControl.USE, "key_a", "m:default");
         FakeBackend backend = new FakeBackend(ANSWER);
         try (ChatStream s = abandoned.record(backend)) {
             s.next(); // the client went away after the first token
         }
         assertTrue(backend.closed, "closing the recorder cancels the generation");
 
-        ResponseCache.Lookup unfinished = cache.lookup(request, CacheControl.USE, "key_a");
+        ResponseCache.Lookup unfinished = cache.lookup(request, CacheControl.USE, "key_a", "m:default");
         drain(unfinished.record(new FakeBackend(List.of(new ChatEvent.Delta(0, "Hel", null)))));
 
-        assertEquals(Result.MISS, cache.lookup(request, CacheControl.USE, "key_a").result());
+        assertEquals(Result.MISS, cache.lookup(request, CacheControl.USE, "key_a", "m:default").result());
     }
 
     @Test
     void everyChoiceMustFinishBeforeAnAnswerIsStored() throws Exception {
         ChatRequest two = new ChatRequest("m", List.of(new Message("user", "hi")), null, 16,
                 greedy("hi").sampling(), 2, false, false, false, null);
-        drain(cache.lookup(two, CacheControl.USE, "key_a").record(new FakeBackend(ANSWER)));
-        assertEquals(Result.MISS, cache.lookup(two, CacheControl.USE, "key_a").result(), "choice 1 never finished");
+        drain(cache.lookup(two, CacheControl.USE, "key_a", "m:default").record(new FakeBackend(ANSWER)));
+        assertEquals(Result.MISS, cache.lookup(two, CacheControl.USE, "key_a", "m:default").result(), "choice 1 never finished");
     }
 
     @Test
@@ -234,15 +234,17 @@ class ResponseCacheTest {
     @Test
     void anotherCallersIdenticalRequestIsAMissUnlessTheCacheIsShared() throws Exception {
         assertEquals(Result.MISS, answer(greedy("hi")));
-        ResponseCache.Lookup other = cache.lookup(greedy("hi"), CacheControl.USE, "key_b");
+        ResponseCache.Lookup other = cache.lookup(greedy("hi"), CacheControl.USE, "key_b", "m:default");
         assertEquals(Result.MISS, other.result(), "key_b must not learn what key_a asked");
-        assertEquals(Result.MISS, cache.lookup(greedy("hi"), CacheControl.USE, "jwt:alice").result());
-        assertEquals(Result.MISS, cache.lookup(greedy("hi"), CacheControl.USE, null).result());
+        assertEquals(Result.MISS, cache.lookup(greedy("hi"), CacheControl.USE, "jwt:alice", "m:default").result());
+        assertEquals(Result.MISS, cache.lookup(greedy("hi"), CacheControl.USE, null, "m:default").result());
         assertEquals(Result.HIT, answer(greedy("hi")), "the same caller still gets its answer");
 
         ResponseCache shared = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, true), registry, nanos::get);
-        drain(shared.lookup(greedy("hi"), CacheControl.USE, "key_a").record(new FakeBackend(ANSWER)));
-        assertEquals(Result.HIT, shared.lookup(greedy("hi"), CacheControl.USE, "key_b").result());
+        drain(shared.lookup(greedy("hi"), CacheControl.USE, "key_a", "m:default").record(new FakeBackend(ANSWER)));
+        assertEquals(Result.HIT, shared.lookup(greedy("hi"), CacheControl.USE, "key_b", "m:default").result());
+        assertEquals(Result.MISS, shared.lookup(greedy("hi"), CacheControl.USE, "key_b", "m:eu").result(),
+                "another routing rule's targets (another region's) never share an answer");
     }
 
     @Test
@@ -250,25 +252,25 @@ class ResponseCacheTest {
         ResponseCache small = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 100_000, false), registry, nanos::get);
         List<ChatEvent> big = List.of(new ChatEvent.Delta(0, "x".repeat(20_000), null), new ChatEvent.Finish(0, FinishReason.STOP));
         for (int i = 0; i < 5; i++) {
-            drain(small.lookup(greedy("big " + i), CacheControl.USE, "k").record(new FakeBackend(big)));
+            drain(small.lookup(greedy("big " + i), CacheControl.USE, "k", "m:default").record(new FakeBackend(big)));
         }
         long kept = java.util.stream.IntStream.range(0, 5)
-                .filter(i -> small.lookup(greedy("big " + i), CacheControl.USE, "k").hit()).count();
+                .filter(i -> small.lookup(greedy("big " + i), CacheControl.USE, "k", "m:default").hit()).count();
         assertTrue(kept >= 1 && kept <= 2, "five 40 kB answers under a 100 kB cap: " + kept + " kept");
 
         ResponseCache roomy = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, false), registry, nanos::get);
         for (int i = 0; i < 2000; i++) { // small answers (~400 bytes each): far more than an entry count would allow
-            drain(roomy.lookup(greedy("small " + i), CacheControl.USE, "k").record(new FakeBackend(ANSWER)));
+            drain(roomy.lookup(greedy("small " + i), CacheControl.USE, "k", "m:default").record(new FakeBackend(ANSWER)));
         }
         long kept2000 = java.util.stream.IntStream.range(0, 2000)
-                .filter(i -> roomy.lookup(greedy("small " + i), CacheControl.USE, "k").hit()).count();
+                .filter(i -> roomy.lookup(greedy("small " + i), CacheControl.USE, "k", "m:default").hit()).count();
         assertEquals(2000, kept2000, "2000 answers of ~400 bytes fit in 1 MiB");
     }
 
     @Test
     void anOffCacheSaysNothingAndPassesTheBackendThrough() {
         ResponseCache off = ResponseCache.of(CacheConfig.OFF, registry);
-        ResponseCache.Lookup lookup = off.lookup(greedy("hi"), CacheControl.USE, "key_a");
+        ResponseCache.Lookup lookup = off.lookup(greedy("hi"), CacheControl.USE, "key_a", "m:default");
         assertNull(lookup.result());
         assertFalse(lookup.hit());
         FakeBackend backend = new FakeBackend(ANSWER);

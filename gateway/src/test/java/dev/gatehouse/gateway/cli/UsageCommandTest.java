@@ -22,9 +22,9 @@ class UsageCommandTest {
         try (UsageLog log = UsageLog.open(db)) {
             Instant at = Instant.parse("2026-12-01T12:00:00Z");
             log.record(new UsageRecord(at, "/v1/chat/completions", "key_a", null, "chat", "openai:gpt-4o-mini",
-                    1000, 500, 0.00045, 800, 200, "local:tiny (queue wait 3000 ms)", false));
+                    1000, 500, 0.00045, 800, 200, "local:tiny (queue wait 3000 ms)", false, "chat:default"));
             log.record(new UsageRecord(at, "/v1/chat/completions", "key_a", null, "chat", "local:tiny", 10, 5, 0, 90,
-                    200, "", false));
+                    200, "", false, "chat:eu"));
         }
         CliRun byBackend = CliRun.run("usage", "--db", db.toString(), "--group-by", "backend", "--from", "2026-12-01");
         assertEquals(0, byBackend.code(), byBackend.err());
@@ -37,6 +37,9 @@ class UsageCommandTest {
         assertFalse(java.nio.file.Files.exists(dir.resolve("typo.db")), "reading never creates a store");
         CliRun bad = CliRun.run("usage", "--db", db.toString(), "--group-by", "colour");
         assertEquals(1, bad.code());
-        assertTrue(bad.err().contains("key, model or backend"), bad.err());
+        assertTrue(bad.err().contains("key, user, model, backend or rule"), bad.err());
+        CliRun byRule = CliRun.run("usage", "--db", db.toString(), "--group-by", "rule", "--from", "2026-12-01");
+        assertEquals(0, byRule.code(), byRule.err());
+        assertTrue(byRule.out().contains("chat:default") && byRule.out().contains("chat:eu"), byRule.out());
     }
 }

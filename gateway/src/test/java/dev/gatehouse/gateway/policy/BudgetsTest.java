@@ -49,7 +49,7 @@ class BudgetsTest {
     private void spend(Budgets budgets, UsageLog log, double dollars) throws InterruptedException {
         budgets.reserve(KEY, () -> dollars).settle(dollars);
         log.record(new UsageRecord(now.get(), "/v1/chat/completions", KEY.id(), null, "m", "openai:m", 1, 1, dollars,
-                1, 200, "", false));
+                1, 200, "", false, null));
         log.flush();
     }
 

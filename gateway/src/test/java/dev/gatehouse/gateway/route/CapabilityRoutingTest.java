@@ -59,7 +59,7 @@ class CapabilityRoutingTest {
         for (String t : targets) {
             list.add(ModelRoute.Target.provider(t, "m"));
         }
-        return new Router(List.of(new ModelRoute("r", list, ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS)), new LocalModels(),
+        return new Router(List.of(new ModelRoute("r", list, ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS)), Map.of(), new LocalModels(),
                 providers, Map.of(), new SplittableRandom(1), GatewayServer.newRegistry());
     }
 
@@ -74,7 +74,8 @@ class CapabilityRoutingTest {
     void aRequestWithToolsSkipsATextOnlyTargetAndTheHeaderSaysWhy() throws Exception {
         Fake text = new Fake(Capabilities.TEXT);
         Fake full = new Fake(Capabilities.EVERYTHING);
-        Routed routed = router(Map.of("text", text, "full", full), "text", "full").open(request(HI, List.of(WEATHER), null));
+        Routed routed = RouteTestGateway.open(router(Map.of("text", text, "full", full), "text", "full"),
+                request(HI, List.of(WEATHER), null));
         assertEquals("full:m", routed.backend());
         assertEquals(List.of("text:m (no tools)"), routed.fallbacks());
         assertEquals(0, text.opened.size());
@@ -84,8 +85,8 @@ class CapabilityRoutingTest {
     @Test
     void plainTextStillGoesToTheFirstTarget() throws Exception {
         Fake text = new Fake(Capabilities.TEXT);
-        Routed routed = router(Map.of("text", text, "full", new Fake(Capabilities.EVERYTHING)), "text", "full")
-                .open(request(HI, List.of(), null));
+        Routed routed = RouteTestGateway.open(router(Map.of("text", text, "full", new Fake(Capabilities.EVERYTHING)),
+                "text", "full"), request(HI, List.of(), null));
         assertEquals("text:m", routed.backend());
         assertEquals(List.of(), routed.fallbacks());
     }
@@ -93,18 +94,18 @@ class CapabilityRoutingTest {
     @Test
     void withNoTargetThatCanServeItTheClientGetsA400NamingTheParam() {
         Router router = router(Map.of("a", new Fake(Capabilities.TEXT), "b", new Fake(Capabilities.TEXT)), "a", "b");
-        RouteFailed tools = assertThrows(RouteFailed.class, () -> router.open(request(HI, List.of(WEATHER), null)));
+        RouteFailed tools = assertThrows(RouteFailed.class, () -> RouteTestGateway.open(router, request(HI, List.of(WEATHER), null)));
         assertEquals(400, tools.error().status());
         assertEquals("tools", tools.error().param());
         assertEquals(List.of("a:m (no tools)", "b:m (no tools)"), tools.fallbacks());
 
         List<Message> image = List.of(new Message(Message.USER, List.of(new ContentPart.Text("what is this?"),
                 new ContentPart.Image("https://example.com/cat.png", null)), List.of(), null));
-        RouteFailed images = assertThrows(RouteFailed.class, () -> router.open(request(image, List.of(), null)));
+        RouteFailed images = assertThrows(RouteFailed.class, () -> RouteTestGateway.open(router, request(image, List.of(), null)));
         assertEquals("messages[0].content[1]", images.error().param());
         assertEquals(List.of("a:m (no images)", "b:m (no images)"), images.fallbacks());
 
-        RouteFailed schema = assertThrows(RouteFailed.class, () -> router.open(request(HI, List.of(),
+        RouteFailed schema = assertThrows(RouteFailed.class, () -> RouteTestGateway.open(router, request(HI, List.of(),
                 new ResponseFormat(ResponseFormat.Type.JSON_SCHEMA, "answer", null,
                         new ObjectMapper().createObjectNode().put("type", "object"), true))));
         assertEquals("response_format", schema.error().param());
@@ -117,7 +118,7 @@ class CapabilityRoutingTest {
                 new Message(Message.ASSISTANT, List.of(), List.of(new dev.gatehouse.gateway.chat.ToolCall("call_1",
                         "get_weather", "{}")), null),
                 new Message(Message.TOOL, List.of(new ContentPart.Text("sunny")), List.of(), "call_1"));
-        ApiException e = assertThrows(ApiException.class, () -> router.open(request(history, List.of(), null)));
+        ApiException e = assertThrows(ApiException.class, () -> RouteTestGateway.open(router, request(history, List.of(), null)));
         assertEquals("unsupported_parameter", e.code());
         assertEquals("messages[1].tool_calls", e.param());
     }

@@ -63,7 +63,7 @@ class HalfOpenTrialTest {
 
     /** One provider, whose breaker opens on one failure and is half-open again at once (cooldown 0). */
     static Router router(Scripted provider) {
-        return new Router(List.of(), new LocalModels(), Map.of("p", provider),
+        return new Router(List.of(), Map.of(), new LocalModels(), Map.of("p", provider),
                 Map.of("p", new ProviderConfig.Failures(0, 1, 0)), new SplittableRandom(1), GatewayServer.newRegistry());
     }
 
@@ -71,12 +71,12 @@ class HalfOpenTrialTest {
         provider.steps.add(() -> {
             throw new ApiException(500, "server_error", null, null, "down", null);
         });
-        assertEquals(500, assertThrows(ApiException.class, () -> router.open(REQUEST)).status());
+        assertEquals(500, assertThrows(ApiException.class, () -> RouteTestGateway.open(router, REQUEST)).status());
     }
 
     static void answersAgain(Router router, Scripted provider) throws InterruptedException {
         int before = provider.opened;
-        Routed routed = router.open(REQUEST);
+        Routed routed = RouteTestGateway.open(router, REQUEST);
         routed.stream().close();
         assertEquals("p:m", routed.backend());
         assertEquals(before + 1, provider.opened, "the provider was tried, not skipped as circuit open");
@@ -91,7 +91,7 @@ class HalfOpenTrialTest {
         provider.steps.add(() -> {
             throw new IllegalStateException("a bug in a translator");
         });
-        assertThrows(IllegalStateException.class, () -> router.open(REQUEST));
+        assertThrows(IllegalStateException.class, () -> RouteTestGateway.open(router, REQUEST));
 
         answersAgain(router, provider);
     }
@@ -111,7 +111,7 @@ class HalfOpenTrialTest {
             @Override
             public void close() {}
         });
-        assertThrows(InterruptedException.class, () -> router.open(REQUEST));
+        assertThrows(InterruptedException.class, () -> RouteTestGateway.open(router, REQUEST));
 
         answersAgain(router, provider);
     }
@@ -125,7 +125,7 @@ class HalfOpenTrialTest {
         provider.steps.add(() -> {
             throw ApiException.unsupported("seed", "This model's provider does not support seed.");
         });
-        ApiException refused = assertThrows(ApiException.class, () -> router.open(REQUEST));
+        ApiException refused = assertThrows(ApiException.class, () -> RouteTestGateway.open(router, REQUEST));
         assertEquals("seed", refused.param());
 
         answersAgain(router, provider);

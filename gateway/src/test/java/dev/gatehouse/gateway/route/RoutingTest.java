@@ -403,11 +403,11 @@ class RoutingTest {
         ChatRequest request = new ChatRequest("cloud", List.of(new Message("user", "hi")), null, 5,
                 new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
         openai.failNext(MockOpenAi.Fault.SERVER_ERROR, MockOpenAi.Fault.SERVER_ERROR);
-        router.open(request).stream().close();
-        router.open(request).stream().close();
+        RouteTestGateway.open(router, request).stream().close();
+        RouteTestGateway.open(router, request).stream().close();
         int openaiCalls = openai.received().size();
 
-        Routed routed = router.open(request);
+        Routed routed = RouteTestGateway.open(router, request);
         routed.stream().close();
         assertEquals("backup:backup-model", routed.backend());
         assertEquals(List.of("openai:gpt-4o-mini (circuit open)"), routed.fallbacks());
@@ -461,7 +461,7 @@ class RoutingTest {
                 new ChatRequest.Sampling(1f, 1f, 0, 0f, 1f, 0f, 0f, null, List.of(), false, 0), 1, false, false, false, null);
 
         assertEquals(List.of("tiny-lama"), router.missingLocalTargets());
-        Routed routed = router.open(request);
+        Routed routed = RouteTestGateway.open(router, request);
         routed.stream().close();
         assertEquals("backup:backup-model", routed.backend());
         assertEquals(List.of("local:tiny-lama (unavailable)"), routed.fallbacks());

@@ -15,7 +15,7 @@ class RecentTrafficTest {
 
     private static UsageRecord row(Instant at, long latencyMillis, int status) {
         return new UsageRecord(at, "/v1/chat/completions", "k1", null, "m", "local:m", 10, 5, 0.01, latencyMillis,
-                status, "", false);
+                status, "", false, "m:default");
     }
 
     @Test

@@ -37,7 +37,7 @@ class UsageLogTest {
     static UsageRecord row(Instant at, String key, String model, String backend, long prompt, long completion,
                                    double cost, int status) {
         return new UsageRecord(at, "/v1/chat/completions", key, "alice", model, backend, prompt, completion, cost, 12,
-                status, "", false);
+                status, "", false, "chat:default");
     }
 
     @Test
@@ -61,6 +61,47 @@ class UsageLogTest {
             assertEquals(2.0, log.spent("key_a", T0));
             assertEquals(1.5, log.spent("key_a", T0.plusSeconds(1)));
             assertEquals(9.0, log.spent("key_b", T0));
+        }
+    }
+
+    @Test
+    void aTrickleOfRowsIsOnDiskWithinMomentsWithoutAFlush() throws Exception {
+        try (UsageLog log = UsageLog.open(database())) {
+            for (int i = 0; i < 20; i++) { // a request every 5 ms: the writer lets them share transactions
+                log.record(row(T0.plusMillis(i), "key_a", "chat", "local:tiny", 1, 1, 0, 200));
+                Thread.sleep(5);
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos(); // well under a second, unless the machine is busy
+            long rows = 0;
+            while (rows < 20 && System.nanoTime() < deadline) {
+                rows = log.summary(T0, T0.plusSeconds(60), UsageLog.GroupBy.KEY).stream()
+                        .mapToLong(UsageLog.Summary::requests).sum();
+                Thread.sleep(10);
+            }
+            assertEquals(20, rows);
+        }
+    }
+
+    @Test
+    void aLogFromBeforeRoutingRulesGainsTheRuleColumnAndKeepsItsRows() throws Exception {
+        try (Connection c = database().connect(); java.sql.Statement s = c.createStatement()) {
+            c.setAutoCommit(true);
+            s.execute("DROP TABLE IF EXISTS usage_log");
+            s.execute("""
+                    CREATE TABLE usage_log (at_ms BIGINT NOT NULL, route TEXT NOT NULL, key_id TEXT, user_name TEXT,
+                      model TEXT, backend TEXT, prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
+                      cost_usd DOUBLE PRECISION NOT NULL, latency_ms BIGINT NOT NULL, status INTEGER NOT NULL,
+                      fallbacks TEXT NOT NULL, cached INTEGER NOT NULL)""");
+            s.execute("INSERT INTO usage_log VALUES (" + T0.toEpochMilli() + ", '/v1/chat/completions', 'key_old', null,"
+                    + " 'chat', 'local:tiny', 1, 1, 0, 5, 200, '', 0)");
+        }
+        try (UsageLog log = UsageLog.open(database())) {
+            log.record(new UsageRecord(T0.plusSeconds(1), "/v1/chat/completions", "key_new", null, "chat", "eu:m", 1, 1, 0,
+                    5, 200, "", false, "chat:eu"));
+            log.flush();
+            List<UsageLog.Summary> byRule = log.summary(T0, T0.plusSeconds(60), UsageLog.GroupBy.RULE);
+            assertEquals(List.of("null 1", "chat:eu 1"), byRule.stream().map(r -> r.group() + " " + r.requests()).toList(),
+                    "the old row has no rule; the new one has its own");
         }
     }
 

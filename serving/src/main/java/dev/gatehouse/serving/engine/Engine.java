@@ -440,7 +440,7 @@ public final class Engine implements AutoCloseable {
                     generated < 2 ? 0 : (r.lastToken - r.firstToken) / (generated - 1), now - r.submitted);
             metrics.finished(r.seq.prompt.length, timings.endToEndNanos());
             r.handle.emit(new EngineEvent.Finished(outcome.finish(),
-                    new EngineEvent.Usage(r.seq.prompt.length, generated), timings));
+                    new EngineEvent.Usage(r.seq.prompt.length, generated), timings, r.seq.stopSequence()));
         }
     }
 

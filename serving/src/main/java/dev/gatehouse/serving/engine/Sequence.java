@@ -100,6 +100,11 @@ final class Sequence {
         return new Outcome(r.emit(), null);
     }
 
+    /** The stop string that ended the generation; null when it did not end at one. */
+    String stopSequence() {
+        return stopMatcher.matched();
+    }
+
     /** Releases text the detokenizer and the stop matcher still hold; a stop string found there wins. */
     private Outcome finish(String text, FinishReason reason) {
         StopMatcher.Result r = stopMatcher.push(detokenizer.flush());

@@ -77,7 +77,7 @@ public final class VertexProvider implements ProviderApi {
         if (f != null && f.type() == ResponseFormat.Type.JSON_OBJECT) {
             throw ApiException.unsupportedValue("response_format", "This model does not support response_format 'json_object'.");
         }
-        ObjectNode body = (ObjectNode) anthropic.body(request);
+        ObjectNode body = (ObjectNode) anthropic.body(request.withoutOriginal()); // translated: Vertex is not a pass-through target
         body.remove("model"); // it is in the path
         body.put("anthropic_version", ANTHROPIC_VERSION);
         return body;

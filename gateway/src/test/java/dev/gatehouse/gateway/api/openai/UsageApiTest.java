@@ -127,7 +127,7 @@ class UsageApiTest {
             assertEquals(0, json(none).path("data").size());
             HttpResponse<String> bad = server.send("GET", "/admin/usage?group-by=colour", null, MASTER);
             assertEquals(400, bad.statusCode());
-            assertTrue(json(bad).path("error").path("message").asText().contains("key, model or backend"));
+            assertTrue(json(bad).path("error").path("message").asText().contains("key, user, model, backend or rule"));
             assertEquals(401, server.send("GET", "/admin/usage", null, key).statusCode());
 
             String metrics = server.get("/metrics").body();

@@ -58,7 +58,7 @@ class VertexBackendTest {
     /** A fresh provider: its own token, fetched on first use. */
     static Backend backend(String credentialsJson) {
         return Providers.backend(new ProviderConfig("vertex", ProviderType.VERTEX, mock.baseUrl(), null, null, 5_000, Map.of(),
-                ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT, null,
+                ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT, null, false,
                 new ProviderConfig.Gcp(MockVertex.PROJECT, MockVertex.LOCATION, credentialsJson.getBytes(StandardCharsets.UTF_8))));
     }
 
