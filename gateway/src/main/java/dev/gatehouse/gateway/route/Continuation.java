@@ -34,7 +34,12 @@ final class Continuation {
         } else {
             List<Message> messages = new ArrayList<>(request.messages());
             if (prefills) {
-                messages.add(new Message(Message.ASSISTANT, partial.stripTrailing())); // Anthropic refuses trailing whitespace
+                Message last = messages.getLast();
+                String prefill = partial;
+                if (Message.ASSISTANT.equals(last.role()) && last.toolCalls().isEmpty()) { // the client's own prefill, continued
+                    prefill = messages.removeLast().text() + partial;
+                }
+                messages.add(new Message(Message.ASSISTANT, prefill.stripTrailing())); // Anthropic refuses trailing whitespace
             } else {
                 messages.add(new Message(Message.ASSISTANT, partial));
                 messages.add(new Message(Message.USER, INSTRUCTION));
