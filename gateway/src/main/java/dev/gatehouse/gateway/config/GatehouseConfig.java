@@ -8,6 +8,7 @@ import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
 import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.EngineConfig;
 import java.util.function.Function;
 
@@ -42,6 +43,7 @@ import java.util.regex.Pattern;
  * @param localTools {@code local.NAME.tool-parser} and {@code .tool-fallback}: how a local model serves tools
  * @param aliases {@code aliases}: other names for routes of {@code models}, each maybe pinned to a version
  * @param semanticCache {@code semantic-cache}: answers reused for similar messages, {@link SemanticCacheConfig#OFF} without it
+ * @param shared {@code shared}: the Redis that several instances share limits, budgets and the cache through; null without it
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
@@ -49,7 +51,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                               List<PluginConfig> plugins, MetricsConfig metrics,
                               ServerLimits server, Map<String, ToolSettings> localTools,
                               Map<String, ModelAlias> aliases,
-                              SemanticCacheConfig semanticCache) {
+                              SemanticCacheConfig semanticCache, SharedConfig shared) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -61,7 +63,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), Map.of(), SemanticCacheConfig.OFF);
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), Map.of(), SemanticCacheConfig.OFF, null);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -84,7 +86,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         requireObject(root, "the top level");
         allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache", "metrics",
-                "plugins", "server", "aliases", "semantic-cache"));
+                "plugins", "server", "aliases", "semantic-cache", "shared"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -117,8 +119,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
-                    "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback",
-                    "idle-unload-after"));
+                    "step-token-budget", "device", "dtype", "weights-dtype", "prices", "tool-parser", "tool-fallback",
+                    "idle-unload-after", "prefix-cache"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
             localTools.put(e.getKey(), toolSettings(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
@@ -141,7 +143,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
                 ServerLimits.parse(root.path("server")), Map.copyOf(localTools), aliases,
-                SemanticCacheConfig.parse(root.path("semantic-cache")));
+                SemanticCacheConfig.parse(root.path("semantic-cache")),
+                SharedConfig.parse(root.path("shared"), env));
     }
 
     /** {@code tool-parser: auto | hermes | llama3-json | mistral} (default auto), {@code tool-fallback: prompt | refuse} (default prompt). */
@@ -164,8 +167,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         LocalLimits limits = new LocalLimits(positive(n, "max-running", where), positive(n, "max-waiting", where),
                 wholeAtLeast(n, "max-model-length", 0, where), positive(n, "kv-cache-mb", where),
                 positive(n, "step-token-budget", where), choice(n, "device", where, DeviceChoice::parse),
-                choice(n, "dtype", where, DtypeChoice::parse),
-                idleDuration(n, "idle-unload-after", where));
+                choice(n, "dtype", where, DtypeChoice::parse), choice(n, "weights-dtype", where, WeightsDtype::parse),
+                idleDuration(n, "idle-unload-after", where), n.has("prefix-cache") ? bool(n, "prefix-cache", where, true) : null);
         if (limits.maxRunning() != null && limits.stepTokenBudget() != null && limits.stepTokenBudget() < limits.maxRunning()) {
             throw new ConfigException(where + ".step-token-budget (" + limits.stepTokenBudget() + ") must be at least max-running ("
                     + limits.maxRunning() + "): every running sequence decodes one token each step");
@@ -195,7 +198,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     public LocalStore.Placement placement(String name, DeviceChoice base) {
         LocalLimits limits = local.getOrDefault(name, LocalLimits.NONE);
         return new LocalStore.Placement(limits.device() != null ? limits.device() : base,
-                limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO);
+                limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO,
+                limits.weightsDtype() != null ? limits.weightsDtype() : WeightsDtype.AUTO);
     }
 
     /** A keep-alive such as {@code 5m}, or a whole number of seconds; null when not set. */
@@ -242,15 +246,15 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         allowKeys(n, "cache", Set.of("enabled", "ttl-seconds", "max-mb", "shared"));
         Integer ttl = positive(n, "ttl-seconds", "cache");
         Integer maxMb = positive(n, "max-mb", "cache");
-        return new CacheConfig(bool(n, "enabled", true),
+        return new CacheConfig(bool(n, "enabled", "cache", true),
                 ttl == null ? CacheConfig.DEFAULT_TTL : Duration.ofSeconds(ttl),
-                maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", false));
+                maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", "cache", false));
     }
 
-    private static boolean bool(JsonNode n, String key, boolean fallback) {
+    private static boolean bool(JsonNode n, String key, String where, boolean fallback) {
         JsonNode v = n.path(key);
         if (!v.isMissingNode() && !v.isBoolean()) {
-            throw new ConfigException("cache." + key + " must be true or false");
+            throw new ConfigException(where + "." + key + " must be true or false");
         }
         return v.asBoolean(fallback);
     }

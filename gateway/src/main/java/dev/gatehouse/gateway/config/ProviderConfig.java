@@ -19,8 +19,15 @@ public record ProviderConfig(String name, ProviderType type, String baseUrl, Str
 
     public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
                           long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws) {
+        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, aws, null);
+    }
+
+    /** The Responses API at {base-url}/responses as the type's default (openai: yes). */
+    public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
+                          long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws,
+                          Gcp gcp) {
         this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, aws,
-                type == ProviderType.OPENAI, null);
+                type == ProviderType.OPENAI, gcp);
     }
 
     public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
@@ -100,7 +107,7 @@ public record ProviderConfig(String name, ProviderType type, String baseUrl, Str
         return "ProviderConfig[name=" + name + ", type=" + type.wireName() + ", baseUrl=" + baseUrl
                 + ", apiKey=" + (apiKey == null ? "none" : "***") + ", apiVersion=" + apiVersion
                 + ", timeoutMillis=" + timeoutMillis + ", headers=" + headers.keySet() + ", prices=" + prices
-                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + ", responsesApi=" + responsesApi
-                + (gcp == null ? "" : ", gcp=" + gcp) + "]";
+                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + (gcp == null ? "" : ", gcp=" + gcp)
+                + ", responsesApi=" + responsesApi + "]";
     }
 }

@@ -9,15 +9,10 @@ import java.util.List;
  * targets ({@code default} for the route's own) and those targets in the order to try them.
  *
  * @param metricRoute the route as a metric label: never a name a client made up
- * @param midStreamFailover whether a streamed answer that breaks is continued on the targets after the one that broke
+ * @param midStreamFailover whether a streamed answer that breaks is continued on the targets after it
  */
 public record Plan(String route, String rule, List<ModelRoute.Target> targets, long maxQueueWaitMillis,
                    String metricRoute, boolean midStreamFailover) {
-
-    /** The same plan with only {@code rest} left to try (the continuation of a broken answer). */
-    Plan withTargets(List<ModelRoute.Target> rest) {
-        return new Plan(route, rule, rest, maxQueueWaitMillis, metricRoute, midStreamFailover);
-    }
 
     /** How x-gatehouse-route and the usage log name it: {@code ROUTE:RULE}, e.g. {@code chat:eu}. */
     public String label() {

@@ -229,7 +229,8 @@ public final class Router {
         String identity = route.sticky() ? attributes.stickyIdentity() : null;
         List<ModelRoute.Target> ordered = identity == null ? order(targets, random)
                 : order(targets, new SplittableRandom(stickySeed(identity, route.name(), rule)));
-        return new Plan(route.name(), rule, ordered, route.maxQueueWaitMillis(), resolved.metricRoute(), route.midStreamFailover());
+        return new Plan(route.name(), rule, ordered, route.maxQueueWaitMillis(), resolved.metricRoute(),
+                route.midStreamFailover());
     }
 
     /**
@@ -238,22 +239,22 @@ public final class Router {
      * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.
      */
     public Routed open(Plan plan, ChatRequest request) throws InterruptedException {
-        return open(plan, request, null);
-    }
-
-    /**
-     * Tries the targets of {@code plan} in order; {@code partial} is null for the client's request, or the
-     * text of an answer a target broke off, which the targets are asked to continue ({@link FailoverStream}).
-     */
-    private Routed open(Plan plan, ChatRequest request, String partial) throws InterruptedException {
-        List<String> fallbacks = new ArrayList<>();
-        ApiException last = null; // the last failure of a target
-        ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
-        List<ModelRoute.Target> targets = plan.targets();
-        if (targets.isEmpty()) { // a rule whose providers were all skipped at start
+        if (plan.targets().isEmpty()) { // a rule whose providers were all skipped at start
             throw new ApiException(503, "server_error", "backend_unavailable", null,
                     "No target for model '" + request.model() + "' is available.", null);
         }
+        return open(request, plan, plan.targets(), null);
+    }
+
+    /**
+     * Tries {@code targets} in order; {@code partial} is null for the client's request, or the text of an
+     * answer a target broke off, which the targets are asked to continue ({@link FailoverStream}).
+     */
+    private Routed open(ChatRequest request, Plan plan, List<ModelRoute.Target> targets, String partial)
+            throws InterruptedException {
+        List<String> fallbacks = new ArrayList<>();
+        ApiException last = null; // the last failure of a target
+        ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
         Integer exceededContext = null; // the largest known context that answered context_length_exceeded
         int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
@@ -323,7 +324,7 @@ public final class Router {
                 List<ModelRoute.Target> rest = targets.subList(i + 1, targets.size());
                 if (request.stream() && plan.midStreamFailover() && !rest.isEmpty() && Continuation.possible(request)) {
                     String before = partial == null ? "" : partial;
-                    answer = new FailoverStream(answer, before, text -> open(plan.withTargets(rest), request, text).stream(),
+                    answer = new FailoverStream(answer, before, text -> open(request, plan, rest, text).stream(),
                             () -> metrics.fallback(meterName, "mid_stream"));
                 }
                 return new Routed(answer, label, List.copyOf(fallbacks));
