@@ -26,10 +26,16 @@ public final class ReadTimeoutStream extends InputStream {
     private final InputStream body;
     private final long stallMillis;
     private volatile boolean stalled;
+    private volatile long readingSince; // System.nanoTime() when the read under way began; NOT_READING between reads
+    private ScheduledFuture<?> alarm; // guarded by this; null when none is set
+    private boolean closed; // guarded by this
+
+    private static final long NOT_READING = Long.MIN_VALUE;
 
     public ReadTimeoutStream(InputStream body, long stallMillis) {
         this.body = body;
         this.stallMillis = stallMillis;
+        this.readingSince = NOT_READING;
     }
 
     @Override
@@ -44,10 +50,8 @@ public final class ReadTimeoutStream extends InputStream {
         if (stalled) {
             throw new StalledException(stallMillis);
         }
-        ScheduledFuture<?> alarm = WATCHDOG.schedule(() -> {
-            stalled = true;
-            close();
-        }, stallMillis, TimeUnit.MILLISECONDS);
+        readingSince = System.nanoTime();
+        arm();
         try {
             int n = body.read(buffer, offset, length);
             if (stalled) {
@@ -57,13 +61,52 @@ public final class ReadTimeoutStream extends InputStream {
         } catch (IOException e) {
             throw stalled ? new StalledException(stallMillis) : e;
         } finally {
-            alarm.cancel(false);
+            readingSince = NOT_READING;
         }
+    }
+
+    /**
+     * One alarm per stream, not per read (scheduling and cancelling one per read woke the watchdog
+     * thread every time): set by a read when none is, it checks the read under way when it rings.
+     */
+    private synchronized void arm() {
+        if (alarm == null && !closed) {
+            alarm = WATCHDOG.schedule(this::ring, stallMillis, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * A read waiting the whole stall timeout is a stall; one waiting less sets the alarm for its own
+     * end; with no read under way the next read sets one. Under the lock, so a read that begins now
+     * either finds this alarm still set and is seen here, or finds none and sets its own.
+     */
+    private void ring() {
+        synchronized (this) {
+            alarm = null;
+            long since = readingSince;
+            if (closed || since == NOT_READING) {
+                return;
+            }
+            long left = TimeUnit.MILLISECONDS.toNanos(stallMillis) - (System.nanoTime() - since);
+            if (left > 0) {
+                alarm = WATCHDOG.schedule(this::ring, left, TimeUnit.NANOSECONDS);
+                return;
+            }
+            stalled = true;
+        }
+        close();
     }
 
     /** Closing the body before its end aborts the upstream request. */
     @Override
     public void close() {
+        synchronized (this) {
+            closed = true;
+            if (alarm != null) {
+                alarm.cancel(false);
+                alarm = null;
+            }
+        }
         try {
             body.close();
         } catch (IOException ignored) {
@@ -77,7 +120,7 @@ public final class ReadTimeoutStream extends InputStream {
             t.setDaemon(true);
             return t;
         });
-        timer.setRemoveOnCancelPolicy(true); // one alarm per read: cancelled ones must not pile up
+        timer.setRemoveOnCancelPolicy(true); // one alarm per open stream: cancelled ones must not pile up
         return timer;
     }
 }

@@ -7,6 +7,7 @@ import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.IdleDuration;
+import dev.gatehouse.gateway.config.SemanticCacheConfig;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.hub.Progress;
@@ -167,7 +168,7 @@ public final class ServeCommand implements Callable<Integer> {
         GatewayServer server = GatewayServer.builder(localModels, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
-                .metricsToken(settings.metrics().token())
+                .semanticCache(settings.semanticCache()).metricsToken(settings.metrics().token())
                 .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).limits(settings.server()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + database
@@ -175,6 +176,12 @@ public final class ServeCommand implements Callable<Integer> {
         if (settings.cache().enabled()) {
             LOG.info("response cache: on, " + (settings.cache().maxBytes() >> 20) + " MB for "
                     + settings.cache().ttl().toSeconds() + " s, " + (settings.cache().shared() ? "shared by all callers" : "per caller"));
+        }
+        if (settings.semanticCache().enabled()) {
+            SemanticCacheConfig semantic = settings.semanticCache();
+            LOG.info("semantic cache: on for " + semantic.models() + ", similarity >= " + semantic.threshold() + " by "
+                    + semantic.embeddingModel() + ", " + semantic.maxEntries() + " answers for " + semantic.ttl().toSeconds()
+                    + " s (requests bypass it while that model is not served)");
         }
         plugins.describe().forEach(p -> LOG.info("plugin: " + p));
         if (jwt != null) {

@@ -39,6 +39,7 @@ import java.util.regex.Pattern;
  * @param metrics {@code metrics}: who may read /metrics and how JWT users are labelled in it
  * @param server {@code server}: timeouts and connection limits, {@link ServerLimits#DEFAULTS} without the section
  * @param localTools {@code local.NAME.tool-parser} and {@code .tool-fallback}: how a local model serves tools
+ * @param semanticCache {@code semantic-cache}: answers reused for similar messages, {@link SemanticCacheConfig#OFF} without it
  * @param aliases {@code aliases}: other names for routes of {@code models}, each maybe pinned to a version
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
@@ -46,7 +47,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
                               List<PluginConfig> plugins, MetricsConfig metrics,
                               ServerLimits server, Map<String, ToolSettings> localTools,
-                              Map<String, ModelAlias> aliases) {
+                              SemanticCacheConfig semanticCache, Map<String, ModelAlias> aliases) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -58,7 +59,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), Map.of());
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), SemanticCacheConfig.OFF, Map.of());
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -81,7 +82,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         requireObject(root, "the top level");
         allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache", "metrics",
-                "plugins", "server", "aliases"));
+                "plugins", "server", "semantic-cache", "aliases"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -137,7 +138,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
-                ServerLimits.parse(root.path("server")), Map.copyOf(localTools), aliases);
+                ServerLimits.parse(root.path("server")), Map.copyOf(localTools),
+                SemanticCacheConfig.parse(root.path("semantic-cache")), aliases);
     }
 
     /** {@code tool-parser: auto | hermes | llama3-json | mistral} (default auto), {@code tool-fallback: prompt | refuse} (default prompt). */

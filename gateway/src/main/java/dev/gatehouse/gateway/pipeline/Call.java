@@ -4,6 +4,7 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalEmbedder;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.cache.SemanticCache;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
@@ -45,6 +46,7 @@ public final class Call {
     static final String FALLBACKS = "x-gatehouse-fallbacks";
     static final String CACHE = "x-gatehouse-cache";
     static final String COST = "x-gatehouse-cost-usd";
+    static final String SIMILARITY = "x-gatehouse-cache-similarity";
 
     /** A chat request as it is served (after the plugins) and its answer, for the dialect to encode and close. */
     /**
@@ -127,11 +129,20 @@ public final class Call {
         if (cached.result() != null) {
             headers.accept(CACHE, cached.result().name());
         }
+        SemanticCache.Lookup similar = cached.hit() || pipeline.semanticCache == null || cacheControl != CacheControl.USE
+                ? null : pipeline.semanticCache.lookup(served, caller.limitId(), rule);
         ChatStream stream;
         if (cached.hit()) {
             cacheHit = true;
             backend = "cache";
             metered = new MeteredStream(cached.replay());
+            stream = metered;
+        } else if (similar != null && similar.hit()) {
+            headers.accept(CACHE, "SEMANTIC-HIT");
+            headers.accept(SIMILARITY, similar.similarity());
+            cacheHit = true;
+            backend = "cache";
+            metered = new MeteredStream(similar.replay());
             stream = metered;
         } else {
             Routed routed = route(plan, served); // picks the target and falls back; see Router
@@ -142,6 +153,9 @@ public final class Call {
             }
             metered = new MeteredStream(routed.stream());
             stream = cached.record(metered); // stored once it ends cleanly, when the request may be
+            if (similar != null) {
+                stream = similar.record(stream, served.choices());
+            }
         }
         headers.accept(BACKEND, backend);
         headers.accept(TARGET, backend);

@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.pipeline;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.cache.SemanticCache;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.plugin.Plugins;
@@ -29,17 +30,19 @@ public final class ChatPipeline {
     final ApiAuth auth;
     final UsageRecorder usage;
     final ResponseCache cache;
+    final SemanticCache semanticCache; // null when off
     final Plugins plugins;
     final HttpMetrics metrics;
     final RecentTraffic traffic;
 
     public ChatPipeline(LocalModels models, Router router, ApiAuth auth, UsageRecorder usage, ResponseCache cache,
-                        Plugins plugins, HttpMetrics metrics, RecentTraffic traffic) {
+                        SemanticCache semanticCache, Plugins plugins, HttpMetrics metrics, RecentTraffic traffic) {
         this.models = models;
         this.router = router;
         this.auth = auth;
         this.usage = usage;
         this.cache = cache;
+        this.semanticCache = semanticCache;
         this.plugins = plugins;
         this.metrics = metrics;
         this.traffic = traffic;

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.pipeline;
 
+import dev.gatehouse.gateway.metrics.MeterCache;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
@@ -8,22 +9,21 @@ import java.util.concurrent.TimeUnit;
 
 /** Requests by route, model and status, with a latency histogram (Prometheus: gatehouse_http_requests_seconds). */
 public final class HttpMetrics {
-    private final MeterRegistry registry;
+    private final MeterCache<Timer> requests;
 
     public HttpMetrics(MeterRegistry registry) {
-        this.registry = registry;
-    }
-
-    public void request(String route, String model, int status, long nanos) {
-        Timer.builder("gatehouse.http.requests")
+        this.requests = new MeterCache<>(tags -> Timer.builder("gatehouse.http.requests")
                 .description("HTTP requests to the API")
-                .tag("route", route)
-                .tag("model", model == null ? "none" : model)
-                .tag("status", String.valueOf(status))
+                .tag("route", tags.get(0))
+                .tag("model", tags.get(1))
+                .tag("status", tags.get(2))
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofMinutes(5))
-                .register(registry)
-                .record(nanos, TimeUnit.NANOSECONDS);
+                .register(registry));
+    }
+
+    public void request(String route, String model, int status, long nanos) {
+        requests.get(route, model == null ? "none" : model, String.valueOf(status)).record(nanos, TimeUnit.NANOSECONDS);
     }
 }

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.route;
 
+import dev.gatehouse.gateway.metrics.MeterCache;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -14,34 +15,36 @@ import java.util.concurrent.TimeUnit;
  */
 final class RouteMetrics {
     private final MeterRegistry registry;
+    private final MeterCache<Timer> attempts;
+    private final MeterCache<Timer> answers;
 
     RouteMetrics(MeterRegistry registry) {
         this.registry = registry;
+        this.attempts = new MeterCache<>(tags -> Timer.builder("gatehouse.backend.requests")
+                .description("Requests tried on each backend, timed to the first event or the failure")
+                .tag("backend", tags.get(0))
+                .tag("outcome", tags.get(1))
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(5))
+                .register(registry));
+        this.answers = new MeterCache<>(tags -> Timer.builder("gatehouse.backend.answers")
+                .description("Answers each backend served, timed from its try to the end of the answer")
+                .tag("backend", tags.get(0))
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(10))
+                .register(registry));
     }
 
     /** One try of one backend: how long until its first event, or its failure (outcome: ok or the HTTP status). */
     void attempt(String backend, String outcome, long nanos) {
-        Timer.builder("gatehouse.backend.requests")
-                .description("Requests tried on each backend, timed to the first event or the failure")
-                .tag("backend", backend)
-                .tag("outcome", outcome)
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1))
-                .maximumExpectedValue(Duration.ofMinutes(5))
-                .register(registry)
-                .record(nanos, TimeUnit.NANOSECONDS);
+        attempts.get(backend, outcome).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /** One answer a backend served, from the start of its try to the end of the answer (whole or streamed). */
     void answered(String backend, long nanos) {
-        Timer.builder("gatehouse.backend.answers")
-                .description("Answers each backend served, timed from its try to the end of the answer")
-                .tag("backend", backend)
-                .publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1))
-                .maximumExpectedValue(Duration.ofMinutes(10))
-                .register(registry)
-                .record(nanos, TimeUnit.NANOSECONDS);
+        answers.get(backend).record(nanos, TimeUnit.NANOSECONDS);
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.usage;
 
+import dev.gatehouse.gateway.metrics.MeterCache;
 import dev.gatehouse.gateway.policy.Budgets;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.micrometer.core.instrument.Counter;
@@ -20,6 +21,8 @@ public final class UsageRecorder implements AutoCloseable {
     private final Budgets budgets;
     private final MeterRegistry registry;
     private final CallerLabels labels;
+    private final MeterCache<Counter> spend;
+    private final MeterCache<Counter> tokens;
 
     /** {@code log} null records meters and budgets in memory only; JWT users are labelled with a random secret. */
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry) {
@@ -33,6 +36,12 @@ public final class UsageRecorder implements AutoCloseable {
         this.budgets = new Budgets(log, clock, log == null ? Duration.ZERO : log.timeout());
         this.registry = registry;
         this.labels = new CallerLabels(labelSecret);
+        this.spend = new MeterCache<>(tags -> Counter.builder("gatehouse.spend.usd")
+                .description("Money spent, in US dollars, from configured prices")
+                .tag("key", tags.get(0)).tag("model", tags.get(1)).register(registry));
+        this.tokens = new MeterCache<>(tags -> Counter.builder("gatehouse.usage.tokens")
+                .description("Tokens used by key and model")
+                .tag("key", tags.get(0)).tag("model", tags.get(1)).tag("type", tags.get(2)).register(registry));
         if (log != null) {
             FunctionCounter.builder("gatehouse.usage.rows.dropped", log, UsageLog::droppedRows)
                     .description("Usage rows never written: the write queue was full, or the store still failed at shutdown")
@@ -75,8 +84,7 @@ public final class UsageRecorder implements AutoCloseable {
         String keyTag = keyTag(r.keyId());
         String modelTag = meterModel == null ? "unknown" : meterModel;
         if (r.costUsd() > 0) {
-            Counter.builder("gatehouse.spend.usd").description("Money spent, in US dollars, from configured prices")
-                    .tag("key", keyTag).tag("model", modelTag).register(registry).increment(r.costUsd());
+            spend.get(keyTag, modelTag).increment(r.costUsd());
         }
         tokens(keyTag, modelTag, "prompt", r.promptTokens());
         tokens(keyTag, modelTag, "completion", r.completionTokens());
@@ -95,8 +103,7 @@ public final class UsageRecorder implements AutoCloseable {
 
     private void tokens(String key, String model, String type, long n) {
         if (n > 0) {
-            Counter.builder("gatehouse.usage.tokens").description("Tokens used by key and model")
-                    .tag("key", key).tag("model", model).tag("type", type).register(registry).increment(n);
+            tokens.get(key, model, type).increment(n);
         }
     }
 

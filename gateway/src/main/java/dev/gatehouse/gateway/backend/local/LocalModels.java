@@ -395,6 +395,24 @@ public final class LocalModels implements AutoCloseable {
         return Optional.ofNullable(embedders.get(folderName(name))).flatMap(LocalEmbedder::lease);
     }
 
+    /**
+     * The embedding of {@code text} by embedding model {@code name}, batched with other requests; empty when
+     * that model is not served now or fails (the caller goes on without it: the semantic cache bypasses).
+     */
+    public Optional<float[]> embedOne(String name, String text) throws InterruptedException {
+        Optional<LocalEmbedder.Lease> lease = leaseEmbeddings(name);
+        if (lease.isEmpty()) {
+            return Optional.empty();
+        }
+        try (LocalEmbedder.Lease held = lease.get()) {
+            EmbeddingBatcher batcher = held.batcher();
+            return Optional.of(batcher.embed(List.of(batcher.model().tokenize(text))).get(30, TimeUnit.SECONDS).getFirst());
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.warning("cannot embed with " + name + ": " + e);
+            return Optional.empty();
+        }
+    }
+
     private static List<Path> modelFolders(Path store) {
         if (!Files.isDirectory(store)) {
             LOG.warning("model store " + store.toAbsolutePath() + " does not exist: no local models");
