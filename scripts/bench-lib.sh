@@ -13,6 +13,6 @@ run_bench() {
   mvn -q -B -pl "$module" dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench.classpath >&2
   cd "$module"
   export THP_MEM_ALLOC_ENABLE="${THP_MEM_ALLOC_ENABLE:-1}" # as scripts/gatehouse: weights on huge pages
-  exec "$JAVA_HOME/bin/java" -Xmx10g --enable-native-access=ALL-UNNAMED ${BENCH_OPTS:-} \
+  exec "$JAVA_HOME/bin/java" -Xmx10g --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${BENCH_OPTS:-} \
     -cp "target/test-classes:target/classes:$(cat target/bench.classpath)" "$class" "$@"
 }

@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.auth;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.config.JwtConfig;
 import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
+import dev.gatehouse.gateway.policy.InMemoryConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.helidon.http.HeaderName;
@@ -69,7 +70,7 @@ public final class ApiAuth {
     private final byte[] masterHash;
     private final KeyStore keys;
     private final RateLimiter limiter;
-    private final ConcurrencyLimiter concurrency = new ConcurrencyLimiter();
+    private final ConcurrencyLimiter concurrency;
     private final JwtVerifier jwt;
     private final AdminSessions sessions = new AdminSessions();
 
@@ -85,6 +86,12 @@ public final class ApiAuth {
 
     /** {@code jwt} null when {@code auth.jwt} is not configured. */
     public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter, JwtVerifier jwt) {
+        this(masterKey, keys, limiter, new InMemoryConcurrencyLimiter(), jwt);
+    }
+
+    /** With the limits' state given: this instance's own, or shared with others through Redis. */
+    public ApiAuth(String masterKey, KeyStore keys, RateLimiter limiter, ConcurrencyLimiter concurrency, JwtVerifier jwt) {
+        this.concurrency = concurrency;
         this.masterHash = masterKey == null || masterKey.isEmpty() ? null : KeyStore.sha256(masterKey);
         this.keys = keys;
         this.limiter = limiter;

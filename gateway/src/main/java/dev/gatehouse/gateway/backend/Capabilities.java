@@ -4,7 +4,12 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ContentPart;
 import dev.gatehouse.gateway.chat.Message;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.chat.ResponseFormat;
+
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * What a backend can serve beyond plain text, as it declares it: the router passes over a target
@@ -12,18 +17,43 @@ import dev.gatehouse.gateway.chat.ResponseFormat;
  * drop what it does not understand.
  *
  * @param contextLength the backend's context in tokens when it knows it (a local engine); null when not
+ * @param originals     the dialects whose original bodies it sends unchanged (see {@link OriginalRequest});
+ *                      only these serve a request with a field the translation cannot carry
  */
-public record Capabilities(boolean tools, boolean images, boolean jsonObject, boolean jsonSchema, Integer contextLength) {
+public record Capabilities(boolean tools, boolean images, boolean jsonObject, boolean jsonSchema, Integer contextLength,
+                           Set<OriginalRequest.Dialect> originals) {
     /** A cloud API that takes everything the internal request can say. */
     public static final Capabilities EVERYTHING = new Capabilities(true, true, true, true, null);
     /** Plain text only. */
     public static final Capabilities TEXT = new Capabilities(false, false, false, false, null);
+
+    public Capabilities {
+        originals = Set.copyOf(originals);
+    }
+
+    /** A backend that takes no original bodies. */
+    public Capabilities(boolean tools, boolean images, boolean jsonObject, boolean jsonSchema, Integer contextLength) {
+        this(tools, images, jsonObject, jsonSchema, contextLength, Set.of());
+    }
+
+    /** The same, also sending the original bodies of {@code dialect} unchanged. */
+    public Capabilities takingOriginals(OriginalRequest.Dialect dialect) {
+        Set<OriginalRequest.Dialect> more = new HashSet<>(originals);
+        more.add(dialect);
+        return new Capabilities(tools, images, jsonObject, jsonSchema, contextLength, more);
+    }
 
     /** Why a backend cannot serve a request: the short reason for x-gatehouse-fallbacks and the client's 400. */
     public record Gap(String reason, ApiException error) {}
 
     /** The first thing of {@code r} this backend cannot serve; null when it can serve all of it. */
     public Gap gap(ChatRequest r) {
+        OriginalRequest original = r.original();
+        if (original != null && original.untranslated() != null && !originals.contains(original.dialect())) {
+            return new Gap("needs " + original.dialect().name().toLowerCase(Locale.ROOT),
+                    ApiException.unsupported(original.untranslated(), "'" + original.untranslated()
+                            + "' cannot be served by this model: " + original.dialect().onlyServedBy() + "."));
+        }
         if (!tools && r.usesTools()) {
             return new Gap("no tools", ApiException.unsupported(toolParam(r), "This model cannot call tools."));
         }

@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
  * Takes whatever looks like a credential out of text a provider wrote before it reaches a client.
  * Providers quote keys in their errors (OpenAI's 401 quotes part of the key it was given, a proxy
  * may echo a header back), and the key quoted need not be ours: it may be another provider's, or
- * from a mirror's own configuration. So besides our own key, every provider key shape, bearer and
+ * from a mirror's own configuration. So besides our own key, every provider key shape, Google access tokens, bearer and
  * basic credentials, JWTs, {@code api_key=...} pairs and long key-like strings are replaced by
  * {@code ***}. Each pattern starts only where a word starts, so scrubbing is linear in the text.
  */
@@ -30,6 +30,8 @@ public final class Credentials {
             new Shape("(?<![A-Za-z0-9])sk-[A-Za-z0-9_*-]{6,}", MASK),
             // Google API keys (Gemini)
             new Shape("(?<![A-Za-z0-9])AIza[A-Za-z0-9_-]{20,}", MASK),
+            // Google OAuth2 access tokens (Vertex AI)
+            new Shape("(?<![A-Za-z0-9])ya29\\.[A-Za-z0-9._-]{6,}", MASK),
             // JWTs: header.payload.signature, base64url
             new Shape("(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]*", MASK),
             // anything else key-shaped: 32 or more letters, digits, _ and - with both letters and digits,

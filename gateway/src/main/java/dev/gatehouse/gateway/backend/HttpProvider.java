@@ -1,5 +1,7 @@
 package dev.gatehouse.gateway.backend;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.config.ProviderConfig;
@@ -10,12 +12,17 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The one HTTP provider: POSTs the provider's body to its endpoint with its credentials and the
  * configured extra headers, waits at most the provider's timeout-ms for the response headers, maps
  * a non-200 answer with the provider's error mapping, and reads the answer whole or as a stream
- * through the provider's translators. Retrying and falling back are the router's business.
+ * through the provider's translators. Retrying and falling back are the router's business. A
+ * request the provider takes as the client sent it ({@link ProviderApi#sendsOriginal}) also carries
+ * the client's dialect headers, and its answer comes with the provider's own events
+ * ({@link ChatEvent.Raw}) before their translations.
  */
 public final class HttpProvider implements Backend {
     private final ProviderConfig config;
@@ -34,7 +41,13 @@ public final class HttpProvider implements Backend {
     }
 
     @Override
+    public boolean prefills(String model) {
+        return api.prefills(model);
+    }
+
+    @Override
     public ChatStream open(ChatRequest request) {
+        boolean original = api.sendsOriginal(request);
         byte[] body = ProviderHttp.bytes(api.body(request));
         URI uri = api.uri(request);
         HttpRequest.Builder http = HttpRequest.newBuilder(uri)
@@ -47,14 +60,22 @@ public final class HttpProvider implements Backend {
         }
         config.headers().forEach(http::header);
         api.authenticate(http, uri, body);
+        if (original) { // anthropic-version, anthropic-beta: the client's replace Gatehouse's
+            request.original().headers().forEach(http::setHeader);
+        }
         HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
             throw api.error(response.statusCode(), client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));
         }
         if (request.stream()) {
             return new ProviderStream(new ProviderEvents(config.name(), api.payloads(response.body(), config.timeoutMillis())),
-                    api.stream(request));
+                    api.stream(request), original);
         }
-        return new FinishedStream(api.answer(request, client.parse(client.readAll(response.body()))));
+        JsonNode answer = client.parse(client.readAll(response.body()));
+        List<ChatEvent> events = new ArrayList<>(api.answer(request, answer));
+        if (original) {
+            events.addFirst(new ChatEvent.Raw(answer));
+        }
+        return new FinishedStream(events);
     }
 }

@@ -30,6 +30,16 @@ public interface ProviderApi {
      */
     void authenticate(HttpRequest.Builder http, URI uri, byte[] body);
 
+    /**
+     * Whether this request goes as the client's own body ({@link ChatRequest#original()}), because the
+     * provider speaks the client's dialect: its answer then also reaches the client as the provider
+     * sent it, beside the translated events. The provider's {@link #uri}, {@link #body} and translators
+     * then speak that dialect too.
+     */
+    default boolean sendsOriginal(ChatRequest request) {
+        return false;
+    }
+
     /** The request body; throws {@link ApiException#unsupported} for what the provider cannot serve. */
     JsonNode body(ChatRequest request);
 
@@ -41,6 +51,11 @@ public interface ProviderApi {
 
     /** A translator for one streamed answer. */
     StreamTranslator stream(ChatRequest request);
+
+    /** Whether {@code model} continues a final assistant message (see {@link Backend#prefills}). */
+    default boolean prefills(String model) {
+        return false;
+    }
 
     /** The Accept header of a streamed request. */
     default String streamMediaType() {

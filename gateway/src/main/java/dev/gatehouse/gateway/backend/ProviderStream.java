@@ -14,21 +14,29 @@ import java.util.Queue;
  * A provider's SSE answer as ChatEvents, read at the client's pace: each data payload goes through
  * the provider's {@link StreamTranslator}; the stream ends at {@code [DONE]}, the translator's own
  * end marker, or a body end the translator accepts; any other end is a failed answer, never a short
- * one. Every failure closes the body, which aborts the upstream request.
+ * one. Every failure closes the body, which aborts the upstream request. With {@code raw} (the
+ * provider was sent the client's own body) each event also passes on as it came, as a
+ * {@link ChatEvent.Raw} before its translation; the opening event (message_start, response.created)
+ * waits for the next one, so an error the provider sends right after it still fails the stream
+ * before its first event, and the router may fall back.
  */
 final class ProviderStream implements ChatStream {
     private final ProviderEvents events;
     private final StreamTranslator translator;
+    private final boolean raw;
+    private boolean opened; // raw: the opening event has been read
+    private ChatEvent.Raw opening; // raw: the opening event, until the next one arrives
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
 
     ProviderStream(String provider, InputStream body, long stallMillis, StreamTranslator translator) {
-        this(new ProviderEvents(provider, body, stallMillis), translator);
+        this(new ProviderEvents(provider, body, stallMillis), translator, false);
     }
 
-    ProviderStream(ProviderEvents events, StreamTranslator translator) {
+    ProviderStream(ProviderEvents events, StreamTranslator translator, boolean raw) {
         this.events = events;
         this.translator = translator;
+        this.raw = raw;
     }
 
     @Override
@@ -40,17 +48,30 @@ final class ProviderStream implements ChatStream {
                 if (last == null) {
                     throw events.endedEarly();
                 }
+                releaseOpening();
                 pending.addAll(last);
                 finish();
                 break;
             }
             if (data.equals("[DONE]")) {
+                releaseOpening();
                 finish();
                 break;
             }
             JsonNode event = events.json(data);
             try {
-                pending.addAll(translator.event(event));
+                List<ChatEvent> translated = translator.event(event);
+                if (raw && !opened && translated.isEmpty() && !translator.done()) {
+                    opened = true;
+                    opening = new ChatEvent.Raw(event);
+                    continue;
+                }
+                if (raw) {
+                    opened = true;
+                    releaseOpening();
+                    pending.add(new ChatEvent.Raw(event));
+                }
+                pending.addAll(translated);
             } catch (ApiException e) {
                 close();
                 throw e;
@@ -60,6 +81,13 @@ final class ProviderStream implements ChatStream {
             }
         }
         return pending.poll();
+    }
+
+    private void releaseOpening() {
+        if (opening != null) {
+            pending.add(opening);
+            opening = null;
+        }
     }
 
     private void finish() {

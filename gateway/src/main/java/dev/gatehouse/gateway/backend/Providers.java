@@ -4,6 +4,7 @@ import dev.gatehouse.gateway.backend.anthropic.AnthropicProvider;
 import dev.gatehouse.gateway.backend.bedrock.BedrockProvider;
 import dev.gatehouse.gateway.backend.gemini.GeminiProvider;
 import dev.gatehouse.gateway.backend.openai.OpenAiProvider;
+import dev.gatehouse.gateway.backend.vertex.VertexProvider;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
 
@@ -18,7 +19,8 @@ public final class Providers {
             ProviderType.AZURE_OPENAI, OpenAiProvider::new,
             ProviderType.ANTHROPIC, AnthropicProvider::new,
             ProviderType.GEMINI, GeminiProvider::new,
-            ProviderType.BEDROCK, BedrockProvider::new);
+            ProviderType.BEDROCK, BedrockProvider::new,
+            ProviderType.VERTEX, VertexProvider::new);
 
     private Providers() {}
 

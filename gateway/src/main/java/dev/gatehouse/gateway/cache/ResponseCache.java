@@ -1,8 +1,5 @@
 package dev.gatehouse.gateway.cache;
 
-import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Ticker;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
@@ -16,8 +13,9 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Exact-match response cache, in memory: the events of a complete answer to a deterministic request
- * (see {@link CacheKey}), kept for a TTL under a cap in bytes, replayed for the next identical
+ * Exact-match response cache: the events of a complete answer to a deterministic request
+ * (see {@link CacheKey}), kept for a TTL ({@link AnswerStore}: in memory under a cap in bytes, or in
+ * Redis shared by several instances), replayed for the next identical
  * request of the same caller (of anyone with {@code shared}). Storing events rather than encoded
  * bodies lets one answer serve a JSON and a streaming request alike, each with its own id.
  * Concurrent identical misses each generate; the last one stored wins.
@@ -26,11 +24,11 @@ public final class ResponseCache {
     /** What a request got from the cache; also the {@code x-gatehouse-cache} header and the metric's tag. */
     public enum Result { HIT, MISS, BYPASS }
 
-    private final Cache<String, List<ChatEvent>> answers; // null: the cache is off
+    private final AnswerStore answers; // null: the cache is off
     private final boolean shared;
     private final Map<Result, Counter> requests = new EnumMap<>(Result.class);
 
-    private ResponseCache(Cache<String, List<ChatEvent>> answers, boolean shared, MeterRegistry registry) {
+    private ResponseCache(AnswerStore answers, boolean shared, MeterRegistry registry) {
         this.answers = answers;
         this.shared = shared;
         if (registry != null) {
@@ -47,49 +45,14 @@ public final class ResponseCache {
         return new ResponseCache(null, false, null);
     }
 
+    /** In this instance's memory. */
     public static ResponseCache of(CacheConfig config, MeterRegistry registry) {
-        return config.enabled() ? of(config, registry, Ticker.systemTicker()) : off();
+        return config.enabled() ? of(config, registry, new InMemoryAnswers(config)) : off();
     }
 
-    /** With the clock given: tests move time forward to expire entries. */
-    static ResponseCache of(CacheConfig config, MeterRegistry registry, Ticker ticker) {
-        return new ResponseCache(Caffeine.newBuilder()
-                .expireAfterWrite(config.ttl())
-                .maximumWeight(config.maxBytes())
-                .weigher(ResponseCache::bytes)
-                .executor(Runnable::run) // evicts on the storing thread: the cap holds once put returns
-                .ticker(ticker)
-                .build(), config.shared(), registry);
-    }
-
-    /**
-     * Roughly what a stored answer takes in memory: its text and tool-call text as UTF-16 plus a fixed
-     * cost per event and per logprob entry. Close enough for a cap; an answer bigger than the whole cap is not kept.
-     */
-    static int bytes(String key, List<ChatEvent> events) {
-        long bytes = 64 + 2L * key.length();
-        for (ChatEvent e : events) {
-            bytes += 48;
-            switch (e) {
-                case ChatEvent.Delta d -> {
-                    bytes += 2L * d.text().length();
-                    if (d.logprobs() != null) {
-                        for (ChatEvent.TokenLogprob t : d.logprobs()) {
-                            bytes += 48 + 2L * t.token().length()
-                                    + t.top().stream().mapToLong(top -> 40 + 2L * top.token().length()).sum();
-                        }
-                    }
-                }
-                case ChatEvent.ToolCallStart t -> bytes += 2L * (length(t.id()) + length(t.name()));
-                case ChatEvent.ToolCallDelta t -> bytes += 2L * length(t.arguments());
-                default -> { } // fixed-size events
-            }
-        }
-        return (int) Math.min(bytes, Integer.MAX_VALUE);
-    }
-
-    private static int length(String s) {
-        return s == null ? 0 : s.length();
+    /** Answers kept in {@code answers} (this instance's memory, or Redis shared by several). */
+    public static ResponseCache of(CacheConfig config, MeterRegistry registry, AnswerStore answers) {
+        return config.enabled() ? new ResponseCache(answers, config.shared(), registry) : off();
     }
 
     /**
@@ -110,7 +73,7 @@ public final class ResponseCache {
             lookup = new Lookup(Result.BYPASS, CacheKey.of(request, scope), null, request.choices()); // a fresh answer, kept
         } else {
             String key = CacheKey.of(request, scope);
-            List<ChatEvent> stored = answers.getIfPresent(key);
+            List<ChatEvent> stored = answers.get(key);
             lookup = new Lookup(stored != null ? Result.HIT : Result.MISS, key, stored, request.choices());
         }
         Counter counter = requests.get(lookup.result());
@@ -123,7 +86,7 @@ public final class ResponseCache {
     /** Drops every answer of {@code model}: it was unloaded, reloaded or deleted, so they may no longer be its answers. */
     public void forget(String model) {
         if (answers != null) {
-            answers.asMap().keySet().removeIf(key -> key.startsWith(model + "\n"));
+            answers.forget(model);
         }
     }
 

@@ -23,8 +23,12 @@ public sealed interface ChatEvent {
     /** A tool call's arguments are complete. */
     record ToolCallEnd(int index, int call) implements ChatEvent {}
 
-    /** A choice ended. */
-    record Finish(int index, FinishReason reason) implements ChatEvent {}
+    /** A choice ended; {@code stopSequence}: the stop sequence that ended it, when the backend says which (else null). */
+    record Finish(int index, FinishReason reason, String stopSequence) implements ChatEvent {
+        public Finish(int index, FinishReason reason) {
+            this(index, reason, null);
+        }
+    }
 
     /** Token counts for the whole request, all choices together. */
     record Usage(int promptTokens, int completionTokens) implements ChatEvent {
@@ -32,6 +36,15 @@ public sealed interface ChatEvent {
             return promptTokens + completionTokens;
         }
     }
+
+    /**
+     * One event (or the whole answer) exactly as a target that was sent the client's original body
+     * (see {@link OriginalRequest}) answered it, in the client's own dialect. It comes just before the
+     * events translated from it, which usage, the cache and metrics read as from any backend; the
+     * dialect's encoder sends the client these instead of encoding the translation. Other encoders
+     * never see one (only a request in their dialect carries an original body) and skip it.
+     */
+    record Raw(com.fasterxml.jackson.databind.JsonNode data) implements ChatEvent {}
 
     /** One generated token's log probability and the most likely alternatives. */
     record TokenLogprob(String token, float logprob, List<TopLogprob> top) {}

@@ -17,6 +17,8 @@ import java.util.Map;
  * @param responseFormat null = plain text
  * @param passthrough request fields Gatehouse does not interpret (reasoning_effort, metadata, ...),
  *                    as the client sent them, for targets that speak the client's dialect; empty when none
+ * @param original    the client's body, for a target that takes it unchanged; null when the dialect has
+ *                    no such target (chat completions) or a plugin changed what the model reads
  */
 public record ChatRequest(
         String model,
@@ -33,7 +35,8 @@ public record ChatRequest(
         ToolChoice toolChoice,
         Boolean parallelToolCalls,
         ResponseFormat responseFormat,
-        Map<String, JsonNode> passthrough) {
+        Map<String, JsonNode> passthrough,
+        OriginalRequest original) {
 
     /** How tokens are chosen; OpenAI's fields plus the vLLM extras (top_k, min_p, repetition_penalty). */
     public record Sampling(float temperature, float topP, int topK, float minP, float repetitionPenalty,
@@ -43,6 +46,15 @@ public record ChatRequest(
     public ChatRequest {
         tools = tools == null ? List.of() : List.copyOf(tools);
         passthrough = passthrough == null ? Map.of() : Map.copyOf(passthrough);
+    }
+
+    /** A request with no original body (see {@link OriginalRequest}). */
+    public ChatRequest(String model, List<Message> messages, List<String> prompts, Integer maxTokens, Sampling sampling,
+                       int n, boolean echo, boolean stream, boolean includeUsage, String user, List<Tool> tools,
+                       ToolChoice toolChoice, Boolean parallelToolCalls, ResponseFormat responseFormat,
+                       Map<String, JsonNode> passthrough) {
+        this(model, messages, prompts, maxTokens, sampling, n, echo, stream, includeUsage, user, tools, toolChoice,
+                parallelToolCalls, responseFormat, passthrough, null);
     }
 
     /** A request without tools, response format or passthrough fields. */
@@ -55,11 +67,31 @@ public record ChatRequest(
     /** The same request for another model name: the router sends a provider its own name for the model. */
     public ChatRequest withModel(String name) {
         return new ChatRequest(name, messages, prompts, maxTokens, sampling, n, echo, stream, includeUsage, user, tools,
-                toolChoice, parallelToolCalls, responseFormat, passthrough);
+                toolChoice, parallelToolCalls, responseFormat, passthrough, original);
     }
 
-    /** The same request with other messages and prompts (a plugin that rewrites what the model reads). */
+    /**
+     * The same request with other messages and prompts (a plugin that rewrites what the model reads);
+     * the client's original body no longer says what the model reads, so it is dropped.
+     */
     public ChatRequest withInput(List<Message> messages, List<String> prompts) {
+        return new ChatRequest(model, messages, prompts, maxTokens, sampling, n, echo, stream, includeUsage, user, tools,
+                toolChoice, parallelToolCalls, responseFormat, passthrough, null);
+    }
+
+    /** The same request, translated for every target: without the client's original body. */
+    public ChatRequest withoutOriginal() {
+        return original == null ? this : new ChatRequest(model, messages, prompts, maxTokens, sampling, n, echo, stream,
+                includeUsage, user, tools, toolChoice, parallelToolCalls, responseFormat, passthrough, null);
+    }
+
+    /** Whether the client's original body is here in {@code dialect}, for a target that takes it unchanged. */
+    public boolean hasOriginal(OriginalRequest.Dialect dialect) {
+        return original != null && original.dialect() == dialect;
+    }
+
+    /** The same request with another max_tokens (the router's continuation of a broken answer asks for what is left). */
+    public ChatRequest withMaxTokens(Integer maxTokens) {
         return new ChatRequest(model, messages, prompts, maxTokens, sampling, n, echo, stream, includeUsage, user, tools,
                 toolChoice, parallelToolCalls, responseFormat, passthrough);
     }
@@ -67,7 +99,7 @@ public record ChatRequest(
     /** The same request as far as its answer goes: how it travels and who asked left out (the cache key). */
     public ChatRequest answerFields() {
         return new ChatRequest(model, messages, prompts, maxTokens, sampling, n, echo, false, false, null, tools,
-                toolChoice, parallelToolCalls, responseFormat, passthrough);
+                toolChoice, parallelToolCalls, responseFormat, passthrough, original);
     }
 
     public boolean isChat() {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.engine.MemoryEstimate;
@@ -84,7 +85,7 @@ public final class GenerateCommand implements Callable<Integer> {
             // one sequence: the prompt (at most one token per character, plus the chat template's) and the reply
             long positions = (long) prompt.length() + maxTokens + (chat ? 256 : 8);
             memory.check(folder.getFileName().toString(),
-                    MemoryEstimate.forOneSequence(folder, DtypeChoice.AUTO, positions), 0,
+                    MemoryEstimate.forOneSequence(folder, DtypeChoice.AUTO, WeightsDtype.AUTO, positions), 0,
                     "use a smaller model or a machine with more memory (--memory-limit-mb, if set, higher)");
         }
         try (LocalModel local = LocalModel.load(folder, models.device())) {

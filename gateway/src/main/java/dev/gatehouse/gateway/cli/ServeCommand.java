@@ -8,7 +8,16 @@ import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.IdleDuration;
 import dev.gatehouse.gateway.config.SemanticCacheConfig;
+import dev.gatehouse.gateway.config.SharedConfig;
+import dev.gatehouse.gateway.policy.Budgets;
+import dev.gatehouse.gateway.policy.ConcurrencyLimiter;
+import dev.gatehouse.gateway.policy.InMemoryConcurrencyLimiter;
 import dev.gatehouse.gateway.policy.RateLimiter;
+import dev.gatehouse.gateway.shared.Redis;
+import dev.gatehouse.gateway.shared.RedisAnswers;
+import dev.gatehouse.gateway.shared.RedisBudgets;
+import dev.gatehouse.gateway.shared.RedisConcurrencyLimiter;
+import dev.gatehouse.gateway.shared.RedisRateLimiter;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.gateway.hub.Progress;
 import dev.gatehouse.gateway.hub.StoredModels;
@@ -90,6 +99,11 @@ public final class ServeCommand implements Callable<Integer> {
             description = "KV cache memory per model; 0 = 1024 on the CPU, on a GPU a share of its free memory after the weights (default: ${DEFAULT-VALUE}).")
     long kvCacheMb;
 
+    @Option(names = "--prefix-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Reuse the KV cache of a prompt prefix an earlier request computed (default: ${DEFAULT-VALUE});"
+                    + " --no-prefix-cache turns it off (local.NAME.prefix-cache per model).")
+    boolean prefixCache;
+
     @Option(names = "--step-token-budget",
             description = "Tokens one engine step may process: every running sequence's next token, then prompt chunks"
                     + " (default: 256, or max-running if larger).")
@@ -131,7 +145,7 @@ public final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EngineConfig engine = EngineConfig.defaults().withMaxRunning(maxRunning).withMaxWaiting(maxWaiting)
-                .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20);
+                .withMaxModelLength(maxModelLength).withKvCacheBytes(kvCacheMb << 20).withPrefixCache(prefixCache);
         if (stepTokenBudget != null) {
             engine = engine.withStepTokenBudget(stepTokenBudget);
         }
@@ -158,8 +172,15 @@ public final class ServeCommand implements Callable<Integer> {
         Router router = Router.of(settings, localModels, registry);
         Database database = Database.of(settings.store());
         KeyStore keys = KeyStore.open(database);
-        UsageRecorder usage = new UsageRecorder(Pricing.of(settings), UsageLog.open(database), Clock.systemUTC(),
-                registry, settings.metrics().labelSecret());
+        UsageLog usageLog = UsageLog.open(database);
+        // limits, budgets and the cache: this instance's own, or with shared.redis-url every instance's in Redis
+        Redis redis = settings.shared() == null ? null : Redis.connect(settings.shared(), registry);
+        RateLimiter limiter = redis == null ? RateLimiter.system() : new RedisRateLimiter(redis, RateLimiter.system());
+        ConcurrencyLimiter concurrency = redis == null ? new InMemoryConcurrencyLimiter()
+                : new RedisConcurrencyLimiter(redis, new InMemoryConcurrencyLimiter());
+        Budgets budgets = redis == null ? UsageRecorder.inMemoryBudgets(usageLog, Clock.systemUTC())
+                : new RedisBudgets(redis, usageLog, Clock.systemUTC(), UsageRecorder.inMemoryBudgets(usageLog, Clock.systemUTC()));
+        UsageRecorder usage = new UsageRecorder(Pricing.of(settings), usageLog, budgets, registry, settings.metrics().labelSecret());
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         EngineConfig engineDefaults = engine;
         LocalStore localStore = new LocalStore(store, deviceChoice, name -> settings.engineConfig(name, engineDefaults),
@@ -167,7 +188,8 @@ public final class ServeCommand implements Callable<Integer> {
                 modelOptions.memoryBudget());
         GatewayServer server = GatewayServer.builder(localModels, registry).host(host).port(port).router(router)
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
-                .auth(new ApiAuth(masterKey, keys, RateLimiter.system(), jwt)).usage(usage).cache(settings.cache())
+                .auth(new ApiAuth(masterKey, keys, limiter, concurrency, jwt)).usage(usage).cache(settings.cache())
+                .answers(redis == null ? null : new RedisAnswers(redis, settings.cache()))
                 .semanticCache(settings.semanticCache()).metricsToken(settings.metrics().token())
                 .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).limits(settings.server()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
@@ -183,6 +205,12 @@ public final class ServeCommand implements Callable<Integer> {
                     + semantic.embeddingModel() + ", " + semantic.maxEntries() + " answers for " + semantic.ttl().toSeconds()
                     + " s (requests bypass it while that model is not served)");
         }
+        if (redis != null) {
+            LOG.info("shared: rate and concurrency limits, budgets" + (settings.cache().enabled() ? " and the response cache" : "")
+                    + " in Redis at " + settings.shared().describe() + " (timeout " + settings.shared().timeout().toMillis()
+                    + " ms; while it is down: " + (settings.shared().onRedisDown() == SharedConfig.OnRedisDown.LOCAL
+                    ? "each instance counts on its own)" : "requests with limits are refused)"));
+        }
         plugins.describe().forEach(p -> LOG.info("plugin: " + p));
         if (jwt != null) {
             LOG.info("auth: JWTs from issuer " + settings.jwt().issuer() + " for audience " + settings.jwt().audience()
@@ -194,6 +222,9 @@ public final class ServeCommand implements Callable<Integer> {
             // stderr, not the logger: java.util.logging resets itself in its own shutdown hook
             System.err.println("gatehouse: shutting down, finishing running requests (up to " + graceSeconds + " s)");
             server.close();
+            if (redis != null) {
+                redis.close();
+            }
             stopped.countDown();
         }));
         if (idleDefault != null || settings.local().values().stream().anyMatch(l -> l.idleUnloadAfter() != null)) {

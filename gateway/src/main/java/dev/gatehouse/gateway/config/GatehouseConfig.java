@@ -8,10 +8,12 @@ import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
 import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.EngineConfig;
 import java.util.function.Function;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,15 +41,17 @@ import java.util.regex.Pattern;
  * @param metrics {@code metrics}: who may read /metrics and how JWT users are labelled in it
  * @param server {@code server}: timeouts and connection limits, {@link ServerLimits#DEFAULTS} without the section
  * @param localTools {@code local.NAME.tool-parser} and {@code .tool-fallback}: how a local model serves tools
- * @param semanticCache {@code semantic-cache}: answers reused for similar messages, {@link SemanticCacheConfig#OFF} without it
  * @param aliases {@code aliases}: other names for routes of {@code models}, each maybe pinned to a version
+ * @param semanticCache {@code semantic-cache}: answers reused for similar messages, {@link SemanticCacheConfig#OFF} without it
+ * @param shared {@code shared}: the Redis that several instances share limits, budgets and the cache through; null without it
  */
 public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelRoute> models,
                               Map<String, LocalLimits> local, List<String> warnings, String masterKey, StoreConfig store,
                               Map<String, ProviderConfig.Prices> localPrices, CacheConfig cache, JwtConfig jwt,
                               List<PluginConfig> plugins, MetricsConfig metrics,
                               ServerLimits server, Map<String, ToolSettings> localTools,
-                              SemanticCacheConfig semanticCache, Map<String, ModelAlias> aliases) {
+                              Map<String, ModelAlias> aliases,
+                              SemanticCacheConfig semanticCache, SharedConfig shared) {
 
     public static final Path DEFAULT_STORE = StoreConfig.DEFAULT_PATH;
 
@@ -59,7 +63,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
 
     public static GatehouseConfig empty() {
         return new GatehouseConfig(Map.of(), List.of(), Map.of(), List.of(), null, StoreConfig.DEFAULT, Map.of(), CacheConfig.OFF,
-                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), SemanticCacheConfig.OFF, Map.of());
+                null, List.of(), MetricsConfig.OPEN, ServerLimits.DEFAULTS, Map.of(), Map.of(), SemanticCacheConfig.OFF, null);
     }
 
     public static GatehouseConfig load(Path file, Map<String, String> env) {
@@ -82,7 +86,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         }
         requireObject(root, "the top level");
         allowKeys(root, "the top level", Set.of("providers", "models", "local", "auth", "store", "cache", "metrics",
-                "plugins", "server", "semantic-cache", "aliases"));
+                "plugins", "server", "aliases", "semantic-cache", "shared"));
         List<String> warnings = new ArrayList<>();
         Map<String, ProviderConfig> providers = new LinkedHashMap<>();
         Set<String> skipped = new java.util.HashSet<>();
@@ -115,8 +119,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
             String where = "local." + e.getKey();
             requireObject(e.getValue(), where);
             allowKeys(e.getValue(), where, Set.of("max-running", "max-waiting", "max-model-length", "kv-cache-mb",
-                    "step-token-budget", "device", "dtype", "prices", "tool-parser", "tool-fallback",
-                    "idle-unload-after"));
+                    "step-token-budget", "device", "dtype", "weights-dtype", "prices", "tool-parser", "tool-fallback",
+                    "idle-unload-after", "prefix-cache"));
             local.put(e.getKey(), localLimits(e.getValue(), where));
             localTools.put(e.getKey(), toolSettings(e.getValue(), where));
             localPrices.put(e.getKey(), prices(e.getValue(), where, false));
@@ -138,8 +142,9 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         return new GatehouseConfig(Map.copyOf(providers), List.copyOf(models), Map.copyOf(local), List.copyOf(warnings),
                 masterKey, store, Map.copyOf(localPrices), cache(root.path("cache")), jwt,
                 PluginConfig.parseList(root.path("plugins")), MetricsConfig.parse(root.path("metrics"), env),
-                ServerLimits.parse(root.path("server")), Map.copyOf(localTools),
-                SemanticCacheConfig.parse(root.path("semantic-cache")), aliases);
+                ServerLimits.parse(root.path("server")), Map.copyOf(localTools), aliases,
+                SemanticCacheConfig.parse(root.path("semantic-cache")),
+                SharedConfig.parse(root.path("shared"), env));
     }
 
     /** {@code tool-parser: auto | hermes | llama3-json | mistral} (default auto), {@code tool-fallback: prompt | refuse} (default prompt). */
@@ -162,8 +167,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         LocalLimits limits = new LocalLimits(positive(n, "max-running", where), positive(n, "max-waiting", where),
                 wholeAtLeast(n, "max-model-length", 0, where), positive(n, "kv-cache-mb", where),
                 positive(n, "step-token-budget", where), choice(n, "device", where, DeviceChoice::parse),
-                choice(n, "dtype", where, DtypeChoice::parse),
-                idleDuration(n, "idle-unload-after", where));
+                choice(n, "dtype", where, DtypeChoice::parse), choice(n, "weights-dtype", where, WeightsDtype::parse),
+                idleDuration(n, "idle-unload-after", where), n.has("prefix-cache") ? bool(n, "prefix-cache", where, true) : null);
         if (limits.maxRunning() != null && limits.stepTokenBudget() != null && limits.stepTokenBudget() < limits.maxRunning()) {
             throw new ConfigException(where + ".step-token-budget (" + limits.stepTokenBudget() + ") must be at least max-running ("
                     + limits.maxRunning() + "): every running sequence decodes one token each step");
@@ -193,7 +198,8 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     public LocalStore.Placement placement(String name, DeviceChoice base) {
         LocalLimits limits = local.getOrDefault(name, LocalLimits.NONE);
         return new LocalStore.Placement(limits.device() != null ? limits.device() : base,
-                limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO);
+                limits.dtype() != null ? limits.dtype() : DtypeChoice.AUTO,
+                limits.weightsDtype() != null ? limits.weightsDtype() : WeightsDtype.AUTO);
     }
 
     /** A keep-alive such as {@code 5m}, or a whole number of seconds; null when not set. */
@@ -240,15 +246,15 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         allowKeys(n, "cache", Set.of("enabled", "ttl-seconds", "max-mb", "shared"));
         Integer ttl = positive(n, "ttl-seconds", "cache");
         Integer maxMb = positive(n, "max-mb", "cache");
-        return new CacheConfig(bool(n, "enabled", true),
+        return new CacheConfig(bool(n, "enabled", "cache", true),
                 ttl == null ? CacheConfig.DEFAULT_TTL : Duration.ofSeconds(ttl),
-                maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", false));
+                maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", "cache", false));
     }
 
-    private static boolean bool(JsonNode n, String key, boolean fallback) {
+    private static boolean bool(JsonNode n, String key, String where, boolean fallback) {
         JsonNode v = n.path(key);
         if (!v.isMissingNode() && !v.isBoolean()) {
-            throw new ConfigException("cache." + key + " must be true or false");
+            throw new ConfigException(where + "." + key + " must be true or false");
         }
         return v.asBoolean(fallback);
     }
@@ -258,10 +264,11 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         String where = "providers." + name;
         requireObject(n, where);
         allowKeys(n, where, Set.of("type", "base-url", "api-key", "api-key-file", "api-version", "timeout-ms", "headers",
-                "prices", "retries", "circuit-breaker", "region", "access-key-id", "secret-access-key-file", "session-token-file"));
+                "prices", "retries", "circuit-breaker", "region", "access-key-id", "secret-access-key-file", "session-token-file",
+                "responses-api", "project", "location", "credentials-file"));
         String typeName = requiredText(n, "type", where);
         ProviderType type = ProviderType.of(typeName).orElseThrow(() -> new ConfigException(where + ".type: unknown type '"
-                + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini, bedrock)"));
+                + typeName + "' (openai, openai-compatible, azure-openai, anthropic, gemini, bedrock, vertex)"));
         if (n.has("api-key") && n.has("api-key-file")) {
             throw new ConfigException(where + ": give api-key or api-key-file, not both");
         }
@@ -301,9 +308,17 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 return null;
             }
         }
-        String baseUrl = (aws != null && !n.has("base-url")
-                ? "https://bedrock-runtime." + aws.region() + ".amazonaws.com"
-                : expand(requiredText(n, "base-url", where), env, where + ".base-url")).replaceAll("/+$", "");
+        ProviderConfig.Gcp gcp = null;
+        if (type == ProviderType.VERTEX) {
+            gcp = gcp(name, n, env, warnings);
+            if (gcp == null) {
+                return null;
+            }
+        }
+        String baseUrl = (n.has("base-url") ? expand(requiredText(n, "base-url", where), env, where + ".base-url")
+                : aws != null ? "https://bedrock-runtime." + aws.region() + ".amazonaws.com"
+                : gcp != null ? vertexUrl(gcp.location())
+                : requiredText(n, "base-url", where)).replaceAll("/+$", "");
         String apiVersion = n.has("api-version") ? expand(text(n, "api-version", where), env, where + ".api-version") : null;
         if (type == ProviderType.AZURE_OPENAI && apiVersion == null) {
             throw new ConfigException(where + ": azure-openai needs an api-version");
@@ -332,8 +347,66 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 retries == null ? defaults.retries() : retries,
                 failures == null ? defaults.breakerFailures() : failures,
                 cooldown == null ? defaults.breakerCooldownMillis() : cooldown);
+        JsonNode responses = n.path("responses-api");
+        if (!responses.isMissingNode() && !responses.isBoolean()) {
+            throw new ConfigException(where + ".responses-api must be true or false");
+        }
+        boolean responsesApi = responses.asBoolean(type == ProviderType.OPENAI);
+        if (responsesApi && type != ProviderType.OPENAI && type != ProviderType.OPENAI_COMPATIBLE) {
+            throw new ConfigException(where + ".responses-api: only providers of type openai or openai-compatible serve "
+                    + "the Responses API at {base-url}/responses");
+        }
         return new ProviderConfig(name, type, baseUrl, apiKey, apiVersion,
-                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws);
+                timeout == null ? ProviderConfig.DEFAULT_TIMEOUT_MILLIS : timeout, Map.copyOf(headers), prices, onFailure, aws,
+                responsesApi, gcp);
+    }
+
+    /**
+     * A vertex provider's {@code location} (default {@code global}), {@code credentials-file} (a
+     * service-account key or other Google credentials JSON; absent: Application Default Credentials)
+     * and {@code project} (default: the credentials file's project_id). Null when the file cannot be
+     * read: reported, then skipped.
+     */
+    private static ProviderConfig.Gcp gcp(String name, JsonNode n, Map<String, String> env, List<String> warnings) {
+        String where = "providers." + name;
+        if (n.has("api-key") || n.has("api-key-file")) {
+            throw new ConfigException(where + ": vertex takes Google credentials (credentials-file, or Application Default "
+                    + "Credentials when absent), not api-key");
+        }
+        String location = n.has("location") ? expand(text(n, "location", where), env, where + ".location") : "global";
+        if (!location.matches("[a-z0-9-]{1,30}")) {
+            throw new ConfigException(where + ".location: '" + location + "' is not a Google Cloud location (e.g. us-east5, global)");
+        }
+        byte[] credentials = null;
+        String fileProject = null;
+        if (n.has("credentials-file")) {
+            String json = secretFile(name, n, "credentials-file", env, warnings);
+            if (json == null) {
+                return null;
+            }
+            JsonNode parsed;
+            try {
+                parsed = new ObjectMapper().readTree(json);
+            } catch (IOException e) {
+                parsed = null;
+            }
+            if (parsed == null || !parsed.isObject() || !parsed.path("type").isTextual()) {
+                throw new ConfigException(where + ".credentials-file: not a Google credentials JSON file (no \"type\")");
+            }
+            credentials = json.getBytes(StandardCharsets.UTF_8);
+            fileProject = parsed.path("project_id").asText(null);
+        }
+        String project = n.has("project") ? expand(text(n, "project", where), env, where + ".project") : fileProject;
+        if (project == null || !project.matches("[a-z0-9][a-z0-9.:-]{0,99}")) {
+            throw new ConfigException(where + ".project: " + (project == null ? "required (the Google Cloud project id)"
+                    : "'" + project + "' is not a Google Cloud project id"));
+        }
+        return new ProviderConfig.Gcp(project, location, credentials);
+    }
+
+    /** Vertex AI's endpoint for a location: the global one has no location prefix. */
+    private static String vertexUrl(String location) {
+        return location.equals("global") ? "https://aiplatform.googleapis.com" : "https://" + location + "-aiplatform.googleapis.com";
     }
 
     /**
@@ -414,7 +487,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
     private static ModelRoute route(JsonNode n, String where, Set<String> providers, Set<String> skipped,
                                     List<String> warnings) {
         requireObject(n, where);
-        allowKeys(n, where, Set.of("name", "targets", "spill", "rules", "version", "sticky"));
+        allowKeys(n, where, Set.of("name", "targets", "spill", "rules", "version", "sticky", "mid-stream-failover"));
         String name = requiredText(n, "name", where);
         List<ModelRoute.Target> targets = targets(n, where, name, providers, skipped, warnings);
         long maxWait = ModelRoute.DEFAULT_MAX_QUEUE_WAIT_MILLIS;
@@ -442,11 +515,15 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
         if (!sticky.isMissingNode() && !sticky.isBoolean()) {
             throw new ConfigException(where + ".sticky must be true or false");
         }
+        JsonNode failover = n.path("mid-stream-failover");
+        if (!failover.isMissingNode() && !failover.isBoolean()) {
+            throw new ConfigException(where + ".mid-stream-failover must be true or false");
+        }
         if (targets.isEmpty()) {
             warnings.add("model '" + name + "' not served: none of its targets is available");
             return null;
         }
-        return new ModelRoute(name, targets, maxWait, rules, version, sticky.asBoolean(false));
+        return new ModelRoute(name, targets, maxWait, rules, version, sticky.asBoolean(false), failover.asBoolean(true));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.config;
 
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.EngineConfig;
 
 import java.time.Duration;
@@ -15,13 +16,15 @@ import java.time.Duration;
  * @param stepTokenBudget {@code step-token-budget}: tokens one engine step may process (decodes first, then prompt chunks)
  * @param device          {@code device}: where this model runs (auto, cpu, cuda, cuda:N)
  * @param dtype           {@code dtype}: the type it computes in (auto, float16, float32)
+ * @param weightsDtype    {@code weights-dtype}: 16-bit weights kept as stored on the CPU (auto) or widened (f32)
  * @param idleUnloadAfter {@code idle-unload-after}: frees the model after this long without requests (Ollama's keep-alive)
+ * @param prefixCache     {@code prefix-cache}: whether prompts reuse the KV of a prefix computed before (default true)
  */
 public record LocalLimits(Integer maxRunning, Integer maxWaiting, Integer maxModelLength, Integer kvCacheMb,
                           Integer stepTokenBudget, DeviceChoice device, DtypeChoice dtype,
-                          Duration idleUnloadAfter) {
+                          WeightsDtype weightsDtype, Duration idleUnloadAfter, Boolean prefixCache) {
 
-    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null, null, null, null);
+    public static final LocalLimits NONE = new LocalLimits(null, null, null, null, null, null, null, null, null, null);
 
     /**
      * {@code base} with these limits over it. Throws IllegalArgumentException for a combination the
@@ -43,6 +46,9 @@ public record LocalLimits(Integer maxRunning, Integer maxWaiting, Integer maxMod
         }
         if (stepTokenBudget != null) {
             c = c.withStepTokenBudget(stepTokenBudget);
+        }
+        if (prefixCache != null) {
+            c = c.withPrefixCache(prefixCache);
         }
         return c;
     }

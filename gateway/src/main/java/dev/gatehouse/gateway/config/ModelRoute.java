@@ -13,9 +13,10 @@ import java.util.Set;
  * @param version  the version tag of the default targets ({@code name@version}), null when unnamed
  * @param sticky   whether a weighted split keeps each user (or key) on one target, rather than
  *                 shuffling per request
+ * @param midStreamFailover  continue a streamed answer that breaks after its first words on the next target
  */
 public record ModelRoute(String name, List<Target> targets, long maxQueueWaitMillis, List<Rule> rules, String version,
-                         boolean sticky) {
+                         boolean sticky, boolean midStreamFailover) {
 
     public static final long DEFAULT_MAX_QUEUE_WAIT_MILLIS = 2_000;
     /** The rule name of a route's own targets, which answer when no rule matches. */
@@ -26,9 +27,9 @@ public record ModelRoute(String name, List<Target> targets, long maxQueueWaitMil
         rules = List.copyOf(rules);
     }
 
-    /** A route without rules, version or stickiness. */
+    /** A route without rules, version or stickiness, with mid-stream failover. */
     public ModelRoute(String name, List<Target> targets, long maxQueueWaitMillis) {
-        this(name, targets, maxQueueWaitMillis, List.of(), null, false);
+        this(name, targets, maxQueueWaitMillis, List.of(), null, false, true);
     }
 
     /** The version tags clients may ask for as {@code name@version}: the route's own and its rules'. */

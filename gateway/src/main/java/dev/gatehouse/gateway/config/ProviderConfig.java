@@ -9,9 +9,26 @@ import java.util.Map;
  * @param apiKey null for an endpoint that wants none (a self-hosted OpenAI-compatible server)
  * @param apiVersion Azure OpenAI's api-version query parameter; null elsewhere
  * @param aws        Bedrock's region and credentials; null elsewhere
+ * @param responsesApi whether the provider serves OpenAI's Responses API at {base-url}/responses, so
+ *                     Gatehouse's /v1/responses requests go to it unchanged (default: true for type openai)
+ * @param gcp        Vertex AI's project, location and credentials; null elsewhere
  */
 public record ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
-                             long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws) {
+                             long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws,
+                             boolean responsesApi, Gcp gcp) {
+
+    public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
+                          long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws) {
+        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, aws, null);
+    }
+
+    /** The Responses API at {base-url}/responses as the type's default (openai: yes). */
+    public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
+                          long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures, Aws aws,
+                          Gcp gcp) {
+        this(name, type, baseUrl, apiKey, apiVersion, timeoutMillis, headers, prices, failures, aws,
+                type == ProviderType.OPENAI, gcp);
+    }
 
     public ProviderConfig(String name, ProviderType type, String baseUrl, String apiKey, String apiVersion,
                           long timeoutMillis, Map<String, String> headers, Prices prices, Failures failures) {
@@ -72,11 +89,25 @@ public record ProviderConfig(String name, ProviderType type, String baseUrl, Str
         }
     }
 
+    /**
+     * A Google Cloud target (Vertex AI): its project and location, and the contents of the credentials
+     * file gatehouse.yaml names (a service-account key or any other Google credentials JSON), or null
+     * for Application Default Credentials.
+     */
+    public record Gcp(String project, String location, byte[] credentialsJson) {
+        @Override
+        public String toString() {
+            return "Gcp[project=" + project + ", location=" + location + ", credentials="
+                    + (credentialsJson == null ? "application default" : "file") + "]";
+        }
+    }
+
     @Override
     public String toString() {
         return "ProviderConfig[name=" + name + ", type=" + type.wireName() + ", baseUrl=" + baseUrl
                 + ", apiKey=" + (apiKey == null ? "none" : "***") + ", apiVersion=" + apiVersion
                 + ", timeoutMillis=" + timeoutMillis + ", headers=" + headers.keySet() + ", prices=" + prices
-                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + "]";
+                + ", failures=" + failures + (aws == null ? "" : ", aws=" + aws) + (gcp == null ? "" : ", gcp=" + gcp)
+                + ", responsesApi=" + responsesApi + "]";
     }
 }

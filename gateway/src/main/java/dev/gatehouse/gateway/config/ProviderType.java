@@ -10,7 +10,8 @@ public enum ProviderType {
     AZURE_OPENAI("azure-openai"),
     ANTHROPIC("anthropic"),
     GEMINI("gemini"),
-    BEDROCK("bedrock");
+    BEDROCK("bedrock"),
+    VERTEX("vertex");
 
     private final String wireName;
 

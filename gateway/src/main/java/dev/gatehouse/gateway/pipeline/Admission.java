@@ -19,16 +19,13 @@ import java.util.function.DoubleSupplier;
  * server have no limits.
  */
 final class Admission implements AutoCloseable {
-    private static final Admission UNLIMITED = new Admission(null, Budgets.Reservation.NONE, ConcurrencyLimiter.Slot.NONE, null);
+    private static final Admission UNLIMITED = new Admission(Budgets.Reservation.NONE, ConcurrencyLimiter.Slot.NONE, null);
 
-    private final RateLimiter limiter;
     private final Budgets.Reservation reservation;
     private final ConcurrencyLimiter.Slot slot;
     private final RateLimiter.Permit permit; // null when the caller has no rpm/tpm
 
-    private Admission(RateLimiter limiter, Budgets.Reservation reservation, ConcurrencyLimiter.Slot slot,
-                      RateLimiter.Permit permit) {
-        this.limiter = limiter;
+    private Admission(Budgets.Reservation reservation, ConcurrencyLimiter.Slot slot, RateLimiter.Permit permit) {
         this.reservation = reservation;
         this.slot = slot;
         this.permit = permit;
@@ -62,7 +59,7 @@ final class Admission implements AutoCloseable {
                     + ". Retry when one has finished.", 1);
         }
         try {
-            return new Admission(auth.limiter(), reservation, slot, rate(auth.limiter(), usage, caller, estimatedTokens, headers));
+            return new Admission(reservation, slot, rate(auth.limiter(), usage, caller, estimatedTokens, headers));
         } catch (RuntimeException e) {
             slot.close();
             reservation.release();
@@ -88,7 +85,7 @@ final class Admission implements AutoCloseable {
     /** The tokens the request really used (0 for an answer from the cache): they replace the estimate. */
     void settle(long tokens) {
         if (permit != null) {
-            limiter.settle(permit, tokens);
+            permit.settle(tokens);
         }
     }
 

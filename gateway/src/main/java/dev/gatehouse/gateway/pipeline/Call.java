@@ -9,6 +9,7 @@ import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.Identifiers;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.plugin.PluginContext;
 import dev.gatehouse.gateway.plugin.Plugins;
@@ -113,7 +114,14 @@ public final class Call {
     public Answer chat(ChatRequest request, CacheControl cacheControl) throws InterruptedException {
         Plugins.Applied plugged = pipeline.plugins.onRequest(request, new PluginContext(route, caller.limitId(),
                 caller.user() != null ? caller.user() : request.user())); // before the cache: it keys what models see
-        ChatRequest served = plugged.request();
+        // plugins read and rewrite the internal form only: with one at work, no target is sent the client's own body,
+        // so what only that body can say is refused rather than dropped
+        OriginalRequest original = request.original();
+        if (!plugged.none() && original != null && original.untranslated() != null) {
+            throw ApiException.unsupported(original.untranslated(), "'" + original.untranslated() + "' cannot be served "
+                    + "for this model: a plugin reads its requests, and plugins read only what every model understands.");
+        }
+        ChatRequest served = plugged.none() ? plugged.request() : plugged.request().withoutOriginal();
         wake(served.model());
         // after the plugins: what a budget holds is priced from what the model will be sent
         admit(TokenEstimate.of(served), () -> CostCeiling.of(served, pipeline.router.destinations(served.model()),

@@ -140,6 +140,11 @@ public final class Plugins {
     public record Applied(ChatRequest request, List<Step> steps) {
         record Step(GatehousePlugin plugin, ChatRequest request) {}
 
+        /** Whether no plugin applies to the request. */
+        public boolean none() {
+            return steps.isEmpty();
+        }
+
         /** The answer as the client should get it: the last plugin wraps the model's stream first. */
         public ChatStream onResponse(ChatStream response) {
             ChatStream out = response;

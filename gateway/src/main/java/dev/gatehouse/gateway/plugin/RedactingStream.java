@@ -73,6 +73,7 @@ final class RedactingStream implements ChatStream {
                     choices.keySet().stream().sorted().forEach(index -> pass(index, true));
                     ready.add(u);
                 }
+                case ChatEvent.Raw r -> { } // never here (plugins drop the original body); would carry unredacted text
             }
         }
         return ready.poll();

@@ -2,144 +2,63 @@ package dev.gatehouse.gateway.policy;
 
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.store.KeyStore;
-import dev.gatehouse.gateway.usage.UsageLog;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Map;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
-import java.util.logging.Logger;
 
 /**
  * Each key's money against its {@code max-budget-usd}, per {@code budget-period} (none: since the key
- * was made). A request is admitted only when the most it can cost fits in what is left: that amount
- * is reserved until the request ends and is then replaced by what it really cost, so requests
- * running at once cannot together spend past the budget.
- *
- * <p>Spend is counted in memory and read from the usage log when a key is first seen (the request
- * waits for that read, up to the store's timeout), and again in the background when the period turns
- * over and every {@link #REREAD}: a restart keeps what was spent, servers sharing one PostgreSQL store
- * see each other's spend within that time, and a store that stops answering never holds up a key
- * whose spend is known. A read never lowers the spend counted here (a usage row that could not be
- * written is still spent).
+ * was made). A request is admitted only when the most it can cost ({@link CostCeiling}) fits in what
+ * is left: that amount is reserved until the request ends and is then replaced by what it really
+ * cost, so requests running at once cannot together spend past the budget.
+ * {@link InMemoryBudgets} holds the reservations of this instance; {@code shared.RedisBudgets} those
+ * of every instance sharing one Redis.
  */
-public final class Budgets implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(Budgets.class.getName());
-    /** How stale a key's spend may get before the log is read again. */
-    static final Duration REREAD = Duration.ofSeconds(5);
-
-    /** One key's money in its current period; every field guarded by the account. */
-    private static final class Account {
-        final CompletableFuture<Void> firstRead = new CompletableFuture<>();
-        Instant periodStart;
-        double spent; // settled: as read from the log, plus what ended here since
-        double reserved; // held by requests in flight
-        Instant readAt;
-        boolean reading;
-        double settledWhileReading; // what ended here while a read ran: its rows may be missing from it
-    }
-
-    /** What one request holds of its key's budget until it ends. */
-    public static final class Reservation {
-        /** For callers without a budget: nothing held, nothing to settle. */
-        public static final Reservation NONE = new Reservation(null, 0);
-
-        private final Account account;
-        private final double held;
-        private boolean settled; // guarded by account
-
-        private Reservation(Account account, double held) {
-            this.account = account;
-            this.held = held;
-        }
-
-        /** Replaces what was held with what the request cost; only the first call counts. */
-        public void settle(double costUsd) {
-            if (account == null) {
-                return;
-            }
-            synchronized (account) {
-                if (settled) {
-                    return;
-                }
-                settled = true;
-                account.reserved -= held;
-                account.spent += costUsd;
-                if (account.reading) {
-                    account.settledWhileReading += costUsd;
-                }
-            }
-        }
-
-        /** Lets go of what is held if {@link #settle} was never called (the request's cost never became known). */
-        public void release() {
-            settle(0);
-        }
-    }
-
-    private final UsageLog log;
-    private final Clock clock;
-    private final Duration storeWait;
-    private final Map<String, Account> accounts = new ConcurrentHashMap<>();
-    // off the request threads: a read that waits on a hung store holds up only further reads
-    private final ExecutorService reads = Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().name("budget-reads").daemon().factory());
-
-    /**
-     * {@code log} null keeps spend in memory only (tests, or a server without a store); {@code storeWait}
-     * is how long a request waits for the spend of a key seen for the first time.
-     */
-    public Budgets(UsageLog log, Clock clock, Duration storeWait) {
-        this.log = log;
-        this.clock = clock;
-        this.storeWait = storeWait;
-    }
-
+public interface Budgets extends AutoCloseable {
     /**
      * Reserves the most the request can cost ({@code ceiling}, asked only of keys with a budget: it
      * refuses models without a price) or throws the 429 {@code insufficient_quota} that says why not.
      */
-    public Reservation reserve(KeyStore.Key key, DoubleSupplier ceiling) {
-        if (key == null || key.spec().maxBudgetUsd() == null) {
-            return Reservation.NONE;
-        }
-        double max = key.spec().maxBudgetUsd();
-        double most = ceiling.getAsDouble();
-        Account a = account(key);
-        synchronized (a) {
-            double committed = a.spent + a.reserved;
-            if (committed < max && committed + most <= max) {
-                a.reserved += most;
-                return new Reservation(a, most);
-            }
-            String why = a.spent >= max
-                    ? String.format("this key has spent $%.6f of its $%.6f budget", a.spent, max)
-                    : String.format("this request may cost up to $%.6f and this key has $%.6f left of its $%.6f budget"
-                            + " ($%.6f spent, $%.6f held by requests in flight); a lower max_tokens may fit",
-                            most, Math.max(0, max - committed), max, a.spent, a.reserved);
-            throw quotaExceeded(key, why);
-        }
-    }
+    Reservation reserve(KeyStore.Key key, DoubleSupplier ceiling);
 
     /** What the key has spent in its current period (not counting requests in flight). */
-    public double spent(KeyStore.Key key) {
-        Account a = account(key);
-        synchronized (a) {
-            return a.spent;
+    double spent(KeyStore.Key key);
+
+    @Override
+    void close();
+
+    /** What one request holds of its key's budget until it ends. */
+    interface Reservation {
+        /** For callers without a budget: nothing held, nothing to settle. */
+        Reservation NONE = cost -> { };
+
+        /** Replaces what was held with what the request cost; only the first call counts. */
+        void settle(double costUsd);
+
+        /** Lets go of what is held if {@link #settle} was never called (the request's cost never became known). */
+        default void release() {
+            settle(0);
         }
     }
 
-    private ApiException quotaExceeded(KeyStore.Key key, String why) {
-        Instant now = clock.instant();
+    /** The start of the key's current budget period (its creation when it has none). */
+    static Instant periodStart(KeyStore.Key key, Instant now) {
+        String period = key.spec().budgetPeriod();
+        return period == null ? key.createdAt() : BudgetPeriod.parse(period).start(key.createdAt(), now);
+    }
+
+    /**
+     * The 429 for a request that does not fit: {@code spent} settled and {@code reserved} held by
+     * requests in flight, against the key's budget, {@code most} being what this one may cost.
+     */
+    static ApiException quotaExceeded(KeyStore.Key key, Instant now, double spent, double reserved, double most) {
+        double max = key.spec().maxBudgetUsd();
+        String why = spent >= max
+                ? String.format("this key has spent $%.6f of its $%.6f budget", spent, max)
+                : String.format("this request may cost up to $%.6f and this key has $%.6f left of its $%.6f budget"
+                        + " ($%.6f spent, $%.6f held by requests in flight); a lower max_tokens may fit",
+                        most, Math.max(0, max - spent - reserved), max, spent, reserved);
         String period = key.spec().budgetPeriod();
         Integer retryAfter = null;
         String when = "; it has no budget period, so raise max-budget-usd to continue";
@@ -150,112 +69,5 @@ public final class Budgets implements AutoCloseable {
         }
         return new ApiException(429, "insufficient_quota", "insufficient_quota", null,
                 "You exceeded your current quota: " + why + when + ".", retryAfter);
-    }
-
-    /**
-     * The key's account, in the period holding now. A key seen for the first time waits for its spend
-     * to be read (a 503 when the store does not answer within {@code storeWait}; the next request tries
-     * again); a known key never waits: a new period starts at 0, and stale spend is read in the background.
-     */
-    private Account account(KeyStore.Key key) {
-        Instant now = clock.instant();
-        Instant start = periodStart(key, now);
-        Account fresh = new Account();
-        Account a = accounts.putIfAbsent(key.id(), fresh);
-        if (a == null) {
-            a = fresh;
-            synchronized (a) {
-                a.periodStart = start;
-                startRead(key, a);
-            }
-        }
-        try {
-            a.firstRead.get(storeWait.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException | ExecutionException | TimeoutException e) {
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            if (a.firstRead.isCompletedExceptionally()) {
-                accounts.remove(key.id(), a);
-            }
-            throw new ApiException(503, "server_error", "store_unavailable", null,
-                    "This key's spend cannot be read from the store now, so its budget cannot be checked; retry shortly.", 5);
-        }
-        synchronized (a) {
-            if (!a.periodStart.equals(start)) { // a new period: nothing spent in it yet, as far as this server knows
-                a.periodStart = start;
-                a.spent = 0;
-                startRead(key, a);
-            } else if (!now.isBefore(a.readAt.plus(REREAD))) {
-                startRead(key, a);
-            }
-        }
-        return a;
-    }
-
-    private Instant periodStart(KeyStore.Key key, Instant now) {
-        String period = key.spec().budgetPeriod();
-        return period == null ? key.createdAt() : BudgetPeriod.parse(period).start(key.createdAt(), now);
-    }
-
-    /** Reads the key's spend in its current period from the log, off this thread; call holding {@code a}. */
-    private void startRead(KeyStore.Key key, Account a) {
-        if (log == null) { // nothing to read: spend lives in memory only
-            a.readAt = clock.instant();
-            a.firstRead.complete(null);
-            return;
-        }
-        if (a.reading) {
-            return;
-        }
-        a.reading = true;
-        a.settledWhileReading = 0;
-        a.readAt = clock.instant(); // a failed read is tried again after REREAD, not on every request
-        Instant start = a.periodStart;
-        try {
-            reads.execute(() -> read(key, a, start));
-        } catch (RejectedExecutionException e) { // closed: keep counting in memory
-            a.reading = false;
-            a.firstRead.complete(null);
-        }
-    }
-
-    private void read(KeyStore.Key key, Account a, Instant start) {
-        double read = 0;
-        RuntimeException failed = null;
-        try {
-            log.flush(storeWait); // this server's own rows first, so the sum holds them
-            read = log.spent(key.id(), start);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failed = new IllegalStateException("interrupted");
-        } catch (RuntimeException e) {
-            failed = e;
-        }
-        synchronized (a) {
-            a.reading = false;
-            if (failed == null && a.periodStart.equals(start)) {
-                // rows of requests that ended during the read may be in the sum too: counted twice until the next read
-                a.spent = Math.max(a.spent, read + a.settledWhileReading);
-            }
-            a.settledWhileReading = 0;
-        }
-        if (failed == null) {
-            a.firstRead.complete(null);
-        } else if (!a.firstRead.completeExceptionally(failed)) {
-            LOG.warning("cannot read the spend of key " + key.id() + " (" + failed.getMessage()
-                    + "); counting in memory, trying again in " + REREAD.toSeconds() + " s");
-        }
-    }
-
-    /** Stops reading spend; waits a moment for a read under way (it ends on the store's timeout at worst). */
-    @Override
-    public void close() {
-        reads.shutdownNow();
-        try {
-            reads.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 }

@@ -9,9 +9,10 @@ import java.util.List;
  * targets ({@code default} for the route's own) and those targets in the order to try them.
  *
  * @param metricRoute the route as a metric label: never a name a client made up
+ * @param midStreamFailover whether a streamed answer that breaks is continued on the targets after it
  */
 public record Plan(String route, String rule, List<ModelRoute.Target> targets, long maxQueueWaitMillis,
-                   String metricRoute) {
+                   String metricRoute, boolean midStreamFailover) {
 
     /** How x-gatehouse-route and the usage log name it: {@code ROUTE:RULE}, e.g. {@code chat:eu}. */
     public String label() {

@@ -49,6 +49,8 @@ import java.util.stream.Stream;
  *     breaker's cooldown has passed (see {@link CircuitBreaker}); one breaker per provider, since a
  *     dead provider is dead for all its models.</li>
  * </ul>
+ * A streamed answer that breaks after its first event is continued on the targets after the one that
+ * broke (mid-stream failover, see {@link FailoverStream}), unless its route turns that off.
  * A name not in {@code models:} goes to the local model of that name, or with {@code provider/model}
  * straight to that provider. Before any of that, {@link #plan} picks which targets: the first of the
  * route's rules that the request meets, else the route's own (see {@link RuleMatching}); an alias or
@@ -227,7 +229,8 @@ public final class Router {
         String identity = route.sticky() ? attributes.stickyIdentity() : null;
         List<ModelRoute.Target> ordered = identity == null ? order(targets, random)
                 : order(targets, new SplittableRandom(stickySeed(identity, route.name(), rule)));
-        return new Plan(route.name(), rule, ordered, route.maxQueueWaitMillis(), resolved.metricRoute());
+        return new Plan(route.name(), rule, ordered, route.maxQueueWaitMillis(), resolved.metricRoute(),
+                route.midStreamFailover());
     }
 
     /**
@@ -236,14 +239,22 @@ public final class Router {
      * {@link RouteFailed} (the last error, with the targets passed over) after any fallback.
      */
     public Routed open(Plan plan, ChatRequest request) throws InterruptedException {
-        List<String> fallbacks = new ArrayList<>();
-        ApiException last = null; // the last failure of a target
-        ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
-        List<ModelRoute.Target> targets = plan.targets();
-        if (targets.isEmpty()) { // a rule whose providers were all skipped at start
+        if (plan.targets().isEmpty()) { // a rule whose providers were all skipped at start
             throw new ApiException(503, "server_error", "backend_unavailable", null,
                     "No target for model '" + request.model() + "' is available.", null);
         }
+        return open(request, plan, plan.targets(), null);
+    }
+
+    /**
+     * Tries {@code targets} in order; {@code partial} is null for the client's request, or the text of an
+     * answer a target broke off, which the targets are asked to continue ({@link FailoverStream}).
+     */
+    private Routed open(ChatRequest request, Plan plan, List<ModelRoute.Target> targets, String partial)
+            throws InterruptedException {
+        List<String> fallbacks = new ArrayList<>();
+        ApiException last = null; // the last failure of a target
+        ApiException refusal = null; // the first target's refusal of a parameter it cannot serve
         Integer exceededContext = null; // the largest known context that answered context_length_exceeded
         int retries = 0;
         for (int i = 0; i < targets.size(); i++) {
@@ -299,7 +310,9 @@ public final class Router {
             boolean judged = false; // whether the breaker heard how the target did; a half-open trial must be let go either way
             long start = System.nanoTime();
             try {
-                stream = backend.open(request.withModel(target.isLocal() ? target.local() : target.model()));
+                String model = target.isLocal() ? target.local() : target.model();
+                ChatRequest asked = partial == null ? request : Continuation.of(request, partial, backend.prefills(model));
+                stream = backend.open(asked.withModel(model));
                 ChatEvent first = stream.next();
                 metrics.attempt(meterName, "ok", System.nanoTime() - start);
                 metrics.routed(plan.metricRoute(), plan.rule(), meterName);
@@ -307,8 +320,14 @@ public final class Router {
                     breaker.success();
                     judged = true;
                 }
-                return new Routed(new PeekedStream(first, stream, () -> metrics.answered(meterName, System.nanoTime() - start)),
-                        label, List.copyOf(fallbacks));
+                ChatStream answer = new PeekedStream(first, stream, () -> metrics.answered(meterName, System.nanoTime() - start));
+                List<ModelRoute.Target> rest = targets.subList(i + 1, targets.size());
+                if (request.stream() && plan.midStreamFailover() && !rest.isEmpty() && Continuation.possible(request)) {
+                    String before = partial == null ? "" : partial;
+                    answer = new FailoverStream(answer, before, text -> open(request, plan, rest, text).stream(),
+                            () -> metrics.fallback(meterName, "mid_stream"));
+                }
+                return new Routed(answer, label, List.copyOf(fallbacks));
             } catch (ApiException e) {
                 if (stream != null) {
                     stream.close();

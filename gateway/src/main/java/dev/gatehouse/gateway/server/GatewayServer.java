@@ -9,6 +9,7 @@ import dev.gatehouse.gateway.api.responses.ResponsesApi;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
+import dev.gatehouse.gateway.cache.AnswerStore;
 import dev.gatehouse.gateway.cache.ResponseCache;
 import dev.gatehouse.gateway.cache.SemanticCache;
 import dev.gatehouse.gateway.config.CacheConfig;
@@ -88,6 +89,7 @@ public final class GatewayServer implements AutoCloseable {
         private UsageRecorder usage;
         private CacheConfig cache = CacheConfig.OFF;
         private SemanticCacheConfig semanticCache = SemanticCacheConfig.OFF;
+        private AnswerStore answers; // null: in this instance's memory
         private String metricsToken;
         private LocalStore store;
         private HubClient hub;
@@ -142,6 +144,12 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** Where the response cache keeps answers when it is on: Redis shared by several instances; default this one's memory. */
+        public Builder answers(AnswerStore answers) {
+            this.answers = answers;
+            return this;
+        }
+
         /** {@code metrics.token}: what a scrape of /metrics must present as a bearer token; null: /metrics is open. */
         public Builder metricsToken(String token) {
             this.metricsToken = token;
@@ -176,7 +184,7 @@ public final class GatewayServer implements AutoCloseable {
         public GatewayServer start() {
             Router r = router != null ? router : Router.localOnly(models, registry);
             UsageRecorder u = usage != null ? usage : UsageRecorder.inMemory(registry);
-            ResponseCache responses = ResponseCache.of(cache, registry);
+            ResponseCache responses = answers == null ? ResponseCache.of(cache, registry) : ResponseCache.of(cache, registry, answers);
             models.onChange(responses::forget); // a reloaded or unloaded model's cached answers are not its answers
             RecentTraffic traffic = new RecentTraffic();
             SemanticCache semantic = SemanticCache.of(semanticCache, models::embedOne, registry);

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway.usage;
 
 import dev.gatehouse.gateway.metrics.MeterCache;
 import dev.gatehouse.gateway.policy.Budgets;
+import dev.gatehouse.gateway.policy.InMemoryBudgets;
 import dev.gatehouse.gateway.store.KeyStore;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -31,9 +32,14 @@ public final class UsageRecorder implements AutoCloseable {
 
     /** {@code labelSecret} ({@code metrics.label-secret}) keys the HMAC of JWT user labels; null: random per start. */
     public UsageRecorder(Pricing pricing, UsageLog log, Clock clock, MeterRegistry registry, String labelSecret) {
+        this(pricing, log, inMemoryBudgets(log, clock), registry, labelSecret);
+    }
+
+    /** With the budgets given: this instance's own, or shared with others through Redis. It owns them from here. */
+    public UsageRecorder(Pricing pricing, UsageLog log, Budgets budgets, MeterRegistry registry, String labelSecret) {
         this.pricing = pricing;
         this.log = log;
-        this.budgets = new Budgets(log, clock, log == null ? Duration.ZERO : log.timeout());
+        this.budgets = budgets;
         this.registry = registry;
         this.labels = new CallerLabels(labelSecret);
         this.spend = new MeterCache<>(tags -> Counter.builder("gatehouse.spend.usd")
@@ -49,6 +55,11 @@ public final class UsageRecorder implements AutoCloseable {
             Gauge.builder("gatehouse.usage.queue.rows", log, UsageLog::queuedRows)
                     .description("Usage rows waiting to be written to the store").register(registry);
         }
+    }
+
+    /** Budgets counted by this instance, its spend read from {@code log} (null: in memory only). */
+    public static Budgets inMemoryBudgets(UsageLog log, Clock clock) {
+        return new InMemoryBudgets(log, clock, log == null ? Duration.ZERO : log.timeout());
     }
 
     public static UsageRecorder inMemory(MeterRegistry registry) {

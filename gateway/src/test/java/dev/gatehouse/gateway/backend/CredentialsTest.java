@@ -18,6 +18,7 @@ class CredentialsTest {
             "sk-or-v1-0123456789abcdef0123456789abcdef",       // OpenRouter
             "sk-abc1***********************wxyz",              // OpenAI's own partial quote
             "AIzaSyA-1234567890abcdefghijklmnopqrstu",         // Google
+            "ya29.a0AfH6SMBx-Ab3dEf6hIj9kLmN0pQrSt.UvWxYz0123", // a Google OAuth2 access token (Vertex AI)
             "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEifQ.c2lnbmF0dXJlLWJ5dGVz", // a JWT
             "0123456789abcdef0123456789abcdef",                // Azure: 32 hex digits
             "gsk_Ab3dEf6hIj9kLmN0pQrStUvWxYz0123456789abcdefgh", // Groq, any other long key shape

@@ -32,8 +32,12 @@ class ResponseCacheTest {
 
     private final AtomicLong nanos = new AtomicLong();
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    private final ResponseCache cache = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, false), registry,
-            nanos::get);
+    private final ResponseCache cache = inMemory(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, false));
+
+    /** A cache in memory on the test's clock. */
+    private ResponseCache inMemory(CacheConfig config) {
+        return ResponseCache.of(config, registry, new InMemoryAnswers(config, nanos::get));
+    }
 
     private static ChatRequest chat(String content, Integer maxTokens, float temperature, Long seed) {
         return new ChatRequest("m", List.of(new Message("user", content)), null, maxTokens,
@@ -240,7 +244,7 @@ class ResponseCacheTest {
         assertEquals(Result.MISS, cache.lookup(greedy("hi"), CacheControl.USE, null, "m:default").result());
         assertEquals(Result.HIT, answer(greedy("hi")), "the same caller still gets its answer");
 
-        ResponseCache shared = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, true), registry, nanos::get);
+        ResponseCache shared = inMemory(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, true));
         drain(shared.lookup(greedy("hi"), CacheControl.USE, "key_a", "m:default").record(new FakeBackend(ANSWER)));
         assertEquals(Result.HIT, shared.lookup(greedy("hi"), CacheControl.USE, "key_b", "m:default").result());
         assertEquals(Result.MISS, shared.lookup(greedy("hi"), CacheControl.USE, "key_b", "m:eu").result(),
@@ -249,7 +253,7 @@ class ResponseCacheTest {
 
     @Test
     void theCapIsInBytesNotEntries() throws Exception {
-        ResponseCache small = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 100_000, false), registry, nanos::get);
+        ResponseCache small = inMemory(new CacheConfig(true, Duration.ofSeconds(60), 100_000, false));
         List<ChatEvent> big = List.of(new ChatEvent.Delta(0, "x".repeat(20_000), null), new ChatEvent.Finish(0, FinishReason.STOP));
         for (int i = 0; i < 5; i++) {
             drain(small.lookup(greedy("big " + i), CacheControl.USE, "k", "m:default").record(new FakeBackend(big)));
@@ -258,7 +262,7 @@ class ResponseCacheTest {
                 .filter(i -> small.lookup(greedy("big " + i), CacheControl.USE, "k", "m:default").hit()).count();
         assertTrue(kept >= 1 && kept <= 2, "five 40 kB answers under a 100 kB cap: " + kept + " kept");
 
-        ResponseCache roomy = ResponseCache.of(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, false), registry, nanos::get);
+        ResponseCache roomy = inMemory(new CacheConfig(true, Duration.ofSeconds(60), 1L << 20, false));
         for (int i = 0; i < 2000; i++) { // small answers (~400 bytes each): far more than an entry count would allow
             drain(roomy.lookup(greedy("small " + i), CacheControl.USE, "k", "m:default").record(new FakeBackend(ANSWER)));
         }

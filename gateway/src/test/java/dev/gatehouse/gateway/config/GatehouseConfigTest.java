@@ -11,6 +11,7 @@ import dev.gatehouse.gateway.backend.local.tools.ToolFormat;
 import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.EngineConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -239,6 +240,7 @@ class GatehouseConfigTest {
         assertMessage(expected, route.formatted("context-length: 128k"), env);
         assertMessage(expected, route.formatted("context-length: 4096.5"), env);
         assertMessage(expected, route.formatted("context-length: 99999999999"), env);
+        assertMessage("local.m.prefix-cache must be true or false", "local: {m: {prefix-cache: 'no'}}", env);
         assertMessage("models[0].targets[0]: unknown key 'context-len'", route.formatted("context-len: 4096"), env);
         assertMessage("models[0].targets[0].context-length: a local target's context is its engine's max-model-length",
                 "models: [{name: m, targets: [{local: x, context-length: 4096}]}]", env);
@@ -248,13 +250,14 @@ class GatehouseConfigTest {
     void localEngineLimitsOverrideTheCommandLineKeyByKey() {
         GatehouseConfig c = GatehouseConfig.parse("""
                 local:
-                  big:   {max-running: 16, max-waiting: 128, max-model-length: 4096, kv-cache-mb: 2048, step-token-budget: 512}
+                  big:   {max-running: 16, max-waiting: 128, max-model-length: 4096, kv-cache-mb: 2048, step-token-budget: 512, prefix-cache: false}
                   small: {kv-cache-mb: 64}
                   wide:  {max-running: 300}
                 """, Map.of());
         EngineConfig base = EngineConfig.defaults().withMaxModelLength(1024);
 
-        assertEquals(new EngineConfig(16, 128, 4096, 2048L << 20, 512, base.maxPendingEvents()), c.engineConfig("big", base));
+        assertEquals(new EngineConfig(16, 128, 4096, 2048L << 20, 512, base.maxPendingEvents(), false), c.engineConfig("big", base));
+        assertTrue(c.engineConfig("small", base).prefixCache(), "the prefix cache is on unless turned off");
         assertEquals(base.withKvCacheBytes(64L << 20), c.engineConfig("small", base), "unset keys keep the command line's");
         assertEquals(300, c.engineConfig("wide", base).stepTokenBudget(), "the step budget rises to max-running");
         assertEquals(base, c.engineConfig("not-configured", base));
@@ -266,12 +269,15 @@ class GatehouseConfigTest {
                 local:
                   second-gpu: {device: "cuda:1", dtype: float32}
                   half:       {dtype: float16}
+                  exact:      {weights-dtype: f32}
                 """, Map.of());
-        assertEquals(new LocalStore.Placement(DeviceChoice.cuda(1), DtypeChoice.FLOAT32), c.placement("second-gpu", DeviceChoice.AUTO));
-        assertEquals(new LocalStore.Placement(DeviceChoice.CUDA, DtypeChoice.FLOAT16), c.placement("half", DeviceChoice.CUDA));
-        assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO), c.placement("other", DeviceChoice.CPU));
+        assertEquals(new LocalStore.Placement(DeviceChoice.cuda(1), DtypeChoice.FLOAT32, WeightsDtype.AUTO), c.placement("second-gpu", DeviceChoice.AUTO));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CUDA, DtypeChoice.FLOAT16, WeightsDtype.AUTO), c.placement("half", DeviceChoice.CUDA));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, WeightsDtype.AUTO), c.placement("other", DeviceChoice.CPU));
+        assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, WeightsDtype.F32), c.placement("exact", DeviceChoice.CPU));
         Map<String, String> env = Map.of();
         assertMessage("local.x.device: device must be auto, cpu, cuda or cuda:N, not 'gpu1'", "local: {x: {device: gpu1}}", env);
+        assertMessage("local.x.weights-dtype: weights-dtype must be auto or f32, not 'bf16'", "local: {x: {weights-dtype: bf16}}", env);
         assertMessage("local.x.device must be a string", "local: {x: {device: 1}}", env);
         assertMessage("local.x.dtype: dtype bfloat16 is not supported", "local: {x: {dtype: bfloat16}}", env);
     }

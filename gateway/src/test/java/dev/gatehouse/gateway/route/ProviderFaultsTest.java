@@ -35,7 +35,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Each cloud provider failing the way real ones fail, seen through the router by the official OpenAI
  * SDK: error statuses with the provider's own bodies (from the mocks), and broken connections (from
  * a {@link FlakyProxy} between Gatehouse and each mock). Every route is "the provider, then a backup
- * OpenAI-compatible server", so a fallback shows as the backup answering.
+ * OpenAI-compatible server", so a fallback shows as the backup answering. Mid-stream failover is off
+ * on these routes, so a break after the first word shows as it reaches the client without it
+ * (MidStreamFailoverTest has it on).
  */
 class ProviderFaultsTest {
     private static final long TIMEOUT_MILLIS = 1_000;
@@ -107,10 +109,13 @@ class ProviderFaultsTest {
                   backup: {type: openai-compatible, base-url: %s, api-key: ${BACKUP_KEY}}
                 models:
                   - name: openai-first
+                    mid-stream-failover: false
                     targets: [{provider: openai, model: gpt-4o-mini}, {provider: backup, model: backup-model}]
                   - name: anthropic-first
+                    mid-stream-failover: false
                     targets: [{provider: anthropic, model: claude-3-5-haiku-latest}, {provider: backup, model: backup-model}]
                   - name: gemini-first
+                    mid-stream-failover: false
                     targets: [{provider: gemini, model: gemini-2.0-flash}, {provider: backup, model: backup-model}]
                 """.formatted(openaiLink.root(), TIMEOUT_MILLIS, anthropicLink.root(), TIMEOUT_MILLIS, geminiLink.root(),
                         TIMEOUT_MILLIS, backup.baseUrl()),

@@ -104,6 +104,11 @@ class GatewayServerTest {
         int promptTokens = server.chatPromptTokens(List.of(new ChatMessage("user", "t20 t21")));
         assertEquals(promptTokens, value(scrape, "gatehouse_engine_prompt_tokens_total", model));
         assertTrue(chat.body().contains("\"prompt_tokens\":" + promptTokens), chat.body());
+        assertEquals(promptTokens, value(scrape, "gatehouse_engine_prefix_cache_query_tokens_total", model));
+        assertEquals(0, value(scrape, "gatehouse_engine_prefix_cache_hit_tokens_total", model), "the first prompt found nothing cached");
+        assertEquals(0, value(scrape, "gatehouse_engine_prefix_cache_hit_ratio", model));
+        assertTrue(value(scrape, "gatehouse_engine_prefix_cache_blocks", model) >= 0);
+        assertEquals(0, value(scrape, "gatehouse_engine_preemptions_total", model));
     }
 
     @Test

@@ -65,6 +65,24 @@ class UsageLogTest {
     }
 
     @Test
+    void aTrickleOfRowsIsOnDiskWithinMomentsWithoutAFlush() throws Exception {
+        try (UsageLog log = UsageLog.open(database())) {
+            for (int i = 0; i < 20; i++) { // a request every 5 ms: the writer lets them share transactions
+                log.record(row(T0.plusMillis(i), "key_a", "chat", "local:tiny", 1, 1, 0, 200));
+                Thread.sleep(5);
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos(); // well under a second, unless the machine is busy
+            long rows = 0;
+            while (rows < 20 && System.nanoTime() < deadline) {
+                rows = log.summary(T0, T0.plusSeconds(60), UsageLog.GroupBy.KEY).stream()
+                        .mapToLong(UsageLog.Summary::requests).sum();
+                Thread.sleep(10);
+            }
+            assertEquals(20, rows);
+        }
+    }
+
+    @Test
     void aLogFromBeforeRoutingRulesGainsTheRuleColumnAndKeepsItsRows() throws Exception {
         try (Connection c = database().connect(); java.sql.Statement s = c.createStatement()) {
             c.setAutoCommit(true);
@@ -84,24 +102,6 @@ class UsageLogTest {
             List<UsageLog.Summary> byRule = log.summary(T0, T0.plusSeconds(60), UsageLog.GroupBy.RULE);
             assertEquals(List.of("null 1", "chat:eu 1"), byRule.stream().map(r -> r.group() + " " + r.requests()).toList(),
                     "the old row has no rule; the new one has its own");
-        }
-    }
-
-    @Test
-    void aTrickleOfRowsIsOnDiskWithinMomentsWithoutAFlush() throws Exception {
-        try (UsageLog log = UsageLog.open(database())) {
-            for (int i = 0; i < 20; i++) { // a request every 5 ms: the writer lets them share transactions
-                log.record(row(T0.plusMillis(i), "key_a", "chat", "local:tiny", 1, 1, 0, 200));
-                Thread.sleep(5);
-            }
-            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos(); // well under a second, unless the machine is busy
-            long rows = 0;
-            while (rows < 20 && System.nanoTime() < deadline) {
-                rows = log.summary(T0, T0.plusSeconds(60), UsageLog.GroupBy.KEY).stream()
-                        .mapToLong(UsageLog.Summary::requests).sum();
-                Thread.sleep(10);
-            }
-            assertEquals(20, rows);
         }
     }
 

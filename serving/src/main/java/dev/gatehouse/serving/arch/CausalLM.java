@@ -13,8 +13,8 @@ public interface CausalLM extends AutoCloseable {
     /** The dtype weights, activations and the cache use on this model's device. */
     DataType dtype();
 
-    /** A cache for {@code slots} concurrent sequences of up to {@code maxLength} positions. */
-    KvCache newCache(int slots, int maxLength);
+    /** A cache of {@code blocks} blocks of {@link KvCache#BLOCK_SIZE} positions, shared by the sequences it serves. */
+    KvCache newCache(int blocks);
 
     /**
      * Runs the batch's new tokens through the model, storing their keys and values in the cache.

@@ -10,8 +10,10 @@ abstract class DecoderModel implements CausalLM {
     protected final NDManager manager;
     protected final DataType dtype;
 
-    /** @param dtype FLOAT16 or FLOAT32: DJL 0.36 aborts the JVM on any BFLOAT16 tensor it creates or casts to */
-    DecoderModel(ModelConfig cfg, NDManager manager, DataType dtype) {
+    /** The loader's dtype is FLOAT16 or FLOAT32: DJL 0.36 aborts the JVM on any BFLOAT16 tensor it creates or casts to */
+    DecoderModel(ModelConfig cfg, WeightLoader weights) {
+        NDManager manager = weights.manager();
+        DataType dtype = weights.dtype();
         if (dtype != DataType.FLOAT16 && dtype != DataType.FLOAT32) {
             throw new IllegalArgumentException("a decoder computes in float16 or float32, not " + dtype);
         }
@@ -31,8 +33,8 @@ abstract class DecoderModel implements CausalLM {
     }
 
     @Override
-    public KvCache newCache(int slots, int maxLength) {
-        return new KvCache(manager, cfg.numLayers(), slots, cfg.numKvHeads(), maxLength, cfg.headDim(), dtype);
+    public KvCache newCache(int blocks) {
+        return new KvCache(manager, cfg.numLayers(), blocks, cfg.numKvHeads(), cfg.headDim(), dtype);
     }
 
     @Override

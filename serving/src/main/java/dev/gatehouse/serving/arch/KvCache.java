@@ -7,25 +7,35 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * Keys and values of every layer, preallocated as [slots, kvHeads, maxLength, headDim] so a step
- * writes its new positions in place and reads a view: no copy grows with the sequence. A sequence
- * owns one slot for its lifetime and zeroes it in its first forward pass ({@link #clear}); the
- * attention mask hides positions past its length.
+ * Keys and values of every layer in a pool of fixed-size blocks ({@link #BLOCK_SIZE} positions
+ * each), as in vLLM's paged attention: a sequence holds a table of blocks that grows with it, so
+ * memory follows the tokens in use, and sequences that share a prompt prefix can share its blocks.
+ *
+ * <p>Each layer's pool is one tensor [kvHeads, (blocks + 1) x BLOCK_SIZE, headDim]: a step writes
+ * its new positions with one indexed put, and attention reads the batch's positions with one gather
+ * ([batch, kvHeads, span, headDim]); a single sequence whose blocks are consecutive is read as a
+ * view instead (no copy), each head's positions contiguous as attention reads them. The extra block at the end stays zero: a shorter sequence's
+ * positions past its length read it (the mask hides them), so what a block's last owner left there,
+ * even an inf or NaN from an FP16 overflow, is never read (0 x NaN would be NaN).
  */
 public final class KvCache implements AutoCloseable {
+    /** Positions per block: small enough that a short sequence wastes little, large enough to keep tables short. */
+    public static final int BLOCK_SIZE = 16;
+
     private final NDManager manager;
     private final NDArray[] keys;
     private final NDArray[] values;
-    private final int slots;
-    private final int maxLength;
+    private final int blocks;
 
-    public KvCache(NDManager parent, int layers, int slots, int kvHeads, int maxLength, int headDim, DataType dtype) {
+    public KvCache(NDManager parent, int layers, int blocks, int kvHeads, int headDim, DataType dtype) {
+        if (blocks < 1) {
+            throw new IllegalArgumentException("a KV cache needs at least one block, got " + blocks);
+        }
         this.manager = parent.newSubManager();
-        this.slots = slots;
-        this.maxLength = maxLength;
+        this.blocks = blocks;
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
-        Shape shape = new Shape(slots, kvHeads, maxLength, headDim);
+        Shape shape = new Shape(kvHeads, (long) (blocks + 1) * BLOCK_SIZE, headDim);
         for (int i = 0; i < layers; i++) {
             keys[i] = manager.zeros(shape, dtype);
             values[i] = manager.zeros(shape, dtype);
@@ -37,100 +47,106 @@ public final class KvCache implements AutoCloseable {
         return 2L * layers * kvHeads * headDim * dtype.getNumOfBytes();
     }
 
-    public int slots() {
-        return slots;
+    /** Blocks that hold {@code positions} positions. */
+    public static int blocksFor(int positions) {
+        return (positions + BLOCK_SIZE - 1) / BLOCK_SIZE;
     }
 
-    public int maxLength() {
-        return maxLength;
+    /** A table of consecutive blocks {@code first, first + 1, ...} holding {@code positions} positions. */
+    public static int[] consecutiveBlocks(int first, int positions) {
+        int[] table = new int[blocksFor(positions)];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = first + i;
+        }
+        return table;
+    }
+
+    /** Blocks sequences can hold (the zero block is not one of them). */
+    public int blocks() {
+        return blocks;
     }
 
     /**
-     * Zeroes a slot for the sequence that has just taken it. The mask gives stale positions zero weight, but
-     * 0 x NaN is NaN: an inf or NaN a previous sequence left (an FP16 overflow on GPU) would
-     * otherwise poison the next one.
+     * Where one step writes and reads in the pool, worked out once and shared by every layer:
+     * {@code write} (the pool rows of the new positions, [batch x tokensPerSeq]) and {@code gather}
+     * (the rows of every sequence's positions up to the span, [batch x span]; null when {@code view}
+     * is the first row of one consecutive run that is read as a view).
      */
-    public void clear(int slot) {
-        NDIndex whole = new NDIndex().addIndices(slot);
-        for (int i = 0; i < keys.length; i++) {
-            keys[i].set(whole, 0);
-            values[i].set(whole, 0);
-        }
-    }
+    record Positions(StepBatch batch, StepUploads.Ref write, StepUploads.Ref gather, int view) {
 
-    /**
-     * Where one step writes and reads in the cache, worked out once and shared by every layer:
-     * {@code scatterSlots}/{@code scatterStarts} (decode of several sequences: cache[slot_b, :,
-     * start_b, :] = new[b] in one op; null otherwise) and {@code gatherSlots} (the batch's slots when
-     * they are not contiguous, else null: read as one view).
-     */
-    record Positions(StepBatch batch, StepUploads.Ref scatterSlots, StepUploads.Ref scatterStarts,
-                     StepUploads.Ref gatherSlots) {
-
-        NDIndex scatter() {
-            return scatterSlots == null ? null : new NDIndex("{}, :, {}", scatterSlots.get(), scatterStarts.get());
-        }
-
-        NDIndex read() {
-            int[] s = batch.slots();
-            return gatherSlots == null
-                    ? new NDIndex().addSliceDim(s[0], s[0] + s.length).addAllDim().addSliceDim(0, batch.span())
-                    : new NDIndex("{}, :, :" + batch.span(), gatherSlots.get());
+        NDArray read(NDArray pool, NDManager into) {
+            int span = batch.span();
+            if (gather == null) {
+                return pool.get(into, new NDIndex().addAllDim().addSliceDim(view, view + span)).expandDims(0);
+            }
+            NDArray rows = pool.get(into, new NDIndex(":, {}", gather.get())); // [kvHeads, batch x span, headDim]
+            Shape s = rows.getShape();
+            return rows.reshape(s.get(0), batch.batchSize(), span, s.get(2)).transpose(1, 0, 2, 3);
         }
     }
 
     /** The step's positions; their index arrays go with the step's other inputs. */
     Positions positions(StepBatch batch, StepUploads uploads) {
         int t = batch.tokensPerSeq();
-        for (int b = 0; b < batch.batchSize(); b++) {
-            if (batch.starts()[b] + t > maxLength) {
-                throw new IllegalStateException("sequence exceeds the KV cache length " + maxLength);
+        int span = batch.span();
+        int n = batch.batchSize();
+        int[] write = new int[n * t];
+        for (int b = 0; b < n; b++) {
+            int[] table = batch.blockTables()[b];
+            int start = batch.starts()[b];
+            if (blocksFor(start + t) > table.length) {
+                throw new IllegalStateException("sequence " + b + " writes position " + (start + t - 1) + " but holds "
+                        + table.length + " blocks of " + BLOCK_SIZE);
+            }
+            for (int j = 0; j < t; j++) {
+                write[b * t + j] = row(table, start + j);
             }
         }
-        StepUploads.Ref scatterSlots = null;
-        StepUploads.Ref scatterStarts = null;
-        if (t == 1 && batch.batchSize() > 1) {
-            Shape n = new Shape(batch.batchSize());
-            scatterSlots = uploads.ints(batch.slots(), n);
-            scatterStarts = uploads.ints(batch.starts(), n);
+        StepUploads.Ref writeRef = uploads.ints(write, new Shape(write.length));
+        if (n == 1 && consecutive(batch.blockTables()[0], blocksFor(span))) {
+            return new Positions(batch, writeRef, null, row(batch.blockTables()[0], 0));
         }
-        int[] s = batch.slots();
-        boolean contiguous = true;
-        for (int b = 1; b < s.length; b++) {
-            contiguous &= s[b] == s[0] + b;
+        int zero = blocks * BLOCK_SIZE;
+        int[] gather = new int[n * span];
+        for (int b = 0; b < n; b++) {
+            int[] table = batch.blockTables()[b];
+            int length = batch.starts()[b] + t;
+            for (int p = 0; p < span; p++) {
+                gather[b * span + p] = p < length ? row(table, p) : zero;
+            }
         }
-        // Contiguous slots are read as a view; scattered ones are gathered through an index array (a copy).
-        StepUploads.Ref gather = contiguous ? null : uploads.ints(s, new Shape(s.length));
-        return new Positions(batch, scatterSlots, scatterStarts, gather);
+        return new Positions(batch, writeRef, uploads.ints(gather, new Shape(gather.length)), -1);
+    }
+
+    private int row(int[] table, int position) {
+        int block = table[position / BLOCK_SIZE];
+        if (block < 0 || block >= blocks) {
+            throw new IllegalStateException("block " + block + " outside the pool of " + blocks);
+        }
+        return block * BLOCK_SIZE + position % BLOCK_SIZE;
+    }
+
+    private static boolean consecutive(int[] table, int count) {
+        for (int i = 1; i < count; i++) {
+            if (table[i] != table[0] + i) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Stores this step's keys and values, each [batch, tokensPerSeq, kvHeads, headDim]. */
     void write(int layer, NDArray k, NDArray v, Positions at) {
-        StepBatch batch = at.batch();
-        NDIndex scatter = at.scatter();
-        if (scatter != null) {
-            keys[layer].set(scatter, k.squeeze(1));
-            values[layer].set(scatter, v.squeeze(1));
-            return;
-        }
-        int t = batch.tokensPerSeq();
-        for (int b = 0; b < batch.batchSize(); b++) {
-            int start = batch.starts()[b];
-            NDIndex slice = new NDIndex().addIndices(batch.slots()[b]).addAllDim().addSliceDim(start, start + t);
-            keys[layer].set(slice, sequence(k, b, batch));
-            values[layer].set(slice, sequence(v, b, batch));
-        }
+        NDIndex rows = new NDIndex(":, {}", at.write().get());
+        Shape shape = k.getShape();
+        Shape flat = new Shape(shape.get(0) * shape.get(1), shape.get(2), shape.get(3));
+        keys[layer].set(rows, k.reshape(flat).transpose(1, 0, 2));
+        values[layer].set(rows, v.reshape(flat).transpose(1, 0, 2));
     }
 
-    /** Sequence b's rows of a [batch, tokens, kvHeads, headDim] tensor as [kvHeads, tokens, headDim]. */
-    private static NDArray sequence(NDArray x, int b, StepBatch batch) {
-        NDArray rows = batch.batchSize() == 1 ? x.squeeze(0) : x.get(b);
-        return rows.transpose(1, 0, 2);
-    }
-
-    /** Keys (index 0) or values (1) of the batch's slots up to the step's span: [batch, kvHeads, span, headDim]. */
+    /** Keys (index 0) or values (1) of the batch's positions up to the step's span: [batch, kvHeads, span, headDim]. */
     NDArray read(int layer, int which, Positions at, NDManager into) {
-        return (which == 0 ? keys[layer] : values[layer]).get(into, at.read());
+        return at.read(which == 0 ? keys[layer] : values[layer], into);
     }
 
     @Override

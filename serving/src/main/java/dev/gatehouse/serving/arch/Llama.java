@@ -8,7 +8,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.gatehouse.serving.load.ModelConfig;
-import dev.gatehouse.serving.load.ModelWeights;
 
 /**
  * The Llama family: Llama 2/3 (with llama3 rope scaling), Mistral (sliding window), Qwen2 (q/k/v
@@ -16,30 +15,30 @@ import dev.gatehouse.serving.load.ModelWeights;
  * rotary positions and grouped-query heads, RMSNorm, SwiGLU MLP.
  *
  * <p>At load, q/k/v projections are concatenated into one matrix and gate/up into another, so a
- * layer runs three matmuls in place of seven.
+ * layer runs three matmuls in place of seven (for 16-bit weights kept as stored, without a copy).
  */
 public final class Llama extends DecoderModel {
     private final Rope rope;
-    private final NDArray embed;
+    private final Weight embed;
     private final NDArray finalNorm;
-    private final NDArray lmHead;
+    private final Weight lmHead;
     private final Layer[] layers;
     private final boolean usesFullAttention; // some layer is not windowed (Mistral and Qwen may window all or some)
 
-    private record Layer(NDArray inputNorm, NDArray qkv, NDArray qkvBias, NDArray qkNorm, NDArray out, NDArray outBias,
-                         NDArray postNorm, NDArray gateUp, NDArray down) {}
+    private record Layer(NDArray inputNorm, Weight qkv, NDArray qkvBias, NDArray qkNorm, Weight out, NDArray outBias,
+                         NDArray postNorm, Weight gateUp, Weight down) {}
 
-    public Llama(ModelConfig cfg, ModelWeights w, NDManager manager, DataType dtype) {
-        super(cfg, manager, dtype);
+    public Llama(ModelConfig cfg, WeightLoader w) {
+        super(cfg, w);
         this.rope = new Rope(cfg.headDim(), cfg.ropeTheta(), cfg.ropeScaling(), manager, dtype);
         long hidden = cfg.hiddenSize();
         long q = (long) cfg.numHeads() * cfg.headDim();
         long kv = (long) cfg.numKvHeads() * cfg.headDim();
         long inter = cfg.intermediateSize();
-        embed = w.load("model.embed_tokens.weight", manager, dtype, cfg.vocabSize(), hidden);
-        finalNorm = w.load("model.norm.weight", manager, dtype, hidden);
+        embed = w.matrix("model.embed_tokens.weight", cfg.vocabSize(), hidden);
+        finalNorm = w.tensor("model.norm.weight", hidden);
         // untied without lm_head.weight is refused (the load names the missing tensor), never run on the embeddings
-        lmHead = cfg.tieWordEmbeddings() ? embed : w.load("lm_head.weight", manager, dtype, cfg.vocabSize(), hidden);
+        lmHead = cfg.tieWordEmbeddings() ? embed : w.matrix("lm_head.weight", cfg.vocabSize(), hidden);
         layers = new Layer[cfg.numLayers()];
         boolean full = false;
         for (int i = 0; i < layers.length; i++) {
@@ -49,20 +48,19 @@ public final class Llama extends DecoderModel {
         for (int i = 0; i < layers.length; i++) {
             String p = "model.layers." + i + ".";
             String a = p + "self_attn.";
-            NDArray qkv = concat(w.load(a + "q_proj.weight", manager, dtype, q, hidden),
-                    w.load(a + "k_proj.weight", manager, dtype, kv, hidden),
-                    w.load(a + "v_proj.weight", manager, dtype, kv, hidden));
-            NDArray qkvBias = cfg.qkvBias() ? concat(w.load(a + "q_proj.bias", manager, dtype, q),
-                    w.load(a + "k_proj.bias", manager, dtype, kv), w.load(a + "v_proj.bias", manager, dtype, kv)) : null;
-            NDArray qkNorm = cfg.qkNorm() ? headNorms(w.load(a + "q_norm.weight", manager, dtype, cfg.headDim()),
-                    w.load(a + "k_norm.weight", manager, dtype, cfg.headDim())) : null;
-            NDArray gateUp = concat(w.load(p + "mlp.gate_proj.weight", manager, dtype, inter, hidden),
-                    w.load(p + "mlp.up_proj.weight", manager, dtype, inter, hidden));
-            layers[i] = new Layer(w.load(p + "input_layernorm.weight", manager, dtype, hidden), qkv, qkvBias, qkNorm,
-                    w.load(a + "o_proj.weight", manager, dtype, hidden, q),
-                    cfg.outBias() ? w.load(a + "o_proj.bias", manager, dtype, hidden) : null,
-                    w.load(p + "post_attention_layernorm.weight", manager, dtype, hidden), gateUp,
-                    w.load(p + "mlp.down_proj.weight", manager, dtype, hidden, inter));
+            Weight qkv = w.stacked(new String[] {a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"},
+                    new long[] {q, kv, kv}, hidden);
+            NDArray qkvBias = cfg.qkvBias() ? concat(w.tensor(a + "q_proj.bias", q),
+                    w.tensor(a + "k_proj.bias", kv), w.tensor(a + "v_proj.bias", kv)) : null;
+            NDArray qkNorm = cfg.qkNorm() ? headNorms(w.tensor(a + "q_norm.weight", cfg.headDim()),
+                    w.tensor(a + "k_norm.weight", cfg.headDim())) : null;
+            Weight gateUp = w.stacked(new String[] {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"},
+                    new long[] {inter, inter}, hidden);
+            layers[i] = new Layer(w.tensor(p + "input_layernorm.weight", hidden), qkv, qkvBias, qkNorm,
+                    w.matrix(a + "o_proj.weight", hidden, q),
+                    cfg.outBias() ? w.tensor(a + "o_proj.bias", hidden) : null,
+                    w.tensor(p + "post_attention_layernorm.weight", hidden), gateUp,
+                    w.matrix(p + "mlp.down_proj.weight", hidden, inter));
         }
     }
 
@@ -96,14 +94,14 @@ public final class Llama extends DecoderModel {
                 usesFullAttention, uploads);
         uploads.send(step, dtype);
         long inter = cfg.intermediateSize();
-        NDArray x = Layers.embedding(ids.get(), embed);
+        NDArray x = embed.embedding(ids.get());
         for (int i = 0; i < layers.length; i++) {
             Layer layer = layers[i];
             // a layer's intermediates (attention scores above all) are freed when it ends, not with the step
             try (NDManager layerManager = step.newSubManager()) {
                 x.attach(layerManager); // the previous residual goes with this layer
                 NDArray h = Layers.rmsNorm(x, layer.inputNorm(), cfg.normEps());
-                NDList qkAndV = Layers.linear(h, layer.qkv(), layer.qkvBias())
+                NDList qkAndV = layer.qkv().linear(h, layer.qkvBias())
                         .reshape(b, t, heads + 2L * kvHeads, cfg.headDim())
                         .split(new long[] {heads + kvHeads}, 2);
                 NDArray qk = qkAndV.get(0);
@@ -113,15 +111,15 @@ public final class Llama extends DecoderModel {
                 NDList qAndK = rope.apply(qk, angles).split(new long[] {heads}, 2);
                 boolean windowed = cfg.slidingWindow(i) != null;
                 NDArray attn = attention.run(i, qAndK.get(0), qAndK.get(1), qkAndV.get(1), windowed, layerManager);
-                x = x.add(Layers.linear(attn, layer.out(), layer.outBias()));
+                x = x.add(layer.out().linear(attn, layer.outBias()));
                 h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
-                NDList gateAndUp = Layers.linear(h, layer.gateUp(), null).split(new long[] {inter}, 2);
-                x = x.add(Layers.linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), layer.down(), null));
+                NDList gateAndUp = layer.gateUp().linear(h, null).split(new long[] {inter}, 2);
+                x = x.add(layer.down().linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), null));
                 x.attach(step);
             }
         }
         NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex(":, " + (t - 1)));
-        NDArray logits = Layers.linear(Layers.rmsNorm(last, finalNorm, cfg.normEps()), lmHead, null);
+        NDArray logits = lmHead.linear(Layers.rmsNorm(last, finalNorm, cfg.normEps()), null);
         return logits.toType(DataType.FLOAT32, false);
     }
 }

@@ -8,6 +8,7 @@ import dev.gatehouse.serving.sample.SampledToken;
 import dev.gatehouse.serving.sample.SamplingParams;
 import io.micrometer.core.instrument.MeterRegistry;
 
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -20,24 +21,37 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
  * Continuous (iteration-level) batching for one model, on its own thread. Each step:
  * <ol>
- *   <li>drops cancelled requests and admits waiting ones into free KV slots;</li>
+ *   <li>drops cancelled requests and admits waiting ones while the batch has room and the KV cache
+ *       has blocks for their prompts;</li>
  *   <li>decodes one token for every running sequence in a single batched forward pass;</li>
  *   <li>spends what is left of the step's token budget on prompt chunks of admitted sequences.</li>
  * </ol>
- * A finished, failed or cancelled sequence leaves the batch and frees its slot in the same step.
- * Each slot holds a whole sequence of up to {@link #maxModelLength()} positions, so memory can never
- * run out mid-generation: the KV budget is spent at start, and admission is by free slot.
+ * A finished, failed or cancelled sequence leaves the batch and gives its KV blocks back in the same step.
+ *
+ * <p>KV memory on demand, as vLLM's paged attention: the cache is a pool of blocks
+ * ({@link KvCache#BLOCK_SIZE} positions each) and a sequence takes one more each time it fills the
+ * last, so the sequences running together are bounded by the tokens they hold, not by a whole
+ * {@link #maxModelLength()} reserved per sequence. When a decoding sequence needs a block and none
+ * is free, the most recently admitted sequence is preempted: it gives its blocks back, waits at the
+ * head of the queue and, readmitted, recomputes its keys and values (prompt and tokens generated so
+ * far) before decoding on; its client sees only a pause.
+ *
+ * <p>Prefix caching: the full blocks of every sequence are registered under a hash of all tokens up
+ * to their end ({@link BlockHash}) and outlive it; a new request whose prompt starts with the same
+ * blocks (a system prompt, few-shot examples, the earlier turns of a chat) holds those blocks too
+ * and prefills only the rest. Unheld cached blocks are evicted least recently used when blocks run out.
  *
  * <p>Failures: an exception in one sequence's own work (sampling, detokenising, stop matching)
  * fails that sequence only; an exception in a forward pass fails the sequences of that pass, whose
  * KV entries it may have half written; anything else fails every running sequence. Either way the
- * failed sequences' slots are free again and the engine goes on with the next step.
+ * failed sequences' blocks are free again and the engine goes on with the next step.
  */
 public final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
@@ -47,7 +61,7 @@ public final class Engine implements AutoCloseable {
     private final int maxModelLength;
     private final long kvBytesPerToken;
     private final KvCache cache;
-    private final KvSlots slots;
+    private final KvBlocks blocks;
     private final StepFaults faults;
     private final EngineMetrics metrics;
     private final Thread thread;
@@ -61,7 +75,8 @@ public final class Engine implements AutoCloseable {
     private volatile boolean stopped;
 
     // Engine thread only.
-    private final List<Request> running = new ArrayList<>();
+    private final List<Request> running = new ArrayList<>(); // in admission order
+    private final ArrayDeque<Request> preempted = new ArrayDeque<>(); // readmitted before anything waiting
     // Recent speeds, for the wait estimate: a forward pass costs about one decode step, plus this much per prompt token.
     private double decodeNanosAverage;
     private double prefillNanosPerToken;
@@ -91,9 +106,10 @@ public final class Engine implements AutoCloseable {
         ModelConfig mc = model.config();
         this.kvBytesPerToken = KvCache.bytesPerToken(mc.numLayers(), mc.numKvHeads(), mc.headDim(), model.lm().dtype());
         this.maxModelLength = modelLength(config, mc.maxPositions(), kvBytesPerToken);
-        this.cache = newCache(model, config.maxRunning(), maxModelLength, kvBytesPerToken);
-        this.slots = new KvSlots(config.maxRunning());
-        this.capacity = new AtomicReference<>(snapshot(0, 0, slots.free(), 0));
+        int poolBlocks = poolBlocks(config, maxModelLength, kvBytesPerToken);
+        this.cache = newCache(model, poolBlocks, kvBytesPerToken);
+        this.blocks = new KvBlocks(poolBlocks, config.prefixCache());
+        this.capacity = new AtomicReference<>(snapshot(0, 0, 0, 0));
         this.metrics = new EngineMetrics(registry, model.name(), this::capacity);
         this.thread = Thread.ofPlatform().name("engine-" + model.name()).daemon().unstarted(this::loop);
     }
@@ -128,36 +144,53 @@ public final class Engine implements AutoCloseable {
     }
 
     /** The KV cache, or a clear error when the device has no room for it (the caller then frees the model). */
-    private static KvCache newCache(LocalModel model, int slots, int length, long bytesPerToken) {
+    private static KvCache newCache(LocalModel model, int blocks, long bytesPerToken) {
         try {
-            return model.lm().newCache(slots, length);
+            return model.lm().newCache(blocks);
         } catch (RuntimeException e) {
             if (!GpuMemory.isOutOfMemory(e)) {
                 throw e;
             }
             throw new IllegalStateException("out of " + model.deviceName() + " memory allocating the KV cache of " + model.name()
-                    + " (" + ((long) slots * length * bytesPerToken >> 20) + " MiB for " + slots + " x " + length
-                    + " positions); lower kv-cache-mb, max-running or max-model-length", e);
+                    + " (" + ((long) blocks * KvCache.BLOCK_SIZE * bytesPerToken >> 20) + " MiB for " + blocks + " blocks of "
+                    + KvCache.BLOCK_SIZE + " positions); lower kv-cache-mb", e);
         }
     }
 
-    /** Positions per slot: the configured length, else the model's, capped so all slots fit the KV budget. */
+    /** Whole blocks the KV budget holds. */
+    private static long budgetBlocks(EngineConfig config, long bytesPerToken) {
+        return config.kvCacheBytes() / (bytesPerToken * KvCache.BLOCK_SIZE);
+    }
+
+    /**
+     * Positions one sequence may reach: the configured length, else the model's, capped by what the
+     * whole KV budget holds (one sequence may use all of it; many short ones share it).
+     */
     static int modelLength(EngineConfig config, int modelMax, long bytesPerToken) {
-        long fitting = config.kvCacheBytes() / ((long) config.maxRunning() * bytesPerToken);
+        long fitting = budgetBlocks(config, bytesPerToken) * KvCache.BLOCK_SIZE;
         if (config.maxModelLength() > 0) {
             int wanted = Math.min(config.maxModelLength(), modelMax);
             if (wanted > fitting) {
-                throw new IllegalArgumentException("max-model-length " + wanted + " for max-running " + config.maxRunning()
-                        + " needs " + (wanted * config.maxRunning() * bytesPerToken >> 20) + " MiB of KV cache; kv-cache-bytes allows "
+                throw new IllegalArgumentException("max-model-length " + wanted + " needs "
+                        + (Math.max(1, (long) wanted * bytesPerToken >> 20)) + " MiB of KV cache; kv-cache-bytes allows "
                         + (config.kvCacheBytes() >> 20) + " MiB");
             }
             return wanted;
         }
-        if (fitting < 2) {
-            throw new IllegalArgumentException("kv-cache-bytes " + config.kvCacheBytes() + " cannot hold "
-                    + config.maxRunning() + " sequences of this model (" + bytesPerToken + " bytes per token each)");
+        if (fitting < KvCache.BLOCK_SIZE * 2L) {
+            throw new IllegalArgumentException("kv-cache-bytes " + config.kvCacheBytes() + " cannot hold a sequence of this model ("
+                    + bytesPerToken + " bytes per token)");
         }
         return (int) Math.min(modelMax, fitting);
+    }
+
+    /**
+     * Blocks in the pool: the KV budget, but no more than max-running sequences of the longest length
+     * can use (a budget far above that would be memory nothing reads, except as prefix cache).
+     */
+    static int poolBlocks(EngineConfig config, int modelLength, long bytesPerToken) {
+        long usable = (long) config.maxRunning() * KvCache.blocksFor(modelLength);
+        return (int) Math.min(Integer.MAX_VALUE / KvCache.BLOCK_SIZE - 1, Math.min(budgetBlocks(config, bytesPerToken), usable));
     }
 
     public LocalModel model() {
@@ -188,19 +221,22 @@ public final class Engine implements AutoCloseable {
         return handle;
     }
 
-    /** A consistent snapshot for the router and the metrics; KV memory counts whole reserved slots. */
+    /** A consistent snapshot for the router and the metrics; KV memory counts the blocks sequences hold. */
     public Capacity capacity() {
         return capacity.get();
     }
 
-    private Capacity snapshot(int running, int waiting, int freeSlots, long estimatedWaitMillis) {
-        long slotBytes = (long) maxModelLength * kvBytesPerToken;
-        return new Capacity(running, waiting, config.maxRunning(), config.maxWaiting(), freeSlots,
-                (long) (config.maxRunning() - freeSlots) * slotBytes, (long) config.maxRunning() * slotBytes, estimatedWaitMillis);
+    /** The figures as they are now on the engine thread, with {@code waiting} and the estimate as given. */
+    private Capacity snapshot(int running, int waiting, int heldBlocks, long estimatedWaitMillis) {
+        long blockBytes = KvCache.BLOCK_SIZE * kvBytesPerToken;
+        return new Capacity(running, waiting, config.maxRunning(), config.maxWaiting(), config.maxRunning() - running,
+                heldBlocks * blockBytes, (long) cache.blocks() * blockBytes, blocks.cached(),
+                estimatedWaitMillis);
     }
 
     private Capacity withWaiting(Capacity c, int waiting) {
-        return snapshot(c.running(), waiting, c.freeSlots(), c.estimatedWaitMillis());
+        return new Capacity(c.running(), waiting, c.maxRunning(), c.maxWaiting(), c.freeSlots(), c.kvBytesUsed(),
+                c.kvBytesTotal(), c.cachedBlocks(), c.estimatedWaitMillis());
     }
 
     private void wake() {
@@ -230,7 +266,7 @@ public final class Engine implements AutoCloseable {
             }
         }
         fail(List.copyOf(running), "engine stopped");
-        for (Request r; (r = waiting.poll()) != null; ) {
+        for (Request r; (r = preempted.poll()) != null || (r = waiting.poll()) != null; ) {
             capacity.updateAndGet(c -> withWaiting(c, c.waiting() - 1));
             r.handle.emit(new EngineEvent.Failed("engine stopped", false));
         }
@@ -262,27 +298,127 @@ public final class Engine implements AutoCloseable {
                 r.handle.emit(new EngineEvent.Failed("cancelled", true));
             }
         }
-        waiting.removeIf(r -> {
+        Predicate<Request> cancelled = r -> {
             if (r.handle.isCancelled()) {
                 capacity.updateAndGet(c -> withWaiting(c, c.waiting() - 1));
                 r.handle.emit(new EngineEvent.Failed("cancelled", true));
                 return true;
             }
             return false;
-        });
+        };
+        preempted.removeIf(cancelled);
+        waiting.removeIf(cancelled);
     }
 
+    /** Admits in arrival order (preempted sequences first) while the batch has room and the pool has blocks for the prompt. */
     private void admit() {
-        while (slots.free() > 0) {
-            Request r = waiting.poll();
-            if (r == null) {
-                return;
+        while (running.size() < config.maxRunning()) {
+            boolean resumed = !preempted.isEmpty();
+            Request r = resumed ? preempted.peek() : waiting.peek();
+            if (r == null || !takePrefillBlocks(r.seq)) {
+                return; // the head waits for blocks; those behind it do not overtake it
             }
-            r.seq.slot = slots.take();
-            r.admitted = System.nanoTime();
-            metrics.queued(r.admitted - r.submitted);
+            if (resumed) {
+                preempted.poll();
+            } else {
+                waiting.poll();
+                r.admitted = System.nanoTime();
+                metrics.queued(r.admitted - r.submitted);
+                metrics.prefixLookup(r.seq.prompt.length, r.seq.cached);
+            }
             running.add(r);
-            publishSlots(1); // the request leaves "waiting" and shows as "running" with its slot taken, in one snapshot
+            publishSlots(1); // the request leaves "waiting" and shows as "running" with its blocks taken, in one snapshot
+        }
+    }
+
+    /**
+     * Gives a sequence the blocks its prefill writes: first the cached blocks of its prefix, then new
+     * ones; false (holding none) when the pool cannot supply them now. The last prompt position is
+     * always computed, even when cached, since its logits give the first token.
+     */
+    private boolean takePrefillBlocks(Sequence seq) {
+        seq.prefillLength = seq.prompt.length + Math.max(0, seq.generatedCount() - 1);
+        int[] tokens = seq.tokens();
+        int reusable = (seq.generatedCount() == 0 ? seq.prefillLength - 1 : seq.prefillLength) / KvCache.BLOCK_SIZE;
+        for (int i = 0; i < reusable; i++) {
+            BlockHash hash = BlockHash.of(seq.lastHash(), tokens, i * KvCache.BLOCK_SIZE, KvCache.BLOCK_SIZE);
+            int block = blocks.hit(hash, tokens, i * KvCache.BLOCK_SIZE, KvCache.BLOCK_SIZE);
+            if (block < 0) {
+                break;
+            }
+            seq.addBlock(block);
+            seq.addHash(hash);
+        }
+        int needed = KvCache.blocksFor(seq.prefillLength) - seq.blockCount();
+        if (needed > blocks.available()) {
+            releaseBlocks(seq);
+            return false;
+        }
+        seq.cached = seq.blockCount() * KvCache.BLOCK_SIZE;
+        for (int i = 0; i < needed; i++) {
+            seq.addBlock(blocks.allocate());
+        }
+        return true;
+    }
+
+    /**
+     * Gives every sequence about to decode the block its next position falls in, preempting the most
+     * recently admitted sequences while the pool has none left; returns those still to decode.
+     */
+    private List<Request> takeDecodeBlocks(List<Request> decoding) {
+        List<Request> ready = new ArrayList<>();
+        for (Request r : decoding) {
+            if (!running.contains(r)) {
+                continue; // preempted for an earlier sequence's block
+            }
+            while (r.seq.cached >= r.seq.blockCount() * KvCache.BLOCK_SIZE) {
+                int block = blocks.allocate();
+                if (block >= 0) {
+                    r.seq.addBlock(block);
+                } else {
+                    preempt(running.get(running.size() - 1));
+                    if (!running.contains(r)) {
+                        break;
+                    }
+                }
+            }
+            if (running.contains(r)) {
+                ready.add(r);
+            }
+        }
+        return ready;
+    }
+
+    /** Takes a sequence's blocks back; it waits at the head of the queue and recomputes its keys and values when readmitted. */
+    private void preempt(Request r) {
+        running.remove(r);
+        releaseBlocks(r.seq);
+        preempted.addFirst(r);
+        metrics.preempted();
+        int runningNow = running.size();
+        int held = blocks.held();
+        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting() + 1, held, c.estimatedWaitMillis()));
+    }
+
+    /** Last block first, so a cached prefix is evicted from its end: its start, which more prompts share, stays longest. */
+    private void releaseBlocks(Sequence seq) {
+        for (int i = seq.blockCount() - 1; i >= 0; i--) {
+            blocks.release(seq.block(i));
+        }
+        seq.dropBlocks();
+    }
+
+    /** Registers the blocks the last pass filled in the prefix cache, each keyed on all tokens before its end. */
+    private void registerFullBlocks(Sequence seq) {
+        if (!config.prefixCache()) {
+            return;
+        }
+        int[] tokens = seq.tokens();
+        for (int i = seq.hashCount(); (i + 1) * KvCache.BLOCK_SIZE <= seq.cached; i++) {
+            int from = i * KvCache.BLOCK_SIZE;
+            BlockHash hash = BlockHash.of(seq.lastHash(), tokens, from, KvCache.BLOCK_SIZE);
+            blocks.register(seq.block(i), hash, tokens, from, KvCache.BLOCK_SIZE);
+            seq.addHash(hash);
         }
     }
 
@@ -298,6 +434,7 @@ public final class Engine implements AutoCloseable {
                 }
             }
         }
+        decoding = takeDecodeBlocks(decoding);
         if (!decoding.isEmpty()) {
             long start = System.nanoTime();
             decode(decoding);
@@ -312,7 +449,7 @@ public final class Engine implements AutoCloseable {
                 break;
             }
             if (!r.seq.prefilled()) {
-                int chunk = Math.min(budget, r.seq.prompt.length - r.seq.cached);
+                int chunk = Math.min(budget, r.seq.prefillLength - r.seq.cached);
                 chunksByLength.computeIfAbsent(chunk, k -> new ArrayList<>()).add(r);
                 budget -= chunk;
                 prefilled += chunk;
@@ -332,22 +469,23 @@ public final class Engine implements AutoCloseable {
         int n = batch.size();
         int[] tokens = new int[n];
         int[] starts = new int[n];
-        int[] slots = new int[n];
+        int[][] tables = new int[n][];
         int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = batch.get(b).seq;
             tokens[b] = s.nextInput;
             starts[b] = s.cached;
-            slots[b] = s.slot;
+            tables[b] = s.blockTable();
             needs[b] = s.sampler.candidatesNeeded();
         }
-        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, slots), batch, needs);
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, tables), batch, needs);
         if (rows == null) {
             return;
         }
         for (int b = 0; b < n; b++) {
             Request r = batch.get(b);
             r.seq.cached++;
+            registerFullBlocks(r.seq);
             nextToken(r, rows[b]);
         }
     }
@@ -356,17 +494,17 @@ public final class Engine implements AutoCloseable {
         int n = group.size();
         int[] tokens = new int[n * length];
         int[] starts = new int[n];
-        int[] slots = new int[n];
+        int[][] tables = new int[n][];
         int[] needs = new int[n];
         for (int b = 0; b < n; b++) {
             Sequence s = group.get(b).seq;
-            System.arraycopy(s.prompt, s.cached, tokens, b * length, length);
+            System.arraycopy(s.tokens(), s.cached, tokens, b * length, length);
             starts[b] = s.cached;
-            slots[b] = s.slot;
-            needs[b] = s.cached + length == s.prompt.length ? s.sampler.candidatesNeeded() : LogitsReadback.NONE;
+            tables[b] = s.blockTable();
+            needs[b] = s.cached + length == s.prefillLength && firstPrefill(s) ? s.sampler.candidatesNeeded() : LogitsReadback.NONE;
         }
         long start = System.nanoTime();
-        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, slots), group, needs);
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, tables), group, needs);
         if (rows == null) {
             return;
         }
@@ -377,10 +515,16 @@ public final class Engine implements AutoCloseable {
         for (int b = 0; b < n; b++) {
             Request r = group.get(b);
             r.seq.cached += length;
-            if (r.seq.prefilled()) {
+            registerFullBlocks(r.seq);
+            if (r.seq.prefilled() && firstPrefill(r.seq)) {
                 nextToken(r, rows[b]);
             }
         }
+    }
+
+    /** Whether a sequence's prefill ends with its first token, rather than recomputing a preempted one's cache. */
+    private static boolean firstPrefill(Sequence s) {
+        return s.generatedCount() == 0;
     }
 
     /**
@@ -390,11 +534,6 @@ public final class Engine implements AutoCloseable {
     private LogitsReadback.Row[] forward(StepBatch batch, List<Request> requests, int[] needs) {
         try (NDManager step = model.newStepManager()) {
             faults.beforeForward(batch);
-            for (int b = 0; b < batch.batchSize(); b++) {
-                if (batch.starts()[b] == 0) { // a sequence's first chunk: forget what the slot's last owner left
-                    cache.clear(batch.slots()[b]);
-                }
-            }
             return LogitsReadback.read(model.lm().forward(batch, cache, step), needs);
         } catch (RuntimeException e) {
             if (GpuMemory.isOutOfMemory(e)) { // only this pass's sequences fail; the cached blocks go back to the device
@@ -440,18 +579,17 @@ public final class Engine implements AutoCloseable {
                     generated < 2 ? 0 : (r.lastToken - r.firstToken) / (generated - 1), now - r.submitted);
             metrics.finished(r.seq.prompt.length, timings.endToEndNanos());
             r.handle.emit(new EngineEvent.Finished(outcome.finish(),
-                    new EngineEvent.Usage(r.seq.prompt.length, generated), timings));
+                    new EngineEvent.Usage(r.seq.prompt.length, generated), timings, r.seq.stopSequence()));
         }
     }
 
-    /** Frees a sequence's slot; it has left {@code running} already, so the snapshot shows both at once. */
+    /** Gives a sequence's blocks back; it has left {@code running} already, so the snapshot shows both at once. */
     private void release(Request r) {
-        slots.release(r.seq.slot);
-        r.seq.slot = -1;
+        releaseBlocks(r.seq);
         publishSlots(0);
     }
 
-    /** Ends running requests with an error: they leave the batch and their slots are free again. */
+    /** Ends running requests with an error: they leave the batch and their blocks are free again. */
     private void fail(List<Request> requests, String message) {
         for (Request r : requests) {
             if (running.remove(r)) {
@@ -461,19 +599,19 @@ public final class Engine implements AutoCloseable {
         }
     }
 
-    /** Publishes the running sequences and free slots as they are now, with {@code leftQueue} fewer waiting. */
+    /** Publishes the running sequences and held blocks as they are now, with {@code leftQueue} fewer waiting. */
     private void publishSlots(int leftQueue) {
         int runningNow = running.size();
-        int free = slots.free();
-        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting() - leftQueue, free, c.estimatedWaitMillis()));
+        int held = blocks.held();
+        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting() - leftQueue, held, c.estimatedWaitMillis()));
     }
 
     /** Publishes the capacity figures and the wait estimate after a step. */
     private void publish() {
         int runningNow = running.size();
-        int free = slots.free();
+        int held = blocks.held();
         long estimateMillis = estimateWaitNanos() / 1_000_000;
-        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting(), free, estimateMillis));
+        capacity.updateAndGet(c -> snapshot(runningNow, c.waiting(), held, estimateMillis));
     }
 
     /** See {@link WaitEstimate}: the queue played forward at the measured decode and prefill speeds. */
@@ -484,11 +622,12 @@ public final class Engine implements AutoCloseable {
         for (int i = 0; i < remaining.length; i++) {
             Sequence s = running.get(i).seq;
             remaining[i] = s.limit - s.generatedCount();
-            int unprefilled = s.prompt.length - Math.min(s.cached, s.prompt.length);
+            int unprefilled = s.prefillLength - Math.min(s.cached, s.prefillLength);
             promptTokensAhead += unprefilled;
             prefillPassesAhead += chunks(unprefilled);
         }
-        List<Request> queued = new ArrayList<>(waiting);
+        List<Request> queued = new ArrayList<>(preempted);
+        queued.addAll(waiting);
         int[] queuedLimits = new int[queued.size()];
         for (int i = 0; i < queuedLimits.length; i++) {
             Sequence s = queued.get(i).seq;
@@ -496,7 +635,7 @@ public final class Engine implements AutoCloseable {
             promptTokensAhead += s.prompt.length;
             prefillPassesAhead += chunks(s.prompt.length);
         }
-        return WaitEstimate.nanos(slots.free(), remaining, queuedLimits, prefillPassesAhead, promptTokensAhead,
+        return WaitEstimate.nanos(config.maxRunning() - running.size(), remaining, queuedLimits, prefillPassesAhead, promptTokensAhead,
                 decodeNanosAverage, prefillNanosPerToken);
     }
 

@@ -23,6 +23,9 @@ final class EngineMetrics {
     private final DistributionSummary batchSize;
     private final Counter promptTokens;
     private final Counter generatedTokens;
+    private final Counter prefixQueryTokens;
+    private final Counter prefixHitTokens;
+    private final Counter preemptions;
 
     EngineMetrics(MeterRegistry registry, String model, Supplier<Capacity> capacity) {
         queue = timer(registry, "gatehouse.engine.queue.time", "Submit until prefill starts", model);
@@ -33,11 +36,23 @@ final class EngineMetrics {
                 .tag("model", model).publishPercentileHistogram().register(registry);
         promptTokens = Counter.builder("gatehouse.engine.prompt.tokens").tag("model", model).register(registry);
         generatedTokens = Counter.builder("gatehouse.engine.generated.tokens").tag("model", model).register(registry);
+        prefixQueryTokens = Counter.builder("gatehouse.engine.prefix.cache.query.tokens")
+                .description("Prompt tokens looked up in the prefix cache").tag("model", model).register(registry);
+        prefixHitTokens = Counter.builder("gatehouse.engine.prefix.cache.hit.tokens")
+                .description("Prompt tokens whose keys and values came from the prefix cache").tag("model", model).register(registry);
+        Gauge.builder("gatehouse.engine.prefix.cache.hit.ratio", this, m -> hitRatio(m.prefixHitTokens.count(), m.prefixQueryTokens.count()))
+                .description("Share of prompt tokens served from the prefix cache since start").tag("model", model).strongReference(true)
+                .register(registry);
+        Gauge.builder("gatehouse.engine.prefix.cache.blocks", capacity, c -> c.get().cachedBlocks())
+                .description("KV blocks holding a reusable prefix").tag("model", model).strongReference(true).register(registry);
+        preemptions = Counter.builder("gatehouse.engine.preemptions")
+                .description("Sequences that gave their KV blocks back to let others decode, to recompute later")
+                .tag("model", model).register(registry);
         Gauge.builder("gatehouse.engine.running", capacity, c -> c.get().running()).tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.waiting", capacity, c -> c.get().waiting()).tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.kv.free.slots", capacity, c -> c.get().freeSlots()).tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.kv.used.bytes", capacity, c -> c.get().kvBytesUsed())
-                .description("KV memory reserved by running sequences (whole slots)").tag("model", model).strongReference(true).register(registry);
+                .description("KV memory held by running sequences").tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.kv.total.bytes", capacity, c -> c.get().kvBytesTotal()).tag("model", model).strongReference(true).register(registry);
         Gauge.builder("gatehouse.engine.estimated.wait.seconds", capacity, c -> c.get().estimatedWaitMillis() / 1000.0)
                 .tag("model", model).strongReference(true).register(registry);
@@ -69,6 +84,20 @@ final class EngineMetrics {
     /** A request's first token was sampled. */
     void firstToken(long sinceSubmitNanos) {
         timeToFirstToken.record(sinceSubmitNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private static double hitRatio(double hits, double queries) {
+        return queries == 0 ? 0 : hits / queries;
+    }
+
+    /** A new request's prompt was looked up in the prefix cache; {@code hitTokens} of it were there. */
+    void prefixLookup(int promptTokens, int hitTokens) {
+        prefixQueryTokens.increment(promptTokens);
+        prefixHitTokens.increment(hitTokens);
+    }
+
+    void preempted() {
+        preemptions.increment();
     }
 
     void finished(int prompt, long endToEndNanos) {

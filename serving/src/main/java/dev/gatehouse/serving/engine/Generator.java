@@ -31,12 +31,13 @@ public final class Generator {
         long start = System.nanoTime();
         long firstToken = 0;
         FinishReason finish;
-        try (KvCache cache = model.lm().newCache(1, prompt.length + seq.limit)) {
+        int[] blocks = KvCache.consecutiveBlocks(0, prompt.length + seq.limit);
+        try (KvCache cache = model.lm().newCache(blocks.length)) {
             int need = seq.sampler.candidatesNeeded();
             LogitsReadback.Row row = null;
             for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
                 int to = Math.min(prompt.length, from + PREFILL_CHUNK);
-                row = step(StepBatch.single(Arrays.copyOfRange(prompt, from, to), from, 0), cache,
+                row = step(StepBatch.single(Arrays.copyOfRange(prompt, from, to), from, blocks), cache,
                         to == prompt.length ? need : LogitsReadback.NONE);
             }
             int position = prompt.length;
@@ -52,7 +53,7 @@ public final class Generator {
                     finish = outcome.finish();
                     break;
                 }
-                row = step(StepBatch.single(new int[] {token.tokenId()}, position++, 0), cache, need);
+                row = step(StepBatch.single(new int[] {token.tokenId()}, position++, blocks), cache, need);
             }
         }
         return new GenerationResult(text.toString(), prompt, seq.generatedTokens(), finish,

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.arch.CausalLM;
 import dev.gatehouse.serving.arch.Gpt2;
 import dev.gatehouse.serving.arch.Llama;
+import dev.gatehouse.serving.arch.WeightLoader;
 import dev.gatehouse.serving.load.GenerationConfig;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.load.ModelLoadException;
@@ -96,7 +97,12 @@ public final class LocalModel implements AutoCloseable {
         return load(folder, deviceChoice, DtypeChoice.AUTO);
     }
 
+    /** Loads with the compute type chosen, 16-bit checkpoints kept 16-bit on the CPU ({@link WeightsDtype#AUTO}). */
     public static LocalModel load(Path folder, DeviceChoice deviceChoice, DtypeChoice dtypeChoice) {
+        return load(folder, deviceChoice, dtypeChoice, WeightsDtype.AUTO);
+    }
+
+    public static LocalModel load(Path folder, DeviceChoice deviceChoice, DtypeChoice dtypeChoice, WeightsDtype weightsDtype) {
         if (!Files.isDirectory(folder)) {
             throw new ModelLoadException("model folder " + folder
                     + (Files.exists(folder) ? " is not a folder" : " does not exist"));
@@ -110,11 +116,17 @@ public final class LocalModel implements AutoCloseable {
         NDManager manager = null;
         try {
             Device device = deviceChoice.resolve();
-            DtypeChoice.Resolved dtype = dtypeChoice.resolve(config.architecture(), storedType(weights), device.isGpu());
+            Safetensors.DType stored = storedType(weights);
+            DtypeChoice.Resolved dtype = dtypeChoice.resolve(config.architecture(), stored, device.isGpu());
+            boolean keep16Bit = weightsDtype.keeps16Bit(stored, dtype, device.isGpu());
+            if (keep16Bit) {
+                dtype = new DtypeChoice.Resolved(dtype.type(), dtype.why() + "; " + stored + " weights kept as stored");
+            }
             manager = NDManager.newBaseManager(device, "PyTorch");
+            WeightLoader loader = new WeightLoader(weights, manager, dtype.type(), keep16Bit);
             CausalLM lm = switch (config.family()) {
-                case LLAMA -> new Llama(config, weights, manager, dtype.type());
-                case GPT2 -> new Gpt2(config, weights, manager, dtype.type());
+                case LLAMA -> new Llama(config, loader);
+                case GPT2 -> new Gpt2(config, loader);
             };
             Set<Integer> eos = new LinkedHashSet<>(generationConfig.eosTokenIds());
             eos.addAll(config.eosTokenIds());

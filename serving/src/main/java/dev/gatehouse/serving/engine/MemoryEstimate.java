@@ -16,7 +16,8 @@ import java.util.function.ToLongBiFunction;
  * configured, and an allowance for working buffers (one step's activations, the load's staging
  * chunks).
  *
- * @param weightType the type the weights are held in, as {@code local.NAME.dtype} spells it
+ * @param weightType the type the weights are held in: as {@code local.NAME.dtype} spells it, or
+ *                   "BF16" or "F16" (weights-dtype auto on the CPU: the matrices take the checkpoint's size)
  * @param storedType the checkpoint's type: when it is 16-bit and {@code weightType} is float32 the
  *                   weights take twice the checkpoint's size
  */
@@ -32,29 +33,38 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long workingBy
 
     /** The model served by an engine with {@code config} (max-running sequences, kv-cache-mb) on the CPU. */
     public static MemoryEstimate forEngine(Path folder, DtypeChoice dtype, EngineConfig config) {
+        return forEngine(folder, dtype, WeightsDtype.AUTO, config);
+    }
+
+    public static MemoryEstimate forEngine(Path folder, DtypeChoice dtype, WeightsDtype weights, EngineConfig config) {
         EngineConfig sized = config.kvCacheBytes() > 0 ? config : config.withKvCacheBytes(KvBudget.CPU_DEFAULT);
-        return of(folder, dtype, (mc, perToken) -> // what Engine will allocate
-                (long) config.maxRunning() * Engine.modelLength(sized, mc.maxPositions(), perToken) * perToken);
+        return of(folder, dtype, weights, (mc, perToken) -> // what Engine will allocate
+                (long) Engine.poolBlocks(sized, Engine.modelLength(sized, mc.maxPositions(), perToken), perToken)
+                        * KvCache.BLOCK_SIZE * perToken);
     }
 
     /** The model generating one sequence of up to {@code positions} tokens on the CPU ({@code gatehouse generate}). */
-    public static MemoryEstimate forOneSequence(Path folder, DtypeChoice dtype, long positions) {
-        return of(folder, dtype, (mc, perToken) -> Math.min(positions, mc.maxPositions()) * perToken);
+    public static MemoryEstimate forOneSequence(Path folder, DtypeChoice dtype, WeightsDtype weights, long positions) {
+        return of(folder, dtype, weights, (mc, perToken) -> Math.min(positions, mc.maxPositions()) * perToken);
     }
 
-    private static MemoryEstimate of(Path folder, DtypeChoice dtype, ToLongBiFunction<ModelConfig, Long> kvBytes) {
+    private static MemoryEstimate of(Path folder, DtypeChoice dtype, WeightsDtype weightsDtype,
+                                     ToLongBiFunction<ModelConfig, Long> kvBytes) {
         ModelConfig mc = ModelConfig.load(folder);
         ModelWeights weights = ModelWeights.open(folder);
         Safetensors.DType stored = stored(weights);
-        DataType type = dtype.resolve(mc.architecture(), stored, false).type();
-        long elements = 0;
+        DtypeChoice.Resolved compute = dtype.resolve(mc.architecture(), stored, false);
+        DataType type = compute.type();
+        boolean keep16Bit = weightsDtype.keeps16Bit(stored, compute, false);
+        long weightBytes = 0;
         for (String name : weights.names()) {
-            elements += weights.elementCount(name);
+            // kept 16-bit: the matrices (WeightLoader's); norms and biases are widened
+            boolean asStored = keep16Bit && weights.shape(name).length == 2;
+            weightBytes += weights.elementCount(name) * (asStored ? weights.storedType(name).bytes : type.getNumOfBytes());
         }
-        long weightBytes = elements * type.getNumOfBytes();
         long working = WORKING_BASE + (long) (weightBytes * WORKING_SHARE);
         long perToken = KvCache.bytesPerToken(mc.numLayers(), mc.numKvHeads(), mc.headDim(), type);
-        String label = type == DataType.FLOAT16 ? "float16" : "float32";
+        String label = keep16Bit ? stored.name() : type == DataType.FLOAT16 ? "float16" : "float32";
         return new MemoryEstimate(weightBytes, kvBytes.applyAsLong(mc, perToken), working, label, stored);
     }
 
@@ -62,10 +72,10 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long workingBy
         return weights.storedType(weights.names().iterator().next());
     }
 
-    /** The breakdown, e.g. "weights 27.0 GB as float32 (BF16 widened to F32 on the CPU), KV cache 1.1 GB, working buffers 1.6 GB". */
+    /** The breakdown, e.g. "weights 13.5 GB as BF16, KV cache 1.1 GB, working buffers 1.6 GB". */
     public String breakdown() {
         String widened = storedType != Safetensors.DType.F32 && weightType.equals("float32")
-                ? " (" + storedType + " widened to F32 on the CPU: 16-bit weights on the CPU are not implemented yet)" : "";
+                ? " (" + storedType + " widened to F32 on the CPU: weights-dtype auto keeps them 16-bit)" : "";
         return "weights " + gb(weightBytes) + " as " + weightType + widened + ", KV cache " + gb(kvCacheBytes)
                 + ", working buffers " + gb(workingBytes);
     }

@@ -23,18 +23,28 @@ final class Sequence {
     private final Detokenizer detokenizer;
     private final StopMatcher stopMatcher;
     private final Set<Integer> eosTokenIds;
-    private int[] generated = new int[16];
+    /** The prompt, then the generated tokens: the token at each position. */
+    private int[] tokens;
     private int generatedCount;
 
-    /** KV-cache slot, or -1 while waiting. */
-    int slot = -1;
+    /** The KV-cache blocks holding this sequence's positions, in order; none while waiting. */
+    private int[] blocks = new int[8];
+    private int blockCount;
+    /** The prefix-cache keys of the first full blocks, each chained on the one before. */
+    private BlockHash[] hashes = new BlockHash[8];
+    private int hashCount;
+
     /** Positions already in the KV cache (prompt prefix, then generated tokens). */
     int cached;
+    /** Positions to cache before decoding: the prompt, or after a preemption also the tokens generated before it but the last. */
+    int prefillLength;
     /** The token to feed next once the prompt is cached: the last sampled one. */
     int nextInput;
 
     Sequence(int[] prompt, SamplingParams params, LocalModel model, int contextLength) {
         this.prompt = prompt;
+        this.tokens = Arrays.copyOf(prompt, prompt.length + 16);
+        this.prefillLength = prompt.length;
         this.params = params;
         this.sampler = new Sampler(params, prompt);
         this.limit = Math.min(params.maxTokens(), contextLength - prompt.length);
@@ -70,7 +80,7 @@ final class Sequence {
     record Outcome(String text, FinishReason finish) {}
 
     boolean prefilled() {
-        return cached >= prompt.length;
+        return cached >= prefillLength;
     }
 
     int generatedCount() {
@@ -78,14 +88,64 @@ final class Sequence {
     }
 
     int[] generatedTokens() {
-        return Arrays.copyOf(generated, generatedCount);
+        return Arrays.copyOfRange(tokens, prompt.length, prompt.length + generatedCount);
+    }
+
+    /** The token at each position so far (valid up to prompt + generated); the caller must not change it. */
+    int[] tokens() {
+        return tokens;
+    }
+
+    int blockCount() {
+        return blockCount;
+    }
+
+    int block(int i) {
+        return blocks[i];
+    }
+
+    /** The block table as a step needs it. */
+    int[] blockTable() {
+        return Arrays.copyOf(blocks, blockCount);
+    }
+
+    void addBlock(int block) {
+        if (blockCount == blocks.length) {
+            blocks = Arrays.copyOf(blocks, blocks.length * 2);
+        }
+        blocks[blockCount++] = block;
+    }
+
+    int hashCount() {
+        return hashCount;
+    }
+
+    /** The key of the last hashed block, the one the next block's key chains on; null when none is. */
+    BlockHash lastHash() {
+        return hashCount == 0 ? null : hashes[hashCount - 1];
+    }
+
+    void addHash(BlockHash hash) {
+        if (hashCount == hashes.length) {
+            hashes = Arrays.copyOf(hashes, hashes.length * 2);
+        }
+        hashes[hashCount++] = hash;
+    }
+
+    /** Forgets the blocks (their holder has released them) and the cached positions, as a preemption does. */
+    void dropBlocks() {
+        blockCount = 0;
+        hashCount = 0;
+        cached = 0;
     }
 
     Outcome accept(SampledToken token) {
-        if (generatedCount == generated.length) {
-            generated = Arrays.copyOf(generated, generated.length * 2);
+        int length = prompt.length + generatedCount;
+        if (length == tokens.length) {
+            tokens = Arrays.copyOf(tokens, tokens.length * 2);
         }
-        generated[generatedCount++] = token.tokenId();
+        tokens[length] = token.tokenId();
+        generatedCount++;
         nextInput = token.tokenId();
         if (!params.ignoreEos() && eosTokenIds.contains(token.tokenId())) {
             return finish("", FinishReason.STOP);
@@ -98,6 +158,11 @@ final class Sequence {
             return finish(r.emit(), FinishReason.LENGTH);
         }
         return new Outcome(r.emit(), null);
+    }
+
+    /** The stop string that ended the generation; null when it did not end at one. */
+    String stopSequence() {
+        return stopMatcher.matched();
     }
 
     /** Releases text the detokenizer and the stop matcher still hold; a stop string found there wins. */

@@ -21,7 +21,8 @@ import java.util.Set;
  * All tensors of a model folder, from {@code model.safetensors} or from the shards named by
  * {@code model.safetensors.index.json}, turned into NDArrays on request.
  *
- * <p>On CPU every tensor becomes FP32: F32 data is used straight from the memory map (no copy),
+ * <p>{@link #map} hands out a tensor's stored bytes (the CPU's 16-bit weights are used so, in place).
+ * {@link #load} makes an NDArray: on CPU every tensor becomes FP32: F32 data is used straight from the memory map (no copy),
  * F16/BF16 are widened in Java, chunk by chunk, because DJL 0.36 aborts the JVM on a BF16 array and
  * FP16 matmul on CPU is several times slower. On GPU, F16 stays F16 and BF16 is widened then cast
  * back on the device.
@@ -93,6 +94,11 @@ public final class ModelWeights {
         return info(name).elementCount();
     }
 
+    /** A tensor's dimensions as stored. */
+    public long[] shape(String name) {
+        return info(name).shape().clone();
+    }
+
     /** The dtype the checkpoint stores a tensor in. */
     public Safetensors.DType storedType(String name) {
         return info(name).dtype();
@@ -107,11 +113,7 @@ public final class ModelWeights {
             throw new IllegalArgumentException("tensors load as float16 or float32, not bfloat16");
         }
         Safetensors.TensorInfo info = info(name);
-        if (!Arrays.equals(info.shape(), expectedShape)) {
-            throw new ModelLoadException("tensor " + name + " in " + files.get(name).file() + " has shape "
-                    + Arrays.toString(info.shape()) + " but config.json implies " + Arrays.toString(expectedShape));
-        }
-        ByteBuffer data = files.get(name).map(info);
+        ByteBuffer data = map(name, expectedShape);
         Shape shape = new Shape(info.shape());
         boolean gpu = manager.getDevice().isGpu();
         NDArray array = switch (info.dtype()) {
@@ -125,6 +127,19 @@ public final class ModelWeights {
             array = cast;
         }
         return array;
+    }
+
+    /**
+     * A tensor's bytes as stored, memory-mapped read-only and little-endian, checking its shape
+     * against what the config implies: the pages are read from the file as they are used.
+     */
+    public ByteBuffer map(String name, long... expectedShape) {
+        Safetensors.TensorInfo info = info(name);
+        if (!Arrays.equals(info.shape(), expectedShape)) {
+            throw new ModelLoadException("tensor " + name + " in " + files.get(name).file() + " has shape "
+                    + Arrays.toString(info.shape()) + " but config.json implies " + Arrays.toString(expectedShape));
+        }
+        return files.get(name).map(info);
     }
 
     private Safetensors.TensorInfo info(String name) {

@@ -21,6 +21,7 @@ public final class StopMatcher {
     private final List<String> stops;
     private String held = "";
     private boolean stopped;
+    private String matched;
 
     /** @param stops stop strings; null or empty ones are ignored */
     public StopMatcher(List<String> stops) {
@@ -37,12 +38,18 @@ public final class StopMatcher {
         int stopAt = firstStop(text);
         if (stopAt >= 0) {
             stopped = true;
+            matched = stopAt(text, stopAt);
             held = "";
             return new Result(text.substring(0, stopAt), true);
         }
         int keep = longestPartialStop(text);
         held = text.substring(text.length() - keep);
         return new Result(text.substring(0, text.length() - keep), false);
+    }
+
+    /** The stop string that ended the text; null while none has. */
+    public String matched() {
+        return matched;
     }
 
     /** At the end of generation without a stop: the held-back text. */
@@ -62,6 +69,17 @@ public final class StopMatcher {
             }
         }
         return first;
+    }
+
+    /** The stop string that starts at {@code at} (the longest, when several do). */
+    private String stopAt(String text, int at) {
+        String found = null;
+        for (String stop : stops) {
+            if (text.startsWith(stop, at) && (found == null || stop.length() > found.length())) {
+                found = stop;
+            }
+        }
+        return found;
     }
 
     /** Length of the longest end of text that is the beginning of some stop string. */

@@ -2,9 +2,11 @@ package dev.gatehouse.serving.arch;
 
 import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.sample.SamplingParams;
 
 import java.nio.file.Path;
@@ -14,23 +16,45 @@ final class EngineRun implements AutoCloseable {
     final LocalModel model;
 
     EngineRun(Path folder) {
-        model = LocalModel.load(folder, DeviceChoice.CPU);
+        this(folder, WeightsDtype.AUTO);
+    }
+
+    EngineRun(Path folder, WeightsDtype weights) {
+        model = LocalModel.load(folder, DeviceChoice.CPU, DtypeChoice.AUTO, weights);
+    }
+
+    /** Logits of the last token of each of {@code prompts} (all one length), computed as one batch. */
+    float[] batchLogits(int[][] prompts) {
+        int n = prompts.length;
+        int t = prompts[0].length;
+        int perSequence = KvCache.consecutiveBlocks(0, t).length;
+        int[] tokens = new int[n * t];
+        int[][] tables = new int[n][];
+        for (int b = 0; b < n; b++) {
+            System.arraycopy(prompts[b], 0, tokens, b * t, t);
+            tables[b] = KvCache.consecutiveBlocks(b * perSequence, t);
+        }
+        try (KvCache cache = model.lm().newCache(n * perSequence); NDManager step = model.newStepManager()) {
+            return model.lm().forward(new StepBatch(tokens, n, t, new int[n], tables), cache, step).toFloatArray();
+        }
     }
 
     /** softmax of the logits after the whole sequence, computed in one prefill pass. */
     float[] nextTokenProbabilities(int[] ids) {
-        try (KvCache cache = model.lm().newCache(1, ids.length); NDManager step = model.newStepManager()) {
-            return model.lm().forward(StepBatch.single(ids, 0, 0), cache, step).softmax(-1).toFloatArray();
+        int[] blocks = KvCache.consecutiveBlocks(0, ids.length);
+        try (KvCache cache = model.lm().newCache(blocks.length); NDManager step = model.newStepManager()) {
+            return model.lm().forward(StepBatch.single(ids, 0, blocks), cache, step).softmax(-1).toFloatArray();
         }
     }
 
     /** Probabilities after the sequence when it is fed one token per step (exercises the KV cache). */
     float[] nextTokenProbabilitiesIncremental(int[] ids) {
-        try (KvCache cache = model.lm().newCache(1, ids.length)) {
+        int[] blocks = KvCache.consecutiveBlocks(0, ids.length);
+        try (KvCache cache = model.lm().newCache(blocks.length)) {
             float[] probs = null;
             for (int i = 0; i < ids.length; i++) {
                 try (NDManager step = model.newStepManager()) {
-                    probs = model.lm().forward(StepBatch.single(new int[] {ids[i]}, i, 0), cache, step)
+                    probs = model.lm().forward(StepBatch.single(new int[] {ids[i]}, i, blocks), cache, step)
                             .softmax(-1).toFloatArray();
                 }
             }

@@ -1,6 +1,8 @@
 package dev.gatehouse.serving.arch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -14,42 +16,81 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class KvCacheTest {
-    private static final int LENGTH = 16;
+    private static final int B = KvCache.BLOCK_SIZE;
 
     @TempDir
     Path tmp;
 
     /**
-     * A batched decode reads a short sequence's slot up to the longest sequence's length; the mask
-     * hides those stale positions, but a NaN a previous sequence left there must not leak through.
+     * A batched decode reads a short sequence up to the longest one's length; what a block's last
+     * owner left past the short sequence's end (here NaN, as an FP16 overflow leaves) is never read.
      */
     @Test
-    void aClearedSlotForgetsWhatTheLastSequenceLeft() throws Exception {
+    void aReusedBlockForgetsWhatItsLastOwnerLeft() throws Exception {
         TestModelFolder folder = TestModelFolder.llama();
         try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama")))) {
             CausalLM lm = run.model.lm();
             float[] expected;
-            try (KvCache fresh = lm.newCache(2, LENGTH)) {
+            try (KvCache fresh = lm.newCache(2)) {
                 expected = shortSequenceAnswer(run, fresh, folder);
             }
-            try (KvCache used = lm.newCache(2, LENGTH)) {
+            try (KvCache used = lm.newCache(2)) {
                 poison(run, used, 1);
-                float[] poisoned = shortSequenceAnswer(run, used, folder);
-                assertTrue(Float.isNaN(poisoned[0]), "stale NaN reaches an uncleared slot's answer (so this test can fail)");
-            }
-            try (KvCache used = lm.newCache(2, LENGTH)) {
-                poison(run, used, 1);
-                used.clear(1);
                 assertArrayEquals(expected, shortSequenceAnswer(run, used, folder));
+            }
+            try (KvCache used = lm.newCache(2)) { // so this test can fail: poison that is read does reach the answer
+                forward(run, used, StepBatch.single(folder.randomTokens(10, 1), 0, new int[] {0}));
+                poison(run, used, 0);
+                float[] logits = forward(run, used, StepBatch.single(new int[] {5}, 10, new int[] {0}));
+                assertTrue(Float.isNaN(logits[0]));
             }
         }
     }
 
-    /** Slot 0 holds 10 tokens, slot 1 holds 4; one batched decode step; slot 1's logits. */
+    /** A sequence's blocks anywhere in the pool, in any order, give the logits consecutive blocks give (gather vs view). */
+    @Test
+    void scatteredBlocksAnswerAsConsecutiveOnes() throws Exception {
+        for (TestModelFolder folder : new TestModelFolder[] {TestModelFolder.llama(), TestModelFolder.gpt2()}) {
+            try (EngineRun run = new EngineRun(folder.write(tmp.resolve(folder.toString().replaceAll("\\W", ""))))) {
+                int[] prompt = folder.randomTokens(2 * B + 5, 3);
+                float[] consecutive = prefillThenDecode(run, prompt, new int[] {0, 1, 2});
+                float[] scattered = prefillThenDecode(run, prompt, new int[] {6, 2, 4});
+                assertArrayEquals(consecutive, scattered, 1e-5f);
+            }
+        }
+    }
+
+    @Test
+    void aPositionPastTheBlockTableIsRefused() throws Exception {
+        TestModelFolder folder = TestModelFolder.llama();
+        try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama"))); KvCache cache = run.model.lm().newCache(2)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> forward(run, cache, StepBatch.single(folder.randomTokens(B + 1, 1), 0, new int[] {0})));
+            assertTrue(e.getMessage().contains("holds 1 blocks"), e.getMessage());
+        }
+    }
+
+    @Test
+    void blockArithmetic() {
+        assertEquals(0, KvCache.blocksFor(0));
+        assertEquals(1, KvCache.blocksFor(1));
+        assertEquals(1, KvCache.blocksFor(B));
+        assertEquals(2, KvCache.blocksFor(B + 1));
+        assertArrayEquals(new int[] {3, 4}, KvCache.consecutiveBlocks(3, B + 1));
+    }
+
+    private static float[] prefillThenDecode(EngineRun run, int[] prompt, int[] table) {
+        try (KvCache cache = run.model.lm().newCache(8)) {
+            forward(run, cache, StepBatch.single(prompt, 0, table));
+            return forward(run, cache, StepBatch.single(new int[] {7}, prompt.length, table));
+        }
+    }
+
+    /** Block 0 holds 10 tokens, block 1 holds 4; one batched decode step; the second sequence's logits. */
     private static float[] shortSequenceAnswer(EngineRun run, KvCache cache, TestModelFolder folder) {
-        forward(run, cache, StepBatch.single(folder.randomTokens(10, 1), 0, 0));
-        forward(run, cache, StepBatch.single(folder.randomTokens(4, 2), 0, 1));
-        float[] logits = forward(run, cache, new StepBatch(new int[] {5, 6}, 2, 1, new int[] {10, 4}, new int[] {0, 1}));
+        forward(run, cache, StepBatch.single(folder.randomTokens(10, 1), 0, new int[] {0}));
+        forward(run, cache, StepBatch.single(folder.randomTokens(4, 2), 0, new int[] {1}));
+        float[] logits = forward(run, cache, new StepBatch(new int[] {5, 6}, 2, 1, new int[] {10, 4}, new int[][] {{0}, {1}}));
         return Arrays.copyOfRange(logits, logits.length / 2, logits.length);
     }
 
@@ -59,14 +100,14 @@ class KvCacheTest {
         }
     }
 
-    /** NaN keys and values in every position of a slot, as a sequence that overflowed would leave them. */
-    private static void poison(EngineRun run, KvCache cache, int slot) {
+    /** NaN keys and values in every position of a block, as a sequence that overflowed would leave them. */
+    private static void poison(EngineRun run, KvCache cache, int block) {
         ModelConfig cfg = run.model.lm().config();
         try (NDManager step = run.model.newStepManager()) {
             StepUploads uploads = new StepUploads();
-            KvCache.Positions at = cache.positions(StepBatch.single(new int[LENGTH], 0, slot), uploads);
+            KvCache.Positions at = cache.positions(StepBatch.single(new int[B], 0, new int[] {block}), uploads);
             uploads.send(step, run.model.lm().dtype());
-            NDArray nan = step.full(new Shape(1, LENGTH, cfg.numKvHeads(), cfg.headDim()), Float.NaN);
+            NDArray nan = step.full(new Shape(1, B, cfg.numKvHeads(), cfg.headDim()), Float.NaN);
             for (int layer = 0; layer < cfg.numLayers(); layer++) {
                 cache.write(layer, nan, nan, at);
             }

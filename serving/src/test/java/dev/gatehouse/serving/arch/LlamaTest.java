@@ -102,7 +102,7 @@ class LlamaTest {
         }
     }
 
-    /** 16-bit checkpoints run in FP32 on CPU: same tokens as the float64 reference on the widened weights. */
+    /** 16-bit checkpoints on the CPU (weights kept 16-bit, computed in FP32): same tokens as the float64 reference on the widened weights. */
     @ParameterizedTest(name = "{0}")
     @MethodSource("sixteenBitVariants")
     void sixteenBitCheckpointsAgreeWithReference(String label, TestModelFolder folder) throws Exception {

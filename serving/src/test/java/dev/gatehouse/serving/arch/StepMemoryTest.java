@@ -25,10 +25,10 @@ class StepMemoryTest {
 
     private int arraysLeftAfterAStep(TestModelFolder folder, String name) throws IOException {
         try (EngineRun run = new EngineRun(folder.write(tmp.resolve(name)));
-             KvCache cache = run.model.lm().newCache(2, 32);
+             KvCache cache = run.model.lm().newCache(4);
              NDManager step = run.model.newStepManager()) {
             run.model.lm().forward(new StepBatch(new int[] {5, 6, 7, 8, 9, 10, 11, 12}, 2, 4, new int[] {0, 0},
-                    new int[] {0, 1}), cache, step);
+                    new int[][] {{0, 1}, {2, 3}}), cache, step);
             return step.getManagedArrays().size();
         }
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.gatehouse.serving.arch.Llama;
+import dev.gatehouse.serving.arch.WeightLoader;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.load.ModelWeights;
 import dev.gatehouse.serving.load.Safetensors.DType;
@@ -81,7 +82,7 @@ class DtypeChoiceTest {
                     () -> weights.load("model.norm.weight", manager, DataType.BFLOAT16, 64));
             assertTrue(load.getMessage().contains("not bfloat16"), load.getMessage());
             IllegalArgumentException model = assertThrows(IllegalArgumentException.class,
-                    () -> new Llama(ModelConfig.load(dir), weights, manager, DataType.BFLOAT16));
+                    () -> new Llama(ModelConfig.load(dir), new WeightLoader(weights, manager, DataType.BFLOAT16, false)));
             assertTrue(model.getMessage().contains("float16 or float32"), model.getMessage());
         }
     }

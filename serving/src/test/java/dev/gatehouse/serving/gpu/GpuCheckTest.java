@@ -81,8 +81,9 @@ class GpuCheckTest {
     }
 
     private static float[] firstLogits(LocalModel m, int[] prompt) {
-        try (KvCache cache = m.lm().newCache(1, prompt.length); NDManager step = m.newStepManager()) {
-            NDArray logits = m.lm().forward(StepBatch.single(prompt, 0, 0), cache, step);
+        int[] blocks = KvCache.consecutiveBlocks(0, prompt.length);
+        try (KvCache cache = m.lm().newCache(blocks.length); NDManager step = m.newStepManager()) {
+            NDArray logits = m.lm().forward(StepBatch.single(prompt, 0, blocks), cache, step);
             return logits.toDevice(Device.cpu(), false).toFloatArray();
         }
     }
@@ -112,8 +113,8 @@ class GpuCheckTest {
     void everyTensorIsOnTheGpu() {
         Device gpu = gpu();
         try (LocalModel m = LocalModel.load(folders.resolve("llama-bf16"), DeviceChoice.CUDA);
-             KvCache cache = m.lm().newCache(2, 64); NDManager step = m.newStepManager()) {
-            NDArray logits = m.lm().forward(StepBatch.single(prompt(8), 0, 0), cache, step);
+             KvCache cache = m.lm().newCache(8); NDManager step = m.newStepManager()) {
+            NDArray logits = m.lm().forward(StepBatch.single(prompt(8), 0, new int[] {0}), cache, step);
             List<NDArray> all = new ArrayList<>(step.getParentManager().getManagedArrays());
             long off = all.stream().filter(a -> !a.getDevice().equals(gpu)).count();
             GpuReport.row("placement", all.size() + " tensors, " + off + " off the GPU", "0 off");

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 class StopMatcherTest {
 
@@ -22,6 +23,18 @@ class StopMatcherTest {
         assertEquals(emit("Hello"), m.push("Hello"));
         assertEquals("", m.flush());
         assertEquals(emit("x"), new StopMatcher(null).push("x"));
+    }
+
+    @Test
+    void saysWhichStopEndedTheText() {
+        StopMatcher m = new StopMatcher(List.of("\n\nUser:", "END", "EN"));
+        assertEquals(emit("Hi "), m.push("Hi E"));
+        assertNull(m.matched(), "no stop yet");
+        assertEquals(stop(""), m.push("ND."));
+        assertEquals("END", m.matched(), "the longest stop starting where the first match does");
+        StopMatcher later = new StopMatcher(List.of("x", "\n\nUser:"));
+        later.push("a\n\nUser: x");
+        assertEquals("\n\nUser:", later.matched(), "the stop that occurs first");
     }
 
     @Test

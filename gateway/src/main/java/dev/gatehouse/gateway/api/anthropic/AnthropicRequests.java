@@ -1,11 +1,14 @@
 package dev.gatehouse.gateway.api.anthropic;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.api.Untranslated;
 import dev.gatehouse.gateway.api.openai.RequestReader;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ContentPart;
 import dev.gatehouse.gateway.chat.Message;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.chat.Tool;
 import dev.gatehouse.gateway.chat.ToolCall;
 import dev.gatehouse.gateway.chat.ToolChoice;
@@ -15,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -23,22 +27,39 @@ import java.util.regex.Pattern;
  * prompt, text / image / tool_use / tool_result blocks, tools with input_schema, tool_choice and the
  * sampling fields. A user turn's tool_result blocks become tool turns (in their order), its other
  * blocks a user turn after them. Each mistake is a 400 naming the field ({@code messages[2].content[0]}).
+ *
+ * <p>The body itself travels with the request ({@link OriginalRequest}), so an Anthropic target gets
+ * it field for field. What only Anthropic can serve (extended {@code thinking}, server tools,
+ * documents, ...) is accepted and marks the request {@code untranslated}: other targets refuse it
+ * naming the field. Thinking blocks of earlier turns are Claude's own notes: other targets get the
+ * turn without them.
  */
 final class AnthropicRequests {
-    /** Fields that change what the model must do and that Gatehouse cannot honour yet: refused, never dropped. */
-    private static final List<String> UNSUPPORTED = List.of("thinking", "container", "mcp_servers");
+    /** Fields that change what the model must do and that only Anthropic itself serves. */
+    private static final List<String> ANTHROPIC_ONLY = List.of("thinking", "container", "mcp_servers", "context_management");
+    /** Blocks the internal form has no word for, which only Anthropic itself serves. */
+    private static final Set<String> ANTHROPIC_ONLY_BLOCKS = Set.of("document", "search_result", "container_upload",
+            "server_tool_use", "web_search_tool_result", "web_fetch_tool_result", "code_execution_tool_result",
+            "bash_code_execution_tool_result", "text_editor_code_execution_tool_result", "mcp_tool_use", "mcp_tool_result");
+    /** Claude's notes of an earlier turn: sent back to Anthropic, left out for other models. */
+    private static final Set<String> THINKING_BLOCKS = Set.of("thinking", "redacted_thinking");
     private static final Pattern TOOL_NAME = Pattern.compile("[a-zA-Z0-9_-]{1,128}");
     private static final Pattern MEDIA_TYPE = Pattern.compile("image/(jpeg|png|gif|webp)");
     static final int MAX_TOOLS = 128;
 
     private AnthropicRequests() {}
 
-    /** A /v1/messages body; {@code countOnly} (count_tokens) needs no max_tokens. */
-    static ChatRequest decode(JsonNode body, boolean countOnly) {
+    /**
+     * A /v1/messages body; {@code countOnly} (count_tokens) needs no max_tokens. {@code headers}: the
+     * client's anthropic-version and anthropic-beta, for an Anthropic target.
+     */
+    static ChatRequest decode(JsonNode body, boolean countOnly, Map<String, String> headers) {
         RequestReader r = new RequestReader(body);
-        for (String field : UNSUPPORTED) {
-            if (r.node(field) != null) {
-                throw ApiException.invalid(field, "'" + field + "' is not supported by Gatehouse yet.");
+        Untranslated untranslated = new Untranslated();
+        for (String field : ANTHROPIC_ONLY) {
+            JsonNode value = r.node(field);
+            if (value != null && !(field.equals("thinking") && value.path("type").asText().equals("disabled"))) {
+                untranslated.mark(field);
             }
         }
         String model = r.requiredString("model");
@@ -50,8 +71,8 @@ final class AnthropicRequests {
             throw ApiException.invalid("max_tokens", "max_tokens: must be at least 1, got " + maxTokens + ".");
         }
         List<Message> messages = new ArrayList<>(system(r.node("system")));
-        messages.addAll(messages(r.node("messages")));
-        List<Tool> tools = tools(r.node("tools"));
+        messages.addAll(messages(r.node("messages"), untranslated));
+        List<Tool> tools = tools(r.node("tools"), untranslated);
         RequestReader choice = r.object("tool_choice");
         ToolChoice toolChoice = toolChoice(choice, tools);
         Boolean parallel = choice != null && choice.bool("disable_parallel_tool_use", false) ? Boolean.FALSE : null;
@@ -68,8 +89,10 @@ final class AnthropicRequests {
         validate(sampling);
         RequestReader metadata = r.object("metadata");
         String user = metadata == null ? null : metadata.string("user_id", null);
+        OriginalRequest original = new OriginalRequest(OriginalRequest.Dialect.ANTHROPIC_MESSAGES, (ObjectNode) body,
+                headers, untranslated.field());
         return new ChatRequest(model, messages, null, maxTokens, sampling, 1, false, r.bool("stream", false), true, user,
-                tools, toolChoice, parallel, null, null);
+                tools, toolChoice, parallel, null, null, original);
     }
 
     /** {@code system}: a string or a list of text blocks; none when absent. */
@@ -95,7 +118,7 @@ final class AnthropicRequests {
         return List.of(new Message(Message.SYSTEM, parts, List.of(), null));
     }
 
-    private static List<Message> messages(JsonNode list) {
+    private static List<Message> messages(JsonNode list, Untranslated untranslated) {
         if (list == null) {
             throw ApiException.invalid("messages", "messages: Field required.");
         }
@@ -116,8 +139,8 @@ final class AnthropicRequests {
                 throw ApiException.invalid(where + ".content", where + ".content: Field required.");
             }
             switch (role) {
-                case "user" -> userTurn(content, where + ".content", toolUseIds, out);
-                case "assistant" -> out.add(assistantTurn(content, where + ".content", toolUseIds));
+                case "user" -> userTurn(content, where + ".content", toolUseIds, out, untranslated);
+                case "assistant" -> out.add(assistantTurn(content, where + ".content", toolUseIds, untranslated));
                 default -> throw ApiException.invalid(where + ".role", where + ".role: must be 'user' or 'assistant', got '"
                         + clip(role) + "'.");
             }
@@ -126,7 +149,8 @@ final class AnthropicRequests {
     }
 
     /** A user turn: its tool_result blocks become tool turns, the rest one user turn after them. */
-    private static void userTurn(JsonNode content, String where, Set<String> toolUseIds, List<Message> out) {
+    private static void userTurn(JsonNode content, String where, Set<String> toolUseIds, List<Message> out,
+                                 Untranslated untranslated) {
         if (content.isTextual()) {
             out.add(new Message(Message.USER, content.asText()));
             return;
@@ -146,9 +170,9 @@ final class AnthropicRequests {
                                 + "' does not match the id of any tool_use block in an earlier assistant message.");
                     }
                     out.add(new Message(Message.TOOL, toolResult(block.node("content"), at + ".content",
-                            block.bool("is_error", false)), List.of(), id));
+                            block.bool("is_error", false), untranslated), List.of(), id));
                 }
-                default -> throw unknownBlock(at, type, "'text', 'image' and 'tool_result'");
+                default -> anthropicOnly(at, type, "'text', 'image' and 'tool_result'", untranslated);
             }
         }
         if (!parts.isEmpty()) {
@@ -156,7 +180,8 @@ final class AnthropicRequests {
         }
     }
 
-    private static Message assistantTurn(JsonNode content, String where, Set<String> toolUseIds) {
+    private static Message assistantTurn(JsonNode content, String where, Set<String> toolUseIds,
+                                         Untranslated untranslated) {
         if (content.isTextual()) {
             return new Message(Message.ASSISTANT, content.asText());
         }
@@ -177,14 +202,19 @@ final class AnthropicRequests {
                     calls.add(new ToolCall(id, block.requiredString("name"), input.toString()));
                     toolUseIds.add(id);
                 }
-                default -> throw unknownBlock(at, type, "'text' and 'tool_use'");
+                default -> {
+                    if (!THINKING_BLOCKS.contains(type)) {
+                        anthropicOnly(at, type, "'text', 'tool_use', 'thinking' and 'redacted_thinking'", untranslated);
+                    }
+                }
             }
         }
         return new Message(Message.ASSISTANT, parts, calls, null);
     }
 
     /** A tool_result's content: a string, or text and image blocks; an error result says so to the model. */
-    private static List<ContentPart> toolResult(JsonNode content, String where, boolean isError) {
+    private static List<ContentPart> toolResult(JsonNode content, String where, boolean isError,
+                                                Untranslated untranslated) {
         List<ContentPart> parts = new ArrayList<>();
         if (isError) { // the internal form has no error flag: the model reads it, as Claude would
             parts.add(new ContentPart.Text("Error: "));
@@ -203,7 +233,7 @@ final class AnthropicRequests {
             switch (type) {
                 case "text" -> parts.add(text(block, at));
                 case "image" -> parts.add(image(block, at));
-                default -> throw unknownBlock(at, type, "'text' and 'image'");
+                default -> anthropicOnly(at, type, "'text' and 'image'", untranslated);
             }
         }
         return parts;
@@ -259,7 +289,7 @@ final class AnthropicRequests {
     }
 
     /** {@code tools}: custom tools with a name and an input_schema of type object. */
-    private static List<Tool> tools(JsonNode list) {
+    private static List<Tool> tools(JsonNode list, Untranslated untranslated) {
         if (list == null) {
             return List.of();
         }
@@ -275,9 +305,9 @@ final class AnthropicRequests {
             String where = "tools[" + i + "]";
             RequestReader tool = RequestReader.at(list.get(i), where);
             String type = tool.string("type", "custom");
-            if (!type.equals("custom")) { // server tools (web_search, bash, ...) run at Anthropic, not here
-                throw ApiException.invalid(where + ".type", where + ".type: only custom tools are supported by Gatehouse, got '"
-                        + clip(type) + "'.");
+            if (!type.equals("custom")) { // server tools (web_search, bash, ...) run at Anthropic
+                untranslated.mark(where + ".type");
+                continue;
             }
             String name = tool.requiredString("name");
             if (!TOOL_NAME.matcher(name).matches()) {
@@ -332,6 +362,14 @@ final class AnthropicRequests {
             String field = param.equals("stop") ? "stop_sequences" : param;
             throw ApiException.invalid(field, field + ": " + e.getMessage().substring(param.length()).trim() + ".");
         }
+    }
+
+    /** A block only Anthropic serves marks the request; any other unknown type is the client's mistake. */
+    private static void anthropicOnly(String where, String type, String allowed, Untranslated untranslated) {
+        if (!ANTHROPIC_ONLY_BLOCKS.contains(type)) {
+            throw unknownBlock(where, type, allowed);
+        }
+        untranslated.mark(where + ".type");
     }
 
     private static ApiException unknownBlock(String where, String type, String allowed) {

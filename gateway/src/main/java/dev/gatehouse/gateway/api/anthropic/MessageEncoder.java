@@ -4,7 +4,10 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.api.NamedEventStream;
+import dev.gatehouse.gateway.api.NamedEventStream.Event;
 import dev.gatehouse.gateway.api.openai.OpenAiJson;
+import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
 
@@ -21,12 +24,14 @@ import java.util.Map;
  * with the stop_reason and usage, and message_stop.
  *
  * <p>Anthropic's blocks follow one another, while a backend may interleave the arguments of several
- * tool calls: a call that starts while another call's block is open is held back and sent whole once
- * that block ends.
+ * tool calls, or text with a call's arguments: a call that starts, or text that arrives, while a call's
+ * block is open is held back and sent once that block ends (calls first, then the text).
+ *
+ * <p>An answer from an Anthropic target that was sent the client's own body comes with the target's
+ * message as {@link ChatEvent.Raw}: a whole answer is that message as it is (streams: see
+ * {@link NamedEventStream}).
  */
-final class MessageEncoder {
-    /** One streamed event: its name and its JSON. */
-    record Event(String name, ObjectNode data) {}
+final class MessageEncoder implements NamedEventStream.Encoder {
 
     private final String id;
     private final String model;
@@ -42,10 +47,13 @@ final class MessageEncoder {
     private int nextIndex;
     private Open open; // the block being streamed, null when none is
     private final Map<Integer, Held> held = new LinkedHashMap<>(); // tool calls waiting for the open block to end
+    private final StringBuilder heldText = new StringBuilder(); // text that arrived while a call's block streamed
     private boolean pinged;
 
     private FinishReason finish;
+    private String stopSequence; // the stop sequence that ended the message, when the backend said which
     private ChatEvent.Usage usage;
+    private ObjectNode verbatim; // the target's own message, when it was sent the client's body
 
     /** The block being streamed: text ({@code call} null) or a tool call's. */
     private record Open(int index, Integer call, boolean[] ended) {}
@@ -83,8 +91,13 @@ final class MessageEncoder {
             }
             case ChatEvent.ToolCallDelta t -> wholeArguments.get(t.call()).append(t.arguments());
             case ChatEvent.ToolCallEnd t -> { }
-            case ChatEvent.Finish f -> finish = f.reason();
+            case ChatEvent.Finish f -> finished(f);
             case ChatEvent.Usage u -> usage = u;
+            case ChatEvent.Raw r -> {
+                if (r.data() instanceof ObjectNode whole) {
+                    verbatim = whole;
+                }
+            }
         }
     }
 
@@ -97,18 +110,22 @@ final class MessageEncoder {
     }
 
     ObjectNode message() {
+        if (verbatim != null) {
+            return verbatim;
+        }
         wholeCalls.forEach((call, block) -> block.set("input", input(wholeArguments.get(call).toString())));
         ObjectNode m = envelope();
         ArrayNode content = m.putArray("content");
         blocks.forEach(content::add);
-        m.put("stop_reason", stopReason(finish));
-        m.putNull("stop_sequence");
+        m.put("stop_reason", stopReason(finish, stopSequence));
+        m.put("stop_sequence", stopSequence);
         m.set("usage", usage(usage != null ? usage.promptTokens() : 0, usage != null ? usage.completionTokens() : 0));
         return m;
     }
 
     /** The first event of a stream. */
-    Event start() {
+    @Override
+    public Event start() {
         ObjectNode m = envelope();
         m.putArray("content");
         m.putNull("stop_reason");
@@ -120,22 +137,19 @@ final class MessageEncoder {
     }
 
     /** The events one ChatEvent becomes (possibly none). */
-    List<Event> events(ChatEvent e) {
+    @Override
+    public List<Event> events(ChatEvent e) {
         List<Event> out = new ArrayList<>();
         switch (e) {
             case ChatEvent.Delta d -> {
                 if (d.text().isEmpty()) {
                     break;
                 }
-                if (open == null || open.call() != null) {
-                    if (open != null && !open.ended()[0]) { // text while a call's arguments still stream: after it
-                        break; // never seen from a backend; dropping is better than a malformed stream
-                    }
-                    closeOpen(out);
-                    ObjectNode block = OpenAiJson.MAPPER.createObjectNode().put("type", "text").put("text", "");
-                    startBlock(out, null, block);
+                if (open != null && open.call() != null && !open.ended()[0]) { // a call's arguments still stream
+                    heldText.append(d.text());
+                    break;
                 }
-                out.add(delta(open.index(), "text_delta", "text", d.text()));
+                text(out, d.text());
             }
             case ChatEvent.ToolCallStart t -> {
                 if (open != null && open.call() != null && !open.ended()[0]) {
@@ -163,7 +177,7 @@ final class MessageEncoder {
                 }
             }
             case ChatEvent.Finish f -> {
-                finish = f.reason();
+                finished(f);
                 closeOpen(out);
                 for (Held h : List.copyOf(held.values())) { // calls the backend never ended: sent as they are
                     h.ended()[0] = true;
@@ -172,17 +186,33 @@ final class MessageEncoder {
                 closeOpen(out);
             }
             case ChatEvent.Usage u -> usage = u;
+            case ChatEvent.Raw r -> { } // streams of the target's own events are sent by NamedEventStream
         }
         return out;
     }
 
+    private void finished(ChatEvent.Finish f) {
+        finish = f.reason();
+        stopSequence = f.stopSequence();
+    }
+
+    /** Text into the open text block, or a new one after the open call's block. */
+    private void text(List<Event> out, String text) {
+        if (open == null || open.call() != null) {
+            closeOpen(out);
+            startBlock(out, null, OpenAiJson.MAPPER.createObjectNode().put("type", "text").put("text", ""));
+        }
+        out.add(delta(open.index(), "text_delta", "text", text));
+    }
+
     /** The last events: message_delta with why it stopped and what it used, then message_stop. */
-    List<Event> end() {
+    @Override
+    public List<Event> end() {
         List<Event> out = new ArrayList<>();
         closeOpen(out);
         ping(out);
         ObjectNode data = event("message_delta");
-        data.putObject("delta").put("stop_reason", stopReason(finish)).putNull("stop_sequence");
+        data.putObject("delta").put("stop_reason", stopReason(finish, stopSequence)).put("stop_sequence", stopSequence);
         data.set("usage", usage(usage != null ? usage.promptTokens() : inputEstimate,
                 usage != null ? usage.completionTokens() : 0));
         out.add(new Event("message_delta", data));
@@ -190,7 +220,15 @@ final class MessageEncoder {
         return out;
     }
 
-    /** Held calls, in order, once no call's block is streaming: ended ones whole, the first unfinished one live. */
+    @Override
+    public ObjectNode error(ApiException e) {
+        return AnthropicApi.error(e);
+    }
+
+    /**
+     * Held calls, in order, once no call's block is streaming: ended ones whole, the first unfinished
+     * one live; once every held call is out, the held text.
+     */
     private void releaseHeld(List<Event> out) {
         var it = held.entrySet().iterator();
         while (it.hasNext()) {
@@ -206,6 +244,10 @@ final class MessageEncoder {
                 return; // streams live from here on
             }
             open.ended()[0] = true;
+        }
+        if (!heldText.isEmpty()) {
+            text(out, heldText.toString());
+            heldText.setLength(0);
         }
     }
 
@@ -280,9 +322,9 @@ final class MessageEncoder {
     }
 
     /** Anthropic's words for why the message ended; null while it has not. */
-    static String stopReason(FinishReason reason) {
+    static String stopReason(FinishReason reason, String stopSequence) {
         return reason == null ? null : switch (reason) {
-            case STOP -> "end_turn";
+            case STOP -> stopSequence != null ? "stop_sequence" : "end_turn";
             case LENGTH -> "max_tokens";
             case TOOL_CALLS -> "tool_use";
             case CONTENT_FILTER -> "refusal";

@@ -65,6 +65,7 @@ final class CompletionEncoder {
             case ChatEvent.ToolCallEnd t -> { }
             case ChatEvent.Finish f -> choices[f.index()].finishReason = f.reason();
             case ChatEvent.Usage u -> usage = u;
+            case ChatEvent.Raw r -> { }
         }
     }
 
@@ -175,6 +176,7 @@ final class CompletionEncoder {
                     out.add(chunk);
                 }
             }
+            case ChatEvent.Raw r -> { }
         }
         return out;
     }

@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.api.openai;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.api.Endpoint;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalEmbedder;
 import dev.gatehouse.gateway.cache.CacheControl;
@@ -17,10 +18,8 @@ import dev.gatehouse.gateway.connection.ClientConnection;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
 import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
-import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -30,8 +29,6 @@ import java.io.IOException;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
-import java.util.logging.Level;
-import java.util.logging.Logger;
 
 /**
  * The OpenAI-compatible endpoints: /v1/chat/completions, /v1/completions, /v1/embeddings,
@@ -40,14 +37,12 @@ import java.util.logging.Logger;
  * nothing here lets a stack trace reach the client.
  */
 public final class OpenAiApi implements HttpService {
-    private static final Logger LOG = Logger.getLogger(OpenAiApi.class.getName());
-
     private final ChatPipeline pipeline;
-    private final RequestBody body;
+    private final Endpoint endpoint;
 
     public OpenAiApi(ChatPipeline pipeline, long maxBodyBytes) {
         this.pipeline = pipeline;
-        this.body = new RequestBody(maxBodyBytes);
+        this.endpoint = new Endpoint(pipeline, maxBodyBytes, DIALECT);
     }
 
     @Override
@@ -69,49 +64,27 @@ public final class OpenAiApi implements HttpService {
                 "Unknown request URL: " + req.prologue().method().text() + " " + req.prologue().uriPath().path() + ".", null));
     }
 
-    /** What an endpoint does with a request's JSON body once its caller is known. */
-    @FunctionalInterface
-    public interface Handler {
-        void handle(JsonNode body, Call call) throws Exception;
-    }
-
-    /**
-     * Authenticates, reads the body and runs the handler; every way out becomes an OpenAI error and
-     * ends the call. Public for the other endpoints in OpenAI's error shape (the Responses API).
-     */
-    public void serve(String route, ServerRequest req, ServerResponse res, Handler handler) {
-        Call call = pipeline.begin(route, name -> req.headers().first(HeaderNames.create(name)).orElse(null),
-                (name, value) -> res.header(HeaderNames.create(name), value));
-        int status = 200;
-        try {
-            try {
-                call.caller(pipeline.auth().authenticate(req)); // before the body: strangers get nothing parsed
-            } catch (ApiException e) {
-                res.header(HeaderValues.CONNECTION_CLOSE); // their body stays unread: close, never parse it as a request
-                throw e;
-            }
-            JsonNode json = body.read(req, res);
-            call.asks(json.path("model").textValue(), json.path("user").textValue());
-            handler.handle(json, call);
-        } catch (ApiException e) {
-            status = e.status();
-            send(res, e);
-            if (res.headers().contains(HeaderValues.CONNECTION_CLOSE)) {
-                // Helidon ignores a handler's Connection: close and would parse the unread body as the next request
-                throw new CloseConnectionException("request body left unread");
-            }
-        } catch (SseWriter.ClientGoneException e) {
-            status = 499; // nginx's "client closed request": the generation was cancelled
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            status = 503;
-        } catch (Exception e) {
-            status = 500;
-            LOG.log(Level.SEVERE, "internal error on " + route, e);
-            send(res, new ApiException(500, "server_error", null, null, "Internal server error.", null));
-        } finally {
-            call.end(status);
+    /** OpenAI's credentials (Authorization: Bearer), user field and error shape, for {@link Endpoint}. */
+    public static final Endpoint.Dialect DIALECT = new Endpoint.Dialect() {
+        @Override
+        public ApiAuth.Caller authenticate(ApiAuth auth, ServerRequest req) {
+            return auth.authenticate(req);
         }
+
+        @Override
+        public String user(JsonNode body) {
+            return body.path("user").textValue();
+        }
+
+        @Override
+        public void send(ServerResponse res, ApiException e) {
+            OpenAiApi.send(res, e);
+        }
+    };
+
+    /** Serves {@code route} in OpenAI's error shape; public for the Responses API, which shares it. */
+    public void serve(String route, ServerRequest req, ServerResponse res, Endpoint.Handler handler) {
+        endpoint.serve(route, req, res, handler);
     }
 
     private void completion(JsonNode body, ServerRequest req, ServerResponse res, Call call, boolean chat)

@@ -3,7 +3,10 @@ package dev.gatehouse.gateway.api.responses;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.api.NamedEventStream;
+import dev.gatehouse.gateway.api.NamedEventStream.Event;
 import dev.gatehouse.gateway.api.openai.OpenAiJson;
+import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
 
@@ -22,9 +25,7 @@ import java.util.UUID;
  * ... done, for a function call response.function_call_arguments.delta ... done,
  * response.output_item.done, and last response.completed (or response.incomplete at the token limit).
  */
-final class ResponseEncoder {
-    /** One streamed event: its name (also its "type") and its JSON. */
-    record Event(String name, ObjectNode data) {}
+final class ResponseEncoder implements NamedEventStream.Encoder {
 
     private final String id;
     private final long createdAt;
@@ -37,6 +38,7 @@ final class ResponseEncoder {
     private FinishReason finish;
     private ChatEvent.Usage usage;
     private int sequence;
+    private ObjectNode verbatim; // the target's own response object, when it was sent the client's body
 
     ResponseEncoder(String id, long createdAt, String model, JsonNode body) {
         this.id = id;
@@ -51,23 +53,29 @@ final class ResponseEncoder {
     }
 
     ObjectNode response() {
+        if (verbatim != null) {
+            return verbatim;
+        }
         closeMessage(null);
         return envelope(finish == FinishReason.LENGTH ? "incomplete" : "completed", true);
     }
 
-    Event start() {
+    @Override
+    public Event start() {
         ObjectNode data = event("response.created");
         data.set("response", envelope("in_progress", false));
         return new Event("response.created", data);
     }
 
-    List<Event> events(ChatEvent e) {
+    @Override
+    public List<Event> events(ChatEvent e) {
         List<Event> out = new ArrayList<>();
         events(e, out);
         return out;
     }
 
-    List<Event> end() {
+    @Override
+    public List<Event> end() {
         List<Event> out = new ArrayList<>();
         closeMessage(out);
         String status = finish == FinishReason.LENGTH ? "incomplete" : "completed";
@@ -78,9 +86,14 @@ final class ResponseEncoder {
         return out;
     }
 
-    /** The next sequence number's error event, for a failure after the stream began. */
-    ObjectNode errorEvent() {
-        return event("error");
+    /** The stream's error event: {type: error, code, message, param, sequence_number}. */
+    @Override
+    public ObjectNode error(ApiException e) {
+        ObjectNode n = event("error");
+        n.put("code", e.code() != null ? e.code() : e.type());
+        n.put("message", e.getMessage());
+        n.put("param", e.param());
+        return n;
     }
 
     /** Applies one event to the output; {@code out} collects the stream events it makes (null: whole response). */
@@ -139,6 +152,11 @@ final class ResponseEncoder {
                 closeMessage(out);
             }
             case ChatEvent.Usage u -> usage = u;
+            case ChatEvent.Raw r -> {
+                if (out == null && r.data() instanceof ObjectNode whole) {
+                    verbatim = whole;
+                }
+            }
         }
     }
 

@@ -2,11 +2,14 @@ package dev.gatehouse.gateway.api.responses;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.gateway.api.Untranslated;
 import dev.gatehouse.gateway.api.openai.RequestReader;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ContentPart;
 import dev.gatehouse.gateway.chat.Message;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.chat.ResponseFormat;
 import dev.gatehouse.gateway.chat.Tool;
 import dev.gatehouse.gateway.chat.ToolCall;
@@ -15,6 +18,7 @@ import dev.gatehouse.gateway.chat.ToolChoice;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -25,6 +29,11 @@ import java.util.regex.Pattern;
  * function tools, tool_choice and text.format. Gatehouse keeps no responses, so
  * {@code previous_response_id} and stored conversations are refused. Each mistake is a 400 naming the
  * field ({@code input[2].type}).
+ *
+ * <p>The body itself travels with the request ({@link OriginalRequest}), so an OpenAI target with the
+ * Responses API gets it unchanged. Built-in tools and the items they leave in a conversation are
+ * accepted and mark the request {@code untranslated}: other targets refuse it naming the field.
+ * Reasoning items of earlier turns are the model's own notes: other targets get the turn without them.
  */
 final class ResponsesRequests {
     /** Fields that need server-side state or features Gatehouse does not have: refused, never dropped. */
@@ -32,6 +41,11 @@ final class ResponsesRequests {
     private static final Set<String> ROLES = Set.of("user", "assistant", "system", "developer");
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9_-]{1,64}");
     private static final int MAX_TOOLS = 128;
+    /** Input items that built-in tools and stored items leave, which only OpenAI's Responses API serves. */
+    private static final Set<String> OPENAI_ONLY_ITEMS = Set.of("item_reference", "web_search_call", "file_search_call",
+            "computer_call", "computer_call_output", "code_interpreter_call", "image_generation_call", "local_shell_call",
+            "local_shell_call_output", "mcp_call", "mcp_list_tools", "mcp_approval_request", "mcp_approval_response",
+            "custom_tool_call", "custom_tool_call_output");
 
     private ResponsesRequests() {}
 
@@ -52,8 +66,9 @@ final class ResponsesRequests {
         if (instructions != null && !instructions.isEmpty()) {
             messages.add(new Message(Message.SYSTEM, instructions));
         }
-        messages.addAll(input(r.node("input")));
-        List<Tool> tools = tools(r.node("tools"));
+        Untranslated untranslated = new Untranslated();
+        messages.addAll(input(r.node("input"), untranslated));
+        List<Tool> tools = tools(r.node("tools"), untranslated);
         ToolChoice toolChoice = toolChoice(r.node("tool_choice"), tools);
         Boolean parallel = r.node("parallel_tool_calls") == null ? null : r.bool("parallel_tool_calls", true);
         RequestReader text = r.object("text");
@@ -72,11 +87,13 @@ final class ResponsesRequests {
         }
         ChatRequest.Sampling sampling = new ChatRequest.Sampling(temperature, topP, 0, 0f, 1f, 0f, 0f, null, List.of(),
                 false, 0);
+        OriginalRequest original = new OriginalRequest(OriginalRequest.Dialect.OPENAI_RESPONSES, (ObjectNode) body, Map.of(),
+                untranslated.field());
         return new ChatRequest(model, messages, null, maxTokens, sampling, 1, false, r.bool("stream", false), true,
-                r.string("user", null), tools, toolChoice, parallel, format, null);
+                r.string("user", null), tools, toolChoice, parallel, format, null, original);
     }
 
-    private static List<Message> input(JsonNode input) {
+    private static List<Message> input(JsonNode input, Untranslated untranslated) {
         if (input == null) {
             throw ApiException.invalid("input", "Missing required parameter: 'input'.");
         }
@@ -124,8 +141,15 @@ final class ResponsesRequests {
                             ? parts(output, where + ".output") : List.of(new ContentPart.Text(item.string("output", "")));
                     out.add(new Message(Message.TOOL, content, List.of(), id));
                 }
-                default -> throw ApiException.invalid(where + ".type", "Invalid value for '" + where + ".type': '" + clip(type)
-                        + "'. Supported values are: 'message', 'function_call' and 'function_call_output'.");
+                case "reasoning" -> { } // the model's notes of an earlier turn: OpenAI gets them, others need not
+                default -> {
+                    if (!OPENAI_ONLY_ITEMS.contains(type)) {
+                        throw ApiException.invalid(where + ".type", "Invalid value for '" + where + ".type': '" + clip(type)
+                                + "'. Supported values are: 'message', 'function_call', 'function_call_output' and "
+                                + "'reasoning', and OpenAI's built-in tools' items for OpenAI targets.");
+                    }
+                    untranslated.mark(where + ".type");
+                }
             }
         }
         return out;
@@ -184,7 +208,7 @@ final class ResponsesRequests {
     }
 
     /** Function tools: {type: function, name, description, parameters, strict}. */
-    private static List<Tool> tools(JsonNode list) {
+    private static List<Tool> tools(JsonNode list, Untranslated untranslated) {
         if (list == null) {
             return List.of();
         }
@@ -200,9 +224,9 @@ final class ResponsesRequests {
             String where = "tools[" + i + "]";
             RequestReader tool = RequestReader.at(list.get(i), where);
             String type = tool.requiredString("type");
-            if (!type.equals("function")) { // built-in tools (web_search, file_search, ...) run at OpenAI, not here
-                throw ApiException.invalid(where + ".type", "Invalid value for '" + where + ".type': only 'function' "
-                        + "tools are supported by Gatehouse.");
+            if (!type.equals("function")) { // built-in tools (web_search, file_search, ...) run at OpenAI
+                untranslated.mark(where + ".type");
+                continue;
             }
             String name = tool.requiredString("name");
             if (!NAME.matcher(name).matches() || !names.add(name)) {

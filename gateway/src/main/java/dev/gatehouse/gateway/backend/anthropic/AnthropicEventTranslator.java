@@ -19,7 +19,8 @@ import java.util.Set;
  * carries the same in its content blocks, stop_reason and usage. One choice, index 0. A tool_use
  * block is a tool call (numbered in the order the blocks start); the block of the forced tool that
  * stands in for a json_schema response format is the answer's text instead, and its tool_use stop
- * a plain stop.
+ * a plain stop. Prompt tokens count the cached ones too (Anthropic's input_tokens leaves out what was
+ * read from or written to its prompt cache).
  */
 final class AnthropicEventTranslator implements StreamTranslator {
     private final String provider;
@@ -57,7 +58,7 @@ final class AnthropicEventTranslator implements StreamTranslator {
             case "error" -> throw AnthropicErrors.inStream(provider, apiKey, e.path("error"));
             case "message_start" -> {
                 JsonNode usage = e.path("message").path("usage");
-                inputTokens = usage.path("input_tokens").asInt(0);
+                inputTokens = inputTokens(usage);
                 outputTokens = usage.path("output_tokens").asInt(0);
             }
             case "content_block_start" -> {
@@ -93,9 +94,12 @@ final class AnthropicEventTranslator implements StreamTranslator {
             }
             case "message_delta" -> {
                 outputTokens = e.path("usage").path("output_tokens").asInt(outputTokens);
+                if (e.path("usage").has("input_tokens")) { // the final count, when Anthropic sends it here
+                    inputTokens = inputTokens(e.path("usage"));
+                }
                 JsonNode reason = e.path("delta").path("stop_reason");
                 if (reason.isTextual()) {
-                    events.add(new ChatEvent.Finish(0, finishReason(reason.asText(), !formatBlocks.isEmpty())));
+                    events.add(finish(reason.asText(), e.path("delta").path("stop_sequence"), !formatBlocks.isEmpty()));
                 }
             }
             case "message_stop" -> {
@@ -134,9 +138,21 @@ final class AnthropicEventTranslator implements StreamTranslator {
             events.addFirst(new ChatEvent.Delta(0, text.toString(), null));
         }
         JsonNode usage = m.path("usage");
-        events.add(new ChatEvent.Finish(0, finishReason(m.path("stop_reason").asText("end_turn"), formatted)));
-        events.add(new ChatEvent.Usage(usage.path("input_tokens").asInt(0), usage.path("output_tokens").asInt(0)));
+        events.add(finish(m.path("stop_reason").asText("end_turn"), m.path("stop_sequence"), formatted));
+        events.add(new ChatEvent.Usage(inputTokens(usage), usage.path("output_tokens").asInt(0)));
         return events;
+    }
+
+    /** The prompt's tokens: input_tokens and those read from or written to the prompt cache. */
+    private static int inputTokens(JsonNode usage) {
+        return usage.path("input_tokens").asInt(0) + usage.path("cache_creation_input_tokens").asInt(0)
+                + usage.path("cache_read_input_tokens").asInt(0);
+    }
+
+    /** The finish, with the stop sequence that ended the message when that is why it stopped. */
+    private static ChatEvent.Finish finish(String stopReason, JsonNode stopSequence, boolean formatted) {
+        return new ChatEvent.Finish(0, finishReason(stopReason, formatted),
+                stopReason.equals("stop_sequence") && stopSequence.isTextual() ? stopSequence.asText() : null);
     }
 
     /** {@code formatted}: the tool_use stop was the response format's forced tool, so the answer simply ended. */

@@ -7,13 +7,18 @@ import dev.gatehouse.gateway.backend.StreamTranslator;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.config.ProviderConfig;
 
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.util.List;
 
-/** Anthropic's Messages API (POST {base-url}/v1/messages); {@code request.model()} is Anthropic's model name. */
+/**
+ * Anthropic's Messages API (POST {base-url}/v1/messages); {@code request.model()} is Anthropic's model
+ * name. A request that came in through Gatehouse's own Messages API is sent as the client wrote it
+ * (with Anthropic's model name), with the client's anthropic-version and anthropic-beta headers.
+ */
 public final class AnthropicProvider implements ProviderApi {
     static final String API_VERSION = "2023-06-01";
 
@@ -23,10 +28,21 @@ public final class AnthropicProvider implements ProviderApi {
         this.provider = provider;
     }
 
-    /** Tools, images and json_schema (as a forced tool); no json_object mode. */
+    /** Tools, images and json_schema (as a forced tool); no json_object mode; Messages API bodies as they are. */
     @Override
     public Capabilities capabilities() {
-        return new Capabilities(true, true, false, true, null);
+        return new Capabilities(true, true, false, true, null).takingOriginals(OriginalRequest.Dialect.ANTHROPIC_MESSAGES);
+    }
+
+    @Override
+    public boolean sendsOriginal(ChatRequest request) {
+        return request.hasOriginal(OriginalRequest.Dialect.ANTHROPIC_MESSAGES);
+    }
+
+    /** A final assistant message is a prefill: Claude goes on from its last word. */
+    @Override
+    public boolean prefills(String model) {
+        return true;
     }
 
     @Override
@@ -36,7 +52,7 @@ public final class AnthropicProvider implements ProviderApi {
 
     @Override
     public void authenticate(HttpRequest.Builder http, URI uri, byte[] body) {
-        http.header("anthropic-version", API_VERSION);
+        http.setHeader("anthropic-version", API_VERSION); // a client's own replaces it (see HttpProvider)
         if (provider.apiKey() != null) {
             http.header("x-api-key", provider.apiKey());
         }
@@ -44,7 +60,7 @@ public final class AnthropicProvider implements ProviderApi {
 
     @Override
     public JsonNode body(ChatRequest request) {
-        return AnthropicRequestTranslator.body(request);
+        return sendsOriginal(request) ? request.original().bodyFor(request.model()) : AnthropicRequestTranslator.body(request);
     }
 
     @Override

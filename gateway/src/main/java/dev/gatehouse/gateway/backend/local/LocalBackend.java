@@ -8,6 +8,7 @@ import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.chat.ToolChoice;
 import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.CapacityException;
@@ -133,13 +134,21 @@ public final class LocalBackend implements Backend {
     private List<int[]> tokenize(ChatRequest request, LocalModel model) {
         try {
             if (request.isChat()) {
+                // a conversation that ends with the assistant's own words is continued from them (a prefill,
+                // as Anthropic and Ollama do): the template opens the assistant's turn, the words follow unclosed
+                String prefill = prefill(request.messages());
+                List<Message> messages = prefill == null ? request.messages()
+                        : request.messages().subList(0, request.messages().size() - 1);
                 String text;
                 if (templateHasTools || !request.usesTools()) {
                     Map<String, Object> variables = new HashMap<>();
                     variables.put("tools", ToolPrompt.tools(request.tools()));
-                    text = model.chatTemplate().render(ToolPrompt.messages(request.messages()), true, variables);
+                    text = model.chatTemplate().render(ToolPrompt.messages(messages), true, variables);
                 } else {
-                    text = model.chatTemplate().render(ToolPrompt.fallbackMessages(request.messages(), request.tools()), true, Map.of());
+                    text = model.chatTemplate().render(ToolPrompt.fallbackMessages(messages, request.tools()), true, Map.of());
+                }
+                if (prefill != null) {
+                    text += prefill;
                 }
                 return List.of(model.tokenizer().encode(text, false)); // the template wrote the special tokens itself
             }
@@ -147,6 +156,18 @@ public final class LocalBackend implements Backend {
         } catch (IllegalArgumentException e) { // the template's raise_exception (roles out of order), or an empty prompt
             throw ApiException.invalid(request.isChat() ? "messages" : "prompt", e.getMessage());
         }
+    }
+
+    /** The text of a final assistant message without tool calls, which the answer continues; null when there is none. */
+    private static String prefill(List<Message> messages) {
+        Message last = messages.isEmpty() ? null : messages.getLast();
+        return last != null && Message.ASSISTANT.equals(last.role()) && last.toolCalls().isEmpty() && !last.text().isEmpty()
+                && messages.size() > 1 ? last.text() : null;
+    }
+
+    @Override
+    public boolean prefills(String model) {
+        return true;
     }
 
     /** Sample {@code i} of each prompt gets seed + i: n choices differ yet repeat, and a prompt answers alike alone or in a list. */

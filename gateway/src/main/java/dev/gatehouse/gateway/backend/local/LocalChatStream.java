@@ -78,8 +78,9 @@ final class LocalChatStream implements ChatStream {
                         }
                         events.put(f);
                         boolean length = f.reason() == dev.gatehouse.serving.engine.FinishReason.LENGTH;
-                        events.put(new ChatEvent.Finish(index, length ? FinishReason.LENGTH
-                                : calls != null && calls.calledTools() ? FinishReason.TOOL_CALLS : FinishReason.STOP));
+                        FinishReason reason = length ? FinishReason.LENGTH
+                                : calls != null && calls.calledTools() ? FinishReason.TOOL_CALLS : FinishReason.STOP;
+                        events.put(new ChatEvent.Finish(index, reason, reason == FinishReason.STOP ? f.stopSequence() : null));
                         return;
                     }
                     case EngineEvent.Failed f -> {

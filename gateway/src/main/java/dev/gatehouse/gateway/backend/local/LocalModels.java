@@ -241,7 +241,7 @@ public final class LocalModels implements AutoCloseable {
                     LocalStore.Placement placement = store.placements().apply(name);
                     EngineConfig engineConfig = store.engineConfigs().apply(name);
                     Long estimate = placement.device().onCpu() ? fitOrRefuse(store, name, placement, engineConfig) : null;
-                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype());
+                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype(), placement.weights());
                     Engine engine;
                     try {
                         engine = Engine.start(model, engineConfig, registry);
@@ -276,7 +276,7 @@ public final class LocalModels implements AutoCloseable {
      * with one line saying so, so a load never ends in the kernel's OOM killer taking the whole server with it.
      */
     private long fitOrRefuse(LocalStore store, String name, LocalStore.Placement placement, EngineConfig config) {
-        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), config);
+        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), placement.weights(), config);
         store.memory().check(name, estimate, held.values().stream().mapToLong(Long::longValue).sum(),
                 MemoryBudget.SERVE_ADVICE);
         return estimate.totalBytes();

@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.backend.local;
 import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.engine.EngineConfig;
 
@@ -24,12 +25,15 @@ public record LocalStore(Path root, DeviceChoice device, Function<String, Engine
                          Function<String, Placement> placements, Function<String, ToolSettings> tools,
                          MemoryBudget memory) {
 
-    /** Where one model runs ({@code local.NAME.device}) and in which type ({@code local.NAME.dtype}). */
-    public record Placement(DeviceChoice device, DtypeChoice dtype) {}
+    /**
+     * Where one model runs ({@code local.NAME.device}), in which type ({@code local.NAME.dtype}) and
+     * how it holds 16-bit weights on the CPU ({@code local.NAME.weights-dtype}).
+     */
+    public record Placement(DeviceChoice device, DtypeChoice dtype, WeightsDtype weights) {}
 
     /** Every model on {@code device} in its automatic compute type. */
     public LocalStore(Path root, DeviceChoice device, Function<String, EngineConfig> engineConfigs) {
-        this(root, device, engineConfigs, name -> new Placement(device, DtypeChoice.AUTO), name -> ToolSettings.DEFAULTS,
+        this(root, device, engineConfigs, name -> new Placement(device, DtypeChoice.AUTO, WeightsDtype.AUTO), name -> ToolSettings.DEFAULTS,
                 MemoryBudget.MEASURED);
     }
 

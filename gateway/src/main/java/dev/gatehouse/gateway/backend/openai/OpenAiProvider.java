@@ -7,6 +7,7 @@ import dev.gatehouse.gateway.backend.StreamTranslator;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
+import dev.gatehouse.gateway.chat.OriginalRequest;
 import dev.gatehouse.gateway.config.ProviderConfig;
 import dev.gatehouse.gateway.config.ProviderType;
 
@@ -21,6 +22,8 @@ import java.util.List;
  * OpenRouter, Ollama, ...) and Azure OpenAI, which differs only in its URL (the deployment and
  * api-version) and its {@code api-key} header. {@code request.model()} is the provider's own model
  * name, for Azure the deployment's. Tools, images and response formats go as the client sent them.
+ * With {@code responses-api} (OpenAI's own API has it), a request that came in through Gatehouse's
+ * Responses API goes to {base-url}/responses as the client wrote it (with the provider's model name).
  */
 public final class OpenAiProvider implements ProviderApi {
     private final ProviderConfig provider;
@@ -31,11 +34,20 @@ public final class OpenAiProvider implements ProviderApi {
 
     @Override
     public Capabilities capabilities() {
-        return Capabilities.EVERYTHING;
+        return provider.responsesApi() ? Capabilities.EVERYTHING.takingOriginals(OriginalRequest.Dialect.OPENAI_RESPONSES)
+                : Capabilities.EVERYTHING;
+    }
+
+    @Override
+    public boolean sendsOriginal(ChatRequest request) {
+        return provider.responsesApi() && request.hasOriginal(OriginalRequest.Dialect.OPENAI_RESPONSES);
     }
 
     @Override
     public URI uri(ChatRequest request) {
+        if (sendsOriginal(request)) {
+            return URI.create(provider.baseUrl() + "/responses");
+        }
         String operation = request.isChat() ? "/chat/completions" : "/completions";
         if (provider.type() == ProviderType.AZURE_OPENAI) {
             return URI.create(provider.baseUrl() + "/openai/deployments/" + encode(request.model()) + operation
@@ -55,7 +67,8 @@ public final class OpenAiProvider implements ProviderApi {
 
     @Override
     public JsonNode body(ChatRequest request) {
-        return OpenAiRequestTranslator.body(request, provider.type());
+        return sendsOriginal(request) ? request.original().bodyFor(request.model())
+                : OpenAiRequestTranslator.body(request, provider.type());
     }
 
     @Override
@@ -65,12 +78,13 @@ public final class OpenAiProvider implements ProviderApi {
 
     @Override
     public List<ChatEvent> answer(ChatRequest request, JsonNode body) {
-        return OpenAiEventTranslator.response(body);
+        return sendsOriginal(request) ? ResponsesEventTranslator.response(body) : OpenAiEventTranslator.response(body);
     }
 
     @Override
     public StreamTranslator stream(ChatRequest request) {
-        return new OpenAiEventTranslator(provider.name(), provider.apiKey());
+        return sendsOriginal(request) ? new ResponsesEventTranslator(provider.name(), provider.apiKey())
+                : new OpenAiEventTranslator(provider.name(), provider.apiKey());
     }
 
     private static String encode(String s) {

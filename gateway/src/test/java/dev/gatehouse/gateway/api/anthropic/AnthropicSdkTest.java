@@ -32,6 +32,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.anthropic.MockAnthropic;
+import dev.gatehouse.gateway.backend.gemini.MockGemini;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
 import dev.gatehouse.gateway.config.GatehouseConfig;
@@ -62,8 +63,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The official Anthropic Java SDK against Gatehouse's /v1/messages, served by a local random-weight
- * model and routed to the mock OpenAI and Anthropic providers: whole and streamed messages, a
- * tool-use round trip, count_tokens, and each error type in Anthropic's shape.
+ * model and routed to the mock OpenAI, Anthropic and Gemini providers: whole and streamed messages, a
+ * tool-use round trip, count_tokens, stop sequences, and each error type in Anthropic's shape with its
+ * HTTP status. (What an Anthropic target gets and sends unchanged: AnthropicPassThroughTest.)
  */
 class AnthropicSdkTest {
     static final String MASTER = "sk-master-anthropic-test";
@@ -74,6 +76,7 @@ class AnthropicSdkTest {
     static Path dir;
     static MockOpenAi openai;
     static MockAnthropic anthropic;
+    static MockGemini gemini;
     static LocalModels models;
     static KeyStore keys;
     static GatewayServer server;
@@ -85,6 +88,7 @@ class AnthropicSdkTest {
     static void start() throws Exception {
         openai = new MockOpenAi();
         anthropic = new MockAnthropic();
+        gemini = new MockGemini();
         Path store = dir.resolve("model-store");
         TestModelFolder.llama().write(store.resolve(LOCAL));
         models = new LocalModels();
@@ -92,12 +96,15 @@ class AnthropicSdkTest {
                 providers:
                   oai: {type: openai, base-url: %s, api-key: sk-x, retries: 0}
                   claude: {type: anthropic, base-url: %s, api-key: sk-ant-MOCK, retries: 0}
+                  gem: {type: gemini, base-url: %s, api-key: k, retries: 0}
                 models:
+                  - name: gemini
+                    targets: [{provider: gem, model: gemini-2.0-flash}]
                   - name: gpt
                     targets: [{provider: oai, model: gpt-4o-mini}]
                   - name: claude
                     targets: [{provider: claude, model: claude-sonnet-4-5}]
-                """.formatted(openai.baseUrl(), anthropic.baseUrl()), Map.of());
+                """.formatted(openai.baseUrl(), anthropic.baseUrl(), gemini.baseUrl()), Map.of());
         keys = KeyStore.open(dir.resolve("gatehouse.db"));
         registry = GatewayServer.newRegistry();
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
@@ -119,6 +126,7 @@ class AnthropicSdkTest {
         keys.close();
         openai.close();
         anthropic.close();
+        gemini.close();
     }
 
     private static MessageCreateParams.Builder ask(String model) {
@@ -149,6 +157,12 @@ class AnthropicSdkTest {
         assertEquals(8, sent.path("max_tokens").asInt(sent.path("max_completion_tokens").asInt()));
 
         assertEquals(MockAnthropic.REPLY, text(client.messages().create(ask("claude").build())));
+        Message fromGemini = client.messages().create(ask("gemini").build());
+        assertEquals("Hello from Gemini.", text(fromGemini));
+        assertEquals(StopReason.END_TURN, fromGemini.stopReason().orElseThrow());
+        client.messages().create(ask("gemini").system("Be brief.").build());
+        assertEquals("Be brief.", gemini.received().getLast().body().path("systemInstruction").path("parts").get(0)
+                .path("text").asText());
 
         Message local = client.messages().create(ask(LOCAL).build());
         assertEquals(StopReason.MAX_TOKENS, local.stopReason().orElseThrow(), "8 tokens of a random model run to the limit");
@@ -160,7 +174,7 @@ class AnthropicSdkTest {
 
     @Test
     void streamedMessagesAccumulateToTheWholeOne() {
-        for (String model : List.of("gpt", "claude", LOCAL)) {
+        for (String model : List.of("gpt", "claude", "gemini", LOCAL)) {
             Message whole = client.messages().create(ask(model).build());
             MessageAccumulator acc = MessageAccumulator.create();
             try (StreamResponse<RawMessageStreamEvent> stream = client.messages().createStreaming(ask(model).build())) {
@@ -200,17 +214,23 @@ class AnthropicSdkTest {
 
     @Test
     void aToolUseRoundTripThroughOpenAiAndAnthropicTargets() {
-        for (String model : List.of("gpt", "claude")) {
+        for (String model : List.of("gpt", "claude", "gemini")) {
             MessageCreateParams.Builder first = MessageCreateParams.builder().model(model).maxTokens(256)
                     .addUserMessage("Weather in Paris and Tokyo?").addTool(weatherTool())
                     .toolChoice(ToolChoice.ofAny(ToolChoiceAny.builder().build()));
             Message asked = client.messages().create(first.build());
             assertEquals(StopReason.TOOL_USE, asked.stopReason().orElseThrow(), model);
             List<ToolUseBlock> uses = toolUses(asked);
-            List<List<String>> expected = model.equals("gpt") ? MockOpenAi.CALLS : MockAnthropic.CALLS;
+            List<List<String>> expected = switch (model) {
+                case "gpt" -> MockOpenAi.CALLS;
+                case "claude" -> MockAnthropic.CALLS;
+                default -> MockGemini.CALLS.stream().map(c -> List.of("", c.get(0), c.get(1))).toList(); // Gemini gives no ids
+            };
             assertEquals(expected.size(), uses.size(), model);
             for (int i = 0; i < uses.size(); i++) {
-                assertEquals(expected.get(i).get(0), uses.get(i).id());
+                if (!model.equals("gemini")) {
+                    assertEquals(expected.get(i).get(0), uses.get(i).id());
+                }
                 assertEquals(expected.get(i).get(1), uses.get(i).name());
                 assertEquals(JsonValue.from(parse(expected.get(i).get(2))), uses.get(i)._input());
             }
@@ -227,7 +247,9 @@ class AnthropicSdkTest {
                 stream.stream().forEach(acc::accumulate);
             }
             List<ToolUseBlock> streamed = toolUses(acc.message());
-            assertEquals(uses.stream().map(ToolUseBlock::id).toList(), streamed.stream().map(ToolUseBlock::id).toList());
+            if (!model.equals("gemini")) { // Gemini's ids are made up per answer
+                assertEquals(uses.stream().map(ToolUseBlock::id).toList(), streamed.stream().map(ToolUseBlock::id).toList());
+            }
             assertEquals(uses.stream().map(ToolUseBlock::_input).toList(), streamed.stream().map(ToolUseBlock::_input).toList());
 
             List<ContentBlockParam> results = uses.stream().map(u -> ContentBlockParam.ofToolResult(ToolResultBlockParam
@@ -235,13 +257,39 @@ class AnthropicSdkTest {
                     .build())).toList();
             Message answer = client.messages().create(first.addMessage(asked.toParam())
                     .addUserMessageOfContentBlockParams(results).build());
-            String expectedAnswer = model.equals("gpt") ? MockOpenAi.TOOL_ANSWER : MockAnthropic.TOOL_ANSWER;
-            assertEquals(expectedAnswer, text(answer), model);
+            assertEquals(MockOpenAi.TOOL_ANSWER, text(answer), model); // every mock answers the same
             assertEquals(StopReason.END_TURN, answer.stopReason().orElseThrow());
         }
         JsonNode toClaude = anthropic.received().getLast().body().path("messages");
         assertEquals("tool_use", toClaude.get(1).path("content").get(toClaude.get(1).path("content").size() - 1).path("type").asText());
         assertEquals("tool_result", toClaude.get(2).path("content").get(0).path("type").asText());
+    }
+
+    @Test
+    void aLocalModelSaysWhichStopSequenceEndedItsAnswer() {
+        String full = text(client.messages().create(ask(LOCAL).maxTokens(12).build())); // greedy: the same text again
+        assertTrue(full.length() >= 4, full);
+        String stop = full.substring(full.length() / 2, full.length() / 2 + 2);
+        Message stopped = client.messages().create(ask(LOCAL).maxTokens(12).stopSequences(List.of("\u0000never", stop)).build());
+        assertEquals(StopReason.STOP_SEQUENCE, stopped.stopReason().orElseThrow(), full + " / " + stop);
+        assertEquals(stop, stopped.stopSequence().orElseThrow());
+        assertEquals(full.substring(0, full.indexOf(stop)), text(stopped), "the text before it, without it");
+
+        MessageAccumulator acc = MessageAccumulator.create();
+        try (StreamResponse<RawMessageStreamEvent> stream = client.messages().createStreaming(ask(LOCAL).maxTokens(12)
+                .stopSequences(List.of(stop)).build())) {
+            stream.stream().forEach(acc::accumulate);
+        }
+        assertEquals(StopReason.STOP_SEQUENCE, acc.message().stopReason().orElseThrow());
+        assertEquals(stop, acc.message().stopSequence().orElseThrow());
+    }
+
+    @Test
+    void anAnthropicTargetSaysWhichStopSequenceEndedItsAnswer() {
+        Message stopped = client.messages().create(ask("claude").stopSequences(List.of(" from")).build());
+        assertEquals(StopReason.STOP_SEQUENCE, stopped.stopReason().orElseThrow());
+        assertEquals(" from", stopped.stopSequence().orElseThrow());
+        assertEquals("Hello", text(stopped));
     }
 
     private static Object parse(String json) {
@@ -326,9 +374,16 @@ class AnthropicSdkTest {
         anthropic.failNext(MockAnthropic.Fault.OVERLOADED);
         AnthropicServiceException overloaded = assertThrows(AnthropicServiceException.class,
                 () -> client.messages().create(ask("claude").build()));
-        assertTrue(overloaded.statusCode() >= 500, "status " + overloaded.statusCode());
-        assertTrue(overloaded.getMessage().contains("overloaded_error") || overloaded.getMessage().contains("api_error"),
-                overloaded.getMessage());
+        assertEquals(503, overloaded.statusCode());
+        assertTrue(overloaded.getMessage().contains("overloaded_error"), overloaded.getMessage());
+        anthropic.failNext(MockAnthropic.Fault.OVERLOADED);
+        assertErrorType(post("/v1/messages", HI.replace("gpt", "claude"), "x-api-key", MASTER), 503, "overloaded_error");
+        anthropic.failNext(MockAnthropic.Fault.SERVER_ERROR);
+        assertErrorType(post("/v1/messages", HI.replace("gpt", "claude"), "x-api-key", MASTER), 500, "api_error");
+        anthropic.failNext(MockAnthropic.Fault.BAD_REQUEST);
+        assertErrorType(post("/v1/messages", HI.replace("gpt", "claude"), "x-api-key", MASTER), 400, "invalid_request_error");
+        assertErrorType(post("/v1/messages", "{\"model\":\"gpt\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
+                + "\"content\":\"" + "x".repeat(2 << 20) + "\"}]}", "x-api-key", MASTER), 413, "request_too_large");
 
         // Bearer works as well as x-api-key
         assertEquals(200, post("/v1/messages", "{\"model\":\"gpt\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\","
@@ -345,6 +400,8 @@ class AnthropicSdkTest {
         assertTrue(res.body().contains("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":"), res.body());
         assertFalse(res.body().contains("message_stop"), res.body());
     }
+
+    private static final String HI = "{\"model\":\"gpt\",\"max_tokens\":5,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
     private static void assertErrorType(HttpResponse<String> res, int status, String type) throws Exception {
         assertEquals(status, res.statusCode(), res.body());

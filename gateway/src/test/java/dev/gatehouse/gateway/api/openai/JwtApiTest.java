@@ -14,7 +14,7 @@ import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.auth.JwtVerifier;
 import dev.gatehouse.gateway.auth.TestJwks;
-import dev.gatehouse.gateway.policy.RateLimiter;
+import dev.gatehouse.gateway.policy.InMemoryRateLimiter;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,7 +46,7 @@ class JwtApiTest {
     static void start() throws Exception {
         idp = TestJwks.start();
         JwtVerifier jwt = JwtVerifier.of(idp.config(2, null, List.of(TestServer.MODEL)));
-        server = TestServer.start(dir, new ApiAuth(null, null, new RateLimiter(NOW::get), jwt));
+        server = TestServer.start(dir, new ApiAuth(null, null, new InMemoryRateLimiter(NOW::get), jwt));
     }
 
     @AfterAll

@@ -27,6 +27,7 @@ import dev.gatehouse.gateway.chat.Tool;
 import dev.gatehouse.gateway.chat.ToolCall;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.LocalModel;
@@ -145,7 +146,7 @@ class LocalToolsSdkTest {
     void aModelSetToRefuseTheFallbackAnswers400NamingTools() throws Exception {
         TestModelFolder.llama().write(server.store().resolve("strict"));
         LocalStore refusing = new LocalStore(server.store(), DeviceChoice.CPU, name -> EngineConfig.defaults(),
-                name -> new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO), name -> new ToolSettings(null, true), MemoryBudget.MEASURED);
+                name -> new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, WeightsDtype.AUTO), name -> new ToolSettings(null, true), MemoryBudget.MEASURED);
         server.models().load(refusing, "strict", server.registry());
         BadRequestException e = org.junit.jupiter.api.Assertions.assertThrows(BadRequestException.class,
                 () -> client.chat().completions().create(conversation(true).model("strict").build()));

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.auth.ApiAuth;
-import dev.gatehouse.gateway.policy.RateLimiter;
+import dev.gatehouse.gateway.policy.InMemoryRateLimiter;
 import dev.gatehouse.gateway.store.KeyStore;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -31,7 +31,7 @@ class RateLimitApiTest {
     @BeforeAll
     static void start() throws Exception {
         keys = KeyStore.open(dir.resolve("gatehouse.db"));
-        server = TestServer.start(dir, new ApiAuth(MASTER, keys, new RateLimiter(NOW::get)));
+        server = TestServer.start(dir, new ApiAuth(MASTER, keys, new InMemoryRateLimiter(NOW::get)));
     }
 
     @AfterAll

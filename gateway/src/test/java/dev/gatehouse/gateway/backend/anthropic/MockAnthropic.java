@@ -22,7 +22,10 @@ import java.util.concurrent.Executors;
  * bodies on demand. With tools it answers as Claude does: {@link #PREAMBLE} then two tool_use
  * blocks ({@link #CALLS}, streamed as input_json_delta fragments); with a forced tool
  * ({@code tool_choice: {type: tool}}) one tool_use of that tool with {@link #FORMAT_INPUT}; after
- * tool results, {@link #TOOL_ANSWER}.
+ * tool results, {@link #TOOL_ANSWER}. With {@code thinking} it answers as extended thinking does: a
+ * thinking block ({@link #THOUGHT}, signed), a redacted_thinking block and {@link #REPLY} with a
+ * citation, its usage counting prompt-cache tokens ({@link #CACHE_TOKENS}); with a stop sequence that
+ * occurs in {@link #REPLY}, the reply up to it, stopped there.
  */
 public final class MockAnthropic implements AutoCloseable {
     public static final String REPLY = "Hello from Claude.";
@@ -33,6 +36,9 @@ public final class MockAnthropic implements AutoCloseable {
             List.of("toolu_01T1x1fJ34qAmk2tNTrN7Up6", "get_weather", "{\"city\":\"Tokyo\",\"unit\":\"celsius\"}"));
     public static final String TOOL_ANSWER = "Paris is sunny at 21°C; Tokyo is rainy at 14°C.";
     public static final String FORMAT_INPUT = "{\"city\":\"Paris\",\"temperature\":21}";
+    public static final String THOUGHT = "The user wants a greeting.";
+    /** cache_creation_input_tokens + cache_read_input_tokens of a thinking answer (whose input_tokens is 12). */
+    public static final int CACHE_TOKENS = 150;
 
     public enum Fault {
         OVERLOADED, RATE_LIMITED, BAD_REQUEST, OVERLOADED_IN_STREAM,
@@ -107,6 +113,16 @@ public final class MockAnthropic implements AutoCloseable {
                     > 200000 maximum"},"request_id":"req_011CTHk1mwGUHsoh8MJuB6fJ"}""");
             default -> {
                 String model = body.path("model").asText();
+                if (body.has("thinking")) {
+                    thinking(ex, model, body.path("stream").asBoolean(false));
+                    return;
+                }
+                for (JsonNode stop : body.path("stop_sequences")) {
+                    if (REPLY.contains(stop.asText())) { // as Claude would: the reply ends before it
+                        stopped(ex, model, stop.asText(), body.path("stream").asBoolean(false));
+                        return;
+                    }
+                }
                 JsonNode messages = body.path("messages");
                 JsonNode last = messages.get(messages.size() - 1).path("content");
                 boolean results = last.isArray() && last.get(0).path("type").asText().equals("tool_result");
@@ -170,6 +186,71 @@ public final class MockAnthropic implements AutoCloseable {
             event(out, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
             event(out, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},"
                     + "\"usage\":{\"output_tokens\":6}}");
+            event(out, "message_stop", "{\"type\":\"message_stop\"}");
+        }
+    }
+
+    private static final String THINKING_USAGE = "{\"input_tokens\":12,\"cache_creation_input_tokens\":100,"
+            + "\"cache_read_input_tokens\":50,\"output_tokens\":40}";
+    private static final String SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3h";
+
+    private static void thinking(HttpExchange ex, String model, boolean stream) throws IOException {
+        String citation = "{\"type\":\"char_location\",\"cited_text\":\"Hello\",\"document_index\":0,"
+                + "\"document_title\":null,\"start_char_index\":0,\"end_char_index\":5}";
+        if (!stream) {
+            send(ex, 200, Map.of(), """
+                    {"id":"msg_01Think","type":"message","role":"assistant","model":"%s","content":[
+                     {"type":"thinking","thinking":%s,"signature":"%s"},
+                     {"type":"redacted_thinking","data":"EmwKAhgBEgy3va3pzix/LafPsn4a"},
+                     {"type":"text","text":%s,"citations":[%s]}],
+                     "stop_reason":"end_turn","stop_sequence":null,"usage":%s}"""
+                    .formatted(model, JSON.writeValueAsString(THOUGHT), SIGNATURE, JSON.writeValueAsString(REPLY), citation,
+                            THINKING_USAGE));
+            return;
+        }
+        ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+        ex.sendResponseHeaders(200, 0);
+        try (OutputStream out = ex.getResponseBody()) {
+            event(out, "message_start", "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_01Think\",\"type\":"
+                    + "\"message\",\"role\":\"assistant\",\"content\":[],\"model\":\"" + model + "\",\"stop_reason\":null,"
+                    + "\"stop_sequence\":null,\"usage\":" + THINKING_USAGE.replace("40}", "1}") + "}}");
+            event(out, "content_block_start", "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":"
+                    + "{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}");
+            event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+                    + "{\"type\":\"thinking_delta\",\"thinking\":" + JSON.writeValueAsString(THOUGHT) + "}}");
+            event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+                    + "{\"type\":\"signature_delta\",\"signature\":\"" + SIGNATURE + "\"}}");
+            event(out, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":0}");
+            event(out, "content_block_start", "{\"type\":\"content_block_start\",\"index\":1,\"content_block\":"
+                    + "{\"type\":\"text\",\"text\":\"\",\"citations\":[]}}");
+            event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+                    + "{\"type\":\"citations_delta\",\"citation\":" + citation + "}}");
+            event(out, "content_block_delta", "{\"type\":\"content_block_delta\",\"index\":1,\"delta\":"
+                    + "{\"type\":\"text_delta\",\"text\":" + JSON.writeValueAsString(REPLY) + "}}");
+            event(out, "content_block_stop", "{\"type\":\"content_block_stop\",\"index\":1}");
+            event(out, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\","
+                    + "\"stop_sequence\":null},\"usage\":{\"output_tokens\":40}}");
+            event(out, "message_stop", "{\"type\":\"message_stop\"}");
+        }
+    }
+
+    /** {@link #REPLY} up to {@code stop}, stopped there. */
+    private static void stopped(HttpExchange ex, String model, String stop, boolean stream) throws IOException {
+        String text = REPLY.substring(0, REPLY.indexOf(stop));
+        if (!stream) {
+            send(ex, 200, Map.of(), """
+                    {"id":"msg_01Stop","type":"message","role":"assistant","model":"%s","content":[{"type":"text","text":%s}],
+                     "stop_reason":"stop_sequence","stop_sequence":%s,"usage":{"input_tokens":12,"output_tokens":2}}"""
+                    .formatted(model, JSON.writeValueAsString(text), JSON.writeValueAsString(stop)));
+            return;
+        }
+        ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+        ex.sendResponseHeaders(200, 0);
+        try (OutputStream out = ex.getResponseBody()) {
+            start(out, model);
+            textBlock(out, 0, text);
+            event(out, "message_delta", "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"stop_sequence\","
+                    + "\"stop_sequence\":" + JSON.writeValueAsString(stop) + "},\"usage\":{\"output_tokens\":2}}");
             event(out, "message_stop", "{\"type\":\"message_stop\"}");
         }
     }

@@ -8,6 +8,7 @@ import dev.gatehouse.gateway.backend.local.tools.ToolSettings;
 import dev.gatehouse.gateway.hub.HubClient;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.testing.SparseCheckpoint;
@@ -25,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * A 7B-shaped BF16 checkpoint (27 GB as F32 on the CPU) under a 16 GiB memory limit: refused before
+ * A 7B-shaped BF16 checkpoint (13.5 GB of weights, 15.5 GB to serve) under a 12 GiB memory limit: refused before
  * any weight is read, shown as failed with the reason, and the server keeps serving its other model.
  */
 class ModelMemoryCheckTest {
@@ -42,8 +43,8 @@ class ModelMemoryCheckTest {
     static void start() throws Exception {
         Path store = dir.resolve("model-store");
         limited = new LocalStore(store, DeviceChoice.CPU, name -> EngineConfig.defaults(),
-                name -> new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO), name -> ToolSettings.DEFAULTS,
-                new MemoryBudget(16L << 30));
+                name -> new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, WeightsDtype.AUTO), name -> ToolSettings.DEFAULTS,
+                new MemoryBudget(12L << 30));
         server = TestServer.start(dir, (s, registry) -> s.auth(new ApiAuth(MASTER, null))
                 .store(limited, HubClient.fromEnvironment(null)));
         SparseCheckpoint.llama2_7b(store.resolve(BIG), TensorDtype.BF16);
@@ -78,8 +79,8 @@ class ModelMemoryCheckTest {
         server.models().loadAll(limited, server.registry()); // what serve does at startup with the folder in the store
         assertFalse(server.models().names().contains(BIG));
         String reason = server.models().failure(BIG).orElseThrow();
-        assertTrue(reason.startsWith("not loading llama-2-7b: it needs about 2"), reason);
-        assertTrue(reason.contains("BF16 widened to F32 on the CPU") && reason.contains("smaller kv-cache-mb"), reason);
+        assertTrue(reason.startsWith("not loading llama-2-7b: it needs about 15.5 GB"), reason);
+        assertTrue(reason.contains("(weights 13.5 GB as BF16, KV cache") && reason.contains("smaller kv-cache-mb"), reason);
 
         JsonNode entry = adminEntry(BIG);
         assertEquals("failed", entry.path("state").asText(), entry.toString());
@@ -93,7 +94,7 @@ class ModelMemoryCheckTest {
         assertEquals(500, r.statusCode(), r.body());
         String message = JSON.readTree(r.body()).path("error").path("message").asText();
         assertTrue(message.contains("not loading llama-2-7b: it needs about"), message);
-        assertTrue(message.contains("only 1"), "16 GiB less the tiny model's estimate: " + message);
+        assertTrue(message.contains("only 12."), "12 GiB less the tiny model's estimate: " + message);
         assertTinyStillAnswers();
     }
 }

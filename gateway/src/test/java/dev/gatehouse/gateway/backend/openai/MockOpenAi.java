@@ -26,6 +26,8 @@ import java.util.concurrent.Executors;
  */
 public final class MockOpenAi implements AutoCloseable {
     public static final String REPLY = "Hello from the cloud.";
+    /** The text of POST /v1/responses (OpenAI's Responses API). */
+    public static final String RESPONSES_REPLY = MockResponsesApi.REPLY;
     public static final String KEY = "sk-test-MOCK-abcdefghijklmnop0123456789";
 
     /** What the next request gets instead of an answer. */
@@ -74,6 +76,7 @@ public final class MockOpenAi implements AutoCloseable {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/v1/chat/completions", this::chat);
         server.createContext("/openai/deployments/", this::chat); // Azure OpenAI: the model is the deployment in the path
+        server.createContext("/v1/responses", this::responses);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.start();
     }
@@ -99,6 +102,19 @@ public final class MockOpenAi implements AutoCloseable {
 
     public List<Received> received() {
         return received;
+    }
+
+    /** POST /v1/responses: see {@link MockResponsesApi}; faults answer as for chat. */
+    private void responses(HttpExchange ex) throws IOException {
+        JsonNode body = JSON.readTree(ex.getRequestBody());
+        received.add(new Received(ex.getRequestURI().getPath(), ex.getRequestURI().getQuery(),
+                Map.copyOf(ex.getRequestHeaders()), body));
+        Fault fault = faults.poll();
+        if (fault != null) {
+            fail(ex, fault);
+            return;
+        }
+        MockResponsesApi.answer(ex, body);
     }
 
     private void chat(HttpExchange ex) throws IOException {

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import org.junit.jupiter.api.Test;
 
-class ConcurrencyLimiterTest {
+class InMemoryConcurrencyLimiterTest {
     @Test
     void refusesPastTheLimitAndFreesASlotOnClose() {
-        ConcurrencyLimiter limiter = new ConcurrencyLimiter();
+        ConcurrencyLimiter limiter = new InMemoryConcurrencyLimiter();
         ConcurrencyLimiter.Slot a = limiter.acquire("k", 2);
         ConcurrencyLimiter.Slot b = limiter.acquire("k", 2);
         assertNotNull(a);

@@ -18,8 +18,8 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Reservations against a key's budget, and two servers on one store seeing each other's spend after {@link Budgets#REREAD}. */
-class BudgetsTest {
+/** Reservations against a key's budget, and two servers on one store seeing each other's spend after {@link InMemoryBudgets#REREAD}. */
+class InMemoryBudgetsTest {
     private static final Instant T0 = Instant.parse("2026-12-01T00:00:00Z");
     private static final KeyStore.Key KEY = new KeyStore.Key("key_shared",
             new KeyStore.Spec("shared", List.of(), null, null, null, 10.0, "30d", null), T0);
@@ -65,7 +65,7 @@ class BudgetsTest {
     }
 
     private Budgets budgets(UsageLog log) {
-        return new Budgets(log, clock, Duration.ofSeconds(5));
+        return new InMemoryBudgets(log, clock, Duration.ofSeconds(5));
     }
 
     @Test
@@ -79,7 +79,7 @@ class BudgetsTest {
             assertEquals(10, a.spent(KEY), "server A counts its own spend at once");
             assertThrows(ApiException.class, () -> a.reserve(KEY, () -> 0));
             b.reserve(KEY, () -> 1).release(); // B's copy is still fresh
-            now.set(now.get().plus(Budgets.REREAD).plusSeconds(1));
+            now.set(now.get().plus(InMemoryBudgets.REREAD).plusSeconds(1));
             awaitSpent(b, 10);
             ApiException refused = assertThrows(ApiException.class, () -> b.reserve(KEY, () -> 0));
             assertEquals("insufficient_quota", refused.code());
@@ -92,7 +92,7 @@ class BudgetsTest {
         try (Budgets budgets = budgets(log)) {
             spend(budgets, log, 4);
             log.close(); // every read of the store fails from now on, as with PostgreSQL down
-            now.set(now.get().plus(Budgets.REREAD).plusSeconds(1));
+            now.set(now.get().plus(InMemoryBudgets.REREAD).plusSeconds(1));
             assertEquals(4, budgets.spent(KEY), "no error, and nothing forgotten");
             budgets.reserve(KEY, () -> 6).settle(6);
             Thread.sleep(200); // the failed reread is over
@@ -106,7 +106,7 @@ class BudgetsTest {
         try (UsageLog log = UsageLog.open(dir.resolve("lost.db")); Budgets budgets = budgets(log)) {
             spend(budgets, log, 2);
             budgets.reserve(KEY, () -> 5).settle(5); // its usage row never reached the store (a full queue dropped it)
-            now.set(now.get().plus(Budgets.REREAD).plusSeconds(1));
+            now.set(now.get().plus(InMemoryBudgets.REREAD).plusSeconds(1));
             budgets.spent(KEY); // starts a reread, which finds $2
             Thread.sleep(300);
             assertEquals(7, budgets.spent(KEY));

@@ -9,9 +9,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** The sliding window on a fake clock: limits hit exactly at their thresholds. */
-class RateLimiterTest {
+class InMemoryRateLimiterTest {
     private final AtomicLong now = new AtomicLong(1_000_000_000L);
-    private final RateLimiter limiter = new RateLimiter(now::get);
+    private final RateLimiter limiter = new InMemoryRateLimiter(now::get);
 
     private void advanceSeconds(long s) {
         now.addAndGet(TimeUnit.SECONDS.toNanos(s));
@@ -60,7 +60,7 @@ class RateLimiterTest {
         assertEquals("tokens", over.exceeded());
         assertEquals(60, over.retryAfterSeconds());
 
-        limiter.settle(first.permit(), 20); // the answer was shorter than max_tokens
+        first.permit().settle(20); // the answer was shorter than max_tokens
         assertTrue(limiter.acquire("k", null, 100, 50).allowed()); // 20 + 50 fits
         assertTrue(limiter.acquire("k", null, 100, 30).allowed()); // exactly 100
         assertFalse(limiter.acquire("k", null, 100, 1).allowed());

@@ -1,0 +1,59 @@
+package dev.gatehouse.serving.arch;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.gatehouse.serving.cpu.HalfMatrix;
+
+/**
+ * A matrix in Hugging Face's [out, in] layout, used as a linear layer's weight or an embedding
+ * table: a PyTorch tensor, or 16-bit data multiplied by {@link HalfMatrix} on the CPU. Around a
+ * 16-bit matrix the activations go from PyTorch to a float[] and back, so everything else in the
+ * model (attention, norms, activations) stays in PyTorch whatever holds the weights.
+ */
+final class Weight {
+    private final NDArray tensor;
+    private final HalfMatrix half;
+
+    private Weight(NDArray tensor, HalfMatrix half) {
+        this.tensor = tensor;
+        this.half = half;
+    }
+
+    static Weight of(NDArray tensor) {
+        return new Weight(tensor, null);
+    }
+
+    static Weight of(HalfMatrix half) {
+        return new Weight(null, half);
+    }
+
+    /** x @ W^T (+ bias), in x's manager. */
+    NDArray linear(NDArray x, NDArray bias) {
+        if (tensor != null) {
+            return Layers.linear(x, tensor, bias);
+        }
+        Shape shape = x.getShape();
+        int tokens = Math.toIntExact(shape.size() / half.cols());
+        float[] y = new float[Math.multiplyExact(tokens, half.rows())];
+        half.multiply(x.toFloatArray(), tokens, y);
+        NDArray out = x.getManager().create(y, shape.slice(0, shape.dimension() - 1).add(half.rows()));
+        return bias == null ? out : out.add(bias);
+    }
+
+    /** The rows named by {@code ids}, shaped as ids plus one axis. */
+    NDArray embedding(NDArray ids) {
+        if (tensor != null) {
+            return Layers.embedding(ids, tensor);
+        }
+        int[] rows = ids.toType(DataType.INT32, false).toIntArray();
+        float[] out = new float[Math.multiplyExact(rows.length, half.cols())];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] < 0 || rows[i] >= half.rows()) {
+                throw new IllegalArgumentException("token id " + rows[i] + " is outside the vocabulary of " + half.rows());
+            }
+            half.widenRow(rows[i], out, i * half.cols());
+        }
+        return ids.getManager().create(out, ids.getShape().add(half.cols()));
+    }
+}

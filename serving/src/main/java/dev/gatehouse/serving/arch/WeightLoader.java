@@ -1,0 +1,117 @@
+package dev.gatehouse.serving.arch;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.gatehouse.serving.cpu.HalfMatrix;
+import dev.gatehouse.serving.load.ModelWeights;
+import dev.gatehouse.serving.load.Safetensors;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns a checkpoint's tensors into what an architecture holds: small tensors (norms, biases) as
+ * PyTorch arrays in the compute type, matrices as {@link Weight}s, which stay 16-bit and
+ * memory-mapped when {@code keep16Bit} (WeightsDtype.AUTO on the CPU) and the tensor is stored so.
+ */
+public final class WeightLoader {
+    private final ModelWeights weights;
+    private final NDManager manager;
+    private final DataType dtype;
+    private final boolean keep16Bit;
+
+    public WeightLoader(ModelWeights weights, NDManager manager, DataType dtype, boolean keep16Bit) {
+        this.weights = weights;
+        this.manager = manager;
+        this.dtype = dtype;
+        this.keep16Bit = keep16Bit;
+    }
+
+    NDManager manager() {
+        return manager;
+    }
+
+    DataType dtype() {
+        return dtype;
+    }
+
+    boolean has(String name) {
+        return weights.has(name);
+    }
+
+    /** A tensor in the compute type on the model's device. */
+    NDArray tensor(String name, long... shape) {
+        return weights.load(name, manager, dtype, shape);
+    }
+
+    /** A [rows, cols] matrix. */
+    Weight matrix(String name, long rows, long cols) {
+        return stacked(new String[] {name}, new long[] {rows}, cols);
+    }
+
+    /** Matrices of {@code cols} columns stacked along the rows (q/k/v, gate/up): one weight, one multiply. */
+    Weight stacked(String[] names, long[] rows, long cols) {
+        HalfMatrix.Format format = format(names);
+        if (format == null) {
+            NDArray[] parts = new NDArray[names.length];
+            for (int i = 0; i < names.length; i++) {
+                parts[i] = tensor(names[i], rows[i], cols);
+            }
+            return Weight.of(names.length == 1 ? parts[0] : concat(parts));
+        }
+        List<ByteBuffer> parts = new ArrayList<>();
+        for (int i = 0; i < names.length; i++) {
+            parts.add(weights.map(names[i], rows[i], cols)); // read in place: no copy, no widening
+        }
+        return Weight.of(new HalfMatrix(format, Math.toIntExact(cols), parts));
+    }
+
+    /** A matrix stored [in, out] (GPT-2's Conv1D) as a contiguous [out, in] one: a copy, in the stored type. */
+    Weight transposed(String name, long in, long out) {
+        HalfMatrix.Format format = format(new String[] {name});
+        if (format == null) {
+            NDArray stored = tensor(name, in, out);
+            NDArray linear = stored.transpose().duplicate();
+            stored.close();
+            return Weight.of(linear);
+        }
+        ByteBuffer src = weights.map(name, in, out);
+        ByteBuffer dst = HalfMatrix.allocate(out, in);
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                dst.putShort((int) (2 * (o * in + i)), src.getShort((int) (2 * (i * out + o))));
+            }
+        }
+        return Weight.of(new HalfMatrix(format, Math.toIntExact(in), List.of(dst)));
+    }
+
+    /** The 16-bit format all of these tensors share when they stay 16-bit; null when they go to PyTorch. */
+    private HalfMatrix.Format format(String[] names) {
+        if (!keep16Bit) {
+            return null;
+        }
+        Safetensors.DType first = weights.storedType(names[0]);
+        for (String name : names) {
+            if (weights.storedType(name) != first) {
+                return null;
+            }
+        }
+        return switch (first) {
+            case BF16 -> HalfMatrix.Format.BF16;
+            case F16 -> HalfMatrix.Format.F16;
+            case F32 -> null;
+        };
+    }
+
+    private static NDArray concat(NDArray... parts) {
+        NDArray joined = NDArrays.concat(new NDList(parts), 0);
+        for (NDArray part : parts) {
+            part.close();
+        }
+        return joined;
+    }
+}

@@ -1,0 +1,115 @@
+package dev.gatehouse.serving.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatehouse.serving.arch.KvCache;
+import dev.gatehouse.serving.sample.SamplingParams;
+import dev.gatehouse.serving.testing.ReferenceModel;
+import dev.gatehouse.serving.testing.TestModelFolder;
+import dev.gatehouse.serving.testing.TokenOracle;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** KV memory in blocks as sequences grow: concurrency bounded by the tokens in use, and preemption that never changes an answer. */
+class KvOnDemandTest {
+    static final int NEW_TOKENS = 24;
+    static final int B = KvCache.BLOCK_SIZE;
+
+    @TempDir
+    static Path tmp;
+    static LocalModel model;
+    static long bytesPerToken;
+    static List<int[]> prompts = new ArrayList<>();
+
+    @BeforeAll
+    static void load() throws Exception {
+        TestModelFolder folder = TestModelFolder.llama().seed(21);
+        Path dir = folder.write(tmp.resolve("llama"));
+        model = LocalModel.load(dir, DeviceChoice.CPU);
+        bytesPerToken = PrefixCacheTest.bytesPerToken(model);
+        ReferenceModel reference = ReferenceModel.load(dir);
+        int[] lengths = {17, 30, 12, 9, 5, 21, 3, 14};
+        for (int length : lengths) {
+            prompts.add(TokenOracle.findClearPrompt(reference, s -> folder.randomTokens(length, 70L * length + s),
+                    NEW_TOKENS, 1e-2, 50));
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static int[] alone(int[] prompt, SamplingParams params) {
+        return new Generator(model).generate(prompt, params, (t, tok) -> {}).tokenIds();
+    }
+
+    @Test
+    void manyShortSequencesRunTogetherWhereWholeSlotsWouldNotFit() throws Exception {
+        // room for two sequences of max-model-length, as whole slots; eight short ones need 8 x 4 blocks of the 32
+        EngineConfig config = EngineConfig.defaults().withMaxRunning(8).withMaxModelLength(256)
+                .withKvCacheBytes(2 * 256 * bytesPerToken);
+        MeterRegistry registry = new SimpleMeterRegistry();
+        SamplingParams params = EngineTest.greedy().withMaxTokens(12);
+        try (Engine engine = Engine.start(model, config, registry)) {
+            assertEquals(256, engine.maxModelLength());
+            List<RequestHandle> handles = new ArrayList<>();
+            for (int[] prompt : prompts) {
+                handles.add(engine.submit(prompt, params));
+            }
+            for (int i = 0; i < prompts.size(); i++) {
+                assertArrayEquals(alone(prompts.get(i), params), handles.get(i).collect().tokenIds(), "request " + i);
+            }
+            assertEquals(8, registry.get("gatehouse.engine.batch.size").summary().max(), "all eight decoded in one step");
+            assertEquals(0, registry.get("gatehouse.engine.preemptions").counter().count());
+            assertIdle(engine);
+        }
+    }
+
+    @Test
+    void aSequenceThatOutgrowsTheFreeBlocksIsPreemptedAndResumedWithTheSameTokens() throws Exception {
+        for (boolean prefixCache : new boolean[] {true, false}) {
+            // six blocks (96 positions); four sequences growing to 33-54 positions need 13: some must give way
+            EngineConfig config = EngineConfig.defaults().withMaxRunning(4).withMaxModelLength(4 * B)
+                    .withKvCacheBytes(6 * B * bytesPerToken).withPrefixCache(prefixCache);
+            MeterRegistry registry = new SimpleMeterRegistry();
+            List<SamplingParams> params = List.of(EngineTest.greedy(), EngineTest.greedy(), EngineTest.seeded(3), EngineTest.greedy());
+            try (Engine engine = Engine.start(model, config, registry)) {
+                List<RequestHandle> handles = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    handles.add(engine.submit(prompts.get(i), params.get(i)));
+                }
+                for (int i = 0; i < 4; i++) {
+                    RequestHandle.Completion c = handles.get(i).collect();
+                    assertArrayEquals(alone(prompts.get(i), params.get(i)), c.tokenIds(), "request " + i + ", prefix cache " + prefixCache);
+                    assertEquals(new EngineEvent.Usage(prompts.get(i).length, NEW_TOKENS), c.usage());
+                }
+                assertTrue(registry.get("gatehouse.engine.preemptions").counter().count() > 0, "the pool was too small for all four");
+                assertIdle(engine);
+            }
+        }
+    }
+
+    @Test
+    void aMaxModelLengthBeyondTheWholeBudgetIsRefusedWithTheFigures() {
+        EngineConfig config = EngineConfig.defaults().withMaxModelLength(512).withKvCacheBytes(256 * bytesPerToken);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Engine.start(model, config, new SimpleMeterRegistry()).close());
+        assertTrue(e.getMessage().startsWith("max-model-length 512 needs"), e.getMessage());
+    }
+
+    static void assertIdle(Engine engine) throws InterruptedException {
+        Capacity c = EngineTest.awaitCapacity(engine, EngineTest::allFree, "idle");
+        assertEquals(0, c.kvBytesUsed(), "every block given back");
+    }
+}
