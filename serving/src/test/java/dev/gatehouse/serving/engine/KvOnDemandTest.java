@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gatehouse.serving.arch.KvCache;
+import dev.gatehouse.serving.arch.StepBatch;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.testing.ReferenceModel;
 import dev.gatehouse.serving.testing.TestModelFolder;
@@ -111,7 +112,17 @@ class KvOnDemandTest {
     void theWaitEstimateCountsARequestWaitingForKvBlocks() throws Exception {
         EngineConfig config = EngineConfig.defaults().withMaxRunning(4).withMaxModelLength(6 * B)
                 .withKvCacheBytes(6 * B * bytesPerToken).withMaxPendingEvents(1000).withPrefixCache(false);
-        try (Engine engine = Engine.start(model, config, new SimpleMeterRegistry())) {
+        StepFaults paced = new StepFaults() { // steps of 5 ms at least: the engine cannot run far ahead of this test's reads
+            @Override
+            public void beforeForward(StepBatch batch) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try (Engine engine = Engine.start(model, config, new SimpleMeterRegistry(), paced)) {
             for (int i = 0; i < 3; i++) { // the decode and prefill speeds are measured as the engine works
                 engine.submit(prompts.get(i), EngineTest.greedy().withMaxTokens(8)).collect();
             }
