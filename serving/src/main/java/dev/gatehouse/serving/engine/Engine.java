@@ -346,7 +346,7 @@ public final class Engine implements AutoCloseable {
      * always computed, even when cached, since its logits give the first token.
      */
     private boolean takePrefillBlocks(Sequence seq) {
-        seq.prefillLength = seq.prompt.length + Math.max(0, seq.generatedCount() - 1);
+        seq.prefillLength = seq.positionsToCompute();
         int[] tokens = seq.tokens();
         int reusable = (seq.generatedCount() == 0 ? seq.prefillLength - 1 : seq.prefillLength) / KvCache.BLOCK_SIZE;
         for (int i = 0; i < reusable; i++) {
@@ -644,8 +644,24 @@ public final class Engine implements AutoCloseable {
             promptTokensAhead += s.prompt.length;
             prefillPassesAhead += chunks(s.prompt.length);
         }
-        return WaitEstimate.nanos(config.maxRunning() - running.size(), remaining, queuedLimits, prefillPassesAhead, promptTokensAhead,
+        int places = Math.min(config.maxRunning() - running.size(), placesTheFreeBlocksAdmit(queued));
+        return WaitEstimate.nanos(places, remaining, queuedLimits, prefillPassesAhead, promptTokensAhead,
                 decodeNanosAverage, prefillNanosPerToken);
+    }
+
+    /**
+     * How many queued requests, in order, the KV blocks free now would admit (prefix hits not counted);
+     * any number when all of them fit. The rest wait for running sequences to end, batch places or not.
+     */
+    private int placesTheFreeBlocksAdmit(List<Request> queued) {
+        int free = blocks.available();
+        for (int i = 0; i < queued.size(); i++) {
+            free -= KvCache.blocksFor(queued.get(i).seq.positionsToCompute());
+            if (free < 0) {
+                return i;
+            }
+        }
+        return Integer.MAX_VALUE;
     }
 
     /** Forward passes that prefill {@code promptTokens} take, one chunk of at most the step budget each. */

@@ -40,7 +40,7 @@ final class Sequence {
 
     /** Positions already in the KV cache (prompt prefix, then generated tokens). */
     int cached;
-    /** Positions to cache before decoding: the prompt, or after a preemption also the tokens generated before it but the last. */
+    /** Positions to cache before decoding, {@link #positionsToCompute()} as of its admission. */
     int prefillLength;
     /** The token to feed next once the prompt is cached: the last sampled one. */
     int nextInput;
@@ -88,6 +88,11 @@ final class Sequence {
 
     /** What one sampled token produced: text to emit, and the finish reason if generation ends here. */
     record Outcome(String text, FinishReason finish) {}
+
+    /** Positions to cache before decoding if admitted now: the prompt, and after a preemption the tokens generated but the last. */
+    int positionsToCompute() {
+        return prompt.length + Math.max(0, generatedCount - 1);
+    }
 
     boolean prefilled() {
         return cached >= prefillLength;
