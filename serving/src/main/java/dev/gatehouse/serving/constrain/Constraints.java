@@ -2,7 +2,6 @@ package dev.gatehouse.serving.constrain;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -77,18 +76,14 @@ public final class Constraints {
             Grammar call = calls.size() == 1 ? calls.get(0) : new Grammar.AnyOf(calls);
             List<Grammar> parts = new ArrayList<>();
             if (!prefix.isEmpty()) {
-                parts.add(literal(prefix));
+                parts.add(Grammar.Literals.of(prefix));
             }
             parts.add(call);
             if (!suffix.isEmpty()) {
-                parts.add(literal(suffix));
+                parts.add(Grammar.Literals.of(suffix));
             }
             return new Grammar.Sequence(parts);
         });
-    }
-
-    private static Grammar.Literals literal(String text) {
-        return new Grammar.Literals(List.of(text.getBytes(StandardCharsets.UTF_8)), List.of(0));
     }
 
     private CompiledGrammar compiled(String key, Supplier<Grammar> compile) {

@@ -3,6 +3,7 @@ package dev.gatehouse.serving.constrain;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.Engine;
@@ -112,6 +113,40 @@ class ConstrainedGenerationTest {
                     RequestHandle.Completion c = handles.get(i).collect();
                     assertEquals(FinishReason.STOP, c.finishReason(), "seed " + i + " ended with the document: " + c.text());
                     assertEquals(List.of(), check.errors(c.text()), "seed " + i + ": " + c.text());
+                }
+            }
+        }
+    }
+
+    /** A forced call in each model family's format: the wrapper text around one call to one of the tools, arguments valid. */
+    @Test
+    void toolCallsInEachFormat() throws Exception {
+        String weather = "{\"type\": \"object\", \"properties\": {\"city\": {\"enum\": [\"Paris\", \"Oslo\"]}, "
+                + "\"days\": {\"type\": \"integer\", \"minimum\": 1, \"maximum\": 7}}, \"required\": [\"city\", \"days\"]}";
+        String time = "{\"type\": \"object\", \"properties\": {\"utc\": {\"type\": \"boolean\"}}, \"required\": [\"utc\"]}";
+        List<Constraints.Tool> tools = List.of(new Constraints.Tool("get_weather", JSON.readTree(weather)),
+                new Constraints.Tool("get_time", JSON.readTree(time)));
+        record Format(String key, String prefix, String suffix) {}
+        int[] prompt = llama.tokenizer().encode("Call a tool:", false);
+        try (Engine engine = Engine.start(llama, EngineConfig.defaults().withMaxRunning(SEEDS), new SimpleMeterRegistry())) {
+            for (Format f : List.of(new Format("arguments", "<tool_call>\n", "\n</tool_call>"), new Format("parameters", "", ""),
+                    new Format("arguments", "[", "]"))) {
+                CompiledGrammar grammar = llama.constraints().toolCall(tools, f.key(), f.prefix(), f.suffix());
+                List<RequestHandle> handles = new ArrayList<>();
+                for (long seed = 0; seed < 4; seed++) {
+                    handles.add(engine.submit(prompt, SamplingParams.defaults().withSeed(seed).withMaxTokens(400), grammar));
+                }
+                for (RequestHandle h : handles) {
+                    RequestHandle.Completion c = h.collect();
+                    assertEquals(FinishReason.STOP, c.finishReason(), c.text());
+                    String text = c.text().strip(); // SentencePiece may drop or keep a leading space
+                    assertTrue(text.startsWith(f.prefix().strip()) && text.endsWith(f.suffix().strip()), text);
+                    String json = text.substring(f.prefix().strip().length(), text.length() - f.suffix().strip().length());
+                    JsonNode call = JSON.readTree(json);
+                    String name = call.path("name").asText();
+                    assertTrue(name.equals("get_weather") || name.equals("get_time"), json);
+                    assertEquals(List.of(), new SchemaCheck(name.equals("get_weather") ? weather : time)
+                            .errors(call.get(f.key()).toString()), json);
                 }
             }
         }

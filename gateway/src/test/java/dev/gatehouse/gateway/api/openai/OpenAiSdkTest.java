@@ -24,6 +24,7 @@ import com.openai.models.completions.Completion;
 import com.openai.models.completions.CompletionChoice;
 import com.openai.models.completions.CompletionCreateParams;
 import com.openai.models.completions.CompletionUsage;
+import com.openai.models.ResponseFormatJsonSchema;
 import com.openai.models.ResponseFormatJsonObject;
 import com.openai.models.ResponseFormatText;
 import com.openai.models.models.Model;
@@ -500,10 +501,19 @@ class OpenAiSdkTest {
                 .tools(List.of()).build());
         assertEquals(ChatCompletion.Choice.FinishReason.LENGTH, c.choices().get(0).finishReason());
 
-        // json_object is served by constrained decoding now (ConstrainedGenerationTest); logit_bias is not
+        // json_object is served by constrained decoding now (ConstrainedGenerationTest); logit_bias is not. This test
+        // model's vocabulary ("t0", "t1", ...) has no token that can start a JSON object, so the answer ends at once
         ChatCompletion json = client.chat().completions()
                 .create(chat(2).responseFormat(ResponseFormatJsonObject.builder().build()).build());
-        assertEquals(ChatCompletion.Choice.FinishReason.LENGTH, json.choices().get(0).finishReason());
+        assertEquals(ChatCompletion.Choice.FinishReason.STOP, json.choices().get(0).finishReason());
+        assertEquals("", json.choices().get(0).message().content().orElse(""));
+        // a schema keyword constrained decoding cannot hold is refused
+        BadRequestException schema = assertThrows(BadRequestException.class, () -> client.chat().completions()
+                .create(chat(2).responseFormat(ResponseFormatJsonSchema.builder().jsonSchema(ResponseFormatJsonSchema.JsonSchema
+                        .builder().name("x").schema(ResponseFormatJsonSchema.JsonSchema.Schema.builder()
+                                .putAdditionalProperty("type", JsonValue.from("string"))
+                                .putAdditionalProperty("pattern", JsonValue.from("^a")).build()).build()).build()).build()));
+        assertEquals("response_format.json_schema.schema", schema.param().orElseThrow());
         BadRequestException bias = assertThrows(BadRequestException.class, () -> client.chat().completions()
                 .create(chat(2).logitBias(ChatCompletionCreateParams.LogitBias.builder()
                         .putAdditionalProperty("20", JsonValue.from(100)).build()).build()));
