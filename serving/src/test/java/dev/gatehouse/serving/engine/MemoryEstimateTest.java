@@ -64,8 +64,9 @@ class MemoryEstimateTest {
     @Test
     void llama7bInBf16FitsA20GbLimitThatRefusesItWidened() {
         MemoryBudget budget = new MemoryBudget(20_000L << 20);
-        budget.check("llama-2-7b", MemoryEstimate.forEngine(llama7b, DtypeChoice.AUTO, EngineConfig.defaults()), 0,
-                MemoryBudget.SERVE_ADVICE); // fits: no throw
+        // compared with the limit itself: check() also takes what this machine has free now, which varies
+        assertTrue(MemoryEstimate.forEngine(llama7b, DtypeChoice.AUTO, EngineConfig.defaults()).totalBytes()
+                <= budget.limitBytes());
         MemoryEstimate widened = MemoryEstimate.forEngine(llama7b, DtypeChoice.AUTO, WeightsDtype.F32, EngineConfig.defaults());
         assertThrows(ModelLoadException.class, () -> budget.check("llama-2-7b", widened, 0, MemoryBudget.SERVE_ADVICE));
     }
@@ -91,14 +92,14 @@ class MemoryEstimateTest {
     @Test
     void refusedUnderALimitWithOneLineSayingWhatToChange() throws Exception {
         MemoryEstimate e = MemoryEstimate.forEngine(llama7b, DtypeChoice.AUTO, WeightsDtype.F32, EngineConfig.defaults());
-        MemoryBudget budget = new MemoryBudget(16L << 30);
+        MemoryBudget budget = new MemoryBudget(4L << 30); // below what any machine running the tests has free
         ModelLoadException refused = assertThrows(ModelLoadException.class,
                 () -> budget.check("llama-2-7b", e, 2_000_000_000L, MemoryBudget.SERVE_ADVICE));
         String m = refused.getMessage();
         assertTrue(!m.contains("\n"), m);
         assertTrue(m.startsWith("not loading llama-2-7b: it needs about 29."), m);
         assertTrue(m.contains("BF16 widened to F32 on the CPU: weights-dtype auto keeps them 16-bit"), m);
-        assertTrue(m.contains("only 15.2 GB is free (memory-limit-mb 16384, 2.0 GB held by loaded models)"), m);
+        assertTrue(m.contains("only 2.3 GB is free (memory-limit-mb 4096, 2.0 GB held by loaded models)"), m);
         assertTrue(m.contains("smaller kv-cache-mb") && m.contains("unload another model"), m);
 
         Path tiny = TestModelFolder.llama().write(dir.resolve("tiny"));
