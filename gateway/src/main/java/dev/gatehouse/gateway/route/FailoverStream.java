@@ -12,11 +12,14 @@ import dev.gatehouse.gateway.chat.ChatStream;
  * is the continuation's plus an estimate of the broken attempt's (its own never came): its
  * completion at 4 characters a token, its prompt the continuation's less that text.
  * Not once a tool call has started (half a call cannot be continued), nor for an answer passed
- * through in the client's own dialect ({@link ChatEvent.Raw}), nor after the Finish: then the error
- * ends the stream as before. Continuing again, should the continuation break too, is the
- * continuation's own FailoverStream's business; this one fails over once.
+ * through in the client's own dialect ({@link ChatEvent.Raw}), nor after the Finish, nor past
+ * {@link #MAX_PARTIAL_CHARS} of text (which is not kept): then the error ends the stream as before.
+ * Continuing again, should the continuation break too, is the continuation's own FailoverStream's
+ * business; this one fails over once.
  */
 final class FailoverStream implements ChatStream {
+    /** Past this much text (a quarter of a million tokens or so) an answer is not kept to be continued. */
+    static final int MAX_PARTIAL_CHARS = 1 << 20;
 
     /** Opens the continuation of {@code partial} on the targets not tried yet; throws when none takes it. */
     interface Resume {
@@ -49,7 +52,8 @@ final class FailoverStream implements ChatStream {
             try {
                 e = current.next();
             } catch (ApiException broken) {
-                if (resumed || toolCall || raw || finished || !(broken.status() == 429 || broken.status() >= 500)) {
+                if (resumed || toolCall || raw || finished || text.length() > MAX_PARTIAL_CHARS
+                        || !(broken.status() == 429 || broken.status() >= 500)) {
                     throw broken;
                 }
                 current.close();
@@ -66,7 +70,11 @@ final class FailoverStream implements ChatStream {
             }
             if (!resumed) {
                 switch (e) {
-                    case ChatEvent.Delta d -> text.append(d.text());
+                    case ChatEvent.Delta d -> {
+                        if (text.length() <= MAX_PARTIAL_CHARS) {
+                            text.append(d.text());
+                        }
+                    }
                     case ChatEvent.ToolCallStart s -> toolCall = true;
                     case ChatEvent.Raw r -> raw = true;
                     case ChatEvent.Finish f -> finished = true;

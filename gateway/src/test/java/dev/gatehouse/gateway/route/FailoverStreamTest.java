@@ -70,7 +70,7 @@ class FailoverStreamTest {
     }
 
     @Test
-    void aToolCallInFlightAClientErrorOrNoOneToContinueEndsWithTheError() throws Exception {
+    void aToolCallInFlightAClientErrorAHugeAnswerOrNoOneToContinueEndsWithTheError() throws Exception {
         FailoverStream.Resume never = partial -> {
             throw new AssertionError("not continued");
         };
@@ -82,6 +82,11 @@ class FailoverStreamTest {
         FailoverStream client = new FailoverStream(new Scripted(bad, new ChatEvent.Delta(0, "Hi", null)), "", never, () -> { });
         client.next();
         assertSame(bad, assertThrows(ApiException.class, client::next));
+
+        FailoverStream huge = new FailoverStream(new Scripted(RESET,
+                new ChatEvent.Delta(0, "x".repeat(FailoverStream.MAX_PARTIAL_CHARS + 1), null)), "", never, () -> { });
+        huge.next();
+        assertSame(RESET, assertThrows(ApiException.class, huge::next), "an answer this long is not kept to be continued");
 
         FailoverStream none = new FailoverStream(new Scripted(RESET, new ChatEvent.Delta(0, "Hi", null)), "", partial -> {
             throw new ApiException(503, "server_error", "backend_unavailable", null, "none", null);
