@@ -269,6 +269,11 @@ class RoutingRulesTest {
                 .forEach(s -> byRule.put(s.group(), s.requests()));
         assertTrue(byRule.getOrDefault("chat:eu", 0L) >= 1, byRule.toString());
         assertTrue(byRule.getOrDefault("chat:search-team", 0L) >= 1, byRule.toString());
+        HttpResponse<String> admin = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port()
+                + "/admin/usage?group-by=rule")).header("Authorization", "Bearer " + MASTER).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, admin.statusCode(), admin.body());
+        assertTrue(admin.body().contains("\"group-by\":\"rule\"") && admin.body().contains("\"rule\":\"chat:eu\""), admin.body());
 
         String scrape = registry.scrape();
         assertTrue(scrape.contains("gatehouse_route_requests_total{backend=\"eu\",route=\"chat\",rule=\"eu\"}"), scrape);
