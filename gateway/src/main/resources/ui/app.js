@@ -175,6 +175,8 @@ async function models() {
     ["name", m => m.name], ["architecture", m => m.architecture], ["state", m => m.state + (m.error ? ": " + m.error : "")],
     ["device", m => m.device], ["running", m => m.running], ["waiting", m => m.waiting],
     ["KV cache", m => m["kv-bytes-total"] ? size(m["kv-bytes-used"]) + " of " + size(m["kv-bytes-total"]) : null],
+    ["prefix cache hits", m => m["prefix-cache-hit-ratio"] === null || m["prefix-cache-hit-ratio"] === undefined
+      ? null : (100 * m["prefix-cache-hit-ratio"]).toFixed(0) + " %"],
     ["", m => m.state === "loaded"
       ? button("Unload", () => api("/admin/models/" + encodeURIComponent(m.name) + "/unload", { method: "POST" }).then(models))
       : button("Load", () => api("/admin/models/" + encodeURIComponent(m.name) + "/load", { method: "POST" }).then(models))],

@@ -23,6 +23,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 
 import java.io.IOException;
@@ -111,7 +112,8 @@ public final class ModelsAdminApi implements HttpService, AutoCloseable {
 
     /**
      * Where a loaded chat model runs and in which type (null otherwise): device cpu or cuda:N, compute-dtype
-     * and why; and how busy it is: sequences running and waiting, KV cache bytes in use of the total.
+     * and why; and how busy it is: sequences running and waiting, KV cache bytes in use of the total, and the
+     * share of prompt tokens served from the prefix cache since it loaded.
      */
     private void placement(ObjectNode n, String name) {
         Engine engine = models.get(name).map(LocalBackend::engine).orElse(null);
@@ -124,6 +126,9 @@ public final class ModelsAdminApi implements HttpService, AutoCloseable {
         n.put("waiting", c == null ? null : c.waiting());
         n.put("kv-bytes-used", c == null ? null : c.kvBytesUsed());
         n.put("kv-bytes-total", c == null ? null : c.kvBytesTotal());
+        Gauge hitRatio = engine == null ? null
+                : registry.find("gatehouse.engine.prefix.cache.hit.ratio").tag("model", name).gauge();
+        n.put("prefix-cache-hit-ratio", hitRatio == null ? null : hitRatio.value());
     }
 
     /** loaded, loading, failed (its error beside it) or not-loaded. */

@@ -31,7 +31,7 @@ public final class Credentials {
             // Google API keys (Gemini)
             new Shape("(?<![A-Za-z0-9])AIza[A-Za-z0-9_-]{20,}", MASK),
             // Google OAuth2 access tokens (Vertex AI)
-            new Shape("(?<![A-Za-z0-9])ya29\\.[A-Za-z0-9._-]{6,}", MASK),
+            new Shape("(?<![A-Za-z0-9])ya29\\.[A-Za-z0-9._-]{5,}[A-Za-z0-9_-]", MASK), // not a sentence's full stop
             // JWTs: header.payload.signature, base64url
             new Shape("(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]{6,}\\.[A-Za-z0-9_-]*", MASK),
             // anything else key-shaped: 32 or more letters, digits, _ and - with both letters and digits,

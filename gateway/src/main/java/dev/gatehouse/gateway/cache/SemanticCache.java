@@ -106,8 +106,12 @@ public final class SemanticCache {
         }
     }
 
-    /** Null when the request is not one for the semantic cache (counted as a bypass when the model is). */
-    public Lookup lookup(ChatRequest request, String caller) throws InterruptedException {
+    /**
+     * Null when the request is not one for the semantic cache (counted as a bypass when the model is).
+     * {@code caller} scopes the answers unless the cache is shared; {@code rule} (the routing rule that
+     * picked the targets, {@code ROUTE:RULE}) always does, as in the exact cache.
+     */
+    public Lookup lookup(ChatRequest request, String caller, String rule) throws InterruptedException {
         if (!config.models().contains(request.model())) {
             return null;
         }
@@ -126,7 +130,7 @@ public final class SemanticCache {
             return null;
         }
         List<Message> earlier = request.messages().subList(0, request.messages().size() - 1);
-        long context = context(request.withInput(earlier, request.prompts()), config.shared() ? "" : caller == null ? "-" : caller);
+        long context = context(request.withInput(earlier, request.prompts()), (config.shared() ? "" : caller == null ? "-" : caller) + "\n" + rule);
         synchronized (this) {
             if (index != null && index.dimensions() == vector.length) {
                 VectorIndex.Nearest nearest = index.nearest(vector, context);

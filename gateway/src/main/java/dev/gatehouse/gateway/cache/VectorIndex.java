@@ -1,19 +1,30 @@
 package dev.gatehouse.gateway.cache;
 
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
 import java.util.Arrays;
 
 /**
  * Up to {@code capacity} unit vectors of one dimension in one flat array, each tagged with a context
  * (only vectors of the same context are compared), searched exhaustively for the most similar
- * (cosine = dot product of unit vectors). Exact search is fast enough at a semantic
- * cache's sizes (see docs/benchmarks.md: 100,000 vectors of 384 floats in a few milliseconds) and has
- * no recall to tune. A full index overwrites its oldest slot. Not thread-safe: {@link SemanticCache}
- * holds the lock.
+ * (cosine = dot product of unit vectors). Exhaustive search has no recall to tune; what limits it is
+ * reading every vector, so they are kept as bytes (each component times 127 over the vector's
+ * largest), a quarter of the floats' memory, which moves a similarity by about 0.001
+ * (docs/benchmarks.md: 100,000 vectors of 384). A full index overwrites its oldest slot. Not
+ * thread-safe: {@link SemanticCache} holds the lock.
  */
 final class VectorIndex {
+    /** Bytes read per step: as many as the preferred float vector has lanes, widened to floats. */
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Byte> BYTES = VectorSpecies.of(byte.class, VectorShape.forBitSize(FLOATS.length() * 8));
     private final int dimensions;
     private final int capacity;
-    private float[] vectors;
+    private byte[] vectors;
+    private float[] scales; // each vector's largest component / 127
     private long[] contexts;
     private int size;
     private int next; // the slot the next vector goes to
@@ -21,7 +32,8 @@ final class VectorIndex {
     VectorIndex(int dimensions, int capacity) {
         this.dimensions = dimensions;
         this.capacity = capacity;
-        this.vectors = new float[dimensions * Math.min(capacity, 1024)]; // grows as vectors come
+        this.vectors = new byte[dimensions * Math.min(capacity, 1024)]; // grows as vectors come
+        this.scales = new float[Math.min(capacity, 1024)];
         this.contexts = new long[Math.min(capacity, 1024)];
     }
 
@@ -34,9 +46,17 @@ final class VectorIndex {
         if (slot == contexts.length) {
             int grown = Math.min(capacity, 2 * contexts.length);
             vectors = Arrays.copyOf(vectors, grown * dimensions);
+            scales = Arrays.copyOf(scales, grown);
             contexts = Arrays.copyOf(contexts, grown);
         }
-        System.arraycopy(unit, 0, vectors, slot * dimensions, dimensions);
+        float largest = 0;
+        for (float x : unit) {
+            largest = Math.max(largest, Math.abs(x));
+        }
+        for (int i = 0; i < dimensions; i++) {
+            vectors[slot * dimensions + i] = (byte) Math.round(unit[i] * 127 / largest);
+        }
+        scales[slot] = largest / 127;
         contexts[slot] = context;
         next = (next + 1) % capacity;
         size = Math.min(size + 1, capacity);
@@ -51,7 +71,7 @@ final class VectorIndex {
             if (contexts[slot] != context) {
                 continue;
             }
-            float s = dot(unit, slot * dimensions);
+            float s = dot(unit, slot);
             if (s > bestSimilarity) {
                 bestSimilarity = s;
                 best = slot;
@@ -60,23 +80,21 @@ final class VectorIndex {
         return new Nearest(best, bestSimilarity);
     }
 
-    /** Four independent sums, so the CPU overlaps the multiply-adds instead of waiting on one chain. */
-    private float dot(float[] unit, int offset) {
-        float s0 = 0;
-        float s1 = 0;
-        float s2 = 0;
-        float s3 = 0;
+    /** Widens the stored bytes to floats and multiply-adds them with the query, the widest lanes at a time. */
+    private float dot(float[] unit, int slot) {
+        int offset = slot * dimensions;
+        FloatVector sum = FloatVector.zero(FLOATS);
         int i = 0;
-        for (; i + 3 < dimensions; i += 4) {
-            s0 += unit[i] * vectors[offset + i];
-            s1 += unit[i + 1] * vectors[offset + i + 1];
-            s2 += unit[i + 2] * vectors[offset + i + 2];
-            s3 += unit[i + 3] * vectors[offset + i + 3];
+        for (int end = FLOATS.loopBound(dimensions); i < end; i += FLOATS.length()) {
+            FloatVector stored = (FloatVector) ByteVector.fromArray(BYTES, vectors, offset + i)
+                    .convertShape(VectorOperators.B2F, FLOATS, 0);
+            sum = FloatVector.fromArray(FLOATS, unit, i).fma(stored, sum);
         }
+        float s = sum.reduceLanes(VectorOperators.ADD);
         for (; i < dimensions; i++) {
-            s0 += unit[i] * vectors[offset + i];
+            s += unit[i] * vectors[offset + i];
         }
-        return (s0 + s1) + (s2 + s3);
+        return s * scales[slot];
     }
 
     int size() {

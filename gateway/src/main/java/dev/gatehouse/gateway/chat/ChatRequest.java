@@ -93,7 +93,7 @@ public record ChatRequest(
     /** The same request with another max_tokens (the router's continuation of a broken answer asks for what is left). */
     public ChatRequest withMaxTokens(Integer maxTokens) {
         return new ChatRequest(model, messages, prompts, maxTokens, sampling, n, echo, stream, includeUsage, user, tools,
-                toolChoice, parallelToolCalls, responseFormat, passthrough);
+                toolChoice, parallelToolCalls, responseFormat, passthrough, original);
     }
 
     /** The same request as far as its answer goes: how it travels and who asked left out (the cache key). */

@@ -62,6 +62,16 @@ final class Deadlines implements AutoCloseable {
             this.deadline = deadline;
         }
 
+        /**
+         * Guards are equal only to themselves; their hash comes from the deadline, because an identity
+         * hash is computed and stored on each new guard's first use, and a guard goes into the set for
+         * every read and write of a client's connection.
+         */
+        @Override
+        public int hashCode() {
+            return Long.hashCode(deadline);
+        }
+
         private synchronized void expire() {
             open.remove(this);
             if (!closed && !expired) {

@@ -138,7 +138,7 @@ public final class Call {
             headers.accept(CACHE, cached.result().name());
         }
         SemanticCache.Lookup similar = cached.hit() || pipeline.semanticCache == null || cacheControl != CacheControl.USE
-                ? null : pipeline.semanticCache.lookup(served, caller.limitId());
+                ? null : pipeline.semanticCache.lookup(served, caller.limitId(), rule);
         ChatStream stream;
         if (cached.hit()) {
             cacheHit = true;

@@ -80,7 +80,7 @@ public final class ChatPipeline {
      * Whether the caller may ask for {@code name}: a key or JWT allowed a route may ask for its versions
      * and aliases too ({@code chat@2025-05}, {@code chat-default}), as well as for names it lists itself.
      */
-    public boolean allows(ApiAuth.Caller caller, String name) {
+    private boolean allows(ApiAuth.Caller caller, String name) {
         if (caller.allows(name)) {
             return true;
         }

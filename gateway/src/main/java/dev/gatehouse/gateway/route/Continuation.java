@@ -25,13 +25,21 @@ final class Continuation {
     }
 
     static ChatRequest of(ChatRequest request, String partial, boolean prefills) {
+        if (partial.isBlank()) {
+            return request; // nothing to continue (and an empty assistant message is refused): ask again
+        }
         ChatRequest asked;
         if (!request.isChat()) {
             asked = request.withInput(null, List.of(request.prompts().getFirst() + partial));
         } else {
             List<Message> messages = new ArrayList<>(request.messages());
             if (prefills) {
-                messages.add(new Message(Message.ASSISTANT, partial.stripTrailing())); // Anthropic refuses trailing whitespace
+                Message last = messages.getLast();
+                String prefill = partial;
+                if (Message.ASSISTANT.equals(last.role()) && last.toolCalls().isEmpty()) { // the client's own prefill, continued
+                    prefill = messages.removeLast().text() + partial;
+                }
+                messages.add(new Message(Message.ASSISTANT, prefill.stripTrailing())); // Anthropic refuses trailing whitespace
             } else {
                 messages.add(new Message(Message.ASSISTANT, partial));
                 messages.add(new Message(Message.USER, INSTRUCTION));

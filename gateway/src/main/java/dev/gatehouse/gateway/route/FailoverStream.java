@@ -11,8 +11,9 @@ import dev.gatehouse.gateway.chat.ChatStream;
  * their events follow on the same stream, so the client sees one answer with one Finish. The Usage
  * is the continuation's plus an estimate of the broken attempt's (its own never came): its
  * completion at 4 characters a token, its prompt the continuation's less that text.
- * Not once a tool call has started (half a call cannot be continued), nor after the Finish: then
- * the error ends the stream as before. Continuing again, should the continuation break too, is the
+ * Not once a tool call has started (half a call cannot be continued), nor for an answer passed
+ * through in the client's own dialect ({@link ChatEvent.Raw}), nor after the Finish: then the error
+ * ends the stream as before. Continuing again, should the continuation break too, is the
  * continuation's own FailoverStream's business; this one fails over once.
  */
 final class FailoverStream implements ChatStream {
@@ -28,6 +29,7 @@ final class FailoverStream implements ChatStream {
     private final StringBuilder text = new StringBuilder();
     private ChatStream current;
     private boolean toolCall;
+    private boolean raw; // the client is being sent the provider's own events, which another target's cannot continue
     private boolean finished;
     private boolean resumed;
     private boolean trimNextSpace; // the partial answer ended in whitespace: the continuation should not repeat it
@@ -47,7 +49,7 @@ final class FailoverStream implements ChatStream {
             try {
                 e = current.next();
             } catch (ApiException broken) {
-                if (resumed || toolCall || finished || !(broken.status() == 429 || broken.status() >= 500)) {
+                if (resumed || toolCall || raw || finished || !(broken.status() == 429 || broken.status() >= 500)) {
                     throw broken;
                 }
                 current.close();
@@ -66,6 +68,7 @@ final class FailoverStream implements ChatStream {
                 switch (e) {
                     case ChatEvent.Delta d -> text.append(d.text());
                     case ChatEvent.ToolCallStart s -> toolCall = true;
+                    case ChatEvent.Raw r -> raw = true;
                     case ChatEvent.Finish f -> finished = true;
                     case null, default -> { }
                 }

@@ -17,6 +17,7 @@ final class RouteMetrics {
     private final MeterRegistry registry;
     private final MeterCache<Timer> attempts;
     private final MeterCache<Timer> answers;
+    private final MeterCache<Counter> routes;
 
     RouteMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -35,6 +36,9 @@ final class RouteMetrics {
                 .minimumExpectedValue(Duration.ofMillis(1))
                 .maximumExpectedValue(Duration.ofMinutes(10))
                 .register(registry));
+        this.routes = new MeterCache<>(tags -> Counter.builder("gatehouse.route.requests")
+                .description("Requests served, by route, rule and backend")
+                .tag("route", tags.get(0)).tag("rule", tags.get(1)).tag("backend", tags.get(2)).register(registry));
     }
 
     /** One try of one backend: how long until its first event, or its failure (outcome: ok or the HTTP status). */
@@ -52,8 +56,7 @@ final class RouteMetrics {
      * route's own) and the backend: rule names come from gatehouse.yaml only, so the series stay few.
      */
     void routed(String route, String rule, String backend) {
-        Counter.builder("gatehouse.route.requests").description("Requests served, by route, rule and backend")
-                .tag("route", route).tag("rule", rule).tag("backend", backend).register(registry).increment();
+        routes.get(route, rule, backend).increment();
     }
 
     /** A backend passed over, and why: an HTTP status, queue_full, queue_wait, circuit_open, unavailable,

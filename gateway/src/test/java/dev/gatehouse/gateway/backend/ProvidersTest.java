@@ -12,7 +12,7 @@ class ProvidersTest {
     private static Backend backend(ProviderType type) {
         return Providers.backend(new ProviderConfig("p", type, "http://127.0.0.1:9", "key", "2024-10-21", 1_000, Map.of(),
                 ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT,
-                new ProviderConfig.Aws("us-east-1", "AKIDEXAMPLE", "secret", null), new ProviderConfig.Gcp("p", "global", null)));
+                new ProviderConfig.Aws("us-east-1", "AKIDEXAMPLE", "secret", null), type == ProviderType.OPENAI, new ProviderConfig.Gcp("p", "global", null)));
     }
 
     @Test

@@ -31,7 +31,7 @@ public final class SemanticCacheBench {
             }
             Arrays.sort(nanos);
             System.out.printf("| %,d | %.2f | %.2f | %.2f | %.0f MB |%n", entries, nanos[lookups / 2] / 1e6,
-                    nanos[(int) (lookups * 0.99)] / 1e6, nanos[lookups - 1] / 1e6, entries * (dimensions * 4.0 + 8) / (1 << 20));
+                    nanos[(int) (lookups * 0.99)] / 1e6, nanos[lookups - 1] / 1e6, entries * (dimensions + 12.0) / (1 << 20));
         }
     }
 

@@ -88,12 +88,12 @@ class SemanticCacheTest {
     @Test
     void aParaphraseGetsTheStoredAnswerAndAnUnrelatedQuestionDoesNot() throws Exception {
         SemanticCache cache = cache(config(100, false));
-        SemanticCache.Lookup first = cache.lookup(ask("capital of France?"), "key-1");
+        SemanticCache.Lookup first = cache.lookup(ask("capital of France?"), "key-1", "m:default");
         assertFalse(first.hit());
         answer(first, "Paris.");
 
-        SemanticCache.Lookup paraphrase = cache.lookup(ask("France's capital city?"), "key-1");
-        SemanticCache.Lookup unrelated = cache.lookup(ask("how to bake bread?"), "key-1");
+        SemanticCache.Lookup paraphrase = cache.lookup(ask("France's capital city?"), "key-1", "m:default");
+        SemanticCache.Lookup unrelated = cache.lookup(ask("how to bake bread?"), "key-1", "m:default");
 
         assertTrue(paraphrase.hit());
         assertEquals("Paris.", replayed(paraphrase));
@@ -105,15 +105,16 @@ class SemanticCacheTest {
     @Test
     void onlyTheSameCallerAndTheSameConversationShareAnAnswer() throws Exception {
         SemanticCache perCaller = cache(config(100, false));
-        answer(perCaller.lookup(ask("capital of France?", "Be brief.", 0), "key-1"), "Paris.");
+        answer(perCaller.lookup(ask("capital of France?", "Be brief.", 0), "key-1", "m:default"), "Paris.");
 
-        assertFalse(perCaller.lookup(ask("capital of France?", "Be brief.", 0), "key-2").hit(), "another key");
-        assertFalse(perCaller.lookup(ask("capital of France?", "Be verbose.", 0), "key-1").hit(), "another system prompt");
-        assertTrue(perCaller.lookup(ask("capital of France?", "Be brief.", 0), "key-1").hit());
+        assertFalse(perCaller.lookup(ask("capital of France?", "Be brief.", 0), "key-2", "m:default").hit(), "another key");
+        assertFalse(perCaller.lookup(ask("capital of France?", "Be verbose.", 0), "key-1", "m:default").hit(), "another system prompt");
+        assertTrue(perCaller.lookup(ask("capital of France?", "Be brief.", 0), "key-1", "m:default").hit());
+        assertFalse(perCaller.lookup(ask("capital of France?", "Be brief.", 0), "key-1", "m:eu").hit(), "another routing rule");
 
         SemanticCache shared = cache(config(100, true));
-        answer(shared.lookup(ask("capital of France?"), "key-1"), "Paris.");
-        assertTrue(shared.lookup(ask("France's capital city?"), "key-2").hit(), "shared: any caller");
+        answer(shared.lookup(ask("capital of France?"), "key-1", "m:default"), "Paris.");
+        assertTrue(shared.lookup(ask("France's capital city?"), "key-2", "m:default").hit(), "shared: any caller");
     }
 
     @Test
@@ -123,22 +124,22 @@ class SemanticCacheTest {
                 ask("x").sampling(), 1, false, false, false, null,
                 List.of(new Tool("lookup", "finds things", null, null)), null, null, null, Map.of());
 
-        assertNull(cache.lookup(ask("capital of France?", null, 0.8f), "k"), "temperature above 0 without a seed");
-        assertNull(cache.lookup(withTools, "k"));
-        assertNull(cache.lookup(ask("capital of France?").withModel("other"), "k"));
+        assertNull(cache.lookup(ask("capital of France?", null, 0.8f), "k", "m:default"), "temperature above 0 without a seed");
+        assertNull(cache.lookup(withTools, "k", "m:default"));
+        assertNull(cache.lookup(ask("capital of France?").withModel("other"), "k", "m:default"));
         assertEquals(2.0, registry.get("gatehouse.semantic.cache.lookups").tag("result", "bypass").counter().count());
     }
 
     @Test
     void answersExpireAndTheOldestMakesRoomWhenFull() throws Exception {
         SemanticCache cache = cache(config(1, false));
-        answer(cache.lookup(ask("capital of France?"), "k"), "Paris.");
+        answer(cache.lookup(ask("capital of France?"), "k", "m:default"), "Paris.");
         now.addAndGet(Duration.ofMinutes(2).toNanos());
-        assertFalse(cache.lookup(ask("capital of France?"), "k").hit(), "past the ttl");
+        assertFalse(cache.lookup(ask("capital of France?"), "k", "m:default").hit(), "past the ttl");
 
-        answer(cache.lookup(ask("capital of France?"), "k"), "Paris.");
-        answer(cache.lookup(ask("how to bake bread?"), "k"), "Knead.");
-        assertTrue(cache.lookup(ask("how to bake bread?"), "k").hit());
-        assertFalse(cache.lookup(ask("capital of France?"), "k").hit(), "replaced: max-entries 1");
+        answer(cache.lookup(ask("capital of France?"), "k", "m:default"), "Paris.");
+        answer(cache.lookup(ask("how to bake bread?"), "k", "m:default"), "Knead.");
+        assertTrue(cache.lookup(ask("how to bake bread?"), "k", "m:default").hit());
+        assertFalse(cache.lookup(ask("capital of France?"), "k", "m:default").hit(), "replaced: max-entries 1");
     }
 }

@@ -29,6 +29,15 @@ class ContinuationTest {
     }
 
     @Test
+    void aClientsOwnPrefillIsContinuedAsOneAssistantMessage() {
+        ChatRequest prefilled = new ChatRequest("m", List.of(new Message("user", "Name a colour."), new Message("assistant", "The colour is")),
+                null, null, SAMPLING, 1, false, true, false, null);
+        ChatRequest next = Continuation.of(prefilled, " deep bl", true);
+
+        assertEquals(List.of(new Message("user", "Name a colour."), new Message("assistant", "The colour is deep bl")), next.messages());
+    }
+
+    @Test
     void anyOtherTargetGetsItWithTheContinuationInstruction() {
         ChatRequest next = Continuation.of(chat(null, 1), "Once upon a time, ", false);
 
@@ -44,6 +53,13 @@ class ContinuationTest {
 
         assertEquals(List.of("The sky is blue and"), next.prompts());
         assertEquals(1, next.maxTokens(), "at least one token is asked for");
+    }
+
+    @Test
+    void withNothingWrittenYetTheRequestIsAskedAgainAsItWas() {
+        ChatRequest asked = chat(100, 1);
+        assertEquals(asked, Continuation.of(asked, " ", true));
+        assertEquals(asked, Continuation.of(asked, "", false));
     }
 
     @Test

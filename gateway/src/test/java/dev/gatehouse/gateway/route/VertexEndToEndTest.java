@@ -60,6 +60,8 @@ class VertexEndToEndTest {
                     targets: [{provider: vertex, model: gemini-2.5-flash}]
                   - name: claude
                     targets: [{provider: vertex, model: claude-sonnet-4@20250514}]
+                  - name: claude-or-gemini
+                    targets: [{provider: vertex, model: claude-sonnet-4@20250514}, {provider: vertex, model: gemini-2.5-flash}]
                 """.formatted(MockVertex.LOCATION, key, vertex.baseUrl()), Map.of());
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         LocalModels none = new LocalModels();
@@ -155,6 +157,15 @@ class VertexEndToEndTest {
             assertEquals("image/png", source.path("media_type").asText());
             assertEquals(data, source.path("data").asText());
         }
+    }
+
+    @Test
+    void anUnavailableModelFallsBackToTheNextTarget() {
+        vertex.failNext(MockVertex.Fault.UNAVAILABLE);
+        var response = client.chat().completions().withRawResponse()
+                .create(ChatCompletionCreateParams.builder().model("claude-or-gemini").addUserMessage("Hi").build());
+        assertEquals("Hello from Gemini.", response.parse().choices().getFirst().message().content().orElseThrow());
+        assertEquals(List.of("vertex:claude-sonnet-4@20250514 (503)"), response.headers().values("x-gatehouse-fallbacks"));
     }
 
     @Test

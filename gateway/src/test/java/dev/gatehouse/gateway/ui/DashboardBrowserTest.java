@@ -167,7 +167,7 @@ class DashboardBrowserTest {
         browser.findElement(By.id("key")).sendKeys("not-the-key");
         browser.findElement(By.id("sign-in")).click();
 
-        assertEquals("That is not the master key.", browser.findElement(By.id("message")).getText());
+        wait.until(d -> d.findElement(By.id("message")).getText().equals("That is not the master key.")); // the answer page
         assertTrue(browser.findElements(By.id("overview")).isEmpty(), "no dashboard without the key");
     }
 
@@ -222,8 +222,7 @@ class DashboardBrowserTest {
         browser.findElement(By.id("pull-repo")).sendKeys(REPO);
         browser.findElement(By.cssSelector("#pull-form button[type=submit]")).click();
 
-        WebElement pull = wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector(".pull[data-repo='" + REPO + "']")));
-        assertFalse(pull.findElements(By.tagName("progress")).isEmpty(), "a progress bar");
+        wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector(".pull[data-repo='" + REPO + "'] progress")));
         wait.until(d -> d.findElement(By.cssSelector(".pull[data-repo='" + REPO + "']")).getText().contains("done"));
         String pulled = "test-org--tiny-pulled";
         wait.until(d -> tableText("models-table").contains(pulled));
@@ -234,7 +233,7 @@ class DashboardBrowserTest {
         });
         wait.until(d -> d.findElements(By.cssSelector("#models-table tbody tr")).stream()
                 .anyMatch(r -> r.getText().contains(pulled) && r.getText().contains("loaded")
-                        && !r.getText().contains("not-loaded")));
+                        && !r.getText().contains("not-loaded") && r.getText().contains("%"))); // its prefix-cache hit rate
         screenshot("models");
     }
 

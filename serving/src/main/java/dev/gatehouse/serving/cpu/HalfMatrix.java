@@ -70,21 +70,12 @@ public final class HalfMatrix {
         return ByteBuffer.allocateDirect(Math.toIntExact(rows * cols * 2)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    public Format format() {
-        return format;
-    }
-
     public int rows() {
         return rows;
     }
 
     public int cols() {
         return cols;
-    }
-
-    /** Bytes of weight data it reads. */
-    public long bytes() {
-        return 2L * rows * cols;
     }
 
     /**

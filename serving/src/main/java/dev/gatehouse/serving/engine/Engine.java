@@ -3,6 +3,7 @@ package dev.gatehouse.serving.engine;
 import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.arch.KvCache;
 import dev.gatehouse.serving.arch.StepBatch;
+import dev.gatehouse.serving.constrain.CompiledGrammar;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.sample.SampledToken;
 import dev.gatehouse.serving.sample.SamplingParams;
@@ -207,6 +208,14 @@ public final class Engine implements AutoCloseable {
      * full, and with IllegalArgumentException naming the parameter for bad input.
      */
     public RequestHandle submit(int[] prompt, SamplingParams params) {
+        return submit(prompt, params, null);
+    }
+
+    /**
+     * As {@link #submit(int[], SamplingParams)}, with the answer held to {@code grammar} (compiled for this
+     * model's {@link LocalModel#constraints()}); null for free text.
+     */
+    public RequestHandle submit(int[] prompt, SamplingParams params, CompiledGrammar grammar) {
         Sequence.validate(prompt, params, model, maxModelLength);
         if (!accepting) {
             throw new IllegalStateException("engine for " + model.name() + " is shutting down");
@@ -216,7 +225,7 @@ public final class Engine implements AutoCloseable {
             throw new CapacityException(model.name() + " has " + config.maxWaiting() + " requests waiting already");
         }
         RequestHandle handle = new RequestHandle(ids.incrementAndGet(), this::wake, config.maxPendingEvents());
-        waiting.add(new Request(new Sequence(prompt, params, model, maxModelLength), handle));
+        waiting.add(new Request(new Sequence(prompt, params, grammar, model, maxModelLength), handle));
         wake();
         return handle;
     }
@@ -337,7 +346,7 @@ public final class Engine implements AutoCloseable {
      * always computed, even when cached, since its logits give the first token.
      */
     private boolean takePrefillBlocks(Sequence seq) {
-        seq.prefillLength = seq.prompt.length + Math.max(0, seq.generatedCount() - 1);
+        seq.prefillLength = seq.positionsToCompute();
         int[] tokens = seq.tokens();
         int reusable = (seq.generatedCount() == 0 ? seq.prefillLength - 1 : seq.prefillLength) / KvCache.BLOCK_SIZE;
         for (int i = 0; i < reusable; i++) {
@@ -476,7 +485,7 @@ public final class Engine implements AutoCloseable {
             tokens[b] = s.nextInput;
             starts[b] = s.cached;
             tables[b] = s.blockTable();
-            needs[b] = s.sampler.candidatesNeeded();
+            needs[b] = s.candidatesNeeded();
         }
         LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, tables), batch, needs);
         if (rows == null) {
@@ -501,7 +510,7 @@ public final class Engine implements AutoCloseable {
             System.arraycopy(s.tokens(), s.cached, tokens, b * length, length);
             starts[b] = s.cached;
             tables[b] = s.blockTable();
-            needs[b] = s.cached + length == s.prefillLength && firstPrefill(s) ? s.sampler.candidatesNeeded() : LogitsReadback.NONE;
+            needs[b] = s.cached + length == s.prefillLength && firstPrefill(s) ? s.candidatesNeeded() : LogitsReadback.NONE;
         }
         long start = System.nanoTime();
         LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, tables), group, needs);
@@ -554,7 +563,7 @@ public final class Engine implements AutoCloseable {
     private void nextToken(Request r, LogitsReadback.Row row) {
         try {
             faults.beforeToken(r.seq);
-            sampled(r, row.sample(r.seq.sampler));
+            sampled(r, r.seq.sample(row));
         } catch (RuntimeException e) {
             LOG.log(Level.SEVERE, "request " + r.handle.id() + " failed on " + model.name(), e);
             fail(List.of(r), "engine error: generating the next token failed: " + e.getMessage());
@@ -635,8 +644,24 @@ public final class Engine implements AutoCloseable {
             promptTokensAhead += s.prompt.length;
             prefillPassesAhead += chunks(s.prompt.length);
         }
-        return WaitEstimate.nanos(config.maxRunning() - running.size(), remaining, queuedLimits, prefillPassesAhead, promptTokensAhead,
+        int places = Math.min(config.maxRunning() - running.size(), placesTheFreeBlocksAdmit(queued));
+        return WaitEstimate.nanos(places, remaining, queuedLimits, prefillPassesAhead, promptTokensAhead,
                 decodeNanosAverage, prefillNanosPerToken);
+    }
+
+    /**
+     * How many queued requests, in order, the KV blocks free now would admit (prefix hits not counted);
+     * any number when all of them fit. The rest wait for running sequences to end, batch places or not.
+     */
+    private int placesTheFreeBlocksAdmit(List<Request> queued) {
+        int free = blocks.available();
+        for (int i = 0; i < queued.size(); i++) {
+            free -= KvCache.blocksFor(queued.get(i).seq.positionsToCompute());
+            if (free < 0) {
+                return i;
+            }
+        }
+        return Integer.MAX_VALUE;
     }
 
     /** Forward passes that prefill {@code promptTokens} take, one chunk of at most the step budget each. */

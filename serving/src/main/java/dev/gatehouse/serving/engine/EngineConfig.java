@@ -4,7 +4,7 @@ package dev.gatehouse.serving.engine;
  * Limits of one model's engine; every one has a default.
  *
  * @param maxRunning      sequences decoded together in one batched step
- * @param maxWaiting      requests queued for a slot; beyond it {@code submit} refuses at once
+ * @param maxWaiting      requests queued for admission; beyond it {@code submit} refuses at once
  * @param maxModelLength  positions (prompt + generated) per sequence; 0 = the model's
  *                        max_position_embeddings, capped by what the whole KV budget holds
  * @param kvCacheBytes    memory for the KV cache, preallocated at start and handed to sequences in blocks as

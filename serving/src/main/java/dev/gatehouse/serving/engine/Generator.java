@@ -33,7 +33,7 @@ public final class Generator {
         FinishReason finish;
         int[] blocks = KvCache.consecutiveBlocks(0, prompt.length + seq.limit);
         try (KvCache cache = model.lm().newCache(blocks.length)) {
-            int need = seq.sampler.candidatesNeeded();
+            int need = seq.candidatesNeeded();
             LogitsReadback.Row row = null;
             for (int from = 0; from < prompt.length; from += PREFILL_CHUNK) {
                 int to = Math.min(prompt.length, from + PREFILL_CHUNK);
@@ -42,7 +42,7 @@ public final class Generator {
             }
             int position = prompt.length;
             while (true) {
-                SampledToken token = row.sample(seq.sampler);
+                SampledToken token = seq.sample(row);
                 if (firstToken == 0) {
                     firstToken = System.nanoTime();
                 }

@@ -35,10 +35,6 @@ final class KvBlocks {
         unused.set(0, total);
     }
 
-    int total() {
-        return total;
-    }
-
     /** Blocks a sequence could take now: never-used ones and cached ones no sequence holds. */
     int available() {
         return total - held;

@@ -3,8 +3,8 @@ package dev.gatehouse.serving.engine;
 /**
  * The KV cache budget when {@code kv-cache-mb} is not set: 1 GiB on the CPU; on a GPU a share of
  * the device memory still free once the model's weights are loaded, after a reserve for one
- * step's activations and the allocator's slack. The engine allocates only what its slots can use
- * (max-running x the model's length), so the budget is an upper bound, and a model loaded later
+ * step's activations and the allocator's slack. The engine allocates no more than max-running
+ * sequences of the model's length can use, so the budget is an upper bound, and a model loaded later
  * on the same GPU sizes itself from what is then free.
  */
 final class KvBudget {

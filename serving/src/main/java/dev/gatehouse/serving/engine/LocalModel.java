@@ -6,6 +6,7 @@ import dev.gatehouse.serving.arch.CausalLM;
 import dev.gatehouse.serving.arch.Gpt2;
 import dev.gatehouse.serving.arch.Llama;
 import dev.gatehouse.serving.arch.WeightLoader;
+import dev.gatehouse.serving.constrain.Constraints;
 import dev.gatehouse.serving.load.GenerationConfig;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.load.ModelLoadException;
@@ -33,9 +34,10 @@ public final class LocalModel implements AutoCloseable {
     private final Set<Integer> eosTokenIds;
     private final NDManager manager;
     private final DtypeChoice.Resolved dtype;
+    private final Constraints constraints;
 
     private LocalModel(String name, CausalLM lm, Tokenizer tokenizer, TokenizerConfig tokenizerConfig,
-                       Set<Integer> eosTokenIds, NDManager manager, DtypeChoice.Resolved dtype) {
+                       Set<Integer> eosTokenIds, NDManager manager, DtypeChoice.Resolved dtype, Constraints constraints) {
         this.name = name;
         this.lm = lm;
         this.tokenizer = tokenizer;
@@ -44,6 +46,7 @@ public final class LocalModel implements AutoCloseable {
         this.eosTokenIds = eosTokenIds;
         this.manager = manager;
         this.dtype = dtype;
+        this.constraints = constraints;
     }
 
     /**
@@ -136,7 +139,9 @@ public final class LocalModel implements AutoCloseable {
                     eos.add(ids[0]);
                 }
             }
-            return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, Set.copyOf(eos), manager, dtype);
+            Set<Integer> eosIds = Set.copyOf(eos);
+            return new LocalModel(folder.getFileName().toString(), lm, tokenizer, tokenizerConfig, eosIds, manager, dtype,
+                    Constraints.forTokenizer(folder.resolve("tokenizer.json"), eosIds));
         } catch (RuntimeException e) {
             if (manager != null) {
                 manager.close();
@@ -216,6 +221,11 @@ public final class LocalModel implements AutoCloseable {
 
     public Set<Integer> eosTokenIds() {
         return eosTokenIds;
+    }
+
+    /** Grammars for constrained answers (JSON output, forced tool calls) over this model's vocabulary. */
+    public Constraints constraints() {
+        return constraints;
     }
 
     /** A sub-manager on the model's device for one step's intermediates. */

@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The caller's side of one submitted request: its events in order, read at the caller's pace.
  * A caller that stops reading makes the engine pause that sequence (backpressure) rather than
- * buffer without bound; {@link #cancel()} frees its slot within one step.
+ * buffer without bound; {@link #cancel()} frees its KV blocks within one step.
  */
 public final class RequestHandle {
     private final long id;

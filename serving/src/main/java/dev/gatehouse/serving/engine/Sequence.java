@@ -1,5 +1,7 @@
 package dev.gatehouse.serving.engine;
 
+import dev.gatehouse.serving.constrain.CompiledGrammar;
+import dev.gatehouse.serving.constrain.GrammarMatcher;
 import dev.gatehouse.serving.sample.SampledToken;
 import dev.gatehouse.serving.sample.Sampler;
 import dev.gatehouse.serving.sample.SamplingParams;
@@ -10,14 +12,16 @@ import java.util.Arrays;
 import java.util.Set;
 
 /**
- * One request's generation state: its sampler, the incremental detokenizer, the stop-string
- * matcher, and where it stands in the KV cache. Both the single-stream {@link Generator} and the
+ * One request's generation state: its sampler, the grammar its answer is held to (if any), the
+ * incremental detokenizer, the stop-string matcher, and where it stands in the KV cache. Both the single-stream {@link Generator} and the
  * batching {@link Engine} feed it sampled tokens; it decides what text to emit and when to stop.
  */
 final class Sequence {
     final int[] prompt;
     final SamplingParams params;
     final Sampler sampler;
+    /** Where a constrained answer stands in its grammar; null when the answer is free text. */
+    private final GrammarMatcher matcher;
     /** Generated tokens allowed: max_tokens capped by the room left in the context. */
     final int limit;
     private final Detokenizer detokenizer;
@@ -36,17 +40,23 @@ final class Sequence {
 
     /** Positions already in the KV cache (prompt prefix, then generated tokens). */
     int cached;
-    /** Positions to cache before decoding: the prompt, or after a preemption also the tokens generated before it but the last. */
+    /** Positions to cache before decoding, {@link #positionsToCompute()} as of its admission. */
     int prefillLength;
     /** The token to feed next once the prompt is cached: the last sampled one. */
     int nextInput;
 
     Sequence(int[] prompt, SamplingParams params, LocalModel model, int contextLength) {
+        this(prompt, params, null, model, contextLength);
+    }
+
+    /** @param grammar the grammar the answer must follow, or null for free text */
+    Sequence(int[] prompt, SamplingParams params, CompiledGrammar grammar, LocalModel model, int contextLength) {
         this.prompt = prompt;
         this.tokens = Arrays.copyOf(prompt, prompt.length + 16);
         this.prefillLength = prompt.length;
         this.params = params;
         this.sampler = new Sampler(params, prompt);
+        this.matcher = grammar == null ? null : grammar.newMatcher();
         this.limit = Math.min(params.maxTokens(), contextLength - prompt.length);
         this.detokenizer = new Detokenizer(model.tokenizer(), prompt);
         this.stopMatcher = new StopMatcher(params.stop());
@@ -78,6 +88,11 @@ final class Sequence {
 
     /** What one sampled token produced: text to emit, and the finish reason if generation ends here. */
     record Outcome(String text, FinishReason finish) {}
+
+    /** Positions to cache before decoding if admitted now: the prompt, and after a preemption the tokens generated but the last. */
+    int positionsToCompute() {
+        return prompt.length + Math.max(0, generatedCount - 1);
+    }
 
     boolean prefilled() {
         return cached >= prefillLength;
@@ -139,6 +154,20 @@ final class Sequence {
         cached = 0;
     }
 
+    /** How much of a step's logits row this sequence samples from: all of it under a grammar, whose mask may rule out any token. */
+    int candidatesNeeded() {
+        return matcher != null ? LogitsReadback.FULL : sampler.candidatesNeeded();
+    }
+
+    /** The next token from this sequence's row of the logits, masked to what its grammar allows. */
+    SampledToken sample(LogitsReadback.Row row) {
+        if (matcher == null) {
+            return row.sample(sampler);
+        }
+        matcher.mask(row.full());
+        return sampler.sample(row.full());
+    }
+
     Outcome accept(SampledToken token) {
         int length = prompt.length + generatedCount;
         if (length == tokens.length) {
@@ -150,9 +179,15 @@ final class Sequence {
         if (!params.ignoreEos() && eosTokenIds.contains(token.tokenId())) {
             return finish("", FinishReason.STOP);
         }
+        if (matcher != null) {
+            matcher.accept(token.tokenId());
+        }
         StopMatcher.Result r = stopMatcher.push(detokenizer.push(token.tokenId()));
         if (r.stopped()) {
             return new Outcome(r.emit(), FinishReason.STOP);
+        }
+        if (matcher != null && matcher.finished()) { // the document is complete: nothing may follow it
+            return finish(r.emit(), FinishReason.STOP);
         }
         if (generatedCount >= limit) {
             return finish(r.emit(), FinishReason.LENGTH);

@@ -1,5 +1,6 @@
 package dev.gatehouse.serving.engine;
 
+import ai.djl.ndarray.types.DataType;
 import dev.gatehouse.serving.load.Safetensors;
 
 import java.util.Locale;
@@ -33,7 +34,7 @@ public enum WeightsDtype {
      * when the Vector API is there.
      */
     public boolean keeps16Bit(Safetensors.DType stored, DtypeChoice.Resolved compute, boolean gpu) {
-        return this == AUTO && !gpu && stored != Safetensors.DType.F32 && compute.label().equals("float32")
+        return this == AUTO && !gpu && stored != Safetensors.DType.F32 && compute.type() == DataType.FLOAT32
                 && VECTOR_API;
     }
 }

@@ -9,10 +9,10 @@ import dev.gatehouse.serving.arch.KvCache;
 
 /**
  * What reading the KV cache through block tables costs a decode step: one layer's keys for a batch
- * of sequences, read as the paged cache does (a gather of their positions from the block pool, then
- * the scores matmul) against the old whole-slot cache (a strided view of consecutive slots, then
- * the same matmul), in one process, alternating. SmolLM2-135M's attention shape (3 KV heads of 64,
- * 3 query heads per KV head). Run with {@code scripts/bench-kv-gather}.
+ * of sequences and the scores matmul, read from the old whole-slot cache (a strided view) and from
+ * a block pool three ways (rows of a head-major pool, as {@code KvCache} does; rows of a
+ * position-major pool; whole blocks), in one process, alternating. SmolLM2-135M's attention shape
+ * (3 KV heads of 64, 3 query heads per KV head). Run with {@code scripts/bench-kv-gather}.
  */
 public final class KvGatherBench {
     public static void main(String[] args) {
@@ -24,8 +24,9 @@ public final class KvGatherBench {
         int iterations = Integer.getInteger("bench.iterations", 200);
         System.out.printf("%nKV read for one layer's attention scores, FP32 on CPU (%d cores), µs per read (median of 5 x %d)%n%n",
                 Runtime.getRuntime().availableProcessors(), iterations);
-        System.out.println("| batch | positions per sequence | whole slots (view) µs | blocks (gather) µs | gather / view |");
-        System.out.println("|---|---|---|---|---|");
+        System.out.println("| batch | positions per sequence | whole slots (view) µs | head-major pool, gather µs | / view "
+                + "| position-major pool, gather µs | / view | whole blocks gathered µs | / view |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         try (NDManager manager = NDManager.newBaseManager()) {
             for (int span : spans) {
                 for (int batch : batches) {
@@ -40,18 +41,36 @@ public final class KvGatherBench {
                         }
                     }
                     NDArray index = manager.create(rows).toType(DataType.INT64, false);
+                    NDArray rowPool = manager.randomNormal(new Shape((long) (batch * blocksPerSeq + 1) * KvCache.BLOCK_SIZE, kvHeads, headDim));
                     NDArray queryT = manager.randomNormal(new Shape(batch, kvHeads, headDim, groups));
                     double[] view = new double[5];
                     double[] gather = new double[5];
+                    double[] rowGather = new double[5];
+                    double[] blockGather = new double[5];
+                    int[] blockIds = new int[batch * blocksPerSeq];
+                    for (int b = 0; b < batch; b++) {
+                        for (int j = 0; j < blocksPerSeq; j++) {
+                            blockIds[b * blocksPerSeq + j] = j * batch + b;
+                        }
+                    }
+                    NDArray blockIndex = manager.create(blockIds).toType(DataType.INT64, false);
+                    NDArray blockPool = rowPool.reshape(batch * blocksPerSeq + 1, (long) KvCache.BLOCK_SIZE * kvHeads * headDim);
                     for (int round = 0; round < 5; round++) {
                         view[round] = time(manager, iterations,
                                 m -> slots.get(m, new NDIndex().addAllDim().addAllDim().addSliceDim(0, span)).matMul(queryT));
                         gather[round] = time(manager, iterations, m -> pool.get(m, new NDIndex(":, {}", index))
                                 .reshape(kvHeads, batch, span, headDim).transpose(1, 0, 2, 3).matMul(queryT));
+                        rowGather[round] = time(manager, iterations, m -> rowPool.get(m, new NDIndex("{}", index))
+                                .reshape(batch, span, kvHeads, headDim).transpose(0, 2, 1, 3).matMul(queryT));
+                        blockGather[round] = time(manager, iterations, m -> blockPool.get(m, new NDIndex("{}", blockIndex))
+                                .reshape(batch, (long) blocksPerSeq * KvCache.BLOCK_SIZE, kvHeads, headDim)
+                                .get(new NDIndex(":, :" + span)).transpose(0, 2, 1, 3).matMul(queryT));
                     }
                     double v = median(view);
                     double g = median(gather);
-                    System.out.printf("| %d | %d | %.0f | %.0f | %.2f |%n", batch, span, v, g, g / v);
+                    double r = median(rowGather);
+                    double k = median(blockGather);
+                    System.out.printf("| %d | %d | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f |%n", batch, span, v, g, g / v, r, r / v, k, k / v);
                 }
             }
         }

@@ -2,6 +2,7 @@ package dev.gatehouse.serving.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +16,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -97,6 +99,44 @@ class KvOnDemandTest {
                 assertTrue(registry.get("gatehouse.engine.preemptions").counter().count() > 0, "the pool was too small for all four");
                 assertIdle(engine);
             }
+        }
+    }
+
+    /**
+     * A request queued behind one that waits for KV blocks (batch places free, blocks not) waits for a
+     * running sequence to end; the estimate the router spills on says so. Counting only batch places,
+     * it would say one or two steps where the wait is about thirty.
+     */
+    @Test
+    void theWaitEstimateCountsARequestWaitingForKvBlocks() throws Exception {
+        EngineConfig config = EngineConfig.defaults().withMaxRunning(4).withMaxModelLength(6 * B)
+                .withKvCacheBytes(6 * B * bytesPerToken).withMaxPendingEvents(1000).withPrefixCache(false);
+        try (Engine engine = Engine.start(model, config, new SimpleMeterRegistry())) {
+            for (int i = 0; i < 3; i++) { // the decode and prefill speeds are measured as the engine works
+                engine.submit(prompts.get(i), EngineTest.greedy().withMaxTokens(8)).collect();
+            }
+            int[] shortPrompt = prompts.get(6); // 3 tokens: 1 block
+            RequestHandle growing = engine.submit(shortPrompt, EngineTest.greedy().withMaxTokens(90)); // to 92 positions: all 6 blocks
+            for (int i = 0; i < 62; i++) { // 65 positions: 5 blocks held, 1 free
+                assertInstanceOf(EngineEvent.Token.class, growing.next());
+            }
+            RequestHandle blocked = engine.submit(prompts.get(1), EngineTest.greedy().withMaxTokens(2)); // 30 tokens: 2 blocks
+            EngineTest.awaitPublishedStep(growing);
+            Capacity c = engine.capacity();
+            assertEquals(1, c.running(), "the 30-token prompt waits for blocks: " + c);
+            assertEquals(1, c.waiting());
+            long estimateMillis = c.estimatedWaitMillis();
+
+            long submitted = System.nanoTime();
+            RequestHandle probe = engine.submit(shortPrompt, EngineTest.greedy().withMaxTokens(2));
+            assertInstanceOf(EngineEvent.Token.class, probe.poll(30, TimeUnit.SECONDS));
+            double measuredMillis = (System.nanoTime() - submitted) / 1e6;
+            assertTrue(estimateMillis > measuredMillis / 8 && estimateMillis < measuredMillis * 8,
+                    "estimated " + estimateMillis + " ms, waited " + measuredMillis + " ms");
+            for (RequestHandle h : List.of(growing, blocked, probe)) {
+                h.collect();
+            }
+            assertIdle(engine);
         }
     }
 

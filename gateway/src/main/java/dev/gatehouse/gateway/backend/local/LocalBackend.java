@@ -10,6 +10,7 @@ import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.chat.Message;
 import dev.gatehouse.gateway.chat.ToolChoice;
+import dev.gatehouse.serving.constrain.CompiledGrammar;
 import dev.gatehouse.serving.engine.Capacity;
 import dev.gatehouse.serving.engine.CapacityException;
 import dev.gatehouse.serving.engine.Engine;
@@ -26,7 +27,8 @@ import java.util.Map;
  * A model of the local store, served by its batching engine. Tools reach the model through its own
  * template's {@code tools}, or through the fallback system message of {@link ToolPrompt} when the
  * template has no tool support (unless its settings refuse); calls are parsed from the answer in the
- * model's {@link ToolFormat}.
+ * model's {@link ToolFormat}. A response format or a forced tool call holds the answer to a grammar
+ * ({@link ConstrainedOutput}).
  */
 public final class LocalBackend implements Backend {
     private final Engine engine;
@@ -58,11 +60,14 @@ public final class LocalBackend implements Backend {
         return engine;
     }
 
-    /** Tools unless the template has no tool support and the settings refuse the fallback; structured output is its own work. */
+    /**
+     * Tools unless the template has no tool support and the settings refuse the fallback; JSON output
+     * (json_object, json_schema) by constrained decoding ({@link ConstrainedOutput}).
+     */
     @Override
     public Capabilities capabilities() {
         boolean tools = templateHasTools || !toolSettings.refuseWithoutTemplate();
-        return new Capabilities(tools, false, false, false, engine.maxModelLength());
+        return new Capabilities(tools, false, true, true, engine.maxModelLength());
     }
 
     @Override
@@ -79,6 +84,7 @@ public final class LocalBackend implements Backend {
                     + " generations (prompts times n); this model queues at most " + maxWaiting + " at once.");
         }
         LocalModel model = engine.model();
+        CompiledGrammar grammar = ConstrainedOutput.of(request, model.constraints(), toolFormat);
         List<int[]> prompts = tokenize(request, model);
         int context = engine.maxModelLength();
         for (int[] prompt : prompts) {
@@ -92,7 +98,7 @@ public final class LocalBackend implements Backend {
                 int[] prompt = prompts.get(p);
                 int maxTokens = request.maxTokens() == null ? context - prompt.length : request.maxTokens();
                 for (int i = 0; i < request.n(); i++) { // choice p * n + i, as OpenAI numbers them
-                    handles.add(engine.submit(prompt, params(request, maxTokens, i)));
+                    handles.add(engine.submit(prompt, params(request, maxTokens, i), grammar));
                     echoes.add(request.echo() && !request.isChat() ? request.prompts().get(p) : null);
                 }
             }

@@ -77,7 +77,7 @@ public final class VertexProvider implements ProviderApi {
         if (f != null && f.type() == ResponseFormat.Type.JSON_OBJECT) {
             throw ApiException.unsupportedValue("response_format", "This model does not support response_format 'json_object'.");
         }
-        ObjectNode body = (ObjectNode) anthropic.body(request);
+        ObjectNode body = (ObjectNode) anthropic.body(request.withoutOriginal()); // translated: Vertex is not a pass-through target
         body.remove("model"); // it is in the path
         body.put("anthropic_version", ANTHROPIC_VERSION);
         return body;
@@ -89,6 +89,9 @@ public final class VertexProvider implements ProviderApi {
      */
     @Override
     public ApiException error(int status, byte[] body, Long retryAfterMillis) {
+        if (status == 401) {
+            token.forget(); // kept until it expires otherwise: an hour of refusals for a revoked token
+        }
         JsonNode parsed = parse(body);
         if (parsed.isArray() && parsed.size() > 0) { // a streamed method's error can come as a one-element array
             body = ProviderHttp.bytes(parsed.get(0));

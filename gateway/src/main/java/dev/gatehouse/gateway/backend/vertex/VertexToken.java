@@ -46,6 +46,11 @@ final class VertexToken {
         }
     }
 
+    /** Vertex refused the token (revoked, or the key was rotated): the next request loads the credentials and gets a new one. */
+    void forget() {
+        credentials = null;
+    }
+
     private GoogleCredentials credentials() throws IOException {
         GoogleCredentials c = credentials;
         if (c == null) {

@@ -363,7 +363,7 @@ class BadRequestCorpusTest {
         add.chatField("min_p", "2", bad("min_p"));
         add.chatField("repetition_penalty", "0", bad("repetition_penalty"));
 
-        // tools: checked (valid ones are served by the local model); response formats: checked, then refused by it
+        // tools: checked (valid ones are served by the local model); response formats: checked
         add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"string\"}}}]",
                 bad("tools[0].function.parameters"));
         add.chatField("tools", "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":[]}}]",
@@ -376,9 +376,15 @@ class BadRequestCorpusTest {
         add.chatField("tool_choice", "\"sometimes\"", bad("tool_choice"));
         add.chatField("function_call", "{\"name\":\"f\"}", bad("function_call"));
         add.chatField("parallel_tool_calls", "\"yes\"", bad("parallel_tool_calls"));
-        add.chatField("response_format", "{\"type\":\"json_object\"}", unsupportedValue("response_format"));
-        add.chatField("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}}",
-                unsupportedValue("response_format"));
+        // the local model holds answers to a schema by constrained decoding: a keyword it cannot enforce is named
+        add.chatField("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":"
+                + "{\"type\":\"string\",\"pattern\":\"^a\"}}}", bad("response_format.json_schema.schema"));
+        add.chatField("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":"
+                + "{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\",\"multipleOf\":2}}}}}",
+                bad("response_format.json_schema.schema"));
+        add.chat("a forced call to a tool whose parameters use pattern", with(validChatWith("tool_choice", "\"required\""), "tools",
+                "[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\":{\"type\":\"object\","
+                + "\"properties\":{\"a\":{\"type\":\"string\",\"pattern\":\"x\"}}}}}]"), bad("tools"));
         add.chatField("response_format", "{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\"}}",
                 bad("response_format.json_schema.schema"));
         add.chatField("response_format", "{\"type\":\"json_schema\"}", bad("response_format.json_schema"));

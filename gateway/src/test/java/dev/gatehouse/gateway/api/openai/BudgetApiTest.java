@@ -51,6 +51,7 @@ class BudgetApiTest {
     private LocalModels models;
     private KeyStore keys;
     private GatewayServer server;
+    private UsageRecorder usage;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeEach
@@ -72,10 +73,10 @@ class BudgetApiTest {
                 """.formatted(openai.baseUrl()), Map.of());
         keys = KeyStore.open(dir.resolve("gatehouse.db"));
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
+        usage = new UsageRecorder(Pricing.of(config), UsageLog.open(dir.resolve("gatehouse.db")), Clock.systemUTC(), registry);
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry))
                 .auth(new ApiAuth(MASTER, keys))
-                .usage(new UsageRecorder(Pricing.of(config), UsageLog.open(dir.resolve("gatehouse.db")), Clock.systemUTC(),
-                        registry))
+                .usage(usage)
                 .maxBodyBytes(1 << 20).grace(Duration.ofSeconds(5)).start();
     }
 
@@ -176,6 +177,7 @@ class BudgetApiTest {
         // each request costs $6 and holds $8 while it runs: 6 fit at once, 8 in all
         assertTrue(served >= 6 && served <= 8, served + " served");
         assertEquals(6.0 * served, spent(keyId), "charged what they cost, nothing more");
+        usage.log().flush(); // the server's rows, once its writer has written them (it lets them gather first)
         try (UsageLog log = UsageLog.open(dir.resolve("gatehouse.db"))) {
             assertEquals(6.0 * served, log.spent(keyId, Instant.EPOCH), 1e-9);
         }

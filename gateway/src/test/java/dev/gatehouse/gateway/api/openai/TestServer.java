@@ -102,6 +102,18 @@ public final class TestServer implements AutoCloseable {
         return startLoading(dir, (server, registry) -> server.auth(auth));
     }
 
+    /** Writes a model folder of a test's own making. */
+    @FunctionalInterface
+    public interface ModelWriter {
+        void write(Path folder) throws IOException;
+    }
+
+    /** Like {@link #start(Path)}, serving the model {@code writer} writes, under the name {@link #MODEL}. */
+    public static TestServer start(Path dir, ModelWriter writer) throws IOException {
+        writer.write(dir.resolve("model-store").resolve(MODEL));
+        return start(dir);
+    }
+
     private static TestServer startLoading(Path dir, Setup setup) throws IOException {
         return startLoading(dir, new LocalModels(), setup);
     }

@@ -64,7 +64,9 @@ public final class MockVertex implements AutoCloseable {
         /** 503 UNAVAILABLE */
         UNAVAILABLE,
         /** the token endpoint answers 400 invalid_grant */
-        GRANT_REFUSED
+        GRANT_REFUSED,
+        /** every token handed out so far is revoked: the next request is refused with 401 */
+        TOKENS_REVOKED
     }
 
     /** What a model endpoint received: its path, query, Authorization header and body as Vertex got them. */
@@ -204,6 +206,10 @@ public final class MockVertex implements AutoCloseable {
         JsonNode body = JSON.readTree(ex.getRequestBody());
         String authorization = ex.getRequestHeaders().getFirst("Authorization");
         received.add(new Received(ex.getRequestURI().getPath(), ex.getRequestURI().getQuery(), authorization, body.deepCopy()));
+        if (faults.peek() == Fault.TOKENS_REVOKED) {
+            faults.poll();
+            liveUntil.clear();
+        }
         String token = authorization != null && authorization.startsWith("Bearer ") ? authorization.substring(7) : "";
         if (liveUntil.getOrDefault(token, 0L) < System.currentTimeMillis()) {
             send(ex, 401, """

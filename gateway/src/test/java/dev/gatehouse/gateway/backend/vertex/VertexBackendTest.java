@@ -58,7 +58,7 @@ class VertexBackendTest {
     /** A fresh provider: its own token, fetched on first use. */
     static Backend backend(String credentialsJson) {
         return Providers.backend(new ProviderConfig("vertex", ProviderType.VERTEX, mock.baseUrl(), null, null, 5_000, Map.of(),
-                ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT, null,
+                ProviderConfig.Prices.NONE, ProviderConfig.Failures.DEFAULT, null, false,
                 new ProviderConfig.Gcp(MockVertex.PROJECT, MockVertex.LOCATION, credentialsJson.getBytes(StandardCharsets.UTF_8))));
     }
 
@@ -128,6 +128,12 @@ class VertexBackendTest {
     }
 
     @Test
+    void claudeContinuesAFinalAssistantMessageAndGeminiDoesNot() {
+        assertTrue(backend().prefills(CLAUDE), "mid-stream failover hands Claude the partial answer as a prefill");
+        assertFalse(backend().prefills(GEMINI));
+    }
+
+    @Test
     void anExplicitPublisherPrefixChoosesThePublisher() throws Exception {
         drain(backend().open(request("anthropic/" + CLAUDE, false)));
         assertEquals(path("anthropic", CLAUDE, "rawPredict"), mock.received().getLast().path());
@@ -177,6 +183,20 @@ class VertexBackendTest {
         assertEquals("upstream_auth_failed", forged.code(), "the mock checks the JWT's signature");
         assertEquals(before, mock.received().size(), "no request goes out without a token");
         assertFalse(forged.getMessage().contains("PRIVATE KEY"), forged.getMessage());
+    }
+
+    @Test
+    void aRevokedTokenIsReplacedAfterVertexRefusesIt() throws Exception {
+        Backend backend = backend();
+        drain(backend.open(request(GEMINI, false)));
+        mock.failNext(MockVertex.Fault.TOKENS_REVOKED);
+
+        ApiException refused = assertThrows(ApiException.class, () -> backend.open(request(GEMINI, false)));
+        assertEquals("upstream_auth_failed", refused.code(), "401: Gatehouse's credentials, not the client's request");
+        int grants = mock.grants();
+        assertEquals(MockAnthropic.REPLY, ((ChatEvent.Delta) drain(backend.open(request(CLAUDE, false))).getFirst()).text(),
+                "the next request gets a new token instead of the revoked one until it expires");
+        assertEquals(grants + 1, mock.grants());
     }
 
     @Test
