@@ -13,6 +13,8 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,6 +32,11 @@ public final class TestRedis implements AutoCloseable {
     }
 
     public static TestRedis start(Path dir) throws IOException, InterruptedException {
+        return start(dir, List.of());
+    }
+
+    /** With more of redis-server's options, e.g. {@code --requirepass secret}. */
+    public static TestRedis start(Path dir, List<String> options) throws IOException, InterruptedException {
         Path server = find();
         if (server == null) {
             String why = "redis-server is not installed (apt-get install redis-server)";
@@ -42,8 +49,10 @@ public final class TestRedis implements AutoCloseable {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = probe.getLocalPort();
         }
-        Process process = new ProcessBuilder(server.toString(), "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", dir.toString())
+        List<String> command = new ArrayList<>(List.of(server.toString(), "--port", String.valueOf(port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", dir.toString()));
+        command.addAll(options);
+        Process process = new ProcessBuilder(command)
                 .redirectErrorStream(true).redirectOutput(dir.resolve("redis.log").toFile()).start();
         TestRedis redis = new TestRedis(process, port);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -67,7 +76,7 @@ public final class TestRedis implements AutoCloseable {
         return null;
     }
 
-    /** Whether it answers PING. */
+    /** Whether it answers PING (or refuses it for want of a password). */
     private boolean answers() {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
@@ -76,7 +85,8 @@ public final class TestRedis implements AutoCloseable {
             out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             InputStream in = s.getInputStream();
-            return new String(in.readNBytes(7), StandardCharsets.US_ASCII).equals("+PONG\r\n");
+            String reply = new String(in.readNBytes(7), StandardCharsets.US_ASCII);
+            return reply.equals("+PONG\r\n") || reply.equals("-NOAUTH"); // up, and asking for its password
         } catch (IOException e) {
             return false;
         }
