@@ -277,7 +277,7 @@ class GatehouseConfigTest {
         assertEquals(new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, WeightsDtype.F32), c.placement("exact", DeviceChoice.CPU));
         Map<String, String> env = Map.of();
         assertMessage("local.x.device: device must be auto, cpu, cuda or cuda:N, not 'gpu1'", "local: {x: {device: gpu1}}", env);
-        assertMessage("local.x.weights-dtype: weights-dtype must be auto or f32, not 'bf16'", "local: {x: {weights-dtype: bf16}}", env);
+        assertMessage("local.x.weights-dtype: weights-dtype must be auto, stored or f32, not 'bf16'", "local: {x: {weights-dtype: bf16}}", env);
         assertMessage("local.x.device must be a string", "local: {x: {device: 1}}", env);
         assertMessage("local.x.dtype: dtype bfloat16 is not supported", "local: {x: {dtype: bfloat16}}", env);
     }

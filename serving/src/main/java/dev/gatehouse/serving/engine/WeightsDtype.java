@@ -6,17 +6,20 @@ import dev.gatehouse.serving.load.Safetensors;
 import java.util.Locale;
 
 /**
- * How a causal LM holds its weights on the CPU ({@code local.NAME.weights-dtype}). {@code auto}: a
- * BF16 or F16 checkpoint's matrices stay 16-bit, memory-mapped from the file, and are multiplied by
- * Gatehouse's own Vector API kernels, so they take the checkpoint's size in memory, not twice it.
- * {@code f32}: every tensor is widened to FP32 at load and multiplied by PyTorch, the exact reference
- * (its results differ from 16-bit ones only by the order of FP32 additions).
+ * How a causal LM holds its weights on the CPU ({@code local.NAME.weights-dtype}).
+ * {@code stored}: a BF16 or F16 checkpoint's matrices stay 16-bit, memory-mapped from the file, and are
+ * multiplied by Gatehouse's own Vector API kernels, so they take the checkpoint's size in memory, not
+ * twice it. {@code f32}: every tensor is widened to FP32 at load and multiplied by PyTorch, the exact
+ * reference (its results differ from 16-bit ones only by the order of FP32 additions), and on an idle
+ * CPU the faster of the two (docs/benchmarks.md). {@code auto}: {@code f32} when the widened model fits
+ * the memory the server may use, else {@code stored}; the server decides at each load, and where
+ * nothing decides (a bare {@link LocalModel#load}) it keeps 16 bits, the choice that always fits best.
  *
  * <p>16-bit weights need the {@code jdk.incubator.vector} module ({@code --add-modules
- * jdk.incubator.vector}, which the scripts pass); without it {@code auto} widens as {@code f32} does.
+ * jdk.incubator.vector}, which the scripts pass); without it they are widened as {@code f32} does.
  */
 public enum WeightsDtype {
-    AUTO, F32;
+    AUTO, STORED, F32;
 
     /** Whether this JVM was started with {@code --add-modules jdk.incubator.vector}. */
     public static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
@@ -24,8 +27,9 @@ public enum WeightsDtype {
     public static WeightsDtype parse(String value) {
         return switch (value.trim().toLowerCase(Locale.ROOT)) {
             case "auto" -> AUTO;
+            case "stored" -> STORED;
             case "f32", "float32" -> F32;
-            default -> throw new IllegalArgumentException("weights-dtype must be auto or f32, not '" + value + "'");
+            default -> throw new IllegalArgumentException("weights-dtype must be auto, stored or f32, not '" + value + "'");
         };
     }
 
@@ -34,7 +38,7 @@ public enum WeightsDtype {
      * when the Vector API is there.
      */
     public boolean keeps16Bit(Safetensors.DType stored, DtypeChoice.Resolved compute, boolean gpu) {
-        return this == AUTO && !gpu && stored != Safetensors.DType.F32 && compute.type() == DataType.FLOAT32
+        return this != F32 && !gpu && stored != Safetensors.DType.F32 && compute.type() == DataType.FLOAT32
                 && VECTOR_API;
     }
 }

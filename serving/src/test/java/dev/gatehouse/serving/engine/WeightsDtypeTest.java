@@ -22,15 +22,18 @@ class WeightsDtypeTest {
         assertFalse(WeightsDtype.AUTO.keeps16Bit(DType.F32, FP32, false), "nothing to keep");
         assertFalse(WeightsDtype.AUTO.keeps16Bit(DType.BF16, FP32, true), "a GPU computes 16-bit itself");
         assertFalse(WeightsDtype.AUTO.keeps16Bit(DType.F16, FP16, false), "dtype float16 on the CPU is PyTorch's");
+        assertTrue(WeightsDtype.STORED.keeps16Bit(DType.BF16, FP32, false));
+        assertFalse(WeightsDtype.F32.keeps16Bit(DType.BF16, FP32, false));
         assertFalse(WeightsDtype.F32.keeps16Bit(DType.BF16, FP32, false));
     }
 
     @Test
     void parsesTheSettingAndRefusesTheRest() {
         assertEquals(WeightsDtype.AUTO, WeightsDtype.parse(" Auto "));
+        assertEquals(WeightsDtype.STORED, WeightsDtype.parse("stored"));
         assertEquals(WeightsDtype.F32, WeightsDtype.parse("f32"));
         assertEquals(WeightsDtype.F32, WeightsDtype.parse("float32"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WeightsDtype.parse("bf16"));
-        assertEquals("weights-dtype must be auto or f32, not 'bf16'", e.getMessage());
+        assertEquals("weights-dtype must be auto, stored or f32, not 'bf16'", e.getMessage());
     }
 }

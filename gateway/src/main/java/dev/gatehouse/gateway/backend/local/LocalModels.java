@@ -8,6 +8,8 @@ import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.engine.MemoryEstimate;
+import dev.gatehouse.serving.engine.WeightsDtype;
+import dev.gatehouse.serving.load.ModelLoadException;
 import dev.gatehouse.serving.embed.AllMiniLmL6V2;
 import dev.gatehouse.serving.embed.BatchLimits;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
@@ -240,8 +242,10 @@ public final class LocalModels implements AutoCloseable {
                 } else {
                     LocalStore.Placement placement = store.placements().apply(name);
                     EngineConfig engineConfig = store.engineConfigs().apply(name);
-                    Long estimate = placement.device().onCpu() ? fitOrRefuse(store, name, placement, engineConfig) : null;
-                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype(), placement.weights());
+                    WeightsDtype weights = placement.device().onCpu() ? weightsFor(store, name, placement, engineConfig)
+                            : placement.weights();
+                    Long estimate = placement.device().onCpu() ? fitOrRefuse(store, name, placement, weights, engineConfig) : null;
+                    LocalModel model = LocalModel.load(folder, placement.device(), placement.dtype(), weights);
                     Engine engine;
                     try {
                         engine = Engine.start(model, engineConfig, registry);
@@ -275,11 +279,33 @@ public final class LocalModels implements AutoCloseable {
      * The model's estimated memory, before any weight is read; a model that cannot fit what is free is refused
      * with one line saying so, so a load never ends in the kernel's OOM killer taking the whole server with it.
      */
-    private long fitOrRefuse(LocalStore store, String name, LocalStore.Placement placement, EngineConfig config) {
-        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), placement.weights(), config);
-        store.memory().check(name, estimate, held.values().stream().mapToLong(Long::longValue).sum(),
-                MemoryBudget.SERVE_ADVICE);
+    private long fitOrRefuse(LocalStore store, String name, LocalStore.Placement placement, WeightsDtype weights,
+                             EngineConfig config) {
+        MemoryEstimate estimate = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), weights, config);
+        store.memory().check(name, estimate, heldByLoaded(), MemoryBudget.SERVE_ADVICE);
         return estimate.totalBytes();
+    }
+
+    /**
+     * {@code weights-dtype: auto} decided for this load: widened to FP32 (PyTorch's faster product) when the
+     * widened model fits what the server may still use, else 16-bit as stored (the 16-bit kernel reads half
+     * the bytes but streams them slower: docs/benchmarks.md).
+     */
+    private WeightsDtype weightsFor(LocalStore store, String name, LocalStore.Placement placement, EngineConfig config) {
+        if (placement.weights() != WeightsDtype.AUTO) {
+            return placement.weights();
+        }
+        MemoryEstimate widened = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), WeightsDtype.F32, config);
+        try {
+            store.memory().check(name, widened, heldByLoaded(), MemoryBudget.SERVE_ADVICE);
+            return WeightsDtype.F32;
+        } catch (ModelLoadException tooBig) {
+            return WeightsDtype.STORED;
+        }
+    }
+
+    private long heldByLoaded() {
+        return held.values().stream().mapToLong(Long::longValue).sum();
     }
 
     /**
