@@ -5,6 +5,7 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -32,6 +33,8 @@ public final class Dashboard implements HttpService {
             "app.css", "text/css; charset=utf-8",
             "uPlot.iife.min.js", "text/javascript; charset=utf-8",
             "uPlot.min.css", "text/css; charset=utf-8");
+    /** The sign-in form read at most: the master key, URL-encoded, with room to spare. */
+    private static final int MAX_FORM_BYTES = 4096;
     /** Scripts and styles from /ui/assets only; no framing, no referrer to other sites. */
     private static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
@@ -85,7 +88,18 @@ public final class Dashboard implements HttpService {
     }
 
     private void login(ServerRequest req, ServerResponse res) {
-        String key = req.content().hasEntity() ? formField(req.content().as(String.class), "key") : null;
+        String form;
+        try {
+            form = req.content().hasEntity() ? loginForm(req) : "";
+        } catch (IOException | RuntimeException e) { // badly framed, cut short: the client's doing
+            form = "";
+        }
+        if (form == null) { // read before any key is known: never more than a form with a key holds
+            res.header(HeaderValues.CONNECTION_CLOSE); // the rest of the body stays unread
+            html(res, Status.REQUEST_ENTITY_TOO_LARGE_413, loginPage("That form is too large."));
+            throw new CloseConnectionException("login form over " + MAX_FORM_BYTES + " bytes");
+        }
+        String key = formField(form, "key");
         if (!auth.hasMasterKey() || key == null || !auth.isMaster(key)) {
             html(res, Status.UNAUTHORIZED_401, loginPage("That is not the master key.")); // counted by AuthFailures
             return;
@@ -126,6 +140,20 @@ public final class Dashboard implements HttpService {
         res.header(HeaderValues.create("X-Frame-Options", "DENY"));
         res.header(HeaderValues.create("Referrer-Policy", "no-referrer"));
         res.send(body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The sign-in form's text, or null when it is longer than {@link #MAX_FORM_BYTES}. */
+    private static String loginForm(ServerRequest req) throws IOException {
+        if (req.headers().contentLength().orElse(0) > MAX_FORM_BYTES) {
+            return null;
+        }
+        InputStream in = req.content().inputStream();
+        byte[] bytes = in.readNBytes(MAX_FORM_BYTES + 1);
+        if (bytes.length > MAX_FORM_BYTES) {
+            return null;
+        }
+        in.close(); // at its end already: marks the body read
+        return new String(bytes, StandardCharsets.UTF_8);
     }
 
     /** The browser reached us over TLS, directly or through a proxy that says so. */
