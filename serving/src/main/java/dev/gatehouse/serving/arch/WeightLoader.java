@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.gatehouse.serving.cpu.HalfMatrix;
+import dev.gatehouse.serving.cpu.CpuMatrix;
 import dev.gatehouse.serving.load.ModelWeights;
 import dev.gatehouse.serving.load.Safetensors;
 
@@ -55,7 +55,7 @@ public final class WeightLoader {
 
     /** Matrices of {@code cols} columns stacked along the rows (q/k/v, gate/up): one weight, one multiply. */
     Weight stacked(String[] names, long[] rows, long cols) {
-        HalfMatrix.Format format = format(names);
+        CpuMatrix.Format format = format(names);
         if (format == null) {
             NDArray[] parts = new NDArray[names.length];
             for (int i = 0; i < names.length; i++) {
@@ -67,12 +67,12 @@ public final class WeightLoader {
         for (int i = 0; i < names.length; i++) {
             parts.add(weights.map(names[i], rows[i], cols)); // read in place: no copy, no widening
         }
-        return Weight.of(new HalfMatrix(format, Math.toIntExact(cols), parts));
+        return Weight.of(new CpuMatrix(format, Math.toIntExact(cols), parts));
     }
 
     /** A matrix stored [in, out] (GPT-2's Conv1D) as a contiguous [out, in] one: a copy, in the stored type. */
     Weight transposed(String name, long in, long out) {
-        HalfMatrix.Format format = format(new String[] {name});
+        CpuMatrix.Format format = format(new String[] {name});
         if (format == null) {
             NDArray stored = tensor(name, in, out);
             NDArray linear = stored.transpose().duplicate();
@@ -80,17 +80,17 @@ public final class WeightLoader {
             return Weight.of(linear);
         }
         ByteBuffer src = weights.map(name, in, out);
-        ByteBuffer dst = HalfMatrix.allocate(out, in);
+        ByteBuffer dst = CpuMatrix.allocate(format, out, in);
         for (int i = 0; i < in; i++) {
             for (int o = 0; o < out; o++) {
                 dst.putShort((int) (2 * (o * in + i)), src.getShort((int) (2 * (i * out + o))));
             }
         }
-        return Weight.of(new HalfMatrix(format, Math.toIntExact(in), List.of(dst)));
+        return Weight.of(new CpuMatrix(format, Math.toIntExact(in), List.of(dst)));
     }
 
     /** The 16-bit format all of these tensors share when they stay 16-bit; null when they go to PyTorch. */
-    private HalfMatrix.Format format(String[] names) {
+    private CpuMatrix.Format format(String[] names) {
         if (!keep16Bit) {
             return null;
         }
@@ -101,8 +101,8 @@ public final class WeightLoader {
             }
         }
         return switch (first) {
-            case BF16 -> HalfMatrix.Format.BF16;
-            case F16 -> HalfMatrix.Format.F16;
+            case BF16 -> CpuMatrix.Format.BF16;
+            case F16 -> CpuMatrix.Format.F16;
             case F32 -> null;
         };
     }
