@@ -15,20 +15,20 @@ import java.util.List;
 
 /**
  * Turns a checkpoint's tensors into what an architecture holds: small tensors (norms, biases) as
- * PyTorch arrays in the compute type, matrices as {@link Weight}s, which stay 16-bit and
- * memory-mapped when {@code keep16Bit} (WeightsDtype.AUTO on the CPU) and the tensor is stored so.
+ * PyTorch arrays in the compute type, matrices as {@link Weight}s, which stay as stored and
+ * memory-mapped when {@code keepStored} (WeightsDtype.keepsStored).
  */
 public final class WeightLoader {
     private final ModelWeights weights;
     private final NDManager manager;
     private final DataType dtype;
-    private final boolean keep16Bit;
+    private final boolean keepStored;
 
-    public WeightLoader(ModelWeights weights, NDManager manager, DataType dtype, boolean keep16Bit) {
+    public WeightLoader(ModelWeights weights, NDManager manager, DataType dtype, boolean keepStored) {
         this.weights = weights;
         this.manager = manager;
         this.dtype = dtype;
-        this.keep16Bit = keep16Bit;
+        this.keepStored = keepStored;
     }
 
     NDManager manager() {
@@ -83,15 +83,21 @@ public final class WeightLoader {
         ByteBuffer dst = CpuMatrix.allocate(format, out, in);
         for (int i = 0; i < in; i++) {
             for (int o = 0; o < out; o++) {
-                dst.putShort((int) (2 * (o * in + i)), src.getShort((int) (2 * (i * out + o))));
+                int from = (int) (i * out + o);
+                int to = (int) (o * in + i);
+                if (format == CpuMatrix.Format.F32) {
+                    dst.putInt(4 * to, src.getInt(4 * from));
+                } else {
+                    dst.putShort(2 * to, src.getShort(2 * from));
+                }
             }
         }
         return Weight.of(new CpuMatrix(format, Math.toIntExact(in), List.of(dst)));
     }
 
-    /** The 16-bit format all of these tensors share when they stay 16-bit; null when they go to PyTorch. */
+    /** The stored format all of these tensors share when they stay as stored; null when they go to PyTorch. */
     private CpuMatrix.Format format(String[] names) {
-        if (!keep16Bit) {
+        if (!keepStored) {
             return null;
         }
         Safetensors.DType first = weights.storedType(names[0]);
@@ -103,7 +109,7 @@ public final class WeightLoader {
         return switch (first) {
             case BF16 -> CpuMatrix.Format.BF16;
             case F16 -> CpuMatrix.Format.F16;
-            case F32 -> null;
+            case F32 -> CpuMatrix.Format.F32;
         };
     }
 

@@ -34,11 +34,12 @@ public enum WeightsDtype {
     }
 
     /**
-     * Whether 16-bit matrices stay 16-bit: on the CPU, computing in FP32, for a 16-bit checkpoint,
-     * when the Vector API is there.
+     * Whether the matrices stay as stored, memory-mapped and multiplied by the Vector API kernels: on the
+     * CPU, computing in FP32, when the Vector API is there; for a 16-bit checkpoint unless {@code f32},
+     * for an F32 one only with {@code stored}.
      */
-    public boolean keeps16Bit(Safetensors.DType stored, DtypeChoice.Resolved compute, boolean gpu) {
-        return this != F32 && !gpu && stored != Safetensors.DType.F32 && compute.type() == DataType.FLOAT32
-                && VECTOR_API;
+    public boolean keepsStored(Safetensors.DType stored, DtypeChoice.Resolved compute, boolean gpu) {
+        return this != F32 && !gpu && compute.type() == DataType.FLOAT32 && VECTOR_API
+                && (stored != Safetensors.DType.F32 || this == STORED);
     }
 }
