@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.gatehouse.serving.cpu.CpuMatrix;
+import dev.gatehouse.serving.cpu.RowOps;
 
 /**
  * A matrix in Hugging Face's [out, in] layout, used as a linear layer's weight or an embedding
@@ -28,15 +29,38 @@ final class Weight {
         return new Weight(null, matrix);
     }
 
+    /** The matrix the Java kernels multiply, or null when PyTorch holds it. */
+    CpuMatrix cpu() {
+        return matrix;
+    }
+
+    /**
+     * rmsNorm(x) @ W^T (+ bias), in x's manager: for a Java matrix the norm runs on the float[] the
+     * product needs anyway, so the pair costs one round trip and no PyTorch op.
+     */
+    NDArray normThenLinear(NDArray x, RmsNorm norm, NDArray bias) {
+        if (matrix == null) {
+            return linear(norm.apply(x), bias);
+        }
+        float[] xs = x.toFloatArray();
+        int rows = xs.length / matrix.cols();
+        RowOps.rmsNorm(xs, rows, matrix.cols(), norm.values(), norm.eps(), xs);
+        return product(x, xs, rows, bias);
+    }
+
     /** x @ W^T (+ bias), in x's manager. */
     NDArray linear(NDArray x, NDArray bias) {
         if (tensor != null) {
             return Layers.linear(x, tensor, bias);
         }
+        return product(x, x.toFloatArray(), Math.toIntExact(x.getShape().size() / matrix.cols()), bias);
+    }
+
+    /** xs (the values of x, or of a function of x of its shape) @ W^T, shaped as x with the last axis W's rows. */
+    private NDArray product(NDArray x, float[] xs, int rows, NDArray bias) {
+        float[] y = new float[Math.multiplyExact(rows, matrix.rows())];
+        matrix.multiply(xs, rows, y);
         Shape shape = x.getShape();
-        int tokens = Math.toIntExact(shape.size() / matrix.cols());
-        float[] y = new float[Math.multiplyExact(tokens, matrix.rows())];
-        matrix.multiply(x.toFloatArray(), tokens, y);
         NDArray out = x.getManager().create(y, shape.slice(0, shape.dimension() - 1).add(matrix.rows()));
         return bias == null ? out : out.add(bias);
     }
