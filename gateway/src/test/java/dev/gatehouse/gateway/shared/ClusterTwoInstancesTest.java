@@ -1,0 +1,73 @@
+package dev.gatehouse.gateway.shared;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
+import dev.gatehouse.gateway.config.CacheConfig;
+import dev.gatehouse.gateway.config.SharedConfig;
+import dev.gatehouse.gateway.server.GatewayServer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two instances sharing a real 3-master Redis Cluster ({@code shared.cluster}): the same sharing as with
+ * one server, which holds only if every script's keys are in one slot (else the cluster refuses it with
+ * CROSSSLOT and each instance counts on its own), and callers spread over every master.
+ */
+class ClusterTwoInstancesTest extends AbstractTwoInstancesTest {
+    private TestRedisCluster cluster;
+
+    @Override
+    AutoCloseable startRedis(Path dir) throws Exception {
+        cluster = TestRedisCluster.start(dir, 3);
+        return cluster;
+    }
+
+    @Override
+    SharedConfig.Servers servers() {
+        return new SharedConfig.Cluster(cluster.nodes(), SharedConfig.Login.NONE);
+    }
+
+    @Test
+    void everyCallersLimitIsExactWhicheverMasterHoldsIt() throws Exception {
+        List<String> keys = IntStream.range(0, 12).mapToObj(i -> key(1, 1, 100.0)).toList(); // rpm, a slot, a budget: every script
+        GatewayServer a = instance();
+        GatewayServer b = instance();
+        for (int i = 0; i < keys.size(); i++) {
+            String key = keys.get(i);
+            assertEquals(200, send(a, key).statusCode());
+            assertEquals(429, send(b, key).statusCode(), "caller " + i + "'s one request a minute, counted by both");
+        }
+        for (int node = 0; node < 3; node++) {
+            assertTrue(cluster.keysAt(node) > 0, "callers' state on master " + node);
+        }
+    }
+
+    @Test
+    void forgettingAModelDropsItsAnswersFromEveryMaster() throws Exception {
+        SharedConfig shared = shared(servers(), SharedConfig.OnRedisDown.LOCAL);
+        try (Redis redis = Redis.connect(shared, new SimpleMeterRegistry())) {
+            RedisAnswers answers = new RedisAnswers(redis, new CacheConfig(true, Duration.ofMinutes(1), 1 << 20, false));
+            List<ChatEvent> answer = List.of(new ChatEvent.Delta(0, "Hi", null), new ChatEvent.Finish(0, FinishReason.STOP));
+            for (int i = 0; i < 30; i++) {
+                answers.put("m\n" + i, answer);
+                answers.put("other\n" + i, answer);
+            }
+            for (int node = 0; node < 3; node++) {
+                assertTrue(cluster.keysAt(node) > 0, "answers on master " + node);
+            }
+            answers.forget("m");
+            for (int i = 0; i < 30; i++) {
+                assertNull(answers.get("m\n" + i), "answer " + i);
+                assertEquals(answer, answers.get("other\n" + i), "another model's answer " + i);
+            }
+        }
+    }
+}
