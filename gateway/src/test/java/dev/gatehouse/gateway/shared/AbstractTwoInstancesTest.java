@@ -51,7 +51,7 @@ abstract class AbstractTwoInstancesTest {
     MockOpenAi openai;
     KeyStore keys;
     private GatehouseConfig config;
-    private final List<AutoCloseable> open = new ArrayList<>();
+    final List<AutoCloseable> open = new ArrayList<>(); // closed after each test, last first
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeEach

@@ -3,18 +3,25 @@ package dev.gatehouse.gateway.shared;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gatehouse.gateway.Main;
 import dev.gatehouse.gateway.config.SharedConfig;
 import dev.gatehouse.gateway.server.GatewayServer;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** Two instances sharing one Redis server ({@code shared.redis-url}), and what each does while it is down. */
@@ -81,6 +88,70 @@ class TwoInstancesTest extends AbstractTwoInstancesTest {
             assertEquals("4", r.headers().firstValue("x-ratelimit-remaining-requests").orElseThrow(), "counted here");
             assertTrue(millis < 3_000, "waited " + millis + " ms");
         }
+    }
+
+    @Test
+    void theSlotsOfAnInstanceThatDiedComeBackWhenTheirLeaseEnds() throws Exception {
+        String key = key(null, 2, null);
+        GatewayServer b = instance();
+        try (ServerSocket silent = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) { // A's provider: never answers
+            Process a = serve("""
+                    providers:
+                      cheap: {type: openai, base-url: http://127.0.0.1:%d/v1, api-key: sk-x, timeout-ms: 120000, retries: 0}
+                    store: {path: %s}
+                    shared: {redis-url: %s, key-prefix: "test:", lease-seconds: 2}
+                    """.formatted(silent.getLocalPort(), dir.resolve("gatehouse.db"), redis.url()));
+            int port = listeningPort(a, dir.resolve("a.log"));
+            for (int i = 0; i < 2; i++) { // both of the key's slots, held at A while its provider is silent
+                http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                        .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(chat(0.7f, true))).build(), HttpResponse.BodyHandlers.discarding());
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (send(b, key).statusCode() != 429) { // B's own request, when let in, ends at once and frees its slot
+                assertTrue(System.nanoTime() < deadline, "A never held both slots");
+                Thread.sleep(100);
+            }
+
+            Thread.sleep(3_000); // past a lease: A renews what it holds while it lives
+            HttpResponse<String> refused = send(b, key);
+            assertEquals(429, refused.statusCode(), "A's slots outlive their 2 s lease while A runs: " + refused.body());
+
+            a.destroyForcibly().waitFor(10, TimeUnit.SECONDS); // killed: nothing released, nothing renewed
+            long killed = System.nanoTime();
+            while (send(b, key).statusCode() != 200) {
+                assertTrue(System.nanoTime() - killed < TimeUnit.SECONDS.toNanos(6), "A's slots not freed 6 s after it died");
+                Thread.sleep(100);
+            }
+            System.out.printf("dead instance: its slots free %.1f s after it was killed (lease-seconds: 2)%n",
+                    (System.nanoTime() - killed) / 1e9);
+        }
+    }
+
+    /** {@code gatehouse serve} with {@code yaml} in its own JVM, as a second instance is; ended after the test. */
+    private Process serve(String yaml) throws Exception {
+        Path config = Files.writeString(dir.resolve("a.yaml"), yaml);
+        Process process = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--add-modules", "jdk.incubator.vector", "-Xmx512m", "-cp", System.getProperty("java.class.path"),
+                Main.class.getName(), "serve", "--port", "0", "--no-default-embedding-model",
+                "--model-store", Files.createDirectories(dir.resolve("models")).toString(), "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("a.log").toFile()).start();
+        open.add(() -> process.destroyForcibly().waitFor(10, TimeUnit.SECONDS));
+        return process;
+    }
+
+    private static int listeningPort(Process process, Path log) throws Exception {
+        Pattern listening = Pattern.compile("listening on http://127\\.0\\.0\\.1:(\\d+)");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            Matcher m = listening.matcher(Files.readString(log));
+            if (m.find()) {
+                return Integer.parseInt(m.group(1));
+            }
+            assertTrue(process.isAlive(), "serve stopped: " + Files.readString(log));
+            Thread.sleep(100);
+        }
+        throw new AssertionError("serve did not start: " + Files.readString(log));
     }
 
     /** Counts the warnings a class logs while open. */
