@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
@@ -23,17 +24,23 @@ public final class TestRedisCluster implements AutoCloseable {
     private TestRedisCluster() {}
 
     public static TestRedisCluster start(Path dir, int masters) throws IOException, InterruptedException {
+        return start(dir, Arrays.stream(TestRedis.freePorts(masters)).boxed().toList());
+    }
+
+    /** One master on each of {@code ports}. */
+    public static TestRedisCluster start(Path dir, List<Integer> ports) throws IOException, InterruptedException {
         TestRedisCluster cluster = new TestRedisCluster();
+        int masters = ports.size();
         try {
             List<Integer> buses = new ArrayList<>();
             for (int i = 0; i < masters; i++) {
                 Path nodeDir = Files.createDirectories(dir.resolve("node-" + i));
-                int[] ports = TestRedis.freePorts(2);
-                cluster.nodes.add(TestRedis.launch(nodeDir, "redis", ports[0], List.of("--port", String.valueOf(ports[0]),
+                int[] bus = TestRedis.freePorts(1);
+                cluster.nodes.add(TestRedis.launch(nodeDir, "redis", ports.get(i), List.of("--port", String.valueOf(ports.get(i)),
                         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", nodeDir.toString(),
                         "--cluster-enabled", "yes", "--cluster-config-file", nodeDir.resolve("nodes.conf").toString(),
-                        "--cluster-port", String.valueOf(ports[1]), "--cluster-node-timeout", "5000")));
-                buses.add(ports[1]);
+                        "--cluster-port", String.valueOf(bus[0]), "--cluster-node-timeout", "5000")));
+                buses.add(bus[0]);
             }
             for (int i = 0; i < masters; i++) {
                 try (Jedis node = cluster.jedis(i)) {

@@ -24,15 +24,25 @@ public final class TestRedisSentinel implements AutoCloseable {
     private TestRedis master;
     private TestRedis replica;
     private final List<TestRedis> sentinels = new ArrayList<>();
+    private String sentinelPassword;
 
     private TestRedisSentinel() {}
 
     public static TestRedisSentinel start(Path dir, int sentinels) throws IOException, InterruptedException {
+        return start(dir, sentinels, null, null);
+    }
+
+    /** With {@code password} on the master and replica, and {@code sentinelPassword} on the sentinels (null: none). */
+    public static TestRedisSentinel start(Path dir, int sentinels, String password, String sentinelPassword)
+            throws IOException, InterruptedException {
         TestRedisSentinel set = new TestRedisSentinel();
+        set.sentinelPassword = sentinelPassword;
+        List<String> auth = password == null ? List.of() : List.of("--requirepass", password, "--masterauth", password);
         try {
-            set.master = set.started(TestRedis.start(Files.createDirectories(dir.resolve("master"))));
-            set.replica = set.started(TestRedis.start(Files.createDirectories(dir.resolve("replica")),
-                    List.of("--replicaof", "127.0.0.1", String.valueOf(set.master.port()))));
+            set.master = set.started(TestRedis.start(Files.createDirectories(dir.resolve("master")), auth));
+            List<String> replicaOptions = new ArrayList<>(auth);
+            replicaOptions.addAll(List.of("--replicaof", "127.0.0.1", String.valueOf(set.master.port())));
+            set.replica = set.started(TestRedis.start(Files.createDirectories(dir.resolve("replica")), replicaOptions));
             for (int i = 0; i < sentinels; i++) {
                 Path sentinelDir = Files.createDirectories(dir.resolve("sentinel-" + i));
                 int port = TestRedis.freePorts(1)[0];
@@ -44,7 +54,9 @@ public final class TestRedisSentinel implements AutoCloseable {
                         sentinel monitor %s 127.0.0.1 %d %d
                         sentinel down-after-milliseconds %s 1000
                         sentinel failover-timeout %s 3000
-                        """.formatted(port, sentinelDir, MASTER, set.master.port(), sentinels / 2 + 1, MASTER, MASTER));
+                        """.formatted(port, sentinelDir, MASTER, set.master.port(), sentinels / 2 + 1, MASTER, MASTER)
+                        + (password == null ? "" : "sentinel auth-pass " + MASTER + " " + password + "\n")
+                        + (sentinelPassword == null ? "" : "requirepass " + sentinelPassword + "\n"));
                 set.sentinels.add(set.started(TestRedis.launch(sentinelDir, "sentinel", port, List.of(conf.toString(), "--sentinel"))));
             }
             set.awaitEachSentinelKnowsTheWholeSet();
@@ -64,7 +76,7 @@ public final class TestRedisSentinel implements AutoCloseable {
     private void awaitEachSentinelKnowsTheWholeSet() throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         for (TestRedis sentinel : sentinels) {
-            try (Jedis jedis = new Jedis("127.0.0.1", sentinel.port())) {
+            try (Jedis jedis = sentinel(sentinel)) {
                 while (jedis.sentinelReplicas(MASTER).isEmpty() || jedis.sentinelSentinels(MASTER).size() < sentinels.size() - 1) {
                     if (System.nanoTime() > deadline) {
                         Assertions.fail("the sentinels did not find the replica and each other: " + jedis.sentinelMaster(MASTER));
@@ -73,6 +85,14 @@ public final class TestRedisSentinel implements AutoCloseable {
                 }
             }
         }
+    }
+
+    private Jedis sentinel(TestRedis sentinel) {
+        Jedis jedis = new Jedis("127.0.0.1", sentinel.port());
+        if (sentinelPassword != null) {
+            jedis.auth(sentinelPassword);
+        }
+        return jedis;
     }
 
     /** host:port of every sentinel, as {@code shared.sentinel.nodes} lists them. */
@@ -90,7 +110,7 @@ public final class TestRedisSentinel implements AutoCloseable {
 
     /** The master's port as the first sentinel tells it now. */
     public int currentMasterPort() {
-        try (Jedis jedis = new Jedis("127.0.0.1", sentinels.getFirst().port())) {
+        try (Jedis jedis = sentinel(sentinels.getFirst())) {
             return HostAndPort.from(String.join(":", jedis.sentinelGetMasterAddrByName(MASTER))).getPort();
         }
     }
