@@ -1,6 +1,7 @@
 package dev.gatehouse.gateway.shared;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,6 +9,8 @@ import dev.gatehouse.gateway.api.openai.OpenAiJson;
 import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.openai.MockOpenAi;
+import dev.gatehouse.gateway.chat.ChatEvent;
+import dev.gatehouse.gateway.chat.FinishReason;
 import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.config.GatehouseConfig;
 import dev.gatehouse.gateway.config.SharedConfig;
@@ -18,6 +21,7 @@ import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.Pricing;
 import dev.gatehouse.gateway.usage.UsageRecorder;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -214,5 +218,28 @@ abstract class AbstractTwoInstancesTest {
 
         assertEquals("MISS", send(b, chat(0, false), other).headers().firstValue("x-gatehouse-cache").orElseThrow(),
                 "answers stay with the key that asked");
+    }
+
+    @Test
+    void forgettingAModelDropsOnlyItsAnswers() throws Exception {
+        forgettingAModelDropsOnlyItsAnswers(() -> {});
+    }
+
+    /** Answers of two models; {@code stored} looks at them in Redis before one model's are forgotten. */
+    void forgettingAModelDropsOnlyItsAnswers(Runnable stored) throws Exception {
+        try (Redis redis = Redis.connect(shared(servers(), SharedConfig.OnRedisDown.LOCAL), new SimpleMeterRegistry())) {
+            RedisAnswers answers = new RedisAnswers(redis, new CacheConfig(true, Duration.ofMinutes(1), 1 << 20, false));
+            List<ChatEvent> answer = List.of(new ChatEvent.Delta(0, "Hi", List.of()), new ChatEvent.Finish(0, FinishReason.STOP));
+            for (int i = 0; i < 30; i++) {
+                answers.put("m\n" + i, answer);
+                answers.put("other\n" + i, answer);
+            }
+            stored.run();
+            answers.forget("m");
+            for (int i = 0; i < 30; i++) {
+                assertNull(answers.get("m\n" + i), "answer " + i);
+                assertEquals(answer, answers.get("other\n" + i), "another model's answer " + i);
+            }
+        }
     }
 }

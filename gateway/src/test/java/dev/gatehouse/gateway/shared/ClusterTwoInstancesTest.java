@@ -1,17 +1,11 @@
 package dev.gatehouse.gateway.shared;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gatehouse.gateway.chat.ChatEvent;
-import dev.gatehouse.gateway.chat.FinishReason;
-import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.config.SharedConfig;
 import dev.gatehouse.gateway.server.GatewayServer;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -51,23 +45,12 @@ class ClusterTwoInstancesTest extends AbstractTwoInstancesTest {
     }
 
     @Test
-    void forgettingAModelDropsItsAnswersFromEveryMaster() throws Exception {
-        SharedConfig shared = shared(servers(), SharedConfig.OnRedisDown.LOCAL);
-        try (Redis redis = Redis.connect(shared, new SimpleMeterRegistry())) {
-            RedisAnswers answers = new RedisAnswers(redis, new CacheConfig(true, Duration.ofMinutes(1), 1 << 20, false));
-            List<ChatEvent> answer = List.of(new ChatEvent.Delta(0, "Hi", null), new ChatEvent.Finish(0, FinishReason.STOP));
-            for (int i = 0; i < 30; i++) {
-                answers.put("m\n" + i, answer);
-                answers.put("other\n" + i, answer);
-            }
+    @Override
+    void forgettingAModelDropsOnlyItsAnswers() throws Exception {
+        forgettingAModelDropsOnlyItsAnswers(() -> {
             for (int node = 0; node < 3; node++) {
                 assertTrue(cluster.keysAt(node) > 0, "answers on master " + node);
             }
-            answers.forget("m");
-            for (int i = 0; i < 30; i++) {
-                assertNull(answers.get("m\n" + i), "answer " + i);
-                assertEquals(answer, answers.get("other\n" + i), "another model's answer " + i);
-            }
-        }
+        });
     }
 }
