@@ -9,6 +9,7 @@ import dev.gatehouse.gateway.server.GatewayServer;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
@@ -17,7 +18,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Two instances sharing a Redis master watched by three sentinels ({@code shared.sentinel}): the same
  * sharing as with one server, and when the master dies the sentinels promote its replica and both
- * instances follow it without a restart, counting on their own meanwhile (on-redis-down: local).
+ * instances follow it without a restart, meanwhile counting on their own (on-redis-down: local) or
+ * refusing limited requests (closed).
  */
 class SentinelTwoInstancesTest extends AbstractTwoInstancesTest {
     private TestRedisSentinel sentinels;
@@ -70,6 +72,24 @@ class SentinelTwoInstancesTest extends AbstractTwoInstancesTest {
         HttpResponse<String> fourth = send(b, after);
         assertEquals(429, fourth.statusCode(), fourth.body());
         assertTrue(error(fourth).path("message").asText().contains("Limit 3, Used 3"), fourth.body());
+    }
+
+    @Test
+    void withOnRedisDownClosedRequestsDuringTheFailoverAreRefusedThenServedByTheNewMaster() throws Exception {
+        String key = key(1000, null, null);
+        GatewayServer a = instance(shared(servers(), SharedConfig.OnRedisDown.CLOSED));
+        assertEquals(200, send(a, key).statusCode());
+
+        sentinels.killMaster();
+        List<Integer> statuses = new ArrayList<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+        do {
+            assertTrue(System.nanoTime() < deadline, "not served 40 s after the master died: " + statuses);
+            statuses.add(timed(a, key));
+            Thread.sleep(100);
+        } while (statuses.getLast() != 200);
+        assertEquals(503, statuses.getFirst(), "refused while no master answers: " + statuses);
+        assertTrue(statuses.stream().allMatch(s -> s == 503 || s == 200), statuses.toString());
     }
 
     /** A request's status; it must be answered at once, whatever Redis is doing. */
