@@ -196,25 +196,34 @@ public final class PgvectorAnswers implements SemanticAnswers, AutoCloseable {
             }
         }
         permits.acquireUninterruptibly(); // each call ends within the store's socket timeout
-        Connection c = idle.poll();
         try {
-            if (c == null) {
-                c = connect();
+            Connection pooled = idle.poll();
+            if (pooled != null) {
+                try {
+                    return succeeded(work.run(pooled), pooled);
+                } catch (SQLException e) {
+                    closeQuietly(pooled); // likely one the server dropped (it restarted): once more on a new one
+                }
             }
-            T result = work.run(c);
-            idle.add(c);
-            c = null;
-            up();
-            return result;
+            Connection c = connect();
+            try {
+                return succeeded(work.run(c), c);
+            } catch (SQLException e) {
+                closeQuietly(c);
+                throw e;
+            }
         } catch (SQLException e) {
             down(e);
             return null;
         } finally {
             permits.release();
-            if (c != null) { // failed: a connection in an unknown state is not reused
-                closeQuietly(c);
-            }
         }
+    }
+
+    private <T> T succeeded(T result, Connection c) {
+        idle.add(c);
+        up();
+        return result;
     }
 
     private void up() {
