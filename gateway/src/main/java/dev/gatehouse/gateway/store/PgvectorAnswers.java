@@ -121,22 +121,25 @@ public final class PgvectorAnswers implements SemanticAnswers, AutoCloseable {
         attempt(c -> {
             String table = table(c, unit);
             Instant now = clock.instant();
-            // the ids count stores: those more than max-entries below the new one's are the oldest beyond the cap
+            // the ids count stores: those more than max-entries below the new one's are the oldest beyond the cap;
+            // each part is an index range in index order, so a store with nothing to delete reads next to nothing
             try (PreparedStatement p = c.prepareStatement("""
                     WITH added AS (
                       INSERT INTO %1$s (context, embedding, answer, created_at, expires_at) VALUES (?, ?::vector, ?, ?, ?)
                       RETURNING id)
                     DELETE FROM %1$s WHERE id IN (
-                      SELECT old.id FROM %1$s old, added WHERE old.id <= added.id - ? OR old.expires_at <= ? LIMIT ?)"""
-                    .formatted(table))) {
+                      (SELECT id FROM %1$s WHERE id <= (SELECT id FROM added) - ? ORDER BY id LIMIT ?)
+                      UNION ALL
+                      (SELECT id FROM %1$s WHERE expires_at <= ? ORDER BY expires_at LIMIT ?))""".formatted(table))) {
                 p.setLong(1, context);
                 p.setString(2, text(unit));
                 p.setBytes(3, AnswerJson.write(answer));
                 p.setObject(4, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
                 p.setObject(5, OffsetDateTime.ofInstant(now.plus(config.ttl()), ZoneOffset.UTC));
                 p.setLong(6, config.maxEntries());
-                p.setObject(7, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
-                p.setInt(8, DELETE_BATCH);
+                p.setInt(7, DELETE_BATCH);
+                p.setObject(8, OffsetDateTime.ofInstant(now, ZoneOffset.UTC));
+                p.setInt(9, DELETE_BATCH);
                 p.executeUpdate();
             }
             return null;
@@ -164,7 +167,10 @@ public final class PgvectorAnswers implements SemanticAnswers, AutoCloseable {
                           answer BYTEA NOT NULL,
                           created_at TIMESTAMPTZ NOT NULL,
                           expires_at TIMESTAMPTZ NOT NULL)""".formatted(table, unit.length));
-                s.execute("CREATE INDEX IF NOT EXISTS %1$s_embedding ON %1$s USING hnsw (embedding vector_cosine_ops)".formatted(table));
+                // ef_construction half pgvector's default: every miss inserts, and an answer close enough to reuse
+                // is found by a shallow search (docs/benchmarks.md: the hit rate of near questions at 100,000)
+                s.execute("CREATE INDEX IF NOT EXISTS %1$s_embedding ON %1$s USING hnsw (embedding vector_cosine_ops) "
+                        .formatted(table) + "WITH (m = 16, ef_construction = 32)");
                 s.execute("CREATE INDEX IF NOT EXISTS %1$s_context ON %1$s (context)".formatted(table));
                 s.execute("CREATE INDEX IF NOT EXISTS %1$s_expires_at ON %1$s (expires_at)".formatted(table));
             }
