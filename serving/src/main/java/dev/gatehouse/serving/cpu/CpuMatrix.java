@@ -117,6 +117,7 @@ public final class CpuMatrix {
         long bytes = (long) rows * cols * format.bytes;
         int tasks = (int) Math.max(1, Math.min(CpuPool.cores() * TASKS_PER_CORE, bytes / MIN_TASK_BYTES));
         int groups = (rows + GROUP - 1) / GROUP;
+        boolean bf16Decode = format == Format.BF16 && tokens < GROUP;
         CpuPool.forEach(tasks, task -> {
             Scratch scratch = SCRATCH.get();
             float[] w = scratch.weights(GROUP * cols);
@@ -124,6 +125,13 @@ public final class CpuMatrix {
             int end = Math.min(rows, (int) ((long) groups * (task + 1) / tasks) * GROUP);
             for (int r = (int) ((long) groups * task / tasks) * GROUP; r < end; r += GROUP) {
                 int n = Math.min(GROUP, end - r);
+                if (bf16Decode && n == GROUP) { // widened in registers as used: the shorts are read once, from L1
+                    readRows(r, n, null, 0, halves);
+                    for (int t = 0; t < tokens; t++) {
+                        dot4x1Bf16(halves, x, t, y, r);
+                    }
+                    continue;
+                }
                 readRows(r, n, w, 0, halves);
                 if (n < GROUP) { // the last rows of the matrix, one at a time
                     for (int k = 0; k < n; k++) {
@@ -151,32 +159,34 @@ public final class CpuMatrix {
 
     /**
      * Rows r..r+n-1 as FP32 into {@code out} at {@code at}: one bulk copy out of the mapping per stored
-     * part they span (many loads in flight, as a memcpy has), widened in L1.
+     * part they span (many loads in flight, as a memcpy has), widened in L1. With {@code out} null,
+     * 16-bit rows are only copied into {@code halves}.
      */
     private void readRows(int r, int n, float[] out, int at, short[] halves) {
         int part = 0;
         while (r >= partStarts[part + 1]) {
             part++;
         }
-        while (n > 0) {
+        for (int done = 0; n > 0; part++) { // done: elements copied so far, where they go in halves
             int take = Math.min(n, partStarts[part + 1] - r);
             int index = (r - partStarts[part]) * cols; // in elements
             int length = take * cols;
             switch (format) {
-                case F32 -> floatParts[part].get(index, out, at, length); // a plain copy: the buffer is in native order
+                case F32 -> floatParts[part].get(index, out, at + done, length); // a plain copy: the buffer is in native order
                 case BF16 -> {
-                    halfParts[part].get(index, halves, 0, length);
-                    widenBf16(halves, length, out, at);
+                    halfParts[part].get(index, halves, done, length);
+                    if (out != null) {
+                        widenBf16(halves, done, length, out, at + done);
+                    }
                 }
                 case F16 -> {
-                    halfParts[part].get(index, halves, 0, length);
-                    widenF16(halves, length, out, at);
+                    halfParts[part].get(index, halves, done, length);
+                    widenF16(halves, done, length, out, at + done);
                 }
             }
             r += take;
             n -= take;
-            at += length;
-            part++;
+            done += length;
         }
     }
 
@@ -184,14 +194,14 @@ public final class CpuMatrix {
     // passed through a call it does not inline is boxed on the heap, twenty times slower.
 
     /** BF16 is the top half of an FP32: shift it into place. */
-    private static void widenBf16(short[] halves, int n, float[] out, int at) {
+    private static void widenBf16(short[] halves, int from, int n, float[] out, int at) {
         int c = 0;
         for (; c < n - n % LANES; c += LANES) {
-            IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, halves, c).convertShape(VectorOperators.S2I, INTS, 0);
+            IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, halves, from + c).convertShape(VectorOperators.S2I, INTS, 0);
             bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, at + c);
         }
         for (; c < n; c++) {
-            out[at + c] = Float.intBitsToFloat((halves[c] & 0xffff) << 16);
+            out[at + c] = Float.intBitsToFloat((halves[from + c] & 0xffff) << 16);
         }
     }
 
@@ -199,10 +209,10 @@ public final class CpuMatrix {
      * F16: the magnitude moved into FP32's fields is off by 2^112 in exponent, which one multiply fixes
      * (subnormal halves included); infinities and NaNs get FP32's all-ones exponent, then the sign goes back.
      */
-    private static void widenF16(short[] halves, int n, float[] out, int at) {
+    private static void widenF16(short[] halves, int from, int n, float[] out, int at) {
         int c = 0;
         for (; c < n - n % LANES; c += LANES) {
-            IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, halves, c).convertShape(VectorOperators.S2I, INTS, 0);
+            IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, halves, from + c).convertShape(VectorOperators.S2I, INTS, 0);
             IntVector magnitude = bits.and(0x7fff);
             FloatVector scaled = magnitude.lanewise(VectorOperators.LSHL, 13).reinterpretAsFloats().mul(0x1p112f);
             IntVector widened = scaled.reinterpretAsInts().or(bits.and(0x8000).lanewise(VectorOperators.LSHL, 16));
@@ -210,7 +220,7 @@ public final class CpuMatrix {
             widened.blend(widened.or(0x7f800000), special).reinterpretAsFloats().intoArray(out, at + c);
         }
         for (; c < n; c++) {
-            out[at + c] = Float.float16ToFloat(halves[c]);
+            out[at + c] = Float.float16ToFloat(halves[from + c]);
         }
     }
 
@@ -245,6 +255,41 @@ public final class CpuMatrix {
         y[y0 + 1] = finish(a1, w, w1, x, x0);
         y[y0 + 2] = finish(a2, w, w2, x, x0);
         y[y0 + 3] = finish(a3, w, w3, x, x0);
+    }
+
+    /** {@link #dot4x1} on four BF16 rows ({@code w}, as stored), each widened in registers as it is used. */
+    private void dot4x1Bf16(short[] w, float[] x, int t, float[] y, int r0) {
+        int bound = cols - cols % LANES;
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int w3 = 3 * cols;
+        int x0 = t * cols;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        for (int c = 0; c < bound; c += LANES) {
+            FloatVector u = FloatVector.fromArray(FLOATS, x, x0 + c);
+            a0 = u.fma(bf16(w, c), a0);
+            a1 = u.fma(bf16(w, w1 + c), a1);
+            a2 = u.fma(bf16(w, w2 + c), a2);
+            a3 = u.fma(bf16(w, w3 + c), a3);
+        }
+        int y0 = t * rows + r0;
+        y[y0] = finishBf16(a0, w, 0, x, x0);
+        y[y0 + 1] = finishBf16(a1, w, w1, x, x0);
+        y[y0 + 2] = finishBf16(a2, w, w2, x, x0);
+        y[y0 + 3] = finishBf16(a3, w, w3, x, x0);
+    }
+
+    private static FloatVector bf16(short[] w, int at) {
+        IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, w, at).convertShape(VectorOperators.S2I, INTS, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private float finishBf16(FloatVector acc, short[] w, int w0, float[] x, int x0) {
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int c = cols - cols % LANES; c < cols; c++) {
+            sum += x[x0 + c] * Float.intBitsToFloat((w[w0 + c] & 0xffff) << 16);
+        }
+        return sum;
     }
 
     /** Tokens t0..t0+3 against the four weight rows: sixteen accumulators, each load used four times. */
