@@ -9,8 +9,8 @@ import dev.gatehouse.serving.cpu.RowOps;
 /**
  * A matrix in Hugging Face's [out, in] layout, used as a linear layer's weight or an embedding
  * table: a PyTorch tensor, or data kept as stored (F32, BF16, F16) and multiplied by {@link CpuMatrix}
- * on the CPU. Around such a matrix the activations go from PyTorch to a float[] and back, so everything else in the
- * model (attention, norms, activations) stays in PyTorch whatever holds the weights.
+ * on the CPU. Around such a matrix the activations go from PyTorch to a float[] and back, so the rest
+ * of the model (attention above all) stays in PyTorch whatever holds the weights.
  */
 final class Weight {
     private final NDArray tensor;
