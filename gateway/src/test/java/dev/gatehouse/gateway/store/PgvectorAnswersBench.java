@@ -38,6 +38,8 @@ public final class PgvectorAnswersBench {
         List<ChatEvent> answer = List.of(new ChatEvent.Delta(0, "Paris is the capital and largest city of France. ".repeat(4), null),
                 new ChatEvent.Finish(0, FinishReason.STOP));
         Path dir = Files.createTempDirectory("bench-pgvector");
+        List<String> rows = new ArrayList<>();
+        List<String> builds = new ArrayList<>();
         try (TestPgvector postgres = TestPgvector.start(dir)) {
             Database database = Database.of(postgres.store().withTimeouts(5_000, 600_000)); // the index build takes minutes
             for (int entries : Arrays.stream(System.getProperty("bench.entries", "100000").split(","))
@@ -79,8 +81,7 @@ public final class PgvectorAnswersBench {
                 List<float[]> stored = new ArrayList<>();
                 try (Connection c = database.connect(); Statement s = c.createStatement()) {
                     s.execute("ANALYZE " + TABLE); // what autovacuum does on a server
-                    try (ResultSet r = s.executeQuery("SELECT embedding::text FROM " + TABLE + " WHERE id % "
-                            + Math.max(1, entries / lookups) + " = 0 LIMIT " + lookups)) {
+                    try (ResultSet r = s.executeQuery("SELECT embedding::text FROM " + TABLE + " ORDER BY random() LIMIT " + lookups)) {
                         while (r.next()) {
                             stored.add(parse(r.getString(1)));
                         }
@@ -89,19 +90,35 @@ public final class PgvectorAnswersBench {
                 for (int i = 0; i < 50; i++) { // warm the JIT and the connection pool
                     answers.nearest(randomUnit(random), 7, 0.95);
                 }
-                int[] hits = new int[1];
-                long[] near = time(stored.size(), i -> {
-                    if (answers.nearest(near(stored.get(i), random), 7, 0.95).answer() != null) {
-                        hits[0]++;
+                // the search's breadth: pgvector's default 40 (Gatehouse's), or others to compare; PGlite's one
+                // session makes this SET hold for the store's pooled connection too
+                for (int efSearch : Arrays.stream(System.getProperty("bench.ef-search", "40").split(","))
+                        .mapToInt(Integer::parseInt).toArray()) {
+                    try (Connection c = database.connect(); Statement s = c.createStatement()) {
+                        s.execute("SET hnsw.ef_search = " + efSearch);
                     }
-                });
-                long[] unrelated = time(lookups, i -> answers.nearest(randomUnit(random), 7, 0.95));
+                    int[] hits = new int[1];
+                    long[] near = time(stored.size(), i -> {
+                        if (answers.nearest(near(stored.get(i), random), 7, 0.95).answer() != null) {
+                            hits[0]++;
+                        }
+                    });
+                    long[] unrelated = time(lookups, i -> answers.nearest(randomUnit(random), 7, 0.95));
+                    rows.add(String.format("| %,d | %d | %s | %d of %d | %s |", entries, efSearch, percentiles(near), hits[0],
+                            stored.size(), percentiles(unrelated)));
+                }
                 long[] store = time(stores, i -> answers.add(randomUnit(random), 7, answer));
-                System.out.printf("| %,d | %.0f s | %s | %d of %d | %s | %s |%n", entries, buildSeconds, percentiles(near),
-                        hits[0], stored.size(), percentiles(unrelated), percentiles(store));
+                builds.add(String.format("| %,d | %.0f s | %s |", entries, buildSeconds, percentiles(store)));
                 answers.close();
             }
         }
+        System.out.println("| stored answers | hnsw.ef_search | near question (hit): p50 / p99 ms | hits | unrelated question (miss): p50 / p99 ms |");
+        System.out.println("|---|---|---|---|---|");
+        rows.forEach(System.out::println);
+        System.out.println();
+        System.out.println("| stored answers | HNSW index build | store (insert + trim): p50 / p99 ms |");
+        System.out.println("|---|---|---|");
+        builds.forEach(System.out::println);
     }
 
     /** SQL for a new random vector, uniform in [-scale/2, scale/2) in each dimension, for each row of {@code g}. */
