@@ -63,6 +63,24 @@ public final class SseLines implements StreamPayloads {
         }
     }
 
+    @Override
+    public boolean hasData() {
+        int from = afterCr && start < end && buffer[start] == '\n' ? start + 1 : start;
+        for (int i = from; i < end; i++) {
+            if (buffer[i] == '\n' || buffer[i] == '\r') {
+                if (isData(from, i)) {
+                    return true;
+                }
+                from = i + 1;
+                if (buffer[i] == '\r' && from < end && buffer[from] == '\n') {
+                    from++;
+                    i++;
+                }
+            }
+        }
+        return false;
+    }
+
     private boolean isData(int from, int to) {
         return to - from >= DATA.length && Arrays.equals(buffer, from, from + DATA.length, DATA, 0, DATA.length);
     }

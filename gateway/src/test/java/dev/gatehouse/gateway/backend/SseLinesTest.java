@@ -57,4 +57,17 @@ class SseLinesTest {
         assertEquals(List.of(), payloads("", 1));
         assertEquals(List.of(), payloads("\r\n\n: keep-alive\n", 1));
     }
+
+    @Test
+    void hasDataOnlyWhenAWholeDataLineIsBufferedSoAskingNeverReads() throws IOException {
+        try (SseLines lines = new SseLines(inSteps("data: 1\r\n: note\r\ndata: 2\r\nevent: x\ndata: 3", 1_000), 5_000)) {
+            assertEquals(false, lines.hasData(), "nothing read yet");
+            assertEquals("1", lines.nextData());
+            assertEquals(true, lines.hasData(), "a comment, then a whole data line");
+            assertEquals("2", lines.nextData());
+            assertEquals(false, lines.hasData(), "an event line, then a data line without its end");
+            assertEquals("3", lines.nextData());
+            assertEquals(null, lines.nextData());
+        }
+    }
 }
