@@ -5,9 +5,11 @@ test models' whitespace tokenizer maps back to exactly those ids) and to llama-s
 the ids themselves, with the BOS that Gatehouse's tokenizer prepends). Standard library only.
 
   bench-http-load.py load    KIND URL MODEL_DIR CLIENTS [--requests N] [--prompt P] [--tokens T]
-      CLIENTS clients, each sending streamed requests back to back until N are done
-      (default 2 per client); prints one JSON line: completion tokens, seconds, aggregate tokens/s,
-      time-to-first-token p50 (ms) and errors. KIND is gatehouse or llamacpp.
+      CLIENTS clients, each sending streamed requests back to back until N are done (default 3
+      per client), each generating T/2 to 3T/2 tokens (T on average, default 64); prints one JSON
+      line: completion tokens, seconds, aggregate tokens/s, time-to-first-token p50 (ms) of all
+      requests and of the later ones (each client's second and following: they arrive while the
+      others decode, not all at once), errors. KIND is gatehouse or llamacpp.
   bench-http-load.py compare GATEHOUSE_URL LLAMACPP_URL MODEL_DIR [--prompts K] [--prompt P] [--tokens T]
       greedy, 5 alternatives per token from both: prints whether the generated ids agree and how far
       apart the log-probabilities of the chosen and the top alternative tokens are.
@@ -100,22 +102,30 @@ def stream(conn, path, body):
     return first, tokens
 
 
+def p50_ms(seconds):
+    return round(1000 * statistics.median(seconds)) if seconds else None
+
+
 def load(args):
     vocab = Vocabulary(args.model_dir)
     model = Path(args.model_dir).name
     url = urlparse(args.url)
-    total = args.requests or 2 * args.clients
+    total = args.requests or 3 * args.clients
     counter = iter(range(total))
     lock = threading.Lock()
-    ttfts, counts, errors = [], [], []
+    ttfts, later_ttfts, counts, errors = [], [], [], []
 
     def client():
+        first_request = True
         while True:
             with lock:
                 i = next(counter, None)
             if i is None:
                 break
-            path, body = request_body(args.kind, model, vocab, 1000 + i, args.prompt, args.tokens)
+            # lengths from tokens/2 to 3*tokens/2 (the same per request for both engines), so the clients
+            # drift apart and later requests arrive while the others decode, as real traffic does
+            max_tokens = random.Random(i).randint(args.tokens // 2, args.tokens * 3 // 2)
+            path, body = request_body(args.kind, model, vocab, 1000 + i, args.prompt, max_tokens)
             # a connection per request: llama-server's HTTP library closes idle kept-alive ones after
             # 5 s, and connecting costs nothing next to a generation
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
@@ -124,12 +134,15 @@ def load(args):
                 with lock:
                     if first is not None:
                         ttfts.append(first)
+                        if not first_request:
+                            later_ttfts.append(first)
                     counts.append(tokens)
             except Exception as e:
                 with lock:
                     errors.append(str(e))
             finally:
                 conn.close()
+                first_request = False
 
     threads = [threading.Thread(target=client) for _ in range(args.clients)]
     start = time.perf_counter()
@@ -140,7 +153,7 @@ def load(args):
     seconds = time.perf_counter() - start
     print(json.dumps({"kind": args.kind, "clients": args.clients, "requests": total, "completion_tokens": sum(counts),
                       "seconds": round(seconds, 2), "tokens_per_second": round(sum(counts) / seconds, 1),
-                      "ttft_p50_ms": round(1000 * statistics.median(ttfts)) if ttfts else None,
+                      "ttft_p50_ms": p50_ms(ttfts), "later_ttft_p50_ms": p50_ms(later_ttfts),
                       "errors": len(errors), "first_error": errors[0] if errors else None}))
 
 
