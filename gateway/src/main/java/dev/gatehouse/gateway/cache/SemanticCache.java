@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 
 /**
  * Reuses an answer for a request whose last user message means nearly the same as an earlier one's:
@@ -31,24 +30,19 @@ public final class SemanticCache {
         Optional<float[]> embed(String model, String text) throws InterruptedException;
     }
 
-    /** What a stored answer keeps beside its vector. */
-    private record Entry(List<ChatEvent> events, long storedAtNanos) {}
-
     private final SemanticCacheConfig config;
     private final Embedder embedder;
-    private final LongSupplier nanoClock;
-    private VectorIndex index; // guarded by this; created with the first vector's dimensions
-    private Entry[] entries; // by slot, guarded by this
+    private final SemanticAnswers answers;
     private final Counter hits;
     private final Counter misses;
     private final Counter bypasses;
     private final DistributionSummary similarity;
     private final Timer embedding;
 
-    private SemanticCache(SemanticCacheConfig config, Embedder embedder, LongSupplier nanoClock, MeterRegistry registry) {
+    private SemanticCache(SemanticCacheConfig config, Embedder embedder, SemanticAnswers answers, MeterRegistry registry) {
         this.config = config;
         this.embedder = embedder;
-        this.nanoClock = nanoClock;
+        this.answers = answers;
         this.hits = lookups(registry, "hit");
         this.misses = lookups(registry, "miss");
         this.bypasses = lookups(registry, "bypass");
@@ -64,13 +58,9 @@ public final class SemanticCache {
                 .tag("result", result).register(registry);
     }
 
-    /** Null when {@code config} is off: nothing to do for any request. */
-    public static SemanticCache of(SemanticCacheConfig config, Embedder embedder, MeterRegistry registry) {
-        return of(config, embedder, System::nanoTime, registry);
-    }
-
-    static SemanticCache of(SemanticCacheConfig config, Embedder embedder, LongSupplier nanoClock, MeterRegistry registry) {
-        return config.enabled() ? new SemanticCache(config, embedder, nanoClock, registry) : null;
+    /** Null when {@code config} is off: nothing to do for any request. Answers are kept in {@code answers}. */
+    public static SemanticCache of(SemanticCacheConfig config, Embedder embedder, SemanticAnswers answers, MeterRegistry registry) {
+        return config.enabled() ? new SemanticCache(config, embedder, answers, registry) : null;
     }
 
     /** A lookup's outcome: a stored answer with its similarity, or how to store a fresh one. */
@@ -102,7 +92,7 @@ public final class SemanticCache {
 
         /** The fresh answer, stored once it ends cleanly when the request was one to cache. */
         public ChatStream record(ChatStream fresh, int choices) {
-            return vector == null ? fresh : new RecordingStream(fresh, choices, events -> store(context, vector, events));
+            return vector == null ? fresh : new RecordingStream(fresh, choices, events -> answers.add(vector, context, events));
         }
     }
 
@@ -130,31 +120,19 @@ public final class SemanticCache {
             return null;
         }
         List<Message> earlier = request.messages().subList(0, request.messages().size() - 1);
-        long context = context(request.withInput(earlier, request.prompts()), (config.shared() ? "" : caller == null ? "-" : caller) + "\n" + rule);
-        synchronized (this) {
-            if (index != null && index.dimensions() == vector.length) {
-                VectorIndex.Nearest nearest = index.nearest(vector, context);
-                if (nearest.slot() >= 0) {
-                    similarity.record(nearest.similarity());
-                    Entry e = entries[nearest.slot()];
-                    if (nearest.similarity() >= config.threshold() && nanoClock.getAsLong() - e.storedAtNanos() < config.ttl().toNanos()) {
-                        hits.increment();
-                        return new Lookup(e.events(), nearest.similarity(), context, null);
-                    }
-                }
+        // the embedding model is part of the context: vectors of two models never compare (a store outlives a config)
+        long context = context(request.withInput(earlier, request.prompts()),
+                (config.shared() ? "" : caller == null ? "-" : caller) + "\n" + rule + "\n" + config.embeddingModel());
+        SemanticAnswers.Nearest nearest = answers.nearest(vector, context, config.threshold());
+        if (nearest != null) {
+            similarity.record(nearest.similarity());
+            if (nearest.answer() != null) {
+                hits.increment();
+                return new Lookup(nearest.answer(), nearest.similarity(), context, null);
             }
         }
         misses.increment();
         return new Lookup(null, 0, context, vector);
-    }
-
-    private synchronized void store(long context, float[] vector, List<ChatEvent> events) {
-        if (index == null || index.dimensions() != vector.length) { // the first vector, or another embedding model now
-            index = new VectorIndex(vector.length, config.maxEntries());
-            entries = new Entry[config.maxEntries()];
-        }
-        int slot = index.add(vector, context);
-        entries[slot] = new Entry(events, nanoClock.getAsLong());
     }
 
     /** 64 bits of the exact-cache key of everything but the last message: only answers of the same context compare. */

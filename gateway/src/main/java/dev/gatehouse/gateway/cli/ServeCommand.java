@@ -26,6 +26,7 @@ import dev.gatehouse.gateway.route.Router;
 import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.Database;
 import dev.gatehouse.gateway.store.KeyStore;
+import dev.gatehouse.gateway.store.PgvectorAnswers;
 import dev.gatehouse.gateway.usage.Pricing;
 import dev.gatehouse.gateway.usage.UsageLog;
 import dev.gatehouse.gateway.usage.UsageRecorder;
@@ -180,6 +181,9 @@ public final class ServeCommand implements Callable<Integer> {
                 : new RedisConcurrencyLimiter(redis, new InMemoryConcurrencyLimiter());
         Budgets budgets = redis == null ? UsageRecorder.inMemoryBudgets(usageLog, Clock.systemUTC())
                 : new RedisBudgets(redis, usageLog, Clock.systemUTC(), UsageRecorder.inMemoryBudgets(usageLog, Clock.systemUTC()));
+        // the semantic cache's answers: this instance's memory, or with a PostgreSQL store every instance's (pgvector)
+        PgvectorAnswers semanticAnswers = settings.semanticCache().enabled() && database.postgres()
+                ? PgvectorAnswers.open(database, settings.semanticCache(), Clock.systemUTC()) : null;
         UsageRecorder usage = new UsageRecorder(Pricing.of(settings), usageLog, budgets, registry, settings.metrics().labelSecret());
         JwtVerifier jwt = settings.jwt() == null ? null : JwtVerifier.of(settings.jwt());
         EngineConfig engineDefaults = engine;
@@ -190,7 +194,7 @@ public final class ServeCommand implements Callable<Integer> {
                 .maxBodyBytes((long) maxBodyMb << 20).grace(Duration.ofSeconds(graceSeconds))
                 .auth(new ApiAuth(masterKey, keys, limiter, concurrency, jwt)).usage(usage).cache(settings.cache())
                 .answers(redis == null ? null : new RedisAnswers(redis, settings.cache()))
-                .semanticCache(settings.semanticCache()).metricsToken(settings.metrics().token())
+                .semanticCache(settings.semanticCache()).semanticAnswers(semanticAnswers).metricsToken(settings.metrics().token())
                 .store(localStore, HubClient.fromEnvironment(null)).plugins(plugins).limits(settings.server()).start();
         LOG.info(masterKey != null ? "auth: master key set, virtual keys in " + database
                 : jwt != null ? "auth: no master key (admin API closed), virtual keys in " + database
@@ -203,7 +207,8 @@ public final class ServeCommand implements Callable<Integer> {
             SemanticCacheConfig semantic = settings.semanticCache();
             LOG.info("semantic cache: on for " + semantic.models() + ", similarity >= " + semantic.threshold() + " by "
                     + semantic.embeddingModel() + ", " + semantic.maxEntries() + " answers for " + semantic.ttl().toSeconds()
-                    + " s (requests bypass it while that model is not served)");
+                    + " s " + (semanticAnswers != null ? "in " + database + " (pgvector), shared by every instance using it"
+                    : "in this instance's memory") + " (requests bypass it while that model is not served)");
         }
         if (redis != null) {
             LOG.info("shared: rate and concurrency limits, budgets" + (settings.cache().enabled() ? " and the response cache" : "")
@@ -222,6 +227,9 @@ public final class ServeCommand implements Callable<Integer> {
             // stderr, not the logger: java.util.logging resets itself in its own shutdown hook
             System.err.println("gatehouse: shutting down, finishing running requests (up to " + graceSeconds + " s)");
             server.close();
+            if (semanticAnswers != null) {
+                semanticAnswers.close();
+            }
             if (redis != null) {
                 redis.close();
             }

@@ -251,7 +251,7 @@ public record GatehouseConfig(Map<String, ProviderConfig> providers, List<ModelR
                 maxMb == null ? CacheConfig.DEFAULT_MAX_BYTES : (long) maxMb << 20, bool(n, "shared", "cache", false));
     }
 
-    private static boolean bool(JsonNode n, String key, String where, boolean fallback) {
+    static boolean bool(JsonNode n, String key, String where, boolean fallback) {
         JsonNode v = n.path(key);
         if (!v.isMissingNode() && !v.isBoolean()) {
             throw new ConfigException(where + "." + key + " must be true or false");

@@ -10,7 +10,9 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.backend.local.LocalModels;
 import dev.gatehouse.gateway.backend.local.LocalStore;
 import dev.gatehouse.gateway.cache.AnswerStore;
+import dev.gatehouse.gateway.cache.InMemorySemanticAnswers;
 import dev.gatehouse.gateway.cache.ResponseCache;
+import dev.gatehouse.gateway.cache.SemanticAnswers;
 import dev.gatehouse.gateway.cache.SemanticCache;
 import dev.gatehouse.gateway.config.CacheConfig;
 import dev.gatehouse.gateway.config.SemanticCacheConfig;
@@ -90,6 +92,7 @@ public final class GatewayServer implements AutoCloseable {
         private CacheConfig cache = CacheConfig.OFF;
         private SemanticCacheConfig semanticCache = SemanticCacheConfig.OFF;
         private AnswerStore answers; // null: in this instance's memory
+        private SemanticAnswers semanticAnswers; // null: in this instance's memory
         private String metricsToken;
         private LocalStore store;
         private HubClient hub;
@@ -162,6 +165,12 @@ public final class GatewayServer implements AutoCloseable {
             return this;
         }
 
+        /** Where the semantic cache keeps answers: PostgreSQL (pgvector) shared by several instances; default this one's memory. */
+        public Builder semanticAnswers(SemanticAnswers semanticAnswers) {
+            this.semanticAnswers = semanticAnswers;
+            return this;
+        }
+
         /** The model store that /admin/models loads from and pulls into, pulling from {@code hub}. */
         public Builder store(LocalStore store, HubClient hub) {
             this.store = store;
@@ -187,7 +196,8 @@ public final class GatewayServer implements AutoCloseable {
             ResponseCache responses = answers == null ? ResponseCache.of(cache, registry) : ResponseCache.of(cache, registry, answers);
             models.onChange(responses::forget); // a reloaded or unloaded model's cached answers are not its answers
             RecentTraffic traffic = new RecentTraffic();
-            SemanticCache semantic = SemanticCache.of(semanticCache, models::embedOne, registry);
+            SemanticCache semantic = SemanticCache.of(semanticCache, models::embedOne,
+                    semanticAnswers != null ? semanticAnswers : new InMemorySemanticAnswers(semanticCache), registry);
             ChatPipeline pipeline = new ChatPipeline(models, r, auth, u, responses, semantic, plugins,
                     new HttpMetrics(registry), traffic);
             OpenAiApi openAi = new OpenAiApi(pipeline, maxBodyBytes);

@@ -13,17 +13,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A cached answer (its events) as JSON for Redis: an array of the events' records, each with an
- * {@code event} field naming its kind.
+ * A cached answer (its events) as JSON for Redis and PostgreSQL: an array of the events' records, each
+ * with an {@code event} field naming its kind.
  */
-final class AnswerJson {
+public final class AnswerJson {
     private static final ObjectMapper JSON = JsonMapper.builder()
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES) // an answer stored by a newer instance
             .build();
 
     private AnswerJson() {}
 
-    static byte[] write(List<ChatEvent> events) {
+    public static byte[] write(List<ChatEvent> events) {
         ArrayNode array = JSON.createArrayNode();
         for (ChatEvent e : events) {
             ObjectNode o = JSON.valueToTree(e);
@@ -46,7 +46,7 @@ final class AnswerJson {
     }
 
     /** The events, or null when {@code json} is not an answer this version can read (then it is a miss). */
-    static List<ChatEvent> read(byte[] json) {
+    public static List<ChatEvent> read(byte[] json) {
         try {
             List<ChatEvent> events = new ArrayList<>();
             for (JsonNode n : JSON.readTree(json)) {

@@ -12,25 +12,29 @@ import java.util.concurrent.TimeUnit;
 /**
  * What this instance holds in Redis for requests in flight (concurrency slots, budget reservations),
  * each as an id in a sorted set scored by when its lease ends. A background thread renews them every
- * {@link #RENEW_MILLIS}, so a long stream keeps its slot; an instance that dies stops renewing, and
- * what it held is freed by the next request to look, within {@link #LEASE_MILLIS}.
+ * third of a lease ({@code shared.lease-seconds}), so a long stream keeps its slot; an instance that
+ * dies stops renewing, and what it held is freed by the next request to look once its lease ends.
  */
 final class Leases implements AutoCloseable {
-    static final long LEASE_MILLIS = 60_000;
-    static final long RENEW_MILLIS = 20_000;
-
     /** The sorted set an id is in, and the keys that live as long as it. */
     private record Holder(String set, List<String> alongside) {}
 
     private final Redis redis;
+    private final long millis;
     private final Redis.Script renew = Redis.Script.load("lease-renew");
     private final Map<String, Holder> held = new ConcurrentHashMap<>();
     private final ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor(
             Thread.ofPlatform().name("redis-leases").daemon().factory());
 
-    Leases(Redis redis) {
+    Leases(Redis redis, long millis) {
         this.redis = redis;
-        renewer.scheduleWithFixedDelay(this::renewAll, RENEW_MILLIS, RENEW_MILLIS, TimeUnit.MILLISECONDS);
+        this.millis = millis;
+        renewer.scheduleWithFixedDelay(this::renewAll, millis / 3, millis / 3, TimeUnit.MILLISECONDS);
+    }
+
+    /** How long a lease lasts unless renewed, as Redis is told it (text). */
+    String millis() {
+        return String.valueOf(millis);
     }
 
     void hold(String id, String set, String... alongside) {
@@ -54,7 +58,7 @@ final class Leases implements AutoCloseable {
             keys.add(holder.set());
             keys.addAll(holder.alongside());
             List<String> args = new ArrayList<>();
-            args.add(String.valueOf(LEASE_MILLIS));
+            args.add(millis());
             args.addAll(ids);
             try {
                 redis.eval(renew, keys, args);

@@ -7,8 +7,12 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import redis.clients.jedis.ConnectionPoolConfig;
 import redis.clients.jedis.DefaultJedisClientConfig;
+import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.RedisClient;
+import redis.clients.jedis.RedisClusterClient;
+import redis.clients.jedis.RedisSentinelClient;
 import redis.clients.jedis.UnifiedJedis;
+import redis.clients.jedis.exceptions.JedisConnectionException;
 import redis.clients.jedis.exceptions.JedisException;
 import redis.clients.jedis.exceptions.JedisNoScriptException;
 import redis.clients.jedis.util.JedisURIHelper;
@@ -20,14 +24,18 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
+import java.util.stream.Collectors;
 
 /**
  * The Redis that several instances share state through ({@code shared:} in gatehouse.yaml), and what
@@ -66,7 +74,9 @@ public final class Redis implements AutoCloseable {
     }
 
     private final SharedConfig config;
-    private final UnifiedJedis client;
+    private final ReentrantLock opening = new ReentrantLock();
+    private volatile UnifiedJedis client; // made when the servers first answer
+    private volatile boolean closed;
     private final String instance = UUID.randomUUID().toString();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicBoolean down = new AtomicBoolean();
@@ -74,36 +84,72 @@ public final class Redis implements AutoCloseable {
     private final Counter fallbacks;
     private final Leases leases;
 
-    private Redis(SharedConfig config, UnifiedJedis client, MeterRegistry registry) {
+    private Redis(SharedConfig config, MeterRegistry registry) {
         this.config = config;
-        this.client = client;
         this.fallbacks = Counter.builder("gatehouse.shared.fallbacks")
                 .description("Limit checks that Redis did not answer: counted by this instance alone (on-redis-down: local) or refused (closed)")
                 .register(registry);
         Gauge.builder("gatehouse.shared.redis.up", this, r -> r.down.get() ? 0 : 1)
                 .description("1 while the shared Redis answers, 0 while this instance falls back").register(registry);
-        this.leases = new Leases(this);
+        this.leases = new Leases(this, config.lease().toMillis());
     }
 
     /** A client for {@code config}; Redis need not be up yet (until it is, limits fall back). */
     public static Redis connect(SharedConfig config, MeterRegistry registry) {
-        URI uri = URI.create(config.redisUrl());
+        Redis redis = new Redis(config, registry);
+        try {
+            redis.call(c -> c); // a sentinel set or cluster is asked where its masters are now, not at the first request
+        } catch (Unavailable e) {
+            // logged; the first request after RETRY_NANOS tries again
+        }
+        return redis;
+    }
+
+    /** A client for {@code config}'s servers: a sentinel set or cluster must answer for it to be made. */
+    private static UnifiedJedis open(SharedConfig config) {
         int timeout = (int) config.timeout().toMillis();
-        DefaultJedisClientConfig.Builder client = DefaultJedisClientConfig.builder()
-                .connectionTimeoutMillis(timeout).socketTimeoutMillis(timeout)
-                .ssl(JedisURIHelper.isRedisSSLScheme(uri)).clientName("gatehouse");
-        if (JedisURIHelper.getPassword(uri) != null) {
-            client.user(JedisURIHelper.getUser(uri)).password(JedisURIHelper.getPassword(uri));
-        }
-        if (JedisURIHelper.hasDbIndex(uri)) {
-            client.database(JedisURIHelper.getDBIndex(uri));
-        }
-        ConnectionPoolConfig pool = new ConnectionPoolConfig();
+        ConnectionPoolConfig pool = new ConnectionPoolConfig(); // per server, for a cluster
         pool.setMaxTotal(POOL_SIZE);
         pool.setMaxIdle(POOL_SIZE);
         pool.setMaxWait(config.timeout()); // a request waits for a free connection no longer than for an answer
-        return new Redis(config, RedisClient.builder().hostAndPort(JedisURIHelper.getHostAndPort(uri))
-                .clientConfig(client.build()).poolConfig(pool).build(), registry);
+        return switch (config.servers()) {
+            case SharedConfig.Single single -> {
+                URI uri = URI.create(single.url());
+                DefaultJedisClientConfig.Builder client = clientConfig(timeout, JedisURIHelper.getUser(uri),
+                        JedisURIHelper.getPassword(uri), JedisURIHelper.isRedisSSLScheme(uri));
+                if (JedisURIHelper.hasDbIndex(uri)) {
+                    client.database(JedisURIHelper.getDBIndex(uri));
+                }
+                yield RedisClient.builder().hostAndPort(JedisURIHelper.getHostAndPort(uri))
+                        .clientConfig(client.build()).poolConfig(pool).build();
+            }
+            case SharedConfig.Sentinel sentinel -> RedisSentinelClient.builder()
+                    .masterName(sentinel.master()).sentinels(hostsAndPorts(sentinel.nodes()))
+                    .clientConfig(clientConfig(timeout, sentinel.login()).build())
+                    .sentinelClientConfig(clientConfig(timeout, null, sentinel.sentinelPassword(), sentinel.login().tls()).build())
+                    .poolConfig(pool).build();
+            case SharedConfig.Cluster cluster -> RedisClusterClient.builder()
+                    .nodes(hostsAndPorts(cluster.nodes())).clientConfig(clientConfig(timeout, cluster.login()).build())
+                    .maxTotalRetriesDuration(config.timeout()) // MOVED and ASK are followed, within the one timeout
+                    .poolConfig(pool).build();
+        };
+    }
+
+    private static DefaultJedisClientConfig.Builder clientConfig(int timeoutMillis, SharedConfig.Login login) {
+        return clientConfig(timeoutMillis, login.username(), login.password(), login.tls());
+    }
+
+    private static DefaultJedisClientConfig.Builder clientConfig(int timeoutMillis, String user, String password, boolean tls) {
+        DefaultJedisClientConfig.Builder client = DefaultJedisClientConfig.builder()
+                .connectionTimeoutMillis(timeoutMillis).socketTimeoutMillis(timeoutMillis).ssl(tls).clientName("gatehouse");
+        if (password != null) {
+            client.user(user).password(password);
+        }
+        return client;
+    }
+
+    private static Set<HostAndPort> hostsAndPorts(List<String> nodes) {
+        return nodes.stream().map(HostAndPort::from).collect(Collectors.toCollection(LinkedHashSet::new));
     }
 
     /** The Redis key for {@code part} of caller {@code id}'s state; the id in braces keeps one caller's keys in one cluster slot. */
@@ -135,7 +181,7 @@ public final class Redis implements AutoCloseable {
             throw new Unavailable("Redis at " + config.describe() + " is down");
         }
         try {
-            T result = command.apply(client);
+            T result = command.apply(client());
             if (down.compareAndSet(true, false)) {
                 LOG.info("Redis at " + config.describe() + " answers again: limits, budgets and the cache are shared again");
             }
@@ -150,6 +196,31 @@ public final class Redis implements AutoCloseable {
                         + ", and the cache is skipped, until it answers again");
             }
             throw new Unavailable(e.getMessage());
+        }
+    }
+
+    /**
+     * The client, made on first use: one for a sentinel set or a cluster is only made once they answer.
+     * While another thread makes it, a call falls back rather than wait.
+     */
+    private UnifiedJedis client() {
+        UnifiedJedis c = client;
+        if (c != null) {
+            return c;
+        }
+        if (!opening.tryLock()) {
+            throw new JedisConnectionException("still connecting");
+        }
+        try {
+            if (closed) {
+                throw new JedisConnectionException("closed");
+            }
+            if (client == null) {
+                client = open(config);
+            }
+            return client;
+        } finally {
+            opening.unlock();
         }
     }
 
@@ -193,6 +264,14 @@ public final class Redis implements AutoCloseable {
     @Override
     public void close() {
         leases.close();
-        client.close();
+        opening.lock();
+        try {
+            closed = true;
+            if (client != null) {
+                client.close();
+            }
+        } finally {
+            opening.unlock();
+        }
     }
 }

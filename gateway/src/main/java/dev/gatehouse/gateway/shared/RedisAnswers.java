@@ -3,11 +3,11 @@ package dev.gatehouse.gateway.shared;
 import dev.gatehouse.gateway.cache.AnswerStore;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.config.CacheConfig;
-import redis.clients.jedis.params.ScanParams;
+import redis.clients.jedis.ScanIteration;
 import redis.clients.jedis.params.SetParams;
-import redis.clients.jedis.resps.ScanResult;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Collection;
 import java.util.List;
 
 /**
@@ -45,14 +45,13 @@ public final class RedisAnswers implements AnswerStore {
     public void forget(String model) {
         String pattern = glob(redis.cacheKey(model + "\n")) + "*";
         redis.orElse(() -> redis.call(c -> {
-            String cursor = ScanParams.SCAN_POINTER_START;
-            do {
-                ScanResult<String> page = c.scan(cursor, new ScanParams().match(pattern).count(1000));
-                if (!page.getResult().isEmpty()) {
-                    c.unlink(page.getResult().toArray(String[]::new));
+            ScanIteration keys = c.scanIteration(1000, pattern); // each master of a cluster in turn
+            while (!keys.isIterationCompleted()) {
+                Collection<String> page = keys.nextBatchList();
+                if (!page.isEmpty()) {
+                    c.unlink(page.toArray(String[]::new)); // a cluster's client sends each master its own
                 }
-                cursor = page.getCursor();
-            } while (!cursor.equals(ScanParams.SCAN_POINTER_START));
+            }
             return null;
         }), () -> null);
     }

@@ -56,7 +56,7 @@ public final class RedisBudgets implements Budgets {
         for (int attempt = 0; ; attempt++) {
             Instant now = clock.instant();
             List<?> r = (List<?>) redis.eval(reserve, keys, List.of(dollars(key.spec().maxBudgetUsd()), dollars(most), id,
-                    String.valueOf(Leases.LEASE_MILLIS)));
+                    redis.leases().millis()));
             String outcome = (String) r.get(0);
             if (outcome.equals("seed") && attempt == 0) {
                 seed(key, now);
@@ -94,7 +94,7 @@ public final class RedisBudgets implements Budgets {
             try {
                 redis.eval(settle, List.of(account(key, clock.instant()), held(key), heldUsd(key)), List.of(id, dollars(costUsd)));
             } catch (Redis.Unavailable e) {
-                // the lease ends within a minute; the cost is in the usage log, read when the account is seeded again
+                // the lease ends (shared.lease-seconds); the cost is in the usage log, read when the account is seeded again
             }
         }
     }

@@ -7,8 +7,8 @@ import java.util.List;
 /**
  * {@link ConcurrencyLimiter} shared by every instance through Redis: each key's slots are leases in a
  * sorted set (slot-acquire.lua), renewed while the request runs (see {@link Leases}), so the slots of
- * an instance that died are freed within a minute. While Redis is down, {@code local} counts for this
- * instance alone (or the request is refused, with {@code on-redis-down: closed}).
+ * an instance that died are freed when their lease ends ({@code shared.lease-seconds}). While Redis is
+ * down, {@code local} counts for this instance alone (or the request is refused, with {@code on-redis-down: closed}).
  */
 public final class RedisConcurrencyLimiter implements ConcurrencyLimiter {
     private static final String SLOTS = "slots";
@@ -33,7 +33,7 @@ public final class RedisConcurrencyLimiter implements ConcurrencyLimiter {
     private Slot shared(String keyId, int max) {
         String set = redis.key(keyId, SLOTS);
         String id = redis.newId();
-        Long taken = (Long) redis.eval(acquire, List.of(set), List.of(String.valueOf(max), id, String.valueOf(Leases.LEASE_MILLIS)));
+        Long taken = (Long) redis.eval(acquire, List.of(set), List.of(String.valueOf(max), id, redis.leases().millis()));
         if (taken == 0) {
             return null;
         }
@@ -43,7 +43,7 @@ public final class RedisConcurrencyLimiter implements ConcurrencyLimiter {
             try {
                 redis.call(c -> c.zrem(set, id));
             } catch (Redis.Unavailable e) {
-                // its lease ends within a minute
+                // its lease ends (shared.lease-seconds)
             }
         };
     }

@@ -34,7 +34,8 @@ class SemanticCacheTest {
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
 
     private SemanticCache cache(SemanticCacheConfig config) {
-        return SemanticCache.of(config, (model, text) -> Optional.ofNullable(VECTORS.get(text)), now::get, registry);
+        return SemanticCache.of(config, (model, text) -> Optional.ofNullable(VECTORS.get(text)),
+                new InMemorySemanticAnswers(config, now::get), registry);
     }
 
     private static SemanticCacheConfig config(int maxEntries, boolean shared) {

@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,6 +33,8 @@ import org.junit.jupiter.api.Test;
 class KubernetesManifestsTest {
     private static final Path DIR = Path.of("..", "deploy", "kubernetes");
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Map<String, String> ENV = Map.of("GATEHOUSE_MASTER_KEY", "m".repeat(32),
+            "POSTGRES_PASSWORD", "pg", "REDIS_PASSWORD", "rp", "METRICS_TOKEN", "t".repeat(32));
 
     private static List<JsonNode> objects(String file) throws IOException {
         List<JsonNode> objects = new ArrayList<>();
@@ -54,8 +57,7 @@ class KubernetesManifestsTest {
     @Test
     void theGatewaysConfigIsValidAndSharesStateThroughRedisWithKeysInPostgres() throws IOException {
         String yaml = object("gatehouse-config.yaml", "ConfigMap", "gatehouse-config").path("data").path("gatehouse.yaml").asText();
-        GatehouseConfig config = GatehouseConfig.parse(yaml, Map.of("GATEHOUSE_MASTER_KEY", "m".repeat(32),
-                "POSTGRES_PASSWORD", "pg", "REDIS_PASSWORD", "rp", "METRICS_TOKEN", "t".repeat(32)));
+        GatehouseConfig config = GatehouseConfig.parse(yaml, ENV);
         assertEquals("redis://redis:6379/0", config.shared().describe());
         assertEquals(SharedConfig.OnRedisDown.LOCAL, config.shared().onRedisDown());
         assertTrue(config.store().postgres(), config.store().describe());
@@ -67,6 +69,17 @@ class KubernetesManifestsTest {
         env.forEach(e -> names.add(e.path("name").asText()));
         for (String variable : List.of("GATEHOUSE_MASTER_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "METRICS_TOKEN", "OPENAI_API_KEY")) {
             assertTrue(names.contains(variable), variable + " in " + names);
+        }
+    }
+
+    @Test
+    void theSentinelAndClusterFormsWrittenThereAsCommentsAreValidToo() throws IOException {
+        String yaml = object("gatehouse-config.yaml", "ConfigMap", "gatehouse-config").path("data").path("gatehouse.yaml").asText();
+        for (String form : List.of("sentinel", "cluster")) {
+            String line = yaml.lines().map(String::trim).filter(l -> l.startsWith("#   " + form + ":")).findFirst()
+                    .orElseThrow(() -> new AssertionError("no " + form + " form in the ConfigMap"));
+            String swapped = yaml.replaceFirst("(?m)^(\\s*)redis-url: .*$", "$1" + Matcher.quoteReplacement(line.substring(1).trim()));
+            assertTrue(GatehouseConfig.parse(swapped, ENV).shared().describe().startsWith(form), swapped);
         }
     }
 

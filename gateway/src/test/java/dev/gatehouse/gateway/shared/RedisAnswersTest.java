@@ -37,7 +37,8 @@ class RedisAnswersTest {
     @BeforeEach
     void start() throws Exception {
         server = TestRedis.start(dir);
-        redis = Redis.connect(new SharedConfig(server.url(), SharedConfig.OnRedisDown.LOCAL, SharedConfig.DEFAULT_TIMEOUT, "t:"),
+        redis = Redis.connect(new SharedConfig(new SharedConfig.Single(server.url()), SharedConfig.OnRedisDown.LOCAL, SharedConfig.DEFAULT_TIMEOUT, "t:",
+                SharedConfig.DEFAULT_LEASE),
                 new SimpleMeterRegistry());
         answers = new RedisAnswers(redis, new CacheConfig(true, Duration.ofSeconds(1), 1 << 20, false));
     }

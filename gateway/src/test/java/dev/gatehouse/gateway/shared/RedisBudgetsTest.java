@@ -35,7 +35,8 @@ class RedisBudgetsTest {
     @BeforeEach
     void start() throws Exception {
         server = TestRedis.start(dir);
-        redis = Redis.connect(new SharedConfig(server.url(), SharedConfig.OnRedisDown.LOCAL, SharedConfig.DEFAULT_TIMEOUT, "t:"),
+        redis = Redis.connect(new SharedConfig(new SharedConfig.Single(server.url()), SharedConfig.OnRedisDown.LOCAL, SharedConfig.DEFAULT_TIMEOUT, "t:",
+                SharedConfig.DEFAULT_LEASE),
                 new SimpleMeterRegistry());
         log = UsageLog.open(dir.resolve("usage.db"));
     }

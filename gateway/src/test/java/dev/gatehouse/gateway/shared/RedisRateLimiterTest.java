@@ -25,7 +25,8 @@ class RedisRateLimiterTest {
     @BeforeEach
     void start() throws Exception {
         server = TestRedis.start(dir);
-        SharedConfig config = new SharedConfig(server.url(), SharedConfig.OnRedisDown.LOCAL, SharedConfig.DEFAULT_TIMEOUT, "t:");
+        SharedConfig config = new SharedConfig(new SharedConfig.Single(server.url()), SharedConfig.OnRedisDown.LOCAL, SharedConfig.DEFAULT_TIMEOUT, "t:",
+                SharedConfig.DEFAULT_LEASE);
         a = Redis.connect(config, new SimpleMeterRegistry());
         b = Redis.connect(config, new SimpleMeterRegistry());
     }
