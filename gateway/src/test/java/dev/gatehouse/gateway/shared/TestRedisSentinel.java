@@ -100,10 +100,6 @@ public final class TestRedisSentinel implements AutoCloseable {
         return sentinels.stream().map(s -> "127.0.0.1:" + s.port()).toList();
     }
 
-    public int masterPort() {
-        return master.port();
-    }
-
     public int replicaPort() {
         return replica.port();
     }

@@ -14,6 +14,9 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.logging.Handler;
@@ -102,13 +105,21 @@ class TwoInstancesTest extends AbstractTwoInstancesTest {
                     shared: {redis-url: %s, key-prefix: "test:", lease-seconds: 2}
                     """.formatted(silent.getLocalPort(), dir.resolve("gatehouse.db"), redis.url()));
             int port = listeningPort(a, dir.resolve("a.log"));
-            for (int i = 0; i < 2; i++) { // both of the key's slots, held at A while its provider is silent
-                http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
-                        .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
-                        .POST(HttpRequest.BodyPublishers.ofString(chat(0.7f, true))).build(), HttpResponse.BodyHandlers.discarding());
-            }
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (send(b, key).statusCode() != 429) { // B's own request, when let in, ends at once and frees its slot
+            // both of the key's slots, held at A while its provider is silent; B's probes below take a slot for a
+            // moment, so one of A's requests may be refused: it is sent again until A holds both
+            HttpRequest toA = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
+                    .header("Authorization", "Bearer " + key).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(chat(0.7f, true))).build();
+            List<CompletableFuture<HttpResponse<Void>>> atA = new ArrayList<>();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (true) {
+                atA.removeIf(CompletableFuture::isDone);
+                while (atA.size() < 2) {
+                    atA.add(http.sendAsync(toA, HttpResponse.BodyHandlers.discarding()));
+                }
+                if (send(b, key).statusCode() == 429) { // B's own request, when let in, ends at once and frees its slot
+                    break;
+                }
                 assertTrue(System.nanoTime() < deadline, "A never held both slots");
                 Thread.sleep(100);
             }
