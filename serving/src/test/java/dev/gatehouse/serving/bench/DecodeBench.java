@@ -20,15 +20,15 @@ import java.util.List;
  * half the bytes per token). Prints one markdown table: decode and prefill tokens/s, best of the rounds.
  *
  * <p>Arguments: shapes (default smollm2-135m,qwen2.5-0.5b). Knobs: -Dbench.prompt (64), -Dbench.tokens
- * (32), -Dbench.rounds (3).
+ * (16), -Dbench.rounds (2).
  */
 public final class DecodeBench {
     private record Way(String label, Path folder, WeightsDtype weights) {}
 
     public static void main(String[] args) throws Exception {
         int promptTokens = Integer.getInteger("bench.prompt", 64);
-        int decodeTokens = Integer.getInteger("bench.tokens", 32);
-        int rounds = Integer.getInteger("bench.rounds", 3);
+        int decodeTokens = Integer.getInteger("bench.tokens", 16);
+        int rounds = Integer.getInteger("bench.rounds", 2);
         System.out.printf("%d cores, prompt %d tokens, %d decoded, best of %d interleaved rounds%n%n",
                 Runtime.getRuntime().availableProcessors(), promptTokens, decodeTokens, rounds);
         System.out.println("| shape | weights | multiplied by | weight GB | decode tok/s | vs PyTorch F32 | prefill tok/s |");

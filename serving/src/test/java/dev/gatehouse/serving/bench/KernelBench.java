@@ -33,7 +33,7 @@ import java.util.stream.IntStream;
  * measure the share of the cores the process got; CPU time measures what each way costs). Prints one
  * markdown table.
  *
- * <p>Knobs: -Dbench.shape=OUTxIN, -Dbench.layers (24), -Dbench.seconds (6 per row, best of 5 interleaved rounds).
+ * <p>Knobs: -Dbench.shape=OUTxIN, -Dbench.layers (24), -Dbench.seconds (4 per row, best of 5 interleaved rounds).
  */
 public final class KernelBench {
     public static void main(String[] args) throws IOException {
@@ -41,7 +41,7 @@ public final class KernelBench {
         int out = Integer.parseInt(dims[0]);
         int in = Integer.parseInt(dims[1]);
         int layers = Integer.getInteger("bench.layers", 24);
-        double seconds = Double.parseDouble(System.getProperty("bench.seconds", "6"));
+        double seconds = Double.parseDouble(System.getProperty("bench.seconds", "4"));
         Path dir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), "gatehouse-kernel-bench");
         Random random = new Random(1);
         float[] x = new float[in];
