@@ -21,5 +21,10 @@ public final class FinishedStream implements ChatStream {
     }
 
     @Override
+    public boolean ready() {
+        return !events.isEmpty();
+    }
+
+    @Override
     public void close() {}
 }

@@ -34,6 +34,11 @@ public final class ProviderEvents implements AutoCloseable {
         }
     }
 
+    /** Whether the next payload has been read already (see {@link StreamPayloads#hasData()}). */
+    public boolean hasData() {
+        return lines.hasData();
+    }
+
     public JsonNode json(String data) {
         try {
             return ProviderHttp.MAPPER.readTree(data);

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.Arrays;
 
 /**
  * The HTTP side every cloud backend shares: one client per provider, and the mapping of transport
@@ -55,10 +56,22 @@ public final class ProviderHttp {
         }
     }
 
-    /** A whole body; a provider silent for the provider's timeout-ms after its headers is a timeout (504). */
+    /**
+     * A whole body; a provider silent for the provider's timeout-ms after its headers is a timeout
+     * (504). Read into a buffer that starts small and doubles: readAllBytes took 16 KB of fresh
+     * buffer for the few hundred bytes of a typical answer.
+     */
     public byte[] readAll(InputStream in) {
         try (ReadTimeoutStream body = new ReadTimeoutStream(in, timeoutMillis)) {
-            return body.readAllBytes();
+            byte[] buffer = new byte[1024];
+            int length = 0;
+            for (int n; (n = body.read(buffer, length, buffer.length - length)) >= 0; ) {
+                length += n;
+                if (length == buffer.length) {
+                    buffer = Arrays.copyOf(buffer, Math.multiplyExact(buffer.length, 2));
+                }
+            }
+            return Arrays.copyOf(buffer, length);
         } catch (IOException e) {
             throw fromIo(provider, e);
         }

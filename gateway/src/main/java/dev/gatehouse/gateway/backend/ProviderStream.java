@@ -28,6 +28,7 @@ final class ProviderStream implements ChatStream {
     private ChatEvent.Raw opening; // raw: the opening event, until the next one arrives
     private final Queue<ChatEvent> pending = new ArrayDeque<>();
     private boolean done;
+    private ApiException failed; // found by ready(), thrown by the next next()
 
     ProviderStream(String provider, InputStream body, long stallMillis, StreamTranslator translator) {
         this(new ProviderEvents(provider, body, stallMillis), translator, false);
@@ -41,46 +42,73 @@ final class ProviderStream implements ChatStream {
 
     @Override
     public ChatEvent next() {
+        if (failed != null) {
+            ApiException e = failed;
+            failed = null;
+            throw e;
+        }
         while (pending.isEmpty() && !done) {
-            String data = events.nextData();
-            if (data == null) {
-                List<ChatEvent> last = translator.atEnd();
-                if (last == null) {
-                    throw events.endedEarly();
-                }
-                releaseOpening();
-                pending.addAll(last);
-                finish();
-                break;
-            }
-            if (data.equals("[DONE]")) {
-                releaseOpening();
-                finish();
-                break;
-            }
-            JsonNode event = events.json(data);
-            try {
-                List<ChatEvent> translated = translator.event(event);
-                if (raw && !opened && translated.isEmpty() && !translator.done()) {
-                    opened = true;
-                    opening = new ChatEvent.Raw(event);
-                    continue;
-                }
-                if (raw) {
-                    opened = true;
-                    releaseOpening();
-                    pending.add(new ChatEvent.Raw(event));
-                }
-                pending.addAll(translated);
-            } catch (ApiException e) {
-                close();
-                throw e;
-            }
-            if (translator.done()) {
-                finish();
-            }
+            step();
         }
         return pending.poll();
+    }
+
+    /**
+     * Translates the payloads already read from the body, never waiting for the provider (an error
+     * among them is thrown by the next {@link #next()}): true when an event, the end or an error is
+     * there to be had at once.
+     */
+    @Override
+    public boolean ready() {
+        try {
+            while (pending.isEmpty() && !done && failed == null && events.hasData()) {
+                step();
+            }
+        } catch (ApiException e) {
+            failed = e;
+        }
+        return !pending.isEmpty() || done || failed != null;
+    }
+
+    /** Reads one payload and queues what it translates to. */
+    private void step() {
+        String data = events.nextData();
+        if (data == null) {
+            List<ChatEvent> last = translator.atEnd();
+            if (last == null) {
+                throw events.endedEarly();
+            }
+            releaseOpening();
+            pending.addAll(last);
+            finish();
+            return;
+        }
+        if (data.equals("[DONE]")) {
+            releaseOpening();
+            finish();
+            return;
+        }
+        JsonNode event = events.json(data);
+        try {
+            List<ChatEvent> translated = translator.event(event);
+            if (raw && !opened && translated.isEmpty() && !translator.done()) {
+                opened = true;
+                opening = new ChatEvent.Raw(event);
+                return;
+            }
+            if (raw) {
+                opened = true;
+                releaseOpening();
+                pending.add(new ChatEvent.Raw(event));
+            }
+            pending.addAll(translated);
+        } catch (ApiException e) {
+            close();
+            throw e;
+        }
+        if (translator.done()) {
+            finish();
+        }
     }
 
     private void releaseOpening() {

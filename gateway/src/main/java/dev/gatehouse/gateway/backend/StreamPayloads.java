@@ -12,6 +12,11 @@ public interface StreamPayloads extends AutoCloseable {
     /** The next event's JSON text; null at the end of the body. */
     String nextData() throws IOException;
 
+    /** Whether {@link #nextData()} would return a payload already read, without reading the body. */
+    default boolean hasData() {
+        return false;
+    }
+
     /** Closing the body before its end aborts the upstream request. */
     @Override
     void close();

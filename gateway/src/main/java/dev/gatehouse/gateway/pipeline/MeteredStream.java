@@ -32,6 +32,11 @@ final class MeteredStream implements ChatStream {
         return e;
     }
 
+    @Override
+    public boolean ready() {
+        return inner.ready();
+    }
+
     /** The usage the backend reported; null until it has. */
     ChatEvent.Usage usage() {
         return usage;

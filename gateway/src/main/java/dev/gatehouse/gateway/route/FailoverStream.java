@@ -100,6 +100,11 @@ final class FailoverStream implements ChatStream {
     }
 
     @Override
+    public boolean ready() {
+        return current.ready();
+    }
+
+    @Override
     public void close() {
         current.close();
     }

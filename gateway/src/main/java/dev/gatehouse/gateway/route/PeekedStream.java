@@ -30,6 +30,11 @@ final class PeekedStream implements ChatStream {
     }
 
     @Override
+    public boolean ready() {
+        return !firstTaken || stream.ready();
+    }
+
+    @Override
     public void close() {
         stream.close();
         if (!closed) {

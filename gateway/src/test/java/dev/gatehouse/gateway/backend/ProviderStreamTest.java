@@ -96,4 +96,55 @@ class ProviderStreamTest {
         ProviderStream stream = new ProviderStream("p", trickle("data: {not json\n\n"), 5_000, new Echo(false));
         assertEquals(502, assertThrows(ApiException.class, stream::next).status());
     }
+
+    /** A body of several parts: each read returns what is left of one part, as TCP hands over separate writes. */
+    private static InputStream inParts(String... parts) {
+        List<byte[]> left = new ArrayList<>();
+        for (String part : parts) {
+            left.add(part.getBytes(StandardCharsets.UTF_8));
+        }
+        return new InputStream() {
+            private int offset;
+
+            @Override
+            public int read() {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                if (left.isEmpty()) {
+                    return -1;
+                }
+                byte[] part = left.getFirst();
+                int n = Math.min(len, part.length - offset);
+                System.arraycopy(part, offset, b, off, n);
+                offset += n;
+                if (offset == part.length) {
+                    left.removeFirst();
+                    offset = 0;
+                }
+                return n;
+            }
+        };
+    }
+
+    @Test
+    void readyOnlyWhileTheNextEventIsAlreadyHereSoTheWriterNeverHoldsOneBackWhileWaiting() throws Exception {
+        ProviderStream stream = new ProviderStream("p", inParts(
+                "data: {\"t\":\"a\"}\n\ndata: {\"t\":\"b\"}\n\nevent: x\n", // a, b and half of an event: one read
+                "data: {\"t\":\"c\"}\n\n",
+                "data: {\"t\":\"d\"}\n\ndata: {\"t\":", // d and the start of e
+                "\"e\"}\n\ndata: {not json\n\n"), 5_000, new Echo(false));
+        assertEquals("a", ((ChatEvent.Delta) stream.next()).text());
+        assertEquals(true, stream.ready(), "b came in the same read");
+        assertEquals("b", ((ChatEvent.Delta) stream.next()).text());
+        assertEquals(false, stream.ready(), "c needs another read: the writer flushes a and b now");
+        assertEquals("c", ((ChatEvent.Delta) stream.next()).text());
+        assertEquals("d", ((ChatEvent.Delta) stream.next()).text());
+        assertEquals(false, stream.ready(), "only half of e is here");
+        assertEquals("e", ((ChatEvent.Delta) stream.next()).text());
+        assertEquals(true, stream.ready(), "the broken event is here: next() fails at once");
+        assertEquals(502, assertThrows(ApiException.class, stream::next).status());
+    }
 }

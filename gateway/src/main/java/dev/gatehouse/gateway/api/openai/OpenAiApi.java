@@ -135,7 +135,10 @@ public final class OpenAiApi implements HttpService {
                 try {
                     for (ChatEvent e = first; e != null; e = stream.next()) {
                         for (ObjectNode chunk : encoder.chunks(e)) {
-                            sse.data(OpenAiJson.bytes(chunk));
+                            sse.write(OpenAiJson.bytes(chunk));
+                        }
+                        if (!stream.ready()) { // flushed when the next event is not here yet: one write for a burst
+                            sse.flush();
                         }
                     }
                 } catch (ApiException e) { // headers are gone: the error travels as a data line

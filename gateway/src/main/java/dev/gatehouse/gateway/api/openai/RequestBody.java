@@ -48,7 +48,9 @@ public final class RequestBody {
         }
         byte[] bytes;
         try {
-            bytes = in.readNBytes((int) maxBodyBytes + 1);
+            // A declared length is read as it is (one array of that size); a chunked body up to one
+            // byte past the limit, which tells an oversized one (readNBytes then takes 16 KB steps).
+            bytes = in.readNBytes(declared > 0 ? (int) declared : (int) maxBodyBytes + 1);
         } catch (IOException | RuntimeException e) {
             // bad chunk sizes, a body shorter than its Content-Length, a client gone: the client's doing, not a 500
             LOG.log(Level.FINE, "unreadable request body", e);

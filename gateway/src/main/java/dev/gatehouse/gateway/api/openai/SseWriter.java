@@ -21,10 +21,23 @@ public final class SseWriter {
 
     /** @throws ClientGoneException when the connection is closed */
     public void data(byte[] json) {
+        write(json);
+        flush();
+    }
+
+    /** An event held until the next {@link #flush()}: for events that are all here already, sent together. */
+    public void write(byte[] json) {
         try {
             out.write(PREFIX);
             out.write(json);
             out.write(END);
+        } catch (IOException | UncheckedIOException e) {
+            throw new ClientGoneException(e);
+        }
+    }
+
+    public void flush() {
+        try {
             out.flush();
         } catch (IOException | UncheckedIOException e) {
             throw new ClientGoneException(e);
