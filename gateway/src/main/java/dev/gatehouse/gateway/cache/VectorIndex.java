@@ -15,7 +15,7 @@ import java.util.Arrays;
  * reading every vector, so they are kept as bytes (each component times 127 over the vector's
  * largest), a quarter of the floats' memory, which moves a similarity by about 0.001
  * (docs/benchmarks.md: 100,000 vectors of 384). A full index overwrites its oldest slot. Not
- * thread-safe: {@link SemanticCache} holds the lock.
+ * thread-safe: {@link InMemorySemanticAnswers} holds the lock.
  */
 final class VectorIndex {
     /** Bytes read per step: as many as the preferred float vector has lanes, widened to floats. */

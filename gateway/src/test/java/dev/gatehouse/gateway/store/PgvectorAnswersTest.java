@@ -26,7 +26,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The semantic cache's answers in a real PostgreSQL with pgvector (PGlite, see {@link TestPgvector}). */
@@ -134,16 +133,6 @@ class PgvectorAnswersTest {
         assertNull(answers.nearest(FRANCE, 1, 0.95), "the table is made again, empty");
         answers.add(FRANCE, 1, PARIS);
         assertEquals(PARIS, answers.nearest(FRANCE_AGAIN, 1, 0.95).answer());
-    }
-
-    @Test
-    void aServerWithoutPgvectorIsRefusedAtStartSayingWhy() throws Exception {
-        try (TestPgvector plain = TestPgvector.startWithoutPgvector(dir)) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> PgvectorAnswers.open(
-                    Database.of(plain.store()), new SemanticCacheConfig(List.of("m"), "e", 0.95, Duration.ofMinutes(5),
-                            100, false, false, false), clock));
-            assertTrue(e.getMessage().contains("needs the pgvector extension"), e.getMessage());
-        }
     }
 
     private static long rows() {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.gatehouse.serving.cpu.RowOps;
 import dev.gatehouse.serving.load.ModelConfig;
 
 /**
@@ -20,13 +21,18 @@ import dev.gatehouse.serving.load.ModelConfig;
 public final class Llama extends DecoderModel {
     private final Rope rope;
     private final Weight embed;
-    private final NDArray finalNorm;
+    private final RmsNorm finalNorm;
     private final Weight lmHead;
     private final Layer[] layers;
     private final boolean usesFullAttention; // some layer is not windowed (Mistral and Qwen may window all or some)
 
-    private record Layer(NDArray inputNorm, Weight qkv, NDArray qkvBias, NDArray qkNorm, Weight out, NDArray outBias,
-                         NDArray postNorm, Weight gateUp, Weight down) {}
+    private record Layer(RmsNorm inputNorm, Weight qkv, NDArray qkvBias, NDArray qkNorm, Weight out, NDArray outBias,
+                         RmsNorm postNorm, Weight gateUp, Weight down) {
+        /** Whether the Java kernels hold this layer's matrices, so its second half runs on float[] rows. */
+        boolean inJava() {
+            return out.cpu() != null && gateUp.cpu() != null && down.cpu() != null;
+        }
+    }
 
     public Llama(ModelConfig cfg, WeightLoader w) {
         super(cfg, w);
@@ -36,7 +42,7 @@ public final class Llama extends DecoderModel {
         long kv = (long) cfg.numKvHeads() * cfg.headDim();
         long inter = cfg.intermediateSize();
         embed = w.matrix("model.embed_tokens.weight", cfg.vocabSize(), hidden);
-        finalNorm = w.tensor("model.norm.weight", hidden);
+        finalNorm = RmsNorm.of(w.tensor("model.norm.weight", hidden), cfg.normEps());
         // untied without lm_head.weight is refused (the load names the missing tensor), never run on the embeddings
         lmHead = cfg.tieWordEmbeddings() ? embed : w.matrix("lm_head.weight", cfg.vocabSize(), hidden);
         layers = new Layer[cfg.numLayers()];
@@ -56,10 +62,10 @@ public final class Llama extends DecoderModel {
                     w.tensor(a + "k_norm.weight", cfg.headDim())) : null;
             Weight gateUp = w.stacked(new String[] {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"},
                     new long[] {inter, inter}, hidden);
-            layers[i] = new Layer(w.tensor(p + "input_layernorm.weight", hidden), qkv, qkvBias, qkNorm,
+            layers[i] = new Layer(RmsNorm.of(w.tensor(p + "input_layernorm.weight", hidden), cfg.normEps()), qkv, qkvBias, qkNorm,
                     w.matrix(a + "o_proj.weight", hidden, q),
                     cfg.outBias() ? w.tensor(a + "o_proj.bias", hidden) : null,
-                    w.tensor(p + "post_attention_layernorm.weight", hidden), gateUp,
+                    RmsNorm.of(w.tensor(p + "post_attention_layernorm.weight", hidden), cfg.normEps()), gateUp,
                     w.matrix(p + "mlp.down_proj.weight", hidden, inter));
         }
     }
@@ -81,6 +87,43 @@ public final class Llama extends DecoderModel {
         return joined;
     }
 
+    /** After attention: x + o_proj(attn), then that + down(silu(gate) * up) of its norm. */
+    private NDArray secondHalf(NDArray x, NDArray attn, Layer layer) {
+        x = x.add(layer.out().linear(attn, layer.outBias()));
+        NDList gateAndUp = layer.gateUp().normThenLinear(x, layer.postNorm(), null).split(new long[] {cfg.intermediateSize()}, 2);
+        return x.add(layer.down().linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), null));
+    }
+
+    /**
+     * {@link #secondHalf} on float[] rows with the Java kernels: the same arithmetic in two reads and
+     * one write of PyTorch memory, where the tensor ops cost a dozen JNI calls, each dearer than the
+     * arithmetic when a step decodes a token.
+     */
+    private NDArray secondHalfInJava(NDArray x, NDArray attn, Layer layer) {
+        int hidden = cfg.hiddenSize();
+        int inter = cfg.intermediateSize();
+        float[] xs = x.toFloatArray();
+        int rows = xs.length / hidden;
+        float[] y = new float[xs.length];
+        layer.out().cpu().multiply(attn.toFloatArray(), rows, y);
+        if (layer.outBias() != null) {
+            float[] bias = layer.outBias().toFloatArray();
+            for (int r = 0; r < rows; r++) {
+                RowOps.add(y, r * hidden, bias, hidden);
+            }
+        }
+        RowOps.add(xs, 0, y, xs.length);
+        float[] h = new float[xs.length];
+        RowOps.rmsNorm(xs, rows, hidden, layer.postNorm().values(), layer.postNorm().eps(), h);
+        float[] gateUp = new float[rows * 2 * inter];
+        layer.gateUp().cpu().multiply(h, rows, gateUp);
+        float[] act = new float[rows * inter];
+        RowOps.siluTimesUp(gateUp, rows, inter, act);
+        layer.down().cpu().multiply(act, rows, y);
+        RowOps.add(xs, 0, y, xs.length);
+        return x.getManager().create(xs, x.getShape());
+    }
+
     @Override
     public NDArray forward(StepBatch batch, KvCache cache, NDManager step) {
         int b = batch.batchSize();
@@ -93,15 +136,13 @@ public final class Llama extends DecoderModel {
         Attention attention = new Attention(batch, cache, heads, kvHeads, cfg.headDim(), cfg.slidingWindow(),
                 usesFullAttention, uploads);
         uploads.send(step, dtype);
-        long inter = cfg.intermediateSize();
         NDArray x = embed.embedding(ids.get());
         for (int i = 0; i < layers.length; i++) {
             Layer layer = layers[i];
             // a layer's intermediates (attention scores above all) are freed when it ends, not with the step
             try (NDManager layerManager = step.newSubManager()) {
                 x.attach(layerManager); // the previous residual goes with this layer
-                NDArray h = Layers.rmsNorm(x, layer.inputNorm(), cfg.normEps());
-                NDList qkAndV = layer.qkv().linear(h, layer.qkvBias())
+                NDList qkAndV = layer.qkv().normThenLinear(x, layer.inputNorm(), layer.qkvBias())
                         .reshape(b, t, heads + 2L * kvHeads, cfg.headDim())
                         .split(new long[] {heads + kvHeads}, 2);
                 NDArray qk = qkAndV.get(0);
@@ -111,15 +152,12 @@ public final class Llama extends DecoderModel {
                 NDList qAndK = rope.apply(qk, angles).split(new long[] {heads}, 2);
                 boolean windowed = cfg.slidingWindow(i) != null;
                 NDArray attn = attention.run(i, qAndK.get(0), qAndK.get(1), qkAndV.get(1), windowed, layerManager);
-                x = x.add(layer.out().linear(attn, layer.outBias()));
-                h = Layers.rmsNorm(x, layer.postNorm(), cfg.normEps());
-                NDList gateAndUp = layer.gateUp().linear(h, null).split(new long[] {inter}, 2);
-                x = x.add(layer.down().linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), null));
+                x = layer.inJava() ? secondHalfInJava(x, attn, layer) : secondHalf(x, attn, layer);
                 x.attach(step);
             }
         }
         NDArray last = t == 1 ? x.squeeze(1) : x.get(new NDIndex(":, " + (t - 1)));
-        NDArray logits = lmHead.linear(Layers.rmsNorm(last, finalNorm, cfg.normEps()), null);
+        NDArray logits = lmHead.normThenLinear(last, finalNorm, null);
         return logits.toType(DataType.FLOAT32, false);
     }
 }

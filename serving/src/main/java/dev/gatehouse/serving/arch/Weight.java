@@ -3,29 +3,49 @@ package dev.gatehouse.serving.arch;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.gatehouse.serving.cpu.HalfMatrix;
+import dev.gatehouse.serving.cpu.CpuMatrix;
+import dev.gatehouse.serving.cpu.RowOps;
 
 /**
  * A matrix in Hugging Face's [out, in] layout, used as a linear layer's weight or an embedding
- * table: a PyTorch tensor, or 16-bit data multiplied by {@link HalfMatrix} on the CPU. Around a
- * 16-bit matrix the activations go from PyTorch to a float[] and back, so everything else in the
- * model (attention, norms, activations) stays in PyTorch whatever holds the weights.
+ * table: a PyTorch tensor, or data kept as stored (F32, BF16, F16) and multiplied by {@link CpuMatrix}
+ * on the CPU. Around such a matrix the activations go from PyTorch to a float[] and back, so the rest
+ * of the model (attention above all) stays in PyTorch whatever holds the weights.
  */
 final class Weight {
     private final NDArray tensor;
-    private final HalfMatrix half;
+    private final CpuMatrix matrix;
 
-    private Weight(NDArray tensor, HalfMatrix half) {
+    private Weight(NDArray tensor, CpuMatrix matrix) {
         this.tensor = tensor;
-        this.half = half;
+        this.matrix = matrix;
     }
 
     static Weight of(NDArray tensor) {
         return new Weight(tensor, null);
     }
 
-    static Weight of(HalfMatrix half) {
-        return new Weight(null, half);
+    static Weight of(CpuMatrix matrix) {
+        return new Weight(null, matrix);
+    }
+
+    /** The matrix the Java kernels multiply, or null when PyTorch holds it. */
+    CpuMatrix cpu() {
+        return matrix;
+    }
+
+    /**
+     * rmsNorm(x) @ W^T (+ bias), in x's manager: for a Java matrix the norm runs on the float[] the
+     * product needs anyway, so the pair costs one round trip and no PyTorch op.
+     */
+    NDArray normThenLinear(NDArray x, RmsNorm norm, NDArray bias) {
+        if (matrix == null) {
+            return linear(norm.apply(x), bias);
+        }
+        float[] xs = x.toFloatArray();
+        int rows = xs.length / matrix.cols();
+        RowOps.rmsNorm(xs, rows, matrix.cols(), norm.values(), norm.eps(), xs);
+        return product(x, xs, rows, bias);
     }
 
     /** x @ W^T (+ bias), in x's manager. */
@@ -33,11 +53,15 @@ final class Weight {
         if (tensor != null) {
             return Layers.linear(x, tensor, bias);
         }
+        return product(x, x.toFloatArray(), Math.toIntExact(x.getShape().size() / matrix.cols()), bias);
+    }
+
+    /** xs (the values of x, or of a function of x of its shape) @ W^T, shaped as x with the last axis W's rows. */
+    private NDArray product(NDArray x, float[] xs, int rows, NDArray bias) {
+        float[] y = new float[Math.multiplyExact(rows, matrix.rows())];
+        matrix.multiply(xs, rows, y);
         Shape shape = x.getShape();
-        int tokens = Math.toIntExact(shape.size() / half.cols());
-        float[] y = new float[Math.multiplyExact(tokens, half.rows())];
-        half.multiply(x.toFloatArray(), tokens, y);
-        NDArray out = x.getManager().create(y, shape.slice(0, shape.dimension() - 1).add(half.rows()));
+        NDArray out = x.getManager().create(y, shape.slice(0, shape.dimension() - 1).add(matrix.rows()));
         return bias == null ? out : out.add(bias);
     }
 
@@ -47,13 +71,13 @@ final class Weight {
             return Layers.embedding(ids, tensor);
         }
         int[] rows = ids.toType(DataType.INT32, false).toIntArray();
-        float[] out = new float[Math.multiplyExact(rows.length, half.cols())];
+        float[] out = new float[Math.multiplyExact(rows.length, matrix.cols())];
         for (int i = 0; i < rows.length; i++) {
-            if (rows[i] < 0 || rows[i] >= half.rows()) {
-                throw new IllegalArgumentException("token id " + rows[i] + " is outside the vocabulary of " + half.rows());
+            if (rows[i] < 0 || rows[i] >= matrix.rows()) {
+                throw new IllegalArgumentException("token id " + rows[i] + " is outside the vocabulary of " + matrix.rows());
             }
-            half.widenRow(rows[i], out, i * half.cols());
+            matrix.widenRow(rows[i], out, i * matrix.cols());
         }
-        return ids.getManager().create(out, ids.getShape().add(half.cols()));
+        return ids.getManager().create(out, ids.getShape().add(matrix.cols()));
     }
 }

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.gatehouse.serving.cpu.HalfMatrix;
+import dev.gatehouse.serving.cpu.CpuMatrix;
 import dev.gatehouse.serving.load.ModelWeights;
 import dev.gatehouse.serving.load.Safetensors;
 
@@ -15,20 +15,20 @@ import java.util.List;
 
 /**
  * Turns a checkpoint's tensors into what an architecture holds: small tensors (norms, biases) as
- * PyTorch arrays in the compute type, matrices as {@link Weight}s, which stay 16-bit and
- * memory-mapped when {@code keep16Bit} (WeightsDtype.AUTO on the CPU) and the tensor is stored so.
+ * PyTorch arrays in the compute type, matrices as {@link Weight}s, which stay as stored and
+ * memory-mapped when {@code keepStored} (WeightsDtype.keepsStored).
  */
 public final class WeightLoader {
     private final ModelWeights weights;
     private final NDManager manager;
     private final DataType dtype;
-    private final boolean keep16Bit;
+    private final boolean keepStored;
 
-    public WeightLoader(ModelWeights weights, NDManager manager, DataType dtype, boolean keep16Bit) {
+    public WeightLoader(ModelWeights weights, NDManager manager, DataType dtype, boolean keepStored) {
         this.weights = weights;
         this.manager = manager;
         this.dtype = dtype;
-        this.keep16Bit = keep16Bit;
+        this.keepStored = keepStored;
     }
 
     NDManager manager() {
@@ -55,7 +55,7 @@ public final class WeightLoader {
 
     /** Matrices of {@code cols} columns stacked along the rows (q/k/v, gate/up): one weight, one multiply. */
     Weight stacked(String[] names, long[] rows, long cols) {
-        HalfMatrix.Format format = format(names);
+        CpuMatrix.Format format = format(names);
         if (format == null) {
             NDArray[] parts = new NDArray[names.length];
             for (int i = 0; i < names.length; i++) {
@@ -67,12 +67,12 @@ public final class WeightLoader {
         for (int i = 0; i < names.length; i++) {
             parts.add(weights.map(names[i], rows[i], cols)); // read in place: no copy, no widening
         }
-        return Weight.of(new HalfMatrix(format, Math.toIntExact(cols), parts));
+        return Weight.of(new CpuMatrix(format, Math.toIntExact(cols), parts));
     }
 
     /** A matrix stored [in, out] (GPT-2's Conv1D) as a contiguous [out, in] one: a copy, in the stored type. */
     Weight transposed(String name, long in, long out) {
-        HalfMatrix.Format format = format(new String[] {name});
+        CpuMatrix.Format format = format(new String[] {name});
         if (format == null) {
             NDArray stored = tensor(name, in, out);
             NDArray linear = stored.transpose().duplicate();
@@ -80,18 +80,24 @@ public final class WeightLoader {
             return Weight.of(linear);
         }
         ByteBuffer src = weights.map(name, in, out);
-        ByteBuffer dst = HalfMatrix.allocate(out, in);
+        ByteBuffer dst = CpuMatrix.allocate(format, out, in);
         for (int i = 0; i < in; i++) {
             for (int o = 0; o < out; o++) {
-                dst.putShort((int) (2 * (o * in + i)), src.getShort((int) (2 * (i * out + o))));
+                int from = (int) (i * out + o);
+                int to = (int) (o * in + i);
+                if (format == CpuMatrix.Format.F32) {
+                    dst.putInt(4 * to, src.getInt(4 * from));
+                } else {
+                    dst.putShort(2 * to, src.getShort(2 * from));
+                }
             }
         }
-        return Weight.of(new HalfMatrix(format, Math.toIntExact(in), List.of(dst)));
+        return Weight.of(new CpuMatrix(format, Math.toIntExact(in), List.of(dst)));
     }
 
-    /** The 16-bit format all of these tensors share when they stay 16-bit; null when they go to PyTorch. */
-    private HalfMatrix.Format format(String[] names) {
-        if (!keep16Bit) {
+    /** The stored format all of these tensors share when they stay as stored; null when they go to PyTorch. */
+    private CpuMatrix.Format format(String[] names) {
+        if (!keepStored) {
             return null;
         }
         Safetensors.DType first = weights.storedType(names[0]);
@@ -101,9 +107,9 @@ public final class WeightLoader {
             }
         }
         return switch (first) {
-            case BF16 -> HalfMatrix.Format.BF16;
-            case F16 -> HalfMatrix.Format.F16;
-            case F32 -> null;
+            case BF16 -> CpuMatrix.Format.BF16;
+            case F16 -> CpuMatrix.Format.F16;
+            case F32 -> CpuMatrix.Format.F32;
         };
     }
 

@@ -1,15 +1,18 @@
 package dev.gatehouse.serving.cpu;
 
 import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
-import java.util.stream.IntStream;
 
 /**
- * The threads the Java matrix kernels run on: one per core, daemons, shared by every model. PyTorch's
- * own threads are idle while a kernel runs (the model's steps are sequential), so the two never compete.
+ * The threads the Java matrix kernels run on: one per core besides the caller, daemons, shared by
+ * every model. PyTorch's own threads are idle while a kernel runs (the model's steps are sequential),
+ * so the two never compete.
  */
 final class CpuPool {
-    private static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors(), pool -> {
+    private static final int CORES = Runtime.getRuntime().availableProcessors();
+    private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, CORES - 1), pool -> {
         var thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
         thread.setName("gatehouse-matmul-" + thread.getPoolIndex());
         thread.setDaemon(true);
@@ -18,12 +21,37 @@ final class CpuPool {
 
     private CpuPool() {}
 
-    /** Runs {@code body} for 0..tasks-1 across the pool and returns when all are done. */
+    /** The cores a call can use: the caller's and the pool's. */
+    static int cores() {
+        return CORES;
+    }
+
+    /**
+     * Runs {@code body} for 0..tasks-1 and returns when all are done. The caller works too, and tasks
+     * are handed out from one counter: one wake-up per helper thread per call, and a core slowed by
+     * another process simply takes fewer tasks.
+     */
     static void forEach(int tasks, IntConsumer body) {
-        if (tasks == 1 || POOL.getParallelism() == 1) {
-            IntStream.range(0, tasks).forEach(body);
+        if (tasks == 1 || CORES == 1) {
+            for (int i = 0; i < tasks; i++) {
+                body.accept(i);
+            }
             return;
         }
-        POOL.submit(() -> IntStream.range(0, tasks).parallel().forEach(body)).join();
+        AtomicInteger next = new AtomicInteger();
+        Runnable worker = () -> {
+            for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) {
+                body.accept(i);
+            }
+        };
+        int helpers = Math.min(tasks, CORES) - 1;
+        ForkJoinTask<?>[] started = new ForkJoinTask<?>[helpers];
+        for (int h = 0; h < helpers; h++) {
+            started[h] = POOL.submit(worker);
+        }
+        worker.run();
+        for (ForkJoinTask<?> task : started) {
+            task.join();
+        }
     }
 }

@@ -121,12 +121,12 @@ public final class LocalModel implements AutoCloseable {
             Device device = deviceChoice.resolve();
             Safetensors.DType stored = storedType(weights);
             DtypeChoice.Resolved dtype = dtypeChoice.resolve(config.architecture(), stored, device.isGpu());
-            boolean keep16Bit = weightsDtype.keeps16Bit(stored, dtype, device.isGpu());
-            if (keep16Bit) {
+            boolean keepStored = weightsDtype.keepsStored(stored, dtype, device.isGpu());
+            if (keepStored) {
                 dtype = new DtypeChoice.Resolved(dtype.type(), dtype.why() + "; " + stored + " weights kept as stored");
             }
             manager = NDManager.newBaseManager(device, "PyTorch");
-            WeightLoader loader = new WeightLoader(weights, manager, dtype.type(), keep16Bit);
+            WeightLoader loader = new WeightLoader(weights, manager, dtype.type(), keepStored);
             CausalLM lm = switch (config.family()) {
                 case LLAMA -> new Llama(config, loader);
                 case GPT2 -> new Gpt2(config, loader);

@@ -55,16 +55,16 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long workingBy
         Safetensors.DType stored = stored(weights);
         DtypeChoice.Resolved compute = dtype.resolve(mc.architecture(), stored, false);
         DataType type = compute.type();
-        boolean keep16Bit = weightsDtype.keeps16Bit(stored, compute, false);
+        boolean keepStored = weightsDtype.keepsStored(stored, compute, false);
         long weightBytes = 0;
         for (String name : weights.names()) {
             // kept 16-bit: the matrices (WeightLoader's); norms and biases are widened
-            boolean asStored = keep16Bit && weights.shape(name).length == 2;
+            boolean asStored = keepStored && weights.shape(name).length == 2;
             weightBytes += weights.elementCount(name) * (asStored ? weights.storedType(name).bytes : type.getNumOfBytes());
         }
         long working = WORKING_BASE + (long) (weightBytes * WORKING_SHARE);
         long perToken = KvCache.bytesPerToken(mc.numLayers(), mc.numKvHeads(), mc.headDim(), type);
-        String label = keep16Bit ? stored.name() : type == DataType.FLOAT16 ? "float16" : "float32";
+        String label = keepStored ? stored.name() : type == DataType.FLOAT16 ? "float16" : "float32";
         return new MemoryEstimate(weightBytes, kvBytes.applyAsLong(mc, perToken), working, label, stored);
     }
 

@@ -7,16 +7,17 @@ import java.util.Locale;
 
 /**
  * How a causal LM holds its weights on the CPU ({@code local.NAME.weights-dtype}).
- * {@code stored}: a BF16 or F16 checkpoint's matrices stay 16-bit, memory-mapped from the file, and are
- * multiplied by Gatehouse's own Vector API kernels, so they take the checkpoint's size in memory, not
- * twice it. {@code f32}: every tensor is widened to FP32 at load and multiplied by PyTorch, the exact
+ * {@code stored}: the matrices stay as stored (BF16, F16 or F32), memory-mapped from the file, and are
+ * multiplied by Gatehouse's own Vector API kernels, so they take the checkpoint's size in memory and
+ * are never copied. {@code f32}: every tensor is widened to FP32 at load and multiplied by PyTorch, the exact
  * reference (its results differ from 16-bit ones only by the order of FP32 additions), and on an idle
  * CPU the faster of the two (docs/benchmarks.md). {@code auto}: {@code f32} when the widened model fits
  * the memory the server may use, else {@code stored}; the server decides at each load, and where
  * nothing decides (a bare {@link LocalModel#load}) it keeps 16 bits, the choice that always fits best.
+ * An F32 checkpoint goes to PyTorch unless {@code stored}.
  *
- * <p>16-bit weights need the {@code jdk.incubator.vector} module ({@code --add-modules
- * jdk.incubator.vector}, which the scripts pass); without it they are widened as {@code f32} does.
+ * <p>The kernels need the {@code jdk.incubator.vector} module ({@code --add-modules
+ * jdk.incubator.vector}, which the scripts pass); without it every weight goes to PyTorch as {@code f32}.
  */
 public enum WeightsDtype {
     AUTO, STORED, F32;
@@ -34,11 +35,12 @@ public enum WeightsDtype {
     }
 
     /**
-     * Whether 16-bit matrices stay 16-bit: on the CPU, computing in FP32, for a 16-bit checkpoint,
-     * when the Vector API is there.
+     * Whether the matrices stay as stored, memory-mapped and multiplied by the Vector API kernels: on the
+     * CPU, computing in FP32, when the Vector API is there; for a 16-bit checkpoint unless {@code f32},
+     * for an F32 one only with {@code stored}.
      */
-    public boolean keeps16Bit(Safetensors.DType stored, DtypeChoice.Resolved compute, boolean gpu) {
-        return this != F32 && !gpu && stored != Safetensors.DType.F32 && compute.type() == DataType.FLOAT32
-                && VECTOR_API;
+    public boolean keepsStored(Safetensors.DType stored, DtypeChoice.Resolved compute, boolean gpu) {
+        return this != F32 && !gpu && compute.type() == DataType.FLOAT32 && VECTOR_API
+                && (stored != Safetensors.DType.F32 || this == STORED);
     }
 }

@@ -15,10 +15,11 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * 16-bit checkpoints with their matrices kept 16-bit on the CPU (weights-dtype auto) against the same
- * checkpoints widened to F32 for PyTorch (weights-dtype f32). Both multiply the same values (a 16-bit
- * number widens to FP32 exactly) and accumulate in FP32, so they differ only by the order of the
- * additions: logits agree within {@link #LOGIT_TOLERANCE} of the largest logit, and greedy ids match.
+ * Checkpoints with their matrices kept as stored on the CPU (weights-dtype stored: 16-bit and F32
+ * ones, multiplied by the Vector API kernels) against the same checkpoints as F32 tensors for PyTorch
+ * (weights-dtype f32). Both multiply the same values (a 16-bit number widens to FP32 exactly) and
+ * accumulate in FP32, so they differ only by the order of the additions: logits agree within
+ * {@link #LOGIT_TOLERANCE} of the largest logit, and greedy ids match.
  */
 class HalfWeightsTest {
     /** Relative to the largest logit: FP32 sums of a few hundred products, in another order, through a few layers. */
@@ -36,16 +37,19 @@ class HalfWeightsTest {
                 Arguments.of("qwen2-bias-bf16", TestModelFolder.qwen2().dtype(TensorDtype.BF16)),
                 Arguments.of("qwen3-f16", TestModelFolder.qwen3().dtype(TensorDtype.F16)),
                 Arguments.of("gpt2-bf16", TestModelFolder.gpt2().dtype(TensorDtype.BF16)),
-                Arguments.of("gpt2-f16", TestModelFolder.gpt2().dtype(TensorDtype.F16)));
+                Arguments.of("gpt2-f16", TestModelFolder.gpt2().dtype(TensorDtype.F16)),
+                Arguments.of("llama-f32", TestModelFolder.llama()),
+                Arguments.of("qwen2-bias-f32", TestModelFolder.qwen2()),
+                Arguments.of("gpt2-f32", TestModelFolder.gpt2()));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("variants")
-    void sixteenBitWeightsAgreeWithTheF32Reference(String label, TestModelFolder folder) throws Exception {
+    void storedWeightsAgreeWithTheF32Reference(String label, TestModelFolder folder) throws Exception {
         Path dir = folder.write(tmp.resolve(label));
         int[] prompt = folder.randomTokens(12, 1);
         int[][] batch = {folder.randomTokens(5, 2), folder.randomTokens(5, 3), folder.randomTokens(5, 4)};
-        try (EngineRun half = new EngineRun(dir, WeightsDtype.AUTO); EngineRun f32 = new EngineRun(dir, WeightsDtype.F32)) {
+        try (EngineRun half = new EngineRun(dir, WeightsDtype.STORED); EngineRun f32 = new EngineRun(dir, WeightsDtype.F32)) {
             assertTrue(half.model.dtype().why().contains(folder.dtype().name() + " weights kept as stored"), half.model.dtype().why());
             assertTrue(!f32.model.dtype().why().contains("kept as stored"), f32.model.dtype().why());
             assertClose(f32.batchLogits(new int[][] {prompt}), half.batchLogits(new int[][] {prompt}), label + " prefill");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.testing.FolderEdits;
 import dev.gatehouse.serving.testing.JlamaOracle;
 import dev.gatehouse.serving.testing.ReferenceModel;
@@ -107,6 +108,26 @@ class LlamaTest {
     @MethodSource("sixteenBitVariants")
     void sixteenBitCheckpointsAgreeWithReference(String label, TestModelFolder folder) throws Exception {
         agreesWithReference(label, folder);
+    }
+
+    /** F32 checkpoints with weights-dtype stored: mapped and multiplied by the Vector API kernels, against Jlama. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("storedF32Variants")
+    void storedF32WeightsAgreeWithJlama(String label, TestModelFolder folder) throws Exception {
+        Path dir = folder.write(tmp.resolve(label));
+        int[] prompt = folder.randomTokens(8, 1);
+        try (JlamaOracle jlama = JlamaOracle.load(dir); EngineRun engine = new EngineRun(dir, WeightsDtype.STORED)) {
+            assertTrue(engine.model.dtype().why().contains("F32 weights kept as stored"), engine.model.dtype().why());
+            assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilities(prompt), label);
+            assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilitiesIncremental(prompt), label);
+            assertArrayEquals(jlama.greedy(prompt, GREEDY_TOKENS), engine.greedy(prompt, GREEDY_TOKENS), label);
+        }
+    }
+
+    static Stream<Arguments> storedF32Variants() {
+        return Stream.of(
+                Arguments.of("llama-untied-stored", TestModelFolder.llama()),
+                Arguments.of("qwen2-untied-sharded-stored", TestModelFolder.qwen2().tied(false).shards(2)));
     }
 
     static Stream<Arguments> sixteenBitVariants() {

@@ -17,6 +17,13 @@ final class BenchModels {
 
     private BenchModels() {}
 
+    /** Writes the named models (all by default) if missing and prints their folders, one a line. */
+    public static void main(String[] args) throws Exception {
+        for (String name : names(args)) {
+            System.out.println(folder(name).toAbsolutePath());
+        }
+    }
+
     static List<String> names(String[] args) {
         return args.length > 0 ? List.of(args[0].split(",")) : List.of("smollm2-135m", "qwen2.5-0.5b");
     }

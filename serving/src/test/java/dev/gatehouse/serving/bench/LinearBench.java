@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.gatehouse.serving.arch.Layers;
-import dev.gatehouse.serving.cpu.HalfMatrix;
+import dev.gatehouse.serving.cpu.CpuMatrix;
 
 import java.nio.ByteBuffer;
 import java.util.List;
@@ -30,17 +30,17 @@ public final class LinearBench {
         Random random = new Random(1);
         try (NDManager manager = NDManager.newBaseManager()) {
             NDArray[] f32 = new NDArray[layers];
-            HalfMatrix[] bf16 = new HalfMatrix[layers];
+            CpuMatrix[] bf16 = new CpuMatrix[layers];
             for (int l = 0; l < layers; l++) {
                 float[] w = new float[out * in];
-                ByteBuffer half = HalfMatrix.allocate(out, in);
+                ByteBuffer half = CpuMatrix.allocate(CpuMatrix.Format.BF16, out, in);
                 for (int i = 0; i < w.length; i++) {
                     short b = (short) (Float.floatToIntBits((float) random.nextGaussian()) >>> 16);
                     w[i] = Float.intBitsToFloat(b << 16);
                     half.putShort(2 * i, b);
                 }
                 f32[l] = manager.create(w, new Shape(out, in));
-                bf16[l] = new HalfMatrix(HalfMatrix.Format.BF16, in, List.of(half));
+                bf16[l] = new CpuMatrix(CpuMatrix.Format.BF16, in, List.of(half));
             }
             System.out.printf("%d cores, %d layers of [%d x %d], load average %s%n%n", Runtime.getRuntime().availableProcessors(),
                     layers, out, in, loadAverage());

@@ -124,6 +124,54 @@ class EngineTest {
     }
 
     @Test
+    void aRequestArrivingWhileOthersDecodeGetsItsFirstTokenBeforeTheirNextDecode() throws Exception {
+        // The newcomer is submitted during a decode pass of three running streams; what runs next
+        // is its prompt, which yields its first token, not another decode of the three.
+        int[] newcomer = prompts.get(5);
+        List<String> passes = new CopyOnWriteArrayList<>();
+        AtomicBoolean submitNow = new AtomicBoolean();
+        List<RequestHandle> late = new CopyOnWriteArrayList<>();
+        Engine[] engineRef = new Engine[1];
+        StepFaults observe = new StepFaults() {
+            @Override
+            public void beforeForward(StepBatch batch) {
+                boolean decode = batch.tokensPerSeq() == 1;
+                passes.add(decode ? "decode x" + batch.batchSize() : "prompt of " + batch.tokensPerSeq());
+                if (decode && batch.batchSize() == 3 && submitNow.compareAndSet(true, false)) {
+                    passes.add("newcomer submitted");
+                    late.add(engineRef[0].submit(newcomer, greedy()));
+                }
+            }
+        };
+        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(4), observe)) {
+            engineRef[0] = engine;
+            List<RequestHandle> running = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                running.add(engine.submit(prompts.get(i), greedy()));
+            }
+            int[] firstTokens = new int[3];
+            for (int i = 0; i < 3; i++) { // all three decoding
+                firstTokens[i] = assertInstanceOf(EngineEvent.Token.class, running.get(i).next()).token().tokenId();
+            }
+            submitNow.set(true);
+            for (int i = 0; i < 3; i++) {
+                int[] rest = running.get(i).collect().tokenIds();
+                int[] all = new int[rest.length + 1];
+                all[0] = firstTokens[i];
+                System.arraycopy(rest, 0, all, 1, rest.length);
+                assertArrayEquals(alone(prompts.get(i), greedy()), all, "request " + i);
+            }
+            assertArrayEquals(alone(newcomer, greedy()), late.get(0).collect().tokenIds(), "the newcomer");
+            int submitted = passes.indexOf("newcomer submitted");
+            assertTrue(submitted > 0, "submitted during a decode pass: " + passes);
+            // the pass that was running when it came, then its prompt
+            assertEquals(List.of("decode x3", "newcomer submitted", "prompt of " + newcomer.length),
+                    passes.subList(submitted - 1, submitted + 2), String.valueOf(passes));
+            assertIdle(engine);
+        }
+    }
+
+    @Test
     void cancellingOneRequestLeavesTheOthersUntouched() throws Exception {
         try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(4))) {
             RequestHandle a = engine.submit(prompts.get(0), greedy());

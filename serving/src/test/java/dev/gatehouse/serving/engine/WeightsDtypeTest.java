@@ -17,14 +17,15 @@ class WeightsDtypeTest {
     @Test
     void autoKeepsBf16AndF16OnTheCpuOnly() {
         assertTrue(WeightsDtype.VECTOR_API, "the tests run with --add-modules jdk.incubator.vector");
-        assertTrue(WeightsDtype.AUTO.keeps16Bit(DType.BF16, FP32, false));
-        assertTrue(WeightsDtype.AUTO.keeps16Bit(DType.F16, FP32, false));
-        assertFalse(WeightsDtype.AUTO.keeps16Bit(DType.F32, FP32, false), "nothing to keep");
-        assertFalse(WeightsDtype.AUTO.keeps16Bit(DType.BF16, FP32, true), "a GPU computes 16-bit itself");
-        assertFalse(WeightsDtype.AUTO.keeps16Bit(DType.F16, FP16, false), "dtype float16 on the CPU is PyTorch's");
-        assertTrue(WeightsDtype.STORED.keeps16Bit(DType.BF16, FP32, false));
-        assertFalse(WeightsDtype.F32.keeps16Bit(DType.BF16, FP32, false));
-        assertFalse(WeightsDtype.F32.keeps16Bit(DType.BF16, FP32, false));
+        assertTrue(WeightsDtype.AUTO.keepsStored(DType.BF16, FP32, false));
+        assertTrue(WeightsDtype.AUTO.keepsStored(DType.F16, FP32, false));
+        assertFalse(WeightsDtype.AUTO.keepsStored(DType.F32, FP32, false), "nothing to narrow: PyTorch's product");
+        assertTrue(WeightsDtype.STORED.keepsStored(DType.F32, FP32, false), "mapped, not copied into PyTorch");
+        assertFalse(WeightsDtype.AUTO.keepsStored(DType.BF16, FP32, true), "a GPU computes 16-bit itself");
+        assertFalse(WeightsDtype.AUTO.keepsStored(DType.F16, FP16, false), "dtype float16 on the CPU is PyTorch's");
+        assertTrue(WeightsDtype.STORED.keepsStored(DType.BF16, FP32, false));
+        assertFalse(WeightsDtype.F32.keepsStored(DType.BF16, FP32, false));
+        assertFalse(WeightsDtype.F32.keepsStored(DType.BF16, FP32, false));
     }
 
     @Test
