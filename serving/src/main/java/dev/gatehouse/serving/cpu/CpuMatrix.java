@@ -22,9 +22,10 @@ import java.util.List;
  * <p>Four weight rows at a time are copied from the mapping into a small per-thread buffer (one bulk
  * copy: on Java 21 a vector cannot load from mapped memory without the preview MemorySegment API),
  * widened there to FP32, and dotted with every activation row while they sit in L1: each weight byte
- * crosses the memory bus once per call. Four rows give a one-token decode four independent
- * multiply-add chains, so it is bound by memory bandwidth, not by the latency of one chain. The rows
- * are split into a few tasks per core, handed out by {@link CpuPool}.
+ * crosses the memory bus once per call. A BF16 decode (under four tokens) skips the FP32 copy and
+ * widens in registers, one shift. Four rows give a one-token decode four independent multiply-add
+ * chains, so it is bound by memory bandwidth, not by the latency of one chain. The rows are split into
+ * a few tasks per core, handed out by {@link CpuPool}.
  */
 public final class CpuMatrix {
     /** The stored element types: BF16 is the top half of an FP32; F16 needs its exponent rebased. */
@@ -91,10 +92,6 @@ public final class CpuMatrix {
     /** A matrix held in memory that this process owns (a transposed copy, say). */
     public static ByteBuffer allocate(Format format, long rows, long cols) {
         return ByteBuffer.allocateDirect(Math.toIntExact(rows * cols * format.bytes)).order(ByteOrder.LITTLE_ENDIAN);
-    }
-
-    public Format format() {
-        return format;
     }
 
     public int rows() {

@@ -58,7 +58,7 @@ public record MemoryEstimate(long weightBytes, long kvCacheBytes, long workingBy
         boolean keepStored = weightsDtype.keepsStored(stored, compute, false);
         long weightBytes = 0;
         for (String name : weights.names()) {
-            // kept 16-bit: the matrices (WeightLoader's); norms and biases are widened
+            // kept as stored: the matrices (WeightLoader's); norms and biases are widened
             boolean asStored = keepStored && weights.shape(name).length == 2;
             weightBytes += weights.elementCount(name) * (asStored ? weights.storedType(name).bytes : type.getNumOfBytes());
         }
