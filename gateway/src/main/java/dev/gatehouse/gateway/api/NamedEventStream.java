@@ -52,23 +52,27 @@ public final class NamedEventStream {
             try (var out = res.outputStream()) {
                 SseWriter sse = new SseWriter(out);
                 try {
+                    // Events are flushed when the next one is not here yet: one write for a burst.
                     if (first instanceof ChatEvent.Raw) {
                         for (ChatEvent e = first; e != null; e = stream.next()) {
                             if (e instanceof ChatEvent.Raw raw) {
-                                sse.event(name(raw), OpenAiJson.bytes(raw.data()));
+                                sse.writeEvent(name(raw), OpenAiJson.bytes(raw.data()));
                             }
+                            flushUnlessReady(sse, stream);
                         }
                     } else {
-                        send(sse, encoder.start());
+                        write(sse, encoder.start());
                         for (ChatEvent e = first; e != null; e = stream.next()) {
                             for (Event event : encoder.events(e)) {
-                                send(sse, event);
+                                write(sse, event);
                             }
+                            flushUnlessReady(sse, stream);
                         }
                         for (Event event : encoder.end()) {
-                            send(sse, event);
+                            write(sse, event);
                         }
                     }
+                    sse.flush();
                 } catch (ApiException e) { // headers are gone: the error travels as an error event
                     sse.event("error", OpenAiJson.bytes(encoder.error(e)));
                 }
@@ -84,7 +88,13 @@ public final class NamedEventStream {
         return EVENT_NAME.matcher(type).matches() ? type : "message";
     }
 
-    private static void send(SseWriter sse, Event event) {
-        sse.event(event.name(), OpenAiJson.bytes(event.data()));
+    private static void write(SseWriter sse, Event event) {
+        sse.writeEvent(event.name(), OpenAiJson.bytes(event.data()));
+    }
+
+    private static void flushUnlessReady(SseWriter sse, ChatStream stream) {
+        if (!stream.ready()) {
+            sse.flush();
+        }
     }
 }

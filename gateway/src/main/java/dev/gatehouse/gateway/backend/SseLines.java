@@ -11,9 +11,9 @@ import java.util.Arrays;
  * {@code stallMillis} is a {@link ReadTimeoutStream.StalledException}.
  *
  * <p>Lines are found in the bytes (SSE ends them with LF, CRLF or CR) and only data lines become
- * strings: a BufferedReader over an InputStreamReader cost a stream 24 KB of fresh buffers before its
- * first event (docs/benchmarks.md, "Streams"). A line longer than {@value #MAX_LINE} bytes is an
- * IOException (a 502), not an ever-growing buffer.
+ * strings: a BufferedReader over an InputStreamReader cost a stream 24 KB of fresh buffers before
+ * its first event (docs/benchmarks.md, the proxy path's fourth pass). A line longer than
+ * {@value #MAX_LINE} bytes is an IOException (a 502), not an ever-growing buffer.
  */
 public final class SseLines implements StreamPayloads {
     static final int MAX_LINE = 64 << 20;

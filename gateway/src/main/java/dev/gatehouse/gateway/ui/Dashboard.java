@@ -35,6 +35,8 @@ public final class Dashboard implements HttpService {
             "uPlot.min.css", "text/css; charset=utf-8");
     /** The sign-in form read at most: the master key, URL-encoded, with room to spare. */
     private static final int MAX_FORM_BYTES = 4096;
+    /** Beyond this a refused form's sender may see its connection reset rather than the 413. */
+    private static final long MAX_DISCARD_BYTES = 1 << 20;
     /** Scripts and styles from /ui/assets only; no framing, no referrer to other sites. */
     private static final String CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
@@ -95,7 +97,7 @@ public final class Dashboard implements HttpService {
             form = "";
         }
         if (form == null) { // read before any key is known: never more than a form with a key holds
-            res.header(HeaderValues.CONNECTION_CLOSE); // the rest of the body stays unread
+            res.header(HeaderValues.CONNECTION_CLOSE); // the rest of the body, past what was discarded, stays unread
             html(res, Status.REQUEST_ENTITY_TOO_LARGE_413, loginPage("That form is too large."));
             throw new CloseConnectionException("login form over " + MAX_FORM_BYTES + " bytes");
         }
@@ -144,16 +146,37 @@ public final class Dashboard implements HttpService {
 
     /** The sign-in form's text, or null when it is longer than {@link #MAX_FORM_BYTES}. */
     private static String loginForm(ServerRequest req) throws IOException {
+        InputStream in = req.content().inputStream();
         if (req.headers().contentLength().orElse(0) > MAX_FORM_BYTES) {
+            discard(in);
             return null;
         }
-        InputStream in = req.content().inputStream();
         byte[] bytes = in.readNBytes(MAX_FORM_BYTES + 1);
         if (bytes.length > MAX_FORM_BYTES) {
+            discard(in);
             return null;
         }
         in.close(); // at its end already: marks the body read
         return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Reads and drops what the client still sends of a refused form, up to {@link #MAX_DISCARD_BYTES}: a
+     * connection closed with unread data is reset, and the reset can reach the client before our 413 does.
+     */
+    private static void discard(InputStream in) {
+        byte[] sink = new byte[8192];
+        try {
+            for (long left = MAX_DISCARD_BYTES; left > 0; ) {
+                int n = in.read(sink, 0, (int) Math.min(sink.length, left));
+                if (n < 0) {
+                    return;
+                }
+                left -= n;
+            }
+        } catch (IOException | RuntimeException e) {
+            // the client went away or framed its body badly: nothing left to protect
+        }
     }
 
     /** The browser reached us over TLS, directly or through a proxy that says so. */

@@ -46,12 +46,18 @@ public final class SseWriter {
 
     /** A named event ({@code event: <name>} then its data line), as Anthropic and the Responses API stream. */
     public void event(String name, byte[] json) {
+        writeEvent(name, json);
+        flush();
+    }
+
+    /** A named event held until the next {@link #flush()}. */
+    public void writeEvent(String name, byte[] json) {
         try {
             out.write(("event: " + name + "\n").getBytes(StandardCharsets.US_ASCII));
         } catch (IOException | UncheckedIOException e) {
             throw new ClientGoneException(e);
         }
-        data(json);
+        write(json);
     }
 
     public void done() {
