@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.cache;
 
+import dev.gatehouse.gateway.MovableClock;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.gateway.api.openai.TestServer;
 import dev.gatehouse.gateway.auth.ApiAuth;
@@ -168,27 +169,4 @@ class SemanticCachePgvectorApiTest {
         assertEquals("SEMANTIC-HIT", cache(ask(other, alice, "Who is the author of Hamlet?")));
     }
 
-    /** A clock the test moves forward. */
-    static final class MovableClock extends Clock {
-        private final AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
-
-        void advance(Duration d) {
-            now.updateAndGet(t -> t.plus(d));
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    }
 }

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.store;
 
+import dev.gatehouse.gateway.MovableClock;
 import dev.gatehouse.gateway.cache.SemanticAnswers;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.FinishReason;
@@ -38,7 +39,7 @@ class PgvectorAnswersTest {
     @TempDir
     static Path dir;
     static TestPgvector postgres;
-    private final MovableClock clock = new MovableClock();
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-12-03T12:00:00Z"));
 
     @BeforeAll
     static void start() throws Exception {
@@ -157,27 +158,4 @@ class PgvectorAnswersTest {
         return out;
     }
 
-    /** A clock the test moves forward. */
-    static final class MovableClock extends Clock {
-        private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-12-03T12:00:00Z"));
-
-        void advance(Duration d) {
-            now.updateAndGet(t -> t.plus(d));
-        }
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    }
 }

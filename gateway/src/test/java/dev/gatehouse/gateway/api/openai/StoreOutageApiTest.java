@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway.api.openai;
 
+import dev.gatehouse.gateway.MovableClock;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,26 +54,6 @@ class StoreOutageApiTest {
         postgres.close();
     }
 
-    /** The budgets' clock, moved on by hand: their spend falls due for reading without waiting 5 s. */
-    private static final class MovableClock extends Clock {
-        final AtomicReference<Instant> now = new AtomicReference<>(Instant.now());
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    }
-
     @Test
     void aKnownKeyWithABudgetIsServedPromptlyWhileTheStoreHangs() throws Exception {
         StoreConfig store = postgres.newStore();
@@ -102,7 +83,7 @@ class StoreOutageApiTest {
                 assertEquals(200, http.send(chat, HttpResponse.BodyHandlers.ofString()).statusCode()); // spend read
                 proxy.hang();
                 Thread.sleep(1_500); // the key copy falls due for reading, and the read hangs
-                clock.now.set(clock.now.get().plusSeconds(6)); // so does the key's spend
+                clock.advance(Duration.ofSeconds(6)); // so does the key's spend
                 for (int i = 0; i < 5; i++) {
                     long start = System.nanoTime();
                     HttpResponse<String> r = http.send(chat, HttpResponse.BodyHandlers.ofString());
