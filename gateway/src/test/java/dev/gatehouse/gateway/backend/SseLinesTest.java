@@ -1,6 +1,8 @@
 package dev.gatehouse.gateway.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -69,5 +71,31 @@ class SseLinesTest {
             assertEquals("3", lines.nextData());
             assertEquals(null, lines.nextData());
         }
+    }
+
+    @Test
+    void aProviderLineThatNeverEndsIsAnErrorNotAGrowingBuffer() {
+        long[] served = {0};
+        InputStream endless = new InputStream() { // "data: aaaa..." forever, never a line end
+            @Override
+            public int read() {
+                served[0]++;
+                return 'a';
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) {
+                java.util.Arrays.fill(b, off, off + len, (byte) 'a');
+                served[0] += len;
+                return len;
+            }
+        };
+        IOException e = assertThrows(IOException.class, () -> {
+            try (SseLines lines = new SseLines(endless, 5_000)) {
+                lines.nextData();
+            }
+        });
+        assertTrue(e.getMessage().contains("longer than"), e.getMessage());
+        assertTrue(served[0] <= 2L * SseLines.MAX_LINE, "read " + served[0] + " bytes before giving up");
     }
 }
