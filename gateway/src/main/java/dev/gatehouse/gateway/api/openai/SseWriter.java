@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 public final class SseWriter {
     private static final byte[] PREFIX = "data: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DONE = "[DONE]".getBytes(StandardCharsets.US_ASCII);
     private final OutputStream out;
 
     public SseWriter(OutputStream out) {
@@ -60,8 +61,13 @@ public final class SseWriter {
         write(json);
     }
 
+    /**
+     * The end marker, held like {@link #write}: closing the response stream sends it with whatever is
+     * still held. An answer that was all here at once (a provider's burst, a cached answer) then goes
+     * out in one write, headers and body together, instead of three (headers, body chunk, last chunk).
+     */
     public void done() {
-        data("[DONE]".getBytes(StandardCharsets.US_ASCII));
+        write(DONE);
     }
 
     /** The client closed the stream. */
