@@ -22,8 +22,9 @@ import java.util.List;
  * copy: on Java 21 a vector cannot load from mapped memory without the preview MemorySegment API),
  * widened there to FP32 (F16 by the CPU's own conversion instruction), and dotted with every activation
  * row while they sit in L1: each weight byte crosses the memory bus once per call. A BF16 decode (under
- * four tokens) skips the FP32 copy and widens in registers, one shift. Four rows give a one-token decode four independent multiply-add
- * chains, so it is bound by memory bandwidth, not by the latency of one chain. The rows are split into
+ * four tokens) skips the FP32 copy and widens in registers, one shift. Four rows give a one-token
+ * decode four independent multiply-add chains, so it is bound by memory bandwidth, not by the latency
+ * of one chain. The rows are split into
  * a few tasks per core, handed out by {@link CpuPool}.
  */
 public final class CpuMatrix {
@@ -176,9 +177,9 @@ public final class CpuMatrix {
         }
         // widened after the copies, in one loop: C2 vectorizes F16's conversion loop reliably only where it is not nested
         if (out != null && format == Format.BF16) {
-            widenBf16(halves, 0, length, out, at);
+            widenBf16(halves, length, out, at);
         } else if (out != null && format == Format.F16) {
-            widenF16(halves, 0, length, out, at);
+            widenF16(halves, length, out, at);
         }
     }
 
@@ -186,14 +187,14 @@ public final class CpuMatrix {
     // passed through a call it does not inline is boxed on the heap, twenty times slower.
 
     /** BF16 is the top half of an FP32: shift it into place. */
-    private static void widenBf16(short[] halves, int from, int n, float[] out, int at) {
+    private static void widenBf16(short[] halves, int n, float[] out, int at) {
         int c = 0;
         for (; c < n - n % LANES; c += LANES) {
-            IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, halves, from + c).convertShape(VectorOperators.S2I, INTS, 0);
+            IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, halves, c).convertShape(VectorOperators.S2I, INTS, 0);
             bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(out, at + c);
         }
         for (; c < n; c++) {
-            out[at + c] = Float.intBitsToFloat((halves[from + c] & 0xffff) << 16);
+            out[at + c] = Float.intBitsToFloat((halves[c] & 0xffff) << 16);
         }
     }
 
@@ -203,9 +204,9 @@ public final class CpuMatrix {
      * faster than the same in Vector API lane ops, which need a multiply by 2^112 (slowed by microcode
      * assists on subnormal halves, which real weights have) and masked fix-ups for infinities and NaNs.
      */
-    private static void widenF16(short[] halves, int from, int n, float[] out, int at) {
+    private static void widenF16(short[] halves, int n, float[] out, int at) {
         for (int c = 0; c < n; c++) {
-            out[at + c] = Float.float16ToFloat(halves[from + c]);
+            out[at + c] = Float.float16ToFloat(halves[c]);
         }
     }
 
