@@ -10,7 +10,6 @@ import jdk.incubator.vector.VectorSpecies;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
 import java.nio.ShortBuffer;
 import java.util.List;
 
@@ -23,10 +22,9 @@ import java.util.List;
  * copy: on Java 21 a vector cannot load from mapped memory without the preview MemorySegment API),
  * widened there to FP32 (F16 by the CPU's own conversion instruction), and dotted with every activation
  * row while they sit in L1: each weight byte crosses the memory bus once per call. A BF16 decode (under
- * four tokens) skips the FP32 copy and widens in registers, one operation per value. Four rows give a one-token
+ * four tokens) skips the FP32 copy and widens in registers, one shift. Four rows give a one-token
  * decode four independent multiply-add chains, so it is bound by memory bandwidth, not by the latency
- * of one chain. The rows are split into
- * a few tasks per core, handed out by {@link CpuPool}.
+ * of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
  */
 public final class CpuMatrix {
     /** The stored element types: BF16 is the top half of an FP32; F16 needs its exponent rebased. */
@@ -63,7 +61,6 @@ public final class CpuMatrix {
     private final int cols;
     private final FloatBuffer[] floatParts; // F32
     private final ShortBuffer[] halfParts; // BF16, F16
-    private final IntBuffer[] pairParts; // BF16 two values an int, for a decode
     private final int[] partStarts; // first row of each part
 
     /**
@@ -74,7 +71,6 @@ public final class CpuMatrix {
         this.cols = cols;
         this.floatParts = new FloatBuffer[parts.size()];
         this.halfParts = new ShortBuffer[parts.size()];
-        this.pairParts = new IntBuffer[parts.size()];
         this.partStarts = new int[parts.size() + 1];
         long rowBytes = (long) format.bytes * cols;
         long total = 0;
@@ -85,7 +81,6 @@ public final class CpuMatrix {
             }
             floatParts[i] = bytes.asFloatBuffer();
             halfParts[i] = bytes.asShortBuffer();
-            pairParts[i] = bytes.asIntBuffer();
             partStarts[i] = (int) total;
             total += bytes.remaining() / rowBytes;
         }
@@ -118,21 +113,18 @@ public final class CpuMatrix {
         long bytes = (long) rows * cols * format.bytes;
         int tasks = (int) Math.max(1, Math.min(CpuPool.cores() * TASKS_PER_CORE, bytes / MIN_TASK_BYTES));
         int groups = (rows + GROUP - 1) / GROUP;
-        // a BF16 decode of an even width reads the rows as ints, two values each, against the activations split
-        // into their even and odd columns: one operation widens each half, where a short load must be extended first
-        float[] split = format == Format.BF16 && tokens < GROUP && cols % 2 == 0 ? evenThenOdd(x, tokens) : null;
+        boolean bf16Decode = format == Format.BF16 && tokens < GROUP;
         CpuPool.forEach(tasks, task -> {
             Scratch scratch = SCRATCH.get();
             float[] w = scratch.weights(GROUP * cols);
             short[] halves = scratch.halves(GROUP * cols);
-            int[] pairs = scratch.pairs(GROUP * cols / 2);
             int end = Math.min(rows, (int) ((long) groups * (task + 1) / tasks) * GROUP);
             for (int r = (int) ((long) groups * task / tasks) * GROUP; r < end; r += GROUP) {
                 int n = Math.min(GROUP, end - r);
-                if (split != null && n == GROUP) { // widened in registers as used: the pairs are read once, from L1
-                    readPairs(r, pairs);
+                if (bf16Decode && n == GROUP) { // widened in registers as used: the shorts are read once, from L1
+                    readRows(r, n, null, 0, halves);
                     for (int t = 0; t < tokens; t++) {
-                        dot4x1Bf16(pairs, split, t, y, r);
+                        dot4x1Bf16(halves, x, t, y, r);
                     }
                     continue;
                 }
@@ -188,34 +180,6 @@ public final class CpuMatrix {
         } else if (out != null && format == Format.F16) {
             widenF16(halves, length, out, at);
         }
-    }
-
-    /** BF16 rows r..r+3 copied into {@code pairs} as stored, two values an int (the width is even). */
-    private void readPairs(int r, int[] pairs) {
-        int part = 0;
-        while (r >= partStarts[part + 1]) {
-            part++;
-        }
-        int length = GROUP * cols / 2;
-        for (int done = 0; done < length; part++) { // done: ints copied so far
-            int take = Math.min(length - done, (partStarts[part + 1] - r) * cols / 2);
-            pairParts[part].get((r - partStarts[part]) * cols / 2, pairs, done, take);
-            r += take * 2 / cols;
-            done += take;
-        }
-    }
-
-    /** Each of the {@code tokens} rows of {@code x} as its even columns, then its odd ones. */
-    private float[] evenThenOdd(float[] x, int tokens) {
-        int half = cols / 2;
-        float[] split = new float[tokens * cols];
-        for (int t = 0; t < tokens; t++) {
-            for (int c = 0; c < half; c++) {
-                split[t * cols + c] = x[t * cols + 2 * c];
-                split[t * cols + half + c] = x[t * cols + 2 * c + 1];
-            }
-        }
-        return split;
     }
 
     // The widening loops are separate and small so that the JIT inlines every vector operation: a vector
@@ -278,48 +242,37 @@ public final class CpuMatrix {
         y[y0 + 3] = finish(a3, w, w3, x, x0);
     }
 
-    /**
-     * {@link #dot4x1} on four BF16 rows as stored, two values an int ({@code w}), each widened in registers
-     * as it is used: the even column is the low half, shifted up, the odd one the high half, masked.
-     */
-    private void dot4x1Bf16(int[] w, float[] split, int t, float[] y, int r0) {
-        int half = cols / 2;
-        int bound = half - half % LANES;
-        int w1 = half;
-        int w2 = 2 * half;
-        int w3 = 3 * half;
-        int even = t * cols;
-        int odd = even + half;
+    /** {@link #dot4x1} on four BF16 rows ({@code w}, as stored), each widened in registers as it is used. */
+    private void dot4x1Bf16(short[] w, float[] x, int t, float[] y, int r0) {
+        int bound = cols - cols % LANES;
+        int w1 = cols;
+        int w2 = 2 * cols;
+        int w3 = 3 * cols;
+        int x0 = t * cols;
         FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
         for (int c = 0; c < bound; c += LANES) {
-            FloatVector u = FloatVector.fromArray(FLOATS, split, even + c);
-            FloatVector v = FloatVector.fromArray(FLOATS, split, odd + c);
-            IntVector p0 = IntVector.fromArray(INTS, w, c);
-            IntVector p1 = IntVector.fromArray(INTS, w, w1 + c);
-            IntVector p2 = IntVector.fromArray(INTS, w, w2 + c);
-            IntVector p3 = IntVector.fromArray(INTS, w, w3 + c);
-            a0 = u.fma(p0.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a0);
-            a1 = u.fma(p1.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a1);
-            a2 = u.fma(p2.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a2);
-            a3 = u.fma(p3.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), a3);
-            a0 = v.fma(p0.and(0xffff0000).reinterpretAsFloats(), a0);
-            a1 = v.fma(p1.and(0xffff0000).reinterpretAsFloats(), a1);
-            a2 = v.fma(p2.and(0xffff0000).reinterpretAsFloats(), a2);
-            a3 = v.fma(p3.and(0xffff0000).reinterpretAsFloats(), a3);
+            FloatVector u = FloatVector.fromArray(FLOATS, x, x0 + c);
+            a0 = u.fma(bf16(w, c), a0);
+            a1 = u.fma(bf16(w, w1 + c), a1);
+            a2 = u.fma(bf16(w, w2 + c), a2);
+            a3 = u.fma(bf16(w, w3 + c), a3);
         }
         int y0 = t * rows + r0;
-        y[y0] = finishBf16(a0, w, 0, split, even);
-        y[y0 + 1] = finishBf16(a1, w, w1, split, even);
-        y[y0 + 2] = finishBf16(a2, w, w2, split, even);
-        y[y0 + 3] = finishBf16(a3, w, w3, split, even);
+        y[y0] = finishBf16(a0, w, 0, x, x0);
+        y[y0 + 1] = finishBf16(a1, w, w1, x, x0);
+        y[y0 + 2] = finishBf16(a2, w, w2, x, x0);
+        y[y0 + 3] = finishBf16(a3, w, w3, x, x0);
     }
 
-    private float finishBf16(FloatVector acc, int[] w, int w0, float[] split, int even) {
-        int half = cols / 2;
+    private static FloatVector bf16(short[] w, int at) {
+        IntVector bits = (IntVector) ShortVector.fromArray(SHORTS, w, at).convertShape(VectorOperators.S2I, INTS, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    private float finishBf16(FloatVector acc, short[] w, int w0, float[] x, int x0) {
         float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (int c = half - half % LANES; c < half; c++) {
-            int pair = w[w0 + c];
-            sum += split[even + c] * Float.intBitsToFloat(pair << 16) + split[even + half + c] * Float.intBitsToFloat(pair & 0xffff0000);
+        for (int c = cols - cols % LANES; c < cols; c++) {
+            sum += x[x0 + c] * Float.intBitsToFloat((w[w0 + c] & 0xffff) << 16);
         }
         return sum;
     }
@@ -384,7 +337,6 @@ public final class CpuMatrix {
     private static final class Scratch {
         private float[] weights = new float[0];
         private short[] halves = new short[0];
-        private int[] pairs = new int[0];
 
         float[] weights(int length) {
             if (weights.length < length) {
@@ -398,13 +350,6 @@ public final class CpuMatrix {
                 halves = new short[length];
             }
             return halves;
-        }
-
-        int[] pairs(int length) {
-            if (pairs.length < length) {
-                pairs = new int[length];
-            }
-            return pairs;
         }
     }
 }

@@ -75,10 +75,7 @@ class CpuMatrixTest {
         }
     }
 
-    /**
-     * Whole rows of infinities and NaNs, through the one-token product (four rows widened in registers;
-     * BF16 of an even width as pairs) and the prefill's.
-     */
+    /** Whole rows of infinities and NaNs, odd and even widths, through the one-token product and the prefill's. */
     @Test
     void infinitiesAndNaNsStaySo() {
         for (CpuMatrix.Format format : HALVES) {
