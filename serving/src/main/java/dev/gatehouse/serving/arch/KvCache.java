@@ -6,6 +6,9 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 
+import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
+
 /**
  * Keys and values of every layer in a pool of fixed-size blocks ({@link #BLOCK_SIZE} positions
  * each), as in vLLM's paged attention: a sequence holds a table of blocks that grows with it, so
@@ -17,6 +20,11 @@ import ai.djl.ndarray.types.Shape;
  * view instead (no copy), each head's positions contiguous as attention reads them. The extra block at the end stays zero: a shorter sequence's
  * positions past its length read it (the mask hides them), so what a block's last owner left there,
  * even an inf or NaN from an FP16 overflow, is never read (0 x NaN would be NaN).
+ *
+ * <p>On the CPU in FP32 the same memory is also open to Java ({@link #pool}): the Java forward pass
+ * ({@link RowAttention}) writes and reads the blocks in place through direct buffers over the tensors,
+ * so either path can fill a cache the other reads. The memory stays PyTorch's (outside the Java heap,
+ * which the launcher keeps small, and outside the JVM's direct-memory limit), counted as before.
  */
 public final class KvCache implements AutoCloseable {
     /** Positions per block: small enough that a short sequence wastes little, large enough to keep tables short. */
@@ -26,6 +34,9 @@ public final class KvCache implements AutoCloseable {
     private final NDArray[] keys;
     private final NDArray[] values;
     private final int blocks;
+    private final FloatBuffer[] javaKeys; // the same memory as keys/values, or null where Java cannot read it
+    private final FloatBuffer[] javaValues;
+    private volatile boolean closed;
 
     public KvCache(NDManager parent, int layers, int blocks, int kvHeads, int headDim, DataType dtype) {
         if (blocks < 1) {
@@ -40,6 +51,24 @@ public final class KvCache implements AutoCloseable {
             keys[i] = manager.zeros(shape, dtype);
             values[i] = manager.zeros(shape, dtype);
         }
+        // a buffer is indexed by int: a layer's pool above 2 GiB stays PyTorch's alone
+        boolean inJava = !manager.getDevice().isGpu() && dtype == DataType.FLOAT32
+                && shape.size() * Float.BYTES <= Integer.MAX_VALUE;
+        javaKeys = inJava ? views(keys) : null;
+        javaValues = inJava ? views(values) : null;
+    }
+
+    /** Direct buffers over the tensors' own memory (DJL hands out a view for a contiguous CPU tensor, a copy otherwise). */
+    private static FloatBuffer[] views(NDArray[] pools) {
+        FloatBuffer[] views = new FloatBuffer[pools.length];
+        for (int i = 0; i < pools.length; i++) {
+            ByteBuffer bytes = pools[i].toByteBuffer(true);
+            if (!bytes.isDirect() || bytes.capacity() != pools[i].size() * Float.BYTES) {
+                return null;
+            }
+            views[i] = bytes.asFloatBuffer();
+        }
+        return views;
     }
 
     /** Bytes one position of one sequence takes across all layers. */
@@ -59,6 +88,27 @@ public final class KvCache implements AutoCloseable {
             table[i] = first + i;
         }
         return table;
+    }
+
+    /** Whether Java can read and write the pools in place ({@link #pool}): on the CPU, in FP32. */
+    boolean inJava() {
+        return javaKeys != null;
+    }
+
+    /**
+     * Layer {@code layer}'s keys (which 0) or values (1) as Java reads them: the tensor's memory,
+     * [kvHeads, (blocks + 1) x BLOCK_SIZE, headDim] row-major. Valid until {@link #close}.
+     */
+    FloatBuffer pool(int layer, int which) {
+        if (closed || javaKeys == null) {
+            throw new IllegalStateException(closed ? "KV cache used after it was closed" : "KV cache not readable from Java");
+        }
+        return which == 0 ? javaKeys[layer] : javaValues[layer];
+    }
+
+    /** Rows of a head's pool: every block's positions, the zero block's included. */
+    int poolRows() {
+        return (blocks + 1) * BLOCK_SIZE;
     }
 
     /** Blocks sequences can hold (the zero block is not one of them). */
@@ -118,7 +168,8 @@ public final class KvCache implements AutoCloseable {
         return new Positions(batch, writeRef, uploads.ints(gather, new Shape(gather.length)), -1);
     }
 
-    private int row(int[] table, int position) {
+    /** Pool row of {@code position} of a sequence holding {@code table}, its block checked against the pool. */
+    int row(int[] table, int position) {
         int block = table[position / BLOCK_SIZE];
         if (block < 0 || block >= blocks) {
             throw new IllegalStateException("block " + block + " outside the pool of " + blocks);
@@ -151,6 +202,7 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         manager.close();
     }
 }

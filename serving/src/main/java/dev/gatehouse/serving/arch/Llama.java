@@ -17,6 +17,11 @@ import dev.gatehouse.serving.load.ModelConfig;
  *
  * <p>At load, q/k/v projections are concatenated into one matrix and gate/up into another, so a
  * layer runs three matmuls in place of seven (for 16-bit weights kept as stored, without a copy).
+ *
+ * <p>When the Java kernels hold every matrix ({@code weights-dtype: stored}, on the CPU) and the KV
+ * cache is open to Java, a step runs wholly on float[] rows ({@link #forwardInJava}): no PyTorch op,
+ * one tensor created (the logits). Otherwise the tensor ops run, around Java products where there are
+ * any. Both read the same weights, so the model is defined once.
  */
 public final class Llama extends DecoderModel {
     private final Rope rope;
@@ -25,8 +30,9 @@ public final class Llama extends DecoderModel {
     private final Weight lmHead;
     private final Layer[] layers;
     private final boolean usesFullAttention; // some layer is not windowed (Mistral and Qwen may window all or some)
+    private final boolean matricesInJava; // every matrix is the Java kernels': a step can run without PyTorch
 
-    private record Layer(RmsNorm inputNorm, Weight qkv, NDArray qkvBias, NDArray qkNorm, Weight out, NDArray outBias,
+    private record Layer(RmsNorm inputNorm, Weight qkv, Param qkvBias, Param qkNorm, Weight out, Param outBias,
                          RmsNorm postNorm, Weight gateUp, Weight down) {
         /** Whether the Java kernels hold this layer's matrices, so its second half runs on float[] rows. */
         boolean inJava() {
@@ -56,18 +62,23 @@ public final class Llama extends DecoderModel {
             String a = p + "self_attn.";
             Weight qkv = w.stacked(new String[] {a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"},
                     new long[] {q, kv, kv}, hidden);
-            NDArray qkvBias = cfg.qkvBias() ? concat(w.tensor(a + "q_proj.bias", q),
-                    w.tensor(a + "k_proj.bias", kv), w.tensor(a + "v_proj.bias", kv)) : null;
-            NDArray qkNorm = cfg.qkNorm() ? headNorms(w.tensor(a + "q_norm.weight", cfg.headDim()),
-                    w.tensor(a + "k_norm.weight", cfg.headDim())) : null;
+            Param qkvBias = cfg.qkvBias() ? Param.of(concat(w.tensor(a + "q_proj.bias", q),
+                    w.tensor(a + "k_proj.bias", kv), w.tensor(a + "v_proj.bias", kv))) : null;
+            Param qkNorm = cfg.qkNorm() ? Param.of(headNorms(w.tensor(a + "q_norm.weight", cfg.headDim()),
+                    w.tensor(a + "k_norm.weight", cfg.headDim()))) : null;
             Weight gateUp = w.stacked(new String[] {p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"},
                     new long[] {inter, inter}, hidden);
             layers[i] = new Layer(RmsNorm.of(w.tensor(p + "input_layernorm.weight", hidden), cfg.normEps()), qkv, qkvBias, qkNorm,
                     w.matrix(a + "o_proj.weight", hidden, q),
-                    cfg.outBias() ? w.tensor(a + "o_proj.bias", hidden) : null,
+                    cfg.outBias() ? Param.of(w.tensor(a + "o_proj.bias", hidden)) : null,
                     RmsNorm.of(w.tensor(p + "post_attention_layernorm.weight", hidden), cfg.normEps()), gateUp,
                     w.matrix(p + "mlp.down_proj.weight", hidden, inter));
         }
+        boolean allInJava = embed.cpu() != null && lmHead.cpu() != null;
+        for (Layer layer : layers) {
+            allInJava &= layer.inJava() && layer.qkv().cpu() != null;
+        }
+        matricesInJava = allInJava;
     }
 
     private static NDArray concat(NDArray... parts) {
@@ -89,9 +100,13 @@ public final class Llama extends DecoderModel {
 
     /** After attention: x + o_proj(attn), then that + down(silu(gate) * up) of its norm. */
     private NDArray secondHalf(NDArray x, NDArray attn, Layer layer) {
-        x = x.add(layer.out().linear(attn, layer.outBias()));
+        x = x.add(layer.out().linear(attn, bias(layer.outBias())));
         NDList gateAndUp = layer.gateUp().normThenLinear(x, layer.postNorm(), null).split(new long[] {cfg.intermediateSize()}, 2);
         return x.add(layer.down().linear(Layers.silu(gateAndUp.get(0)).mul(gateAndUp.get(1)), null));
+    }
+
+    private static NDArray bias(Param bias) {
+        return bias == null ? null : bias.tensor();
     }
 
     /**
@@ -100,32 +115,116 @@ public final class Llama extends DecoderModel {
      * arithmetic when a step decodes a token.
      */
     private NDArray secondHalfInJava(NDArray x, NDArray attn, Layer layer) {
-        int hidden = cfg.hiddenSize();
-        int inter = cfg.intermediateSize();
         float[] xs = x.toFloatArray();
-        int rows = xs.length / hidden;
-        float[] y = new float[xs.length];
-        layer.out().cpu().multiply(attn.toFloatArray(), rows, y);
-        if (layer.outBias() != null) {
-            float[] bias = layer.outBias().toFloatArray();
-            for (int r = 0; r < rows; r++) {
-                RowOps.add(y, r * hidden, bias, hidden);
-            }
-        }
-        RowOps.add(xs, 0, y, xs.length);
-        float[] h = new float[xs.length];
-        RowOps.rmsNorm(xs, rows, hidden, layer.postNorm().values(), layer.postNorm().eps(), h);
-        float[] gateUp = new float[rows * 2 * inter];
-        layer.gateUp().cpu().multiply(h, rows, gateUp);
-        float[] act = new float[rows * inter];
-        RowOps.siluTimesUp(gateUp, rows, inter, act);
-        layer.down().cpu().multiply(act, rows, y);
-        RowOps.add(xs, 0, y, xs.length);
+        int rows = xs.length / cfg.hiddenSize();
+        secondHalfOnRows(xs, attn.toFloatArray(), layer, new Rows(cfg, rows));
         return x.getManager().create(xs, x.getShape());
+    }
+
+    /** {@link #secondHalf} on {@code rows.count} rows: x (the residual stream) is updated in place. */
+    private void secondHalfOnRows(float[] x, float[] attn, Layer layer, Rows rows) {
+        int n = rows.count;
+        int hidden = cfg.hiddenSize();
+        layer.out().cpu().multiply(attn, n, rows.out);
+        if (layer.outBias() != null) {
+            addToEachRow(rows.out, n, layer.outBias().values());
+        }
+        RowOps.add(x, 0, rows.out, n * hidden);
+        RowOps.rmsNorm(x, n, hidden, layer.postNorm().values(), layer.postNorm().eps(), rows.normed);
+        layer.gateUp().cpu().multiply(rows.normed, n, rows.gateUp);
+        RowOps.siluTimesUp(rows.gateUp, n, cfg.intermediateSize(), rows.act);
+        layer.down().cpu().multiply(rows.act, n, rows.out);
+        RowOps.add(x, 0, rows.out, n * hidden);
+    }
+
+    private static void addToEachRow(float[] rows, int n, float[] bias) {
+        for (int r = 0; r < n; r++) {
+            RowOps.add(rows, r * bias.length, bias, bias.length);
+        }
+    }
+
+    /** A step's working rows, reused by every layer: {@code count} tokens' worth of each intermediate. */
+    private static final class Rows {
+        final int count;
+        final float[] normed;
+        final float[] qkv;
+        final float[] attn;
+        final float[] out;
+        final float[] gateUp;
+        final float[] act;
+
+        Rows(ModelConfig cfg, int count) {
+            this.count = count;
+            int heads = cfg.numHeads() + 2 * cfg.numKvHeads();
+            normed = new float[count * cfg.hiddenSize()];
+            qkv = new float[count * heads * cfg.headDim()];
+            attn = new float[count * cfg.numHeads() * cfg.headDim()];
+            out = new float[count * cfg.hiddenSize()];
+            gateUp = new float[count * 2 * cfg.intermediateSize()];
+            act = new float[count * cfg.intermediateSize()];
+        }
+    }
+
+    /**
+     * The whole step on float[] rows: the Java kernels' products, {@link RowOps}, and
+     * {@link RowAttention} over the KV cache in place. The same arithmetic as the tensor ops, in FP32;
+     * one tensor is created, the logits.
+     */
+    private NDArray forwardInJava(StepBatch batch, KvCache cache, NDManager step) {
+        int t = batch.tokensPerSeq();
+        int n = batch.batchSize() * t;
+        int hidden = cfg.hiddenSize();
+        int heads = cfg.numHeads();
+        int kvHeads = cfg.numKvHeads();
+        int headDim = cfg.headDim();
+        int width = (heads + 2 * kvHeads) * headDim;
+        RowAttention attention = new RowAttention(batch, cache, heads, kvHeads, headDim);
+        float[] x = new float[n * hidden];
+        for (int i = 0; i < n; i++) {
+            int id = batch.tokens()[i];
+            if (id < 0 || id >= embed.cpu().rows()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + embed.cpu().rows());
+            }
+            embed.cpu().widenRow(id, x, i * hidden);
+        }
+        float[][] angles = rope.halfAngles(batch);
+        Rows rows = new Rows(cfg, n);
+        for (int i = 0; i < layers.length; i++) {
+            Layer layer = layers[i];
+            RowOps.rmsNorm(x, n, hidden, layer.inputNorm().values(), layer.inputNorm().eps(), rows.normed);
+            layer.qkv().cpu().multiply(rows.normed, n, rows.qkv);
+            if (layer.qkvBias() != null) {
+                addToEachRow(rows.qkv, n, layer.qkvBias().values());
+            }
+            for (int r = 0; r < n; r++) {
+                if (layer.qkNorm() != null) {
+                    for (int h = 0; h < heads + kvHeads; h++) {
+                        int at = r * width + h * headDim;
+                        RowOps.rmsNorm(rows.qkv, at, headDim, layer.qkNorm().values(), h * headDim, cfg.normEps(), rows.qkv, at);
+                    }
+                }
+                rope.rotate(rows.qkv, r * width, heads + kvHeads, angles, r);
+            }
+            Integer window = cfg.slidingWindow(i);
+            attention.run(i, rows.qkv, window == null ? 0 : window, rows.attn);
+            secondHalfOnRows(x, rows.attn, layer, rows);
+        }
+        int b = batch.batchSize();
+        float[] last = new float[b * hidden];
+        for (int s = 0; s < b; s++) {
+            RowOps.rmsNorm(x, (s * t + t - 1) * hidden, hidden, finalNorm.values(), 0, finalNorm.eps(), last, s * hidden);
+        }
+        int vocab = lmHead.cpu().rows();
+        float[] logits = new float[b * vocab];
+        lmHead.cpu().multiply(last, b, logits);
+        return step.create(logits, new Shape(b, vocab));
     }
 
     @Override
     public NDArray forward(StepBatch batch, KvCache cache, NDManager step) {
+        if (matricesInJava && cache.inJava()) {
+            return forwardInJava(batch, cache, step);
+        }
         int b = batch.batchSize();
         int t = batch.tokensPerSeq();
         int heads = cfg.numHeads();
@@ -142,12 +241,12 @@ public final class Llama extends DecoderModel {
             // a layer's intermediates (attention scores above all) are freed when it ends, not with the step
             try (NDManager layerManager = step.newSubManager()) {
                 x.attach(layerManager); // the previous residual goes with this layer
-                NDList qkAndV = layer.qkv().normThenLinear(x, layer.inputNorm(), layer.qkvBias())
+                NDList qkAndV = layer.qkv().normThenLinear(x, layer.inputNorm(), bias(layer.qkvBias()))
                         .reshape(b, t, heads + 2L * kvHeads, cfg.headDim())
                         .split(new long[] {heads + kvHeads}, 2);
                 NDArray qk = qkAndV.get(0);
                 if (layer.qkNorm() != null) {
-                    qk = Layers.rmsNorm(qk, layer.qkNorm(), cfg.normEps());
+                    qk = Layers.rmsNorm(qk, layer.qkNorm().tensor(), cfg.normEps());
                 }
                 NDList qAndK = rope.apply(qk, angles).split(new long[] {heads}, 2);
                 boolean windowed = cfg.slidingWindow(i) != null;

@@ -34,26 +34,63 @@ final class Rope {
         rotateHalf = manager.create(matrix, new Shape(headDim, headDim)).toType(dtype, false);
     }
 
-    /** cos and sin of every new token's angles, repeated for both halves: two arrays [batch, tokensPerSeq, 1, headDim]. */
-    StepUploads.Ref[] angles(StepBatch batch, StepUploads uploads) {
+    /**
+     * cos and sin of every new token's angles, [batch x tokensPerSeq, headDim / 2] each: the one angle
+     * computation both paths use.
+     */
+    float[][] halfAngles(StepBatch batch) {
         int half = invFreq.length;
-        int dim = 2 * half;
         int t = batch.tokensPerSeq();
-        float[] cos = new float[batch.batchSize() * t * dim];
+        float[] cos = new float[batch.batchSize() * t * half];
         float[] sin = new float[cos.length];
         int i = 0;
         for (int b = 0; b < batch.batchSize(); b++) {
-            for (int j = 0; j < t; j++, i += dim) {
+            for (int j = 0; j < t; j++, i += half) {
                 long pos = batch.starts()[b] + j;
                 for (int f = 0; f < half; f++) {
                     double angle = pos * invFreq[f];
-                    cos[i + f] = cos[i + half + f] = (float) Math.cos(angle);
-                    sin[i + f] = sin[i + half + f] = (float) Math.sin(angle);
+                    cos[i + f] = (float) Math.cos(angle);
+                    sin[i + f] = (float) Math.sin(angle);
                 }
             }
         }
-        Shape shape = new Shape(batch.batchSize(), t, 1, dim);
+        return new float[][] {cos, sin};
+    }
+
+    /** {@link #halfAngles} repeated for both halves, to go with the step's uploads: two arrays [batch, tokensPerSeq, 1, headDim]. */
+    StepUploads.Ref[] angles(StepBatch batch, StepUploads uploads) {
+        float[][] halves = halfAngles(batch);
+        int half = invFreq.length;
+        int rows = halves[0].length / half;
+        float[] cos = new float[rows * 2 * half];
+        float[] sin = new float[cos.length];
+        for (int r = 0; r < rows; r++) {
+            for (int k = 0; k < 2; k++) {
+                System.arraycopy(halves[0], r * half, cos, (2 * r + k) * half, half);
+                System.arraycopy(halves[1], r * half, sin, (2 * r + k) * half, half);
+            }
+        }
+        Shape shape = new Shape(batch.batchSize(), batch.tokensPerSeq(), 1, 2L * half);
         return new StepUploads.Ref[] {uploads.floats(cos, shape), uploads.floats(sin, shape)};
+    }
+
+    /**
+     * Rotates {@code heads} consecutive head vectors of {@code x} from {@code at} in place by angle row
+     * {@code angleRow} of {@link #halfAngles}: x * cos + rotate_half(x) * sin, as {@link #apply} does.
+     */
+    void rotate(float[] x, int at, int heads, float[][] halfAngles, int angleRow) {
+        int half = invFreq.length;
+        float[] cos = halfAngles[0];
+        float[] sin = halfAngles[1];
+        int a = angleRow * half;
+        for (int h = 0; h < heads; h++, at += 2 * half) {
+            for (int f = 0; f < half; f++) {
+                float x1 = x[at + f];
+                float x2 = x[at + half + f];
+                x[at + f] = x1 * cos[a + f] - x2 * sin[a + f];
+                x[at + half + f] = x2 * cos[a + f] + x1 * sin[a + f];
+            }
+        }
     }
 
     /** Rotates x [batch, tokens, heads, headDim] by the step's angles. */

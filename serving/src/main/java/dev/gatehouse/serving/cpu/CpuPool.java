@@ -6,11 +6,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
- * The threads the Java matrix kernels run on: one per core besides the caller, daemons, shared by
+ * The threads the Java kernels (matrix products, attention) run on: one per core besides the caller, daemons, shared by
  * every model. PyTorch's own threads are idle while a kernel runs (the model's steps are sequential),
  * so the two never compete.
  */
-final class CpuPool {
+public final class CpuPool {
     private static final int CORES = Runtime.getRuntime().availableProcessors();
     private static final ForkJoinPool POOL = new ForkJoinPool(Math.max(1, CORES - 1), pool -> {
         var thread = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
@@ -22,7 +22,7 @@ final class CpuPool {
     private CpuPool() {}
 
     /** The cores a call can use: the caller's and the pool's. */
-    static int cores() {
+    public static int cores() {
         return CORES;
     }
 
@@ -31,7 +31,7 @@ final class CpuPool {
      * are handed out from one counter: one wake-up per helper thread per call, and a core slowed by
      * another process simply takes fewer tasks.
      */
-    static void forEach(int tasks, IntConsumer body) {
+    public static void forEach(int tasks, IntConsumer body) {
         if (tasks == 1 || CORES == 1) {
             for (int i = 0; i < tasks; i++) {
                 body.accept(i);

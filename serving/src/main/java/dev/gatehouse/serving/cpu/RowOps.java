@@ -20,15 +20,19 @@ public final class RowOps {
      */
     public static void rmsNorm(float[] x, int rows, int dim, float[] weight, double eps, float[] out) {
         for (int r = 0; r < rows; r++) {
-            int at = r * dim;
-            double squares = 0;
-            for (int c = 0; c < dim; c++) {
-                squares += (double) x[at + c] * x[at + c];
-            }
-            float inverse = (float) (1 / Math.sqrt(squares / dim + eps));
-            for (int c = 0; c < dim; c++) {
-                out[at + c] = x[at + c] * inverse * weight[c];
-            }
+            rmsNorm(x, r * dim, dim, weight, 0, eps, out, r * dim);
+        }
+    }
+
+    /** RMSNorm of the one {@code dim}-wide row of {@code x} at {@code at} into {@code out} at {@code outAt}, by weight[weightAt...]. */
+    public static void rmsNorm(float[] x, int at, int dim, float[] weight, int weightAt, double eps, float[] out, int outAt) {
+        double squares = 0;
+        for (int c = 0; c < dim; c++) {
+            squares += (double) x[at + c] * x[at + c];
+        }
+        float inverse = (float) (1 / Math.sqrt(squares / dim + eps));
+        for (int c = 0; c < dim; c++) {
+            out[outAt + c] = x[at + c] * inverse * weight[weightAt + c];
         }
     }
 

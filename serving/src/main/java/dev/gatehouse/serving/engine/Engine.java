@@ -698,9 +698,15 @@ public final class Engine implements AutoCloseable {
         accepting = false;
         stopped = true;
         wake();
-        try {
-            thread.join();
-        } catch (InterruptedException e) {
+        boolean interrupted = false;
+        while (thread.isAlive()) { // the cache goes only once no step can touch it: Java reads its memory in place
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
         cache.close();

@@ -1,5 +1,6 @@
 package dev.gatehouse.serving.arch;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.gatehouse.serving.engine.DeviceChoice;
 import dev.gatehouse.serving.engine.DtypeChoice;
@@ -7,13 +8,19 @@ import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.engine.WeightsDtype;
+import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.sample.SamplingParams;
 
 import java.nio.file.Path;
 
-/** Gatehouse's engine seen the way the oracles are: next-token probabilities and greedy continuations by token id. */
+/**
+ * Gatehouse's engine seen the way the oracles are: next-token probabilities and greedy continuations
+ * by token id. With {@code weights-dtype: stored} a Llama-family model must run its steps wholly in
+ * Java (one tensor per step, the logits), and every step here checks that it did.
+ */
 final class EngineRun implements AutoCloseable {
     final LocalModel model;
+    private final boolean javaForward;
 
     EngineRun(Path folder) {
         this(folder, WeightsDtype.AUTO);
@@ -21,6 +28,16 @@ final class EngineRun implements AutoCloseable {
 
     EngineRun(Path folder, WeightsDtype weights) {
         model = LocalModel.load(folder, DeviceChoice.CPU, DtypeChoice.AUTO, weights);
+        javaForward = weights == WeightsDtype.STORED && model.config().family() == ModelConfig.Family.LLAMA;
+    }
+
+    /** One forward pass; on the Java path, proof that it created nothing but the logits. */
+    private NDArray forward(StepBatch batch, KvCache cache, NDManager step) {
+        NDArray logits = model.lm().forward(batch, cache, step);
+        if (javaForward && step.getManagedArrays().size() != 1) {
+            throw new AssertionError("the step did not run in Java: it left " + step.getManagedArrays().size() + " tensors");
+        }
+        return logits;
     }
 
     /** Logits of the last token of each of {@code prompts} (all one length), computed as one batch. */
@@ -35,7 +52,7 @@ final class EngineRun implements AutoCloseable {
             tables[b] = KvCache.consecutiveBlocks(b * perSequence, t);
         }
         try (KvCache cache = model.lm().newCache(n * perSequence); NDManager step = model.newStepManager()) {
-            return model.lm().forward(new StepBatch(tokens, n, t, new int[n], tables), cache, step).toFloatArray();
+            return forward(new StepBatch(tokens, n, t, new int[n], tables), cache, step).toFloatArray();
         }
     }
 
@@ -43,7 +60,7 @@ final class EngineRun implements AutoCloseable {
     float[] nextTokenProbabilities(int[] ids) {
         int[] blocks = KvCache.consecutiveBlocks(0, ids.length);
         try (KvCache cache = model.lm().newCache(blocks.length); NDManager step = model.newStepManager()) {
-            return model.lm().forward(StepBatch.single(ids, 0, blocks), cache, step).softmax(-1).toFloatArray();
+            return forward(StepBatch.single(ids, 0, blocks), cache, step).softmax(-1).toFloatArray();
         }
     }
 
@@ -54,7 +71,7 @@ final class EngineRun implements AutoCloseable {
             float[] probs = null;
             for (int i = 0; i < ids.length; i++) {
                 try (NDManager step = model.newStepManager()) {
-                    probs = model.lm().forward(StepBatch.single(new int[] {ids[i]}, i, blocks), cache, step)
+                    probs = forward(StepBatch.single(new int[] {ids[i]}, i, blocks), cache, step)
                             .softmax(-1).toFloatArray();
                 }
             }

@@ -8,12 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.testing.TestModelFolder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class KvCacheTest {
     private static final int B = KvCache.BLOCK_SIZE;
@@ -24,11 +27,13 @@ class KvCacheTest {
     /**
      * A batched decode reads a short sequence up to the longest one's length; what a block's last
      * owner left past the short sequence's end (here NaN, as an FP16 overflow leaves) is never read.
+     * On PyTorch's ops ({@code f32}) and on the Java forward pass ({@code stored}).
      */
-    @Test
-    void aReusedBlockForgetsWhatItsLastOwnerLeft() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = WeightsDtype.class, names = {"F32", "STORED"})
+    void aReusedBlockForgetsWhatItsLastOwnerLeft(WeightsDtype weights) throws Exception {
         TestModelFolder folder = TestModelFolder.llama();
-        try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama")))) {
+        try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama")), weights)) {
             CausalLM lm = run.model.lm();
             float[] expected;
             try (KvCache fresh = lm.newCache(2)) {
@@ -48,10 +53,11 @@ class KvCacheTest {
     }
 
     /** A sequence's blocks anywhere in the pool, in any order, give the logits consecutive blocks give (gather vs view). */
-    @Test
-    void scatteredBlocksAnswerAsConsecutiveOnes() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = WeightsDtype.class, names = {"F32", "STORED"})
+    void scatteredBlocksAnswerAsConsecutiveOnes(WeightsDtype weights) throws Exception {
         for (TestModelFolder folder : new TestModelFolder[] {TestModelFolder.llama(), TestModelFolder.gpt2()}) {
-            try (EngineRun run = new EngineRun(folder.write(tmp.resolve(folder.toString().replaceAll("\\W", ""))))) {
+            try (EngineRun run = new EngineRun(folder.write(tmp.resolve(folder.toString().replaceAll("\\W", ""))), weights)) {
                 int[] prompt = folder.randomTokens(2 * B + 5, 3);
                 float[] consecutive = prefillThenDecode(run, prompt, new int[] {0, 1, 2});
                 float[] scattered = prefillThenDecode(run, prompt, new int[] {6, 2, 4});
@@ -60,13 +66,41 @@ class KvCacheTest {
         }
     }
 
-    @Test
-    void aPositionPastTheBlockTableIsRefused() throws Exception {
+    @ParameterizedTest
+    @EnumSource(value = WeightsDtype.class, names = {"F32", "STORED"})
+    void aPositionPastTheBlockTableIsRefused(WeightsDtype weights) throws Exception {
         TestModelFolder folder = TestModelFolder.llama();
-        try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama"))); KvCache cache = run.model.lm().newCache(2)) {
+        try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama")), weights); KvCache cache = run.model.lm().newCache(2)) {
             IllegalStateException e = assertThrows(IllegalStateException.class,
                     () -> forward(run, cache, StepBatch.single(folder.randomTokens(B + 1, 1), 0, new int[] {0})));
             assertTrue(e.getMessage().contains("holds 1 blocks"), e.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WeightsDtype.class, names = {"F32", "STORED"})
+    void aBlockOutsideThePoolIsRefused(WeightsDtype weights) throws Exception {
+        TestModelFolder folder = TestModelFolder.llama();
+        try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama")), weights); KvCache cache = run.model.lm().newCache(2)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> forward(run, cache, StepBatch.single(new int[] {5}, 0, new int[] {2})));
+            assertEquals("block 2 outside the pool of 2", e.getMessage());
+        }
+    }
+
+    /** On the Java path a bad id is refused before anything is read; PyTorch refuses it in its embedding op. */
+    @Test
+    void aTokenIdOutsideTheVocabularyIsAClearError() throws Exception {
+        TestModelFolder folder = TestModelFolder.llama();
+        try (EngineRun run = new EngineRun(folder.write(tmp.resolve("llama")), WeightsDtype.STORED);
+             KvCache cache = run.model.lm().newCache(1)) {
+            int vocab = run.model.lm().config().vocabSize();
+            for (int id : new int[] {vocab, -1}) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> forward(run, cache, StepBatch.single(new int[] {5, id}, 0, new int[] {0})));
+                assertEquals("token id " + id + " is outside the vocabulary of " + vocab, e.getMessage());
+            }
+            forward(run, cache, StepBatch.single(new int[] {5}, 0, new int[] {0})); // and the model still runs
         }
     }
 

@@ -19,7 +19,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The Llama family against independent implementations: Jlama where it runs the variant (F32
- * folders, where it is exact), else a float64 reference written from the published formulas.
+ * folders, where it is exact), else a float64 reference written from the published formulas. Every
+ * variant runs both ways a CPU step can: PyTorch's ops on F32 tensors ({@code weights-dtype: f32})
+ * and the Java forward pass on the mapped weights ({@code stored}; {@link EngineRun} checks that the
+ * step ran wholly in Java).
  */
 class LlamaTest {
     static final float TOLERANCE = 1e-4f;
@@ -29,7 +32,7 @@ class LlamaTest {
     Path tmp;
 
     static Stream<Arguments> jlamaVariants() {
-        return Stream.of(
+        return bothPaths(
                 Arguments.of("llama-untied", TestModelFolder.llama()),
                 Arguments.of("llama-tied", TestModelFolder.llama().tied(true)),
                 Arguments.of("llama-mha-3layers", TestModelFolder.llama().kvHeads(4).layers(3).seed(7)),
@@ -40,7 +43,7 @@ class LlamaTest {
     }
 
     static Stream<Arguments> referenceVariants() {
-        return Stream.of(
+        return bothPaths(
                 Arguments.of("qwen3", TestModelFolder.qwen3()),
                 Arguments.of("qwen3-head-dim", TestModelFolder.qwen3().headDim(32).seed(5)),
                 Arguments.of("llama3-rope-scaling", TestModelFolder.llama().ropeScaling(8.0, 1.0, 4.0, 64).maxPositions(256)),
@@ -48,8 +51,14 @@ class LlamaTest {
                 Arguments.of("qwen3-attention-bias", TestModelFolder.qwen3().attentionBias(true).seed(9)));
     }
 
+    /** Each (label, folder) on PyTorch's ops and on the Java forward pass. */
+    static Stream<Arguments> bothPaths(Arguments... variants) {
+        return Stream.of(variants).flatMap(v -> Stream.of(WeightsDtype.F32, WeightsDtype.STORED).map(weights -> Arguments.of(
+                v.get()[0] + (weights == WeightsDtype.STORED ? " (java)" : " (pytorch)"), v.get()[1], weights)));
+    }
+
     static Stream<Arguments> slidingWindowVariants() {
-        return Stream.of(
+        return bothPaths(
                 Arguments.of("mistral-window-4", TestModelFolder.mistral().slidingWindow(4, 0)),
                 Arguments.of("qwen2-window-4-from-layer-1", TestModelFolder.qwen2().slidingWindow(4, 1)),
                 Arguments.of("qwen3-window-3-from-layer-1", TestModelFolder.qwen3().layers(3).slidingWindow(3, 1)));
@@ -61,18 +70,18 @@ class LlamaTest {
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("slidingWindowVariants")
-    void slidingWindowAgreesWithReference(String label, TestModelFolder folder) throws Exception {
-        Path dir = folder.write(tmp.resolve(label));
+    void slidingWindowAgreesWithReference(String label, TestModelFolder folder, WeightsDtype weights) throws Exception {
+        Path dir = folder.write(tmp.resolve("model"));
         int[] prompt = folder.randomTokens(24, 1);
         ReferenceModel reference = ReferenceModel.load(dir);
         float[] expected = reference.nextTokenProbabilities(prompt);
 
-        Path unwindowed = folder.write(tmp.resolve(label + "-unwindowed"));
+        Path unwindowed = folder.write(tmp.resolve("unwindowed"));
         FolderEdits.editJson(unwindowed.resolve("config.json"), c -> c.putNull("sliding_window"));
         float[] withoutWindow = ReferenceModel.load(unwindowed).nextTokenProbabilities(prompt);
         assertTrue(maxDifference(expected, withoutWindow) > 100 * TOLERANCE, label + ": the window must matter for this test");
 
-        try (EngineRun engine = new EngineRun(dir)) {
+        try (EngineRun engine = new EngineRun(dir, weights)) {
             assertClose(expected, engine.nextTokenProbabilities(prompt), label + " (prefill)");
             assertClose(expected, engine.nextTokenProbabilitiesIncremental(prompt), label + " (token by token)");
             assertArrayEquals(reference.greedy(prompt, 16), engine.greedy(prompt, 16), label);
@@ -81,10 +90,10 @@ class LlamaTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("jlamaVariants")
-    void agreesWithJlama(String label, TestModelFolder folder) throws Exception {
-        Path dir = folder.write(tmp.resolve(label));
+    void agreesWithJlama(String label, TestModelFolder folder, WeightsDtype weights) throws Exception {
+        Path dir = folder.write(tmp.resolve("model"));
         int[] prompt = folder.randomTokens(8, 1);
-        try (JlamaOracle jlama = JlamaOracle.load(dir); EngineRun engine = new EngineRun(dir)) {
+        try (JlamaOracle jlama = JlamaOracle.load(dir); EngineRun engine = new EngineRun(dir, weights)) {
             assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilities(prompt), label);
             assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilitiesIncremental(prompt), label);
             assertArrayEquals(jlama.greedy(prompt, GREEDY_TOKENS), engine.greedy(prompt, GREEDY_TOKENS), label);
@@ -93,11 +102,11 @@ class LlamaTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("referenceVariants")
-    void agreesWithReference(String label, TestModelFolder folder) throws Exception {
-        Path dir = folder.write(tmp.resolve(label));
+    void agreesWithReference(String label, TestModelFolder folder, WeightsDtype weights) throws Exception {
+        Path dir = folder.write(tmp.resolve("model"));
         int[] prompt = folder.randomTokens(8, 1);
         ReferenceModel reference = ReferenceModel.load(dir);
-        try (EngineRun engine = new EngineRun(dir)) {
+        try (EngineRun engine = new EngineRun(dir, weights)) {
             assertClose(reference.nextTokenProbabilities(prompt), engine.nextTokenProbabilities(prompt), label);
             assertArrayEquals(reference.greedy(prompt, GREEDY_TOKENS), engine.greedy(prompt, GREEDY_TOKENS), label);
         }
@@ -107,27 +116,7 @@ class LlamaTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("sixteenBitVariants")
     void sixteenBitCheckpointsAgreeWithReference(String label, TestModelFolder folder) throws Exception {
-        agreesWithReference(label, folder);
-    }
-
-    /** F32 checkpoints with weights-dtype stored: mapped and multiplied by the Vector API kernels, against Jlama. */
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("storedF32Variants")
-    void storedF32WeightsAgreeWithJlama(String label, TestModelFolder folder) throws Exception {
-        Path dir = folder.write(tmp.resolve(label));
-        int[] prompt = folder.randomTokens(8, 1);
-        try (JlamaOracle jlama = JlamaOracle.load(dir); EngineRun engine = new EngineRun(dir, WeightsDtype.STORED)) {
-            assertTrue(engine.model.dtype().why().contains("F32 weights kept as stored"), engine.model.dtype().why());
-            assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilities(prompt), label);
-            assertClose(jlama.nextTokenProbabilities(prompt), engine.nextTokenProbabilitiesIncremental(prompt), label);
-            assertArrayEquals(jlama.greedy(prompt, GREEDY_TOKENS), engine.greedy(prompt, GREEDY_TOKENS), label);
-        }
-    }
-
-    static Stream<Arguments> storedF32Variants() {
-        return Stream.of(
-                Arguments.of("llama-untied-stored", TestModelFolder.llama()),
-                Arguments.of("qwen2-untied-sharded-stored", TestModelFolder.qwen2().tied(false).shards(2)));
+        agreesWithReference(label, folder, WeightsDtype.STORED);
     }
 
     static Stream<Arguments> sixteenBitVariants() {
