@@ -72,7 +72,7 @@ public final class NamedEventStream {
                             write(sse, event);
                         }
                     }
-                    sse.flush();
+                    // no flush: closing the stream sends what is held (one write for an answer that came at once)
                 } catch (ApiException e) { // headers are gone: the error travels as an error event
                     sse.event("error", OpenAiJson.bytes(encoder.error(e)));
                 }

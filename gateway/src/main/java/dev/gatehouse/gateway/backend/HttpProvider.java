@@ -11,7 +11,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,8 +49,7 @@ public final class HttpProvider implements Backend {
         boolean original = api.sendsOriginal(request);
         byte[] body = ProviderHttp.bytes(api.body(request));
         URI uri = api.uri(request);
-        HttpRequest.Builder http = HttpRequest.newBuilder(uri)
-                .timeout(Duration.ofMillis(config.timeoutMillis())) // until the response headers arrive
+        HttpRequest.Builder http = HttpRequest.newBuilder(uri) // the client waits timeout-ms for the headers
                 .header("Content-Type", "application/json")
                 .header("Accept", request.stream() ? api.streamMediaType() : "application/json")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));

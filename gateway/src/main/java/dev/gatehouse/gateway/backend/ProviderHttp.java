@@ -45,14 +45,69 @@ public final class ProviderHttp {
                 .build();
     }
 
+    /**
+     * Sends {@code request} and waits at most the provider's timeout-ms for the response headers (a
+     * 504 after that). The wait is kept by {@link UpstreamWatch}, which interrupts this thread when it
+     * is over, and the JDK client cancels an exchange whose caller is interrupted. The request's own
+     * timeout would have registered a timer with the client, waking its selector thread every time.
+     */
     public HttpResponse<InputStream> send(HttpRequest request) {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw fromIo(provider, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ApiException(503, "server_error", null, null, "Interrupted while waiting for the provider.", null);
+        try (HeadersWait wait = new HeadersWait(Thread.currentThread(), System.nanoTime() + timeoutMillis * 1_000_000)) {
+            try {
+                return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+            } catch (IOException e) {
+                throw fromIo(provider, e);
+            } catch (InterruptedException e) {
+                if (wait.expired()) {
+                    throw fromIo(provider, new HttpTimeoutException("no response headers in " + timeoutMillis + " ms"));
+                }
+                Thread.currentThread().interrupt();
+                throw new ApiException(503, "server_error", null, null, "Interrupted while waiting for the provider.", null);
+            }
+        }
+    }
+
+    /** The wait for one request's response headers, watched from start to close. */
+    private static final class HeadersWait implements UpstreamWatch.Watched, AutoCloseable {
+        private final Thread thread;
+        private final long deadline;
+        private boolean expired; // guarded by this
+        private boolean closed; // guarded by this
+
+        HeadersWait(Thread thread, long deadline) {
+            this.thread = thread;
+            this.deadline = deadline;
+            UpstreamWatch.add(this);
+        }
+
+        /** A hash from the deadline: an identity hash is computed and stored on each new object's first use. */
+        @Override
+        public int hashCode() {
+            return Long.hashCode(deadline);
+        }
+
+        @Override
+        public synchronized void check(long now) {
+            if (now - deadline >= 0 && !closed && !expired) {
+                expired = true;
+                thread.interrupt();
+            }
+        }
+
+        synchronized boolean expired() {
+            return expired;
+        }
+
+        /** An interrupt that came too late to stop the send is cleared, not left for later code. */
+        @Override
+        public void close() {
+            UpstreamWatch.remove(this);
+            synchronized (this) {
+                closed = true;
+                if (expired) {
+                    Thread.interrupted();
+                }
+            }
         }
     }
 

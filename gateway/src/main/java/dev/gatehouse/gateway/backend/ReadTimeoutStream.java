@@ -2,8 +2,7 @@ package dev.gatehouse.gateway.backend;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -12,10 +11,10 @@ import java.util.concurrent.TimeUnit;
  * {@link StalledException}, because a watchdog closes the body under the blocked read. Whole
  * answers and streams both read through it, so a provider that sends its headers and then goes
  * silent fails as a timeout either way.
+ *
+ * <p>The watchdog is {@link UpstreamWatch}: a body is watched from its first read until it is closed.
  */
-public final class ReadTimeoutStream extends InputStream {
-    private static final ScheduledThreadPoolExecutor WATCHDOG = watchdog();
-
+public final class ReadTimeoutStream extends InputStream implements UpstreamWatch.Watched {
     /** No byte came within the stall timeout. */
     public static final class StalledException extends IOException {
         StalledException(long millis) {
@@ -27,8 +26,9 @@ public final class ReadTimeoutStream extends InputStream {
     private final long stallMillis;
     private volatile boolean stalled;
     private volatile long readingSince; // System.nanoTime() when the read under way began; NOT_READING between reads
-    private ScheduledFuture<?> alarm; // guarded by this; null when none is set
-    private boolean closed; // guarded by this
+    private boolean watched; // added to the watch; set and read by the reading thread only
+    private volatile boolean closed;
+    private final int hash = ThreadLocalRandom.current().nextInt(); // for the watched set: cheaper than an identity hash
 
     private static final long NOT_READING = Long.MIN_VALUE;
 
@@ -51,7 +51,13 @@ public final class ReadTimeoutStream extends InputStream {
             throw new StalledException(stallMillis);
         }
         readingSince = System.nanoTime();
-        arm();
+        if (!watched) {
+            watched = true;
+            UpstreamWatch.add(this);
+            if (closed) { // closed meanwhile by another thread: it may have looked before the add
+                UpstreamWatch.remove(this);
+            }
+        }
         try {
             int n = body.read(buffer, offset, length);
             if (stalled) {
@@ -65,62 +71,30 @@ public final class ReadTimeoutStream extends InputStream {
         }
     }
 
-    /**
-     * One alarm per stream, not per read (scheduling and cancelling one per read woke the watchdog
-     * thread every time): set by a read when none is, it checks the read under way when it rings.
-     */
-    private synchronized void arm() {
-        if (alarm == null && !closed) {
-            alarm = WATCHDOG.schedule(this::ring, stallMillis, TimeUnit.MILLISECONDS);
-        }
+    @Override
+    public int hashCode() {
+        return hash;
     }
 
-    /**
-     * A read waiting the whole stall timeout is a stall; one waiting less sets the alarm for its own
-     * end; with no read under way the next read sets one. Under the lock, so a read that begins now
-     * either finds this alarm still set and is seen here, or finds none and sets its own.
-     */
-    private void ring() {
-        synchronized (this) {
-            alarm = null;
-            long since = readingSince;
-            if (closed || since == NOT_READING) {
-                return;
-            }
-            long left = TimeUnit.MILLISECONDS.toNanos(stallMillis) - (System.nanoTime() - since);
-            if (left > 0) {
-                alarm = WATCHDOG.schedule(this::ring, left, TimeUnit.NANOSECONDS);
-                return;
-            }
+    /** A read under way for the whole stall timeout is a stall: the body is closed under it. */
+    @Override
+    public void check(long now) {
+        long since = readingSince;
+        if (since != NOT_READING && now - since >= TimeUnit.MILLISECONDS.toNanos(stallMillis)) {
             stalled = true;
+            close();
         }
-        close();
     }
 
-    /** Closing the body before its end aborts the upstream request. */
+    /** Closing the body before its end aborts the upstream request; a body must be closed, or it stays watched. */
     @Override
     public void close() {
-        synchronized (this) {
-            closed = true;
-            if (alarm != null) {
-                alarm.cancel(false);
-                alarm = null;
-            }
-        }
+        closed = true;
+        UpstreamWatch.remove(this);
         try {
             body.close();
         } catch (IOException ignored) {
             // nothing more to read either way
         }
-    }
-
-    private static ScheduledThreadPoolExecutor watchdog() {
-        ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "upstream-stall-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
-        timer.setRemoveOnCancelPolicy(true); // one alarm per open stream: cancelled ones must not pile up
-        return timer;
     }
 }

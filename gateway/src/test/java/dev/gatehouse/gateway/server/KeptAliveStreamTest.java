@@ -12,7 +12,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -39,6 +41,7 @@ class KeptAliveStreamTest {
     private static final String BODY = "{\"model\":\"cloud\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
     static HttpServer upstream;
+    static ServerSocket trickling;
     static LocalModels models;
     static GatewayServer server;
 
@@ -62,17 +65,74 @@ class KeptAliveStreamTest {
         GatehouseConfig config = GatehouseConfig.parse("""
                 providers:
                   mock: {type: openai-compatible, base-url: http://127.0.0.1:%d/v1}
+                  trickling: {type: openai-compatible, base-url: http://127.0.0.1:%d/v1}
                 models:
                   - name: cloud
                     targets: [{provider: mock, model: m}]
-                """.formatted(upstream.getAddress().getPort()), Map.of());
+                  - name: trickled
+                    targets: [{provider: trickling, model: m}]
+                """.formatted(upstream.getAddress().getPort(), trickling()), Map.of());
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         models = new LocalModels();
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry)).start();
     }
 
+    /**
+     * A provider that sends each event on its own, a millisecond apart, as tokens come: a plain socket
+     * with TCP_NODELAY, because the JDK's HttpServer leaves Nagle's algorithm on and would add the
+     * stall on its own side. Returns its port.
+     */
+    private static int trickling() throws IOException {
+        trickling = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread.ofVirtual().start(() -> {
+            while (!trickling.isClosed()) {
+                try {
+                    Socket s = trickling.accept();
+                    s.setTcpNoDelay(true);
+                    Thread.ofVirtual().start(() -> trickle(s));
+                } catch (IOException e) {
+                    return; // closed
+                }
+            }
+        });
+        return trickling.getLocalPort();
+    }
+
+    /** Answers each request on the connection with the stream, chunked, one event per chunk. */
+    private static void trickle(Socket socket) {
+        try (socket) {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            while (true) {
+                int length = 0;
+                for (String h; !(h = line(in)).isEmpty(); ) {
+                    if (h.toLowerCase().startsWith("content-length:")) {
+                        length = Integer.parseInt(h.substring(15).trim());
+                    }
+                }
+                in.readNBytes(length);
+                out.write("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                for (String event : new String(sse(), StandardCharsets.UTF_8).split("(?<=\n\n)")) {
+                    byte[] bytes = event.getBytes(StandardCharsets.UTF_8);
+                    out.write((Integer.toHexString(bytes.length) + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    out.write(bytes);
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    Thread.sleep(1);
+                }
+                out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            }
+        } catch (IOException | InterruptedException e) {
+            // the gateway closed the connection, or the test ended
+        }
+    }
+
     @AfterAll
-    static void stop() {
+    static void stop() throws IOException {
+        if (trickling != null) {
+            trickling.close();
+        }
         if (server != null) {
             server.close();
         }
@@ -98,23 +158,33 @@ class KeptAliveStreamTest {
 
     @Test
     void sequentialStreamsOnOneConnectionHaveNoFixedStall() throws Exception {
+        assertNoFixedStall(BODY, false);
+    }
+
+    /** Events that come one by one are flushed one by one, as HTTP chunks, and still without the stall. */
+    @Test
+    void streamsTrickledByTheProviderAreChunkedWithoutAFixedStall() throws Exception {
+        assertNoFixedStall(BODY.replace("\"cloud\"", "\"trickled\""), true);
+    }
+
+    private static void assertNoFixedStall(String body, boolean chunked) throws Exception {
         byte[] request = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                + "Content-Length: %d\r\n\r\n%s").formatted(BODY.length(), BODY).getBytes(StandardCharsets.UTF_8);
+                + "Content-Length: %d\r\n\r\n%s").formatted(body.length(), body).getBytes(StandardCharsets.UTF_8);
         try (Socket socket = new Socket("127.0.0.1", server.port())) {
             socket.setSoTimeout(60_000); // guards against a hang only: a first request on a loaded machine may take seconds
             OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
             for (int i = 0; i < 3; i++) { // warm-up: class loading and the JIT, not the stall
                 out.write(request);
-                readStream(in);
+                readStream(in, chunked);
             }
             long[] millis = new long[STREAMS];
             for (int i = 0; i < STREAMS; i++) {
                 long start = System.nanoTime();
                 out.write(request);
-                String body = readStream(in);
+                String answer = readStream(in, chunked);
                 millis[i] = (System.nanoTime() - start) / 1_000_000;
-                assertTrue(body.contains("\" mock\"") && body.endsWith("data: [DONE]\n\n"), body);
+                assertTrue(answer.contains("\" mock\"") && answer.endsWith("data: [DONE]\n\n"), answer);
             }
             long[] sorted = millis.clone();
             Arrays.sort(sorted);
@@ -148,15 +218,24 @@ class KeptAliveStreamTest {
         }
     }
 
-    /** One chunked response: checks the status and keep-alive, returns the body once the terminating chunk is in. */
-    private static String readStream(InputStream in) throws IOException {
+    /**
+     * One streamed response: checks the status, keep-alive and framing, returns the body once it is all
+     * in. A stream that came from the provider in one burst is sent whole, with a Content-Length; one
+     * the gateway flushed part by part is chunked.
+     */
+    private static String readStream(InputStream in, boolean chunked) throws IOException {
         List<String> headers = new ArrayList<>();
         for (String line; !(line = line(in)).isEmpty(); ) {
             headers.add(line.toLowerCase());
         }
         assertEquals("http/1.1 200 ok", headers.getFirst(), headers.toString());
-        assertTrue(headers.contains("transfer-encoding: chunked"), headers.toString());
         assertTrue(headers.stream().noneMatch(h -> h.equals("connection: close")), headers.toString());
+        var length = headers.stream().filter(h -> h.startsWith("content-length:")).findFirst();
+        assertEquals(!chunked, length.isPresent(), headers.toString());
+        if (length.isPresent()) {
+            return new String(in.readNBytes(Integer.parseInt(length.get().substring(15).trim())), StandardCharsets.UTF_8);
+        }
+        assertTrue(headers.contains("transfer-encoding: chunked"), headers.toString());
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (int size; (size = Integer.parseInt(line(in).trim(), 16)) > 0; ) {
             body.write(in.readNBytes(size));

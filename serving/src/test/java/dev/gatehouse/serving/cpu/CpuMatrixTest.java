@@ -13,9 +13,40 @@ import org.junit.jupiter.api.Test;
 class CpuMatrixTest {
     private static final List<CpuMatrix.Format> HALVES = List.of(CpuMatrix.Format.BF16, CpuMatrix.Format.F16);
 
-    /** Every finite F16 and BF16 bit pattern comes out of the vector widening exactly as the scalar conversion. */
+    /**
+     * Every F16 and BF16 bit pattern widens bit for bit as the scalar conversion, infinities included; a
+     * NaN to a NaN (the scalar F16 conversion may set the quiet bit, a product will anyway).
+     */
     @Test
-    void widensEveryFiniteHalfExactly() {
+    void widensEveryHalfBitForBit() {
+        for (CpuMatrix.Format format : HALVES) {
+            int cols = 65536 + 5; // every pattern, then a few past the last whole vector
+            ByteBuffer data = CpuMatrix.allocate(format, 1, cols);
+            for (int i = 0; i < cols; i++) {
+                data.putShort(2 * i, (short) i);
+            }
+            float[] row = new float[cols + 3];
+            new CpuMatrix(format, cols, List.of(data)).widenRow(0, row, 3);
+            for (int i = 0; i < cols; i++) {
+                float scalar = widen(format, (short) i);
+                if (Float.isNaN(scalar)) {
+                    assertTrue(Float.isNaN(row[3 + i]), format + " 0x" + Integer.toHexString(i & 0xffff));
+                    continue;
+                }
+                int expected = Float.floatToRawIntBits(scalar);
+                int actual = Float.floatToRawIntBits(row[3 + i]);
+                assertEquals(expected, actual, format + " 0x" + Integer.toHexString(i & 0xffff)
+                        + ": 0x" + Integer.toHexString(expected) + " widened to 0x" + Integer.toHexString(actual));
+            }
+        }
+    }
+
+    /**
+     * Every finite F16 and BF16 bit pattern comes out of both products exactly: the prefill's (rows widened
+     * once, shared by the tokens) and the decode's (widened in registers), one-hot activations picking them out.
+     */
+    @Test
+    void multipliesEveryFiniteHalfExactly() {
         for (CpuMatrix.Format format : HALVES) {
             int cols = 64;
             short[] values = finiteHalves(format);
@@ -31,33 +62,77 @@ class CpuMatrixTest {
             }
             float[] y = new float[cols * rows];
             m.multiply(x, cols, y);
-            for (int r = 0; r < rows; r++) {
-                for (int t = 0; t < cols; t++) {
+            float[] one = new float[rows];
+            for (int t = 0; t < cols; t++) {
+                m.multiply(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, one);
+                for (int r = 0; r < rows; r++) {
                     short half = values[r * cols + t];
-                    assertEquals(widen(format, half), y[t * rows + r], 0f, format + " 0x" + Integer.toHexString(half & 0xffff));
+                    String what = format + " 0x" + Integer.toHexString(half & 0xffff);
+                    assertEquals(widen(format, half), y[t * rows + r], 0f, what);
+                    assertEquals(widen(format, half), one[r], 0f, what + ", one token");
                 }
             }
         }
     }
 
+    /** Whole rows of infinities and NaNs, through the one-token product (four rows widened in registers) and the prefill's. */
     @Test
     void infinitiesAndNaNsStaySo() {
         for (CpuMatrix.Format format : HALVES) {
             short inf = (short) (format == CpuMatrix.Format.F16 ? 0x7c00 : 0x7f80);
             short nan = (short) (format == CpuMatrix.Format.F16 ? 0x7e00 : 0x7fc0);
-            ByteBuffer data = CpuMatrix.allocate(format, 3, 32);
-            for (int c = 0; c < 32; c++) {
-                data.putShort(2 * c, inf);
-                data.putShort(2 * (32 + c), (short) (inf | 0x8000));
-                data.putShort(2 * (64 + c), nan);
+            short[] rowValues = {inf, (short) (inf | 0x8000), nan, (short) (nan | 0x8000)};
+            int cols = 37;
+            ByteBuffer data = CpuMatrix.allocate(format, 4, cols);
+            for (int r = 0; r < 4; r++) {
+                for (int c = 0; c < cols; c++) {
+                    data.putShort(2 * (r * cols + c), rowValues[r]);
+                }
             }
-            float[] y = new float[3];
-            float[] ones = new float[32];
-            java.util.Arrays.fill(ones, 1);
-            new CpuMatrix(format, 32, List.of(data)).multiply(ones, 1, y);
-            assertEquals(Float.POSITIVE_INFINITY, y[0], format.name());
-            assertEquals(Float.NEGATIVE_INFINITY, y[1], format.name());
-            assertTrue(Float.isNaN(y[2]), format.name());
+            CpuMatrix m = new CpuMatrix(format, cols, List.of(data));
+            for (int tokens : new int[] {1, 4}) {
+                float[] ones = new float[tokens * cols];
+                java.util.Arrays.fill(ones, 1);
+                float[] y = new float[tokens * 4];
+                m.multiply(ones, tokens, y);
+                String what = format + " tokens " + tokens;
+                assertEquals(Float.POSITIVE_INFINITY, y[0], what);
+                assertEquals(Float.NEGATIVE_INFINITY, y[1], what);
+                assertTrue(Float.isNaN(y[2]), what);
+                assertTrue(Float.isNaN(y[3]), what);
+            }
+        }
+    }
+
+    /** A one-token F16 product is the F32 product of the widened matrix, to FP32 rounding, subnormal halves included. */
+    @Test
+    void f16ProductsMatchTheWidenedF32Matrix() {
+        Random random = new Random(7);
+        int rows = 61;
+        int cols = 203;
+        ByteBuffer halves = CpuMatrix.allocate(CpuMatrix.Format.F16, rows, cols);
+        ByteBuffer floats = CpuMatrix.allocate(CpuMatrix.Format.F32, rows, cols);
+        for (int i = 0; i < rows * cols; i++) {
+            short half = i % 5 == 0 ? (short) random.nextInt(0x400) // a subnormal, either sign
+                    : Float.floatToFloat16((float) random.nextGaussian() * 0.05f);
+            half |= (short) (random.nextBoolean() ? 0x8000 : 0);
+            halves.putShort(2 * i, half);
+            floats.putFloat(4 * i, Float.float16ToFloat(half));
+        }
+        CpuMatrix f16 = new CpuMatrix(CpuMatrix.Format.F16, cols, List.of(halves));
+        CpuMatrix f32 = new CpuMatrix(CpuMatrix.Format.F32, cols, List.of(floats));
+        for (int tokens = 1; tokens <= 5; tokens++) {
+            float[] x = new float[tokens * cols];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) random.nextGaussian();
+            }
+            float[] expected = new float[tokens * rows];
+            float[] actual = new float[tokens * rows];
+            f32.multiply(x, tokens, expected);
+            f16.multiply(x, tokens, actual);
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(expected[i], actual[i], 1e-4, "tokens " + tokens + " at " + i);
+            }
         }
     }
 
