@@ -230,7 +230,19 @@ class EngineTest {
 
     @Test
     void promptsOverTheModelLengthAreRefusedAndLengthCapsGeneration() throws Exception {
-        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxModelLength(40))) {
+        // each step takes a millisecond: assertIdle's refill, capped at 40 positions too, must run long
+        // enough to be seen running (on the Java forward pass the test model's steps take microseconds)
+        StepFaults slowSteps = new StepFaults() {
+            @Override
+            public void beforeForward(StepBatch batch) {
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxModelLength(40), slowSteps)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> engine.submit(folder.randomTokens(40, 1), greedy()));
             assertTrue(e.getMessage().contains("40"), e.getMessage());
