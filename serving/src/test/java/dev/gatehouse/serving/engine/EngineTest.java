@@ -42,9 +42,15 @@ class EngineTest {
 
     @BeforeAll
     static void load() throws Exception {
+        load(WeightsDtype.AUTO);
+    }
+
+    /** Loads the model with {@code weights}: {@link EngineTest}'s subclass runs every test again on the Java forward pass. */
+    static void load(WeightsDtype weights) throws Exception {
+        prompts.clear();
         folder = TestModelFolder.llama().vocab(384).seed(11);
         Path dir = folder.write(tmp.resolve("llama"));
-        model = LocalModel.load(dir, DeviceChoice.CPU);
+        model = LocalModel.load(dir, DeviceChoice.CPU, DtypeChoice.AUTO, weights);
         // Prompts of different lengths whose greedy path has no near-tie (batched FP32 may differ in the last bits).
         reference = ReferenceModel.load(dir);
         int[] lengths = {3, 9, 17, 30, 5, 12};
