@@ -248,17 +248,10 @@ final class CompletionEncoder {
         Choice c = choices[index];
         if (chat && !c.roleSent) {
             c.roleSent = true;
-            JsonGenerator g = openChoice(sse, index);
-            g.writeFieldName(DELTA);
-            g.writeStartObject();
+            JsonGenerator g = openDelta(sse, index);
             g.writeStringField("role", "assistant");
             g.writeStringField("content", "");
-            g.writeEndObject();
-            g.writeFieldName(LOGPROBS);
-            g.writeNull();
-            g.writeFieldName(FINISH_REASON);
-            g.writeNull();
-            closeChoice(sse, g);
+            closeDelta(sse, g);
         }
     }
 
