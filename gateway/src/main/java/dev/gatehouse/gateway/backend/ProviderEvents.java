@@ -2,9 +2,11 @@ package dev.gatehouse.gateway.backend;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ApiException;
+import dev.gatehouse.gateway.chat.ChatEvent;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 
 /**
  * A provider's stream (SSE, or another framing's {@link StreamPayloads}) as JSON events, with what goes wrong on the way mapped to the gateway's
@@ -43,10 +45,23 @@ public final class ProviderEvents implements AutoCloseable {
         try {
             return ProviderHttp.MAPPER.readTree(data);
         } catch (IOException e) {
-            close();
-            throw new ApiException(502, "server_error", "upstream_bad_response", null,
-                    "Provider '" + provider + "' sent a stream event that is not JSON.", null);
+            throw notJson();
         }
+    }
+
+    /** One payload's events as {@code translator} reads them from the text. */
+    public List<ChatEvent> translate(String data, StreamTranslator translator) {
+        try {
+            return translator.event(data);
+        } catch (IOException e) {
+            throw notJson();
+        }
+    }
+
+    private ApiException notJson() {
+        close();
+        return new ApiException(502, "server_error", "upstream_bad_response", null,
+                "Provider '" + provider + "' sent a stream event that is not JSON.", null);
     }
 
     /** The body ended before the provider's own end marker. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.config.ProviderConfig;
+import dev.gatehouse.gateway.connection.Deadlines;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,6 +27,8 @@ import java.util.Arrays;
  */
 public final class ProviderHttp {
     public static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Every provider's waits for response headers, checked 50 ms apart (a timeout is seen up to that late). */
+    private static final Deadlines HEADER_WAITS = new Deadlines("gatehouse-upstream-headers", 50);
 
     private final String provider;
     private final long timeoutMillis;
@@ -47,12 +50,12 @@ public final class ProviderHttp {
 
     /**
      * Sends {@code request} and waits at most the provider's timeout-ms for the response headers (a
-     * 504 after that). The wait is kept by {@link UpstreamWatch}, which interrupts this thread when it
+     * 504 after that). The wait is kept by {@link #HEADER_WAITS}, which interrupts this thread when it
      * is over, and the JDK client cancels an exchange whose caller is interrupted. The request's own
      * timeout would have registered a timer with the client, waking its selector thread every time.
      */
     public HttpResponse<InputStream> send(HttpRequest request) {
-        try (HeadersWait wait = new HeadersWait(Thread.currentThread(), System.nanoTime() + timeoutMillis * 1_000_000)) {
+        try (Deadlines.Guard wait = HEADER_WAITS.start(timeoutMillis * 1_000_000)) {
             try {
                 return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
             } catch (IOException e) {
@@ -63,50 +66,6 @@ public final class ProviderHttp {
                 }
                 Thread.currentThread().interrupt();
                 throw new ApiException(503, "server_error", null, null, "Interrupted while waiting for the provider.", null);
-            }
-        }
-    }
-
-    /** The wait for one request's response headers, watched from start to close. */
-    private static final class HeadersWait implements UpstreamWatch.Watched, AutoCloseable {
-        private final Thread thread;
-        private final long deadline;
-        private boolean expired; // guarded by this
-        private boolean closed; // guarded by this
-
-        HeadersWait(Thread thread, long deadline) {
-            this.thread = thread;
-            this.deadline = deadline;
-            UpstreamWatch.add(this);
-        }
-
-        /** A hash from the deadline: an identity hash is computed and stored on each new object's first use. */
-        @Override
-        public int hashCode() {
-            return Long.hashCode(deadline);
-        }
-
-        @Override
-        public synchronized void check(long now) {
-            if (now - deadline >= 0 && !closed && !expired) {
-                expired = true;
-                thread.interrupt();
-            }
-        }
-
-        synchronized boolean expired() {
-            return expired;
-        }
-
-        /** An interrupt that came too late to stop the send is cleared, not left for later code. */
-        @Override
-        public void close() {
-            UpstreamWatch.remove(this);
-            synchronized (this) {
-                closed = true;
-                if (expired) {
-                    Thread.interrupted();
-                }
             }
         }
     }

@@ -88,20 +88,22 @@ final class ProviderStream implements ChatStream {
             finish();
             return;
         }
-        JsonNode event = events.json(data);
         try {
-            List<ChatEvent> translated = translator.event(event);
-            if (raw && !opened && translated.isEmpty() && !translator.done()) {
-                opened = true;
-                opening = new ChatEvent.Raw(event);
-                return;
-            }
-            if (raw) {
+            if (!raw) { // the translator reads the text itself (OpenAI's chunks with a streaming parser)
+                pending.addAll(events.translate(data, translator));
+            } else {
+                JsonNode event = events.json(data);
+                List<ChatEvent> translated = translator.event(event);
+                if (!opened && translated.isEmpty() && !translator.done()) {
+                    opened = true;
+                    opening = new ChatEvent.Raw(event);
+                    return;
+                }
                 opened = true;
                 releaseOpening();
                 pending.add(new ChatEvent.Raw(event));
+                pending.addAll(translated);
             }
-            pending.addAll(translated);
         } catch (ApiException e) {
             close();
             throw e;

@@ -3,6 +3,7 @@ package dev.gatehouse.gateway.backend;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.gateway.chat.ChatEvent;
 
+import java.io.IOException;
 import java.util.List;
 
 /**
@@ -13,6 +14,16 @@ public interface StreamTranslator {
 
     /** The events of one SSE data payload; an error event throws the gateway's ApiException. */
     List<ChatEvent> event(JsonNode event);
+
+    /**
+     * The events of one payload as JSON text. Read as a tree for {@link #event(JsonNode)} unless a
+     * translator on the hot path reads the text itself with a streaming parser.
+     *
+     * @throws IOException when the text is not JSON
+     */
+    default List<ChatEvent> event(String json) throws IOException {
+        return event(ProviderHttp.MAPPER.readTree(json));
+    }
 
     /** Whether the provider has said the answer is complete (Anthropic's message_stop). */
     boolean done();

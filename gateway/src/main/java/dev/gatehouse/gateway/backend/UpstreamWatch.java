@@ -4,12 +4,13 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The time limits on waiting for a provider (its response headers, each read of its body), kept by
- * one thread that looks at every open wait {@value #CHECK_MILLIS} ms apart: a limit is seen up to
- * that much after it passes. A timer per request woke a thread for nearly every proxied request:
- * the JDK client's request timeout wakes its selector thread when it is registered, and an alarm
- * scheduled per body woke a watchdog (a new alarm at the head of an empty queue signals it), each
- * a context switch on the gateway's core (docs/benchmarks.md, the proxy path's fifth pass).
+ * The stall limit on reading a provider's body ({@link ReadTimeoutStream}), kept by one thread that
+ * looks at every open read {@value #CHECK_MILLIS} ms apart: a stall is seen up to that much after it
+ * passes. An alarm scheduled per body woke a watchdog for nearly every proxied request (a new alarm at
+ * the head of an empty queue signals it), a context switch on the gateway's core (docs/benchmarks.md,
+ * the proxy path's fifth pass). A stalled body is closed under its read, not its thread interrupted
+ * as {@link dev.gatehouse.gateway.connection.Deadlines} does, because the reader must learn it was a
+ * stall.
  */
 final class UpstreamWatch {
     static final long CHECK_MILLIS = 50;

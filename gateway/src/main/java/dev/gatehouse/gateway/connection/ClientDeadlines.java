@@ -25,7 +25,7 @@ import java.io.OutputStream;
  * any other whose client went away.
  */
 public final class ClientDeadlines implements Filter, Http1ConnectionListener, AutoCloseable {
-    private final Deadlines deadlines = new Deadlines();
+    private final Deadlines deadlines = new Deadlines("gatehouse-deadlines", 100);
     private final ServerLimits limits;
     /** Helidon reads a connection's requests on that connection's own thread: the guard of the headers being read. */
     private final ThreadLocal<Deadlines.Guard> head = new ThreadLocal<>();

@@ -7,30 +7,34 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Time limits on blocking socket reads and writes. Java sockets have no write timeout, and Helidon
- * sets no read timeout, so a client that stops reading, or sends a byte now and then, would hold a
- * connection thread (and, mid-generation, a KV slot) for ever. A section of code that reads from or
- * writes to the client runs under a {@link Guard}; one still open past its deadline gets its thread
- * interrupted. Helidon runs every connection on a virtual thread, and a virtual thread interrupted
- * in socket I/O has its socket closed and the call fails (see {@link java.net.Socket}): the client is
- * disconnected, and the code that was waiting on it sees an IOException as for any lost client.
+ * Time limits on blocking calls that have none of their own: a section of code runs under a
+ * {@link Guard}, and one still open past its deadline gets its thread interrupted. One thread looks
+ * at every open guard {@code checkMillis} apart, so a deadline is seen up to that much late, and no
+ * timer is registered (nor a thread woken) per call.
+ *
+ * <p>Used for the client's sockets: Java sockets have no write timeout, and Helidon sets no read
+ * timeout, so a client that stops reading, or sends a byte now and then, would hold a connection
+ * thread (and, mid-generation, a KV slot) for ever. Helidon runs every connection on a virtual
+ * thread, and a virtual thread interrupted in socket I/O has its socket closed and the call fails
+ * (see {@link java.net.Socket}): the client is disconnected, and the code that was waiting on it sees
+ * an IOException as for any lost client. Also used for a provider's response headers (the JDK client
+ * cancels an exchange whose caller is interrupted).
  */
-final class Deadlines implements AutoCloseable {
-    private static final long CHECK_MILLIS = 100;
-
+public final class Deadlines implements AutoCloseable {
     private final Set<Guard> open = ConcurrentHashMap.newKeySet();
-    private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "gatehouse-deadlines");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService clock;
 
-    Deadlines() {
-        clock.scheduleAtFixedRate(this::expire, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    public Deadlines(String threadName, long checkMillis) {
+        clock = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        });
+        clock.scheduleAtFixedRate(this::expire, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
     }
 
     /** Starts a guarded section on the current thread, ending {@code nanos} from now. */
-    Guard start(long nanos) {
+    public Guard start(long nanos) {
         Guard g = new Guard(Thread.currentThread(), System.nanoTime() + nanos);
         open.add(g);
         return g;
@@ -50,8 +54,8 @@ final class Deadlines implements AutoCloseable {
         clock.shutdownNow();
     }
 
-    /** One guarded section; close it when the read or write has returned. */
-    final class Guard implements AutoCloseable {
+    /** One guarded section; close it when the call has returned. */
+    public final class Guard implements AutoCloseable {
         private final Thread thread;
         private final long deadline;
         private boolean closed; // guarded by this
@@ -81,7 +85,7 @@ final class Deadlines implements AutoCloseable {
         }
 
         /** Whether the deadline passed before the section ended (its thread was interrupted). */
-        synchronized boolean expired() {
+        public synchronized boolean expired() {
             return expired;
         }
 

@@ -1,12 +1,14 @@
 package dev.gatehouse.serving.bench;
 
 import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.Engine;
 import dev.gatehouse.serving.engine.EngineConfig;
 import dev.gatehouse.serving.engine.EngineEvent;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.engine.RequestHandle;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.testing.TestModelFolder;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -21,7 +23,8 @@ import java.util.concurrent.Future;
 /**
  * The batching engine in-process under N concurrent streams (32-token prompts, 64 greedy tokens
  * each): aggregate generated tokens/s, time to first token and inter-token latency, next to the
- * unbatched {@link Generator} on the same prompt. Run with {@code scripts/bench-engine}.
+ * unbatched {@link Generator} on the same prompt. Run with {@code scripts/bench-engine}; -Dbench.weights
+ * picks the weights-dtype (auto).
  */
 public final class EngineBench {
     public static void main(String[] args) throws Exception {
@@ -34,7 +37,8 @@ public final class EngineBench {
         for (String name : BenchModels.names(args)) {
             TestModelFolder shape = BenchModels.shape(name);
             SamplingParams greedy = SamplingParams.greedy().withMaxTokens(newTokens).withIgnoreEos(true);
-            try (LocalModel model = LocalModel.load(BenchModels.folder(name), DeviceChoice.CPU)) {
+            WeightsDtype weights = WeightsDtype.parse(System.getProperty("bench.weights", "auto"));
+            try (LocalModel model = LocalModel.load(BenchModels.folder(name), DeviceChoice.CPU, DtypeChoice.AUTO, weights)) {
                 Generator generator = new Generator(model);
                 int[] prompt = shape.randomTokens(promptTokens, 1);
                 generator.generate(prompt, greedy.withMaxTokens(4), (t, tok) -> {}); // warm-up

@@ -6,9 +6,11 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.gatehouse.serving.engine.DeviceChoice;
+import dev.gatehouse.serving.engine.DtypeChoice;
 import dev.gatehouse.serving.engine.GenerationResult;
 import dev.gatehouse.serving.engine.Generator;
 import dev.gatehouse.serving.engine.LocalModel;
+import dev.gatehouse.serving.engine.WeightsDtype;
 import dev.gatehouse.serving.sample.SamplingParams;
 import dev.gatehouse.serving.testing.TestModelFolder;
 
@@ -21,6 +23,7 @@ import java.util.List;
  * Single-stream generation speed on random-weight models of real shapes, next to the
  * memory-bandwidth ceiling (decoding one token reads every weight once, so tokens/s can not exceed
  * read bandwidth / weight bytes). Run with {@code scripts/bench-generate}; see docs/benchmarks.md.
+ * -Dbench.weights picks the weights-dtype (auto).
  */
 public final class GenerateBench {
     public static void main(String[] args) throws Exception {
@@ -33,7 +36,8 @@ public final class GenerateBench {
         for (String name : BenchModels.names(args)) {
             TestModelFolder shape = BenchModels.shape(name);
             Path dir = BenchModels.folder(name);
-            try (LocalModel model = LocalModel.load(dir, DeviceChoice.CPU)) {
+            WeightsDtype weights = WeightsDtype.parse(System.getProperty("bench.weights", "auto"));
+            try (LocalModel model = LocalModel.load(dir, DeviceChoice.CPU, DtypeChoice.AUTO, weights)) {
                 long weightBytes = weightBytes(dir);
                 double copyCeiling = bandwidth[0] * 1e9 / weightBytes;
                 double readCeiling = bandwidth[1] * 1e9 / weightBytes;

@@ -42,9 +42,15 @@ class EngineTest {
 
     @BeforeAll
     static void load() throws Exception {
+        load(WeightsDtype.AUTO);
+    }
+
+    /** Loads the model with {@code weights}: {@link EngineTest}'s subclass runs every test again on the Java forward pass. */
+    static void load(WeightsDtype weights) throws Exception {
+        prompts.clear();
         folder = TestModelFolder.llama().vocab(384).seed(11);
         Path dir = folder.write(tmp.resolve("llama"));
-        model = LocalModel.load(dir, DeviceChoice.CPU);
+        model = LocalModel.load(dir, DeviceChoice.CPU, DtypeChoice.AUTO, weights);
         // Prompts of different lengths whose greedy path has no near-tie (batched FP32 may differ in the last bits).
         reference = ReferenceModel.load(dir);
         int[] lengths = {3, 9, 17, 30, 5, 12};
@@ -224,7 +230,19 @@ class EngineTest {
 
     @Test
     void promptsOverTheModelLengthAreRefusedAndLengthCapsGeneration() throws Exception {
-        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxModelLength(40))) {
+        // each step takes a millisecond: assertIdle's refill, capped at 40 positions too, must run long
+        // enough to be seen running (on the Java forward pass the test model's steps take microseconds)
+        StepFaults slowSteps = new StepFaults() {
+            @Override
+            public void beforeForward(StepBatch batch) {
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxModelLength(40), slowSteps)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> engine.submit(folder.randomTokens(40, 1), greedy()));
             assertTrue(e.getMessage().contains("40"), e.getMessage());

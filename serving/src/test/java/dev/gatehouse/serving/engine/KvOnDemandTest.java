@@ -36,9 +36,15 @@ class KvOnDemandTest {
 
     @BeforeAll
     static void load() throws Exception {
+        load(WeightsDtype.AUTO);
+    }
+
+    /** Loads the model with {@code weights}: {@link KvOnDemandTest}'s subclass runs every test again on the Java forward pass. */
+    static void load(WeightsDtype weights) throws Exception {
+        prompts.clear();
         TestModelFolder folder = TestModelFolder.llama().seed(21);
         Path dir = folder.write(tmp.resolve("llama"));
-        model = LocalModel.load(dir, DeviceChoice.CPU);
+        model = LocalModel.load(dir, DeviceChoice.CPU, DtypeChoice.AUTO, weights);
         bytesPerToken = PrefixCacheTest.bytesPerToken(model);
         ReferenceModel reference = ReferenceModel.load(dir);
         int[] lengths = {17, 30, 12, 9, 5, 21, 3, 14};

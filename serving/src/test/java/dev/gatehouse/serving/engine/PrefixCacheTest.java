@@ -30,25 +30,31 @@ class PrefixCacheTest {
     @TempDir
     Path tmp;
 
+    /** Every architecture as loaded by default, and the Llama family also mapped for the Java forward pass (stored). */
     static Stream<Arguments> architectures() {
-        return Stream.of(Arguments.of("llama", TestModelFolder.llama().seed(3)),
-                Arguments.of("mistral-window-20", TestModelFolder.mistral().slidingWindow(20, 0).seed(4)),
-                Arguments.of("qwen2", TestModelFolder.qwen2().seed(5)),
-                Arguments.of("qwen3", TestModelFolder.qwen3().seed(6)),
-                Arguments.of("gpt2", TestModelFolder.gpt2().seed(7)));
+        return Stream.of(Arguments.of("llama", TestModelFolder.llama().seed(3), WeightsDtype.AUTO),
+                Arguments.of("mistral-window-20", TestModelFolder.mistral().slidingWindow(20, 0).seed(4), WeightsDtype.AUTO),
+                Arguments.of("qwen2", TestModelFolder.qwen2().seed(5), WeightsDtype.AUTO),
+                Arguments.of("qwen3", TestModelFolder.qwen3().seed(6), WeightsDtype.AUTO),
+                Arguments.of("gpt2", TestModelFolder.gpt2().seed(7), WeightsDtype.AUTO),
+                Arguments.of("llama (java)", TestModelFolder.llama().seed(3), WeightsDtype.STORED),
+                Arguments.of("mistral-window-20 (java)", TestModelFolder.mistral().slidingWindow(20, 0).seed(4), WeightsDtype.STORED),
+                Arguments.of("qwen2 (java)", TestModelFolder.qwen2().seed(5), WeightsDtype.STORED),
+                Arguments.of("qwen3 (java)", TestModelFolder.qwen3().seed(6), WeightsDtype.STORED));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("architectures")
-    void promptsSharingAPrefixGiveTheSameGreedyTokensWithAndWithoutTheCache(String name, TestModelFolder folder) throws Exception {
-        Path dir = folder.write(tmp.resolve(name));
+    void promptsSharingAPrefixGiveTheSameGreedyTokensWithAndWithoutTheCache(String name, TestModelFolder folder,
+                                                                            WeightsDtype weights) throws Exception {
+        Path dir = folder.write(tmp.resolve("model"));
         ReferenceModel reference = ReferenceModel.load(dir);
         int[] prefix = folder.randomTokens(40, 1);
         List<int[]> prompts = new ArrayList<>();
         for (int suffix : new int[] {3, 11, 20}) {
             prompts.add(clear(reference, s -> concat(prefix, folder.randomTokens(suffix, 50L * suffix + s))));
         }
-        try (LocalModel model = LocalModel.load(dir, DeviceChoice.CPU)) {
+        try (LocalModel model = LocalModel.load(dir, DeviceChoice.CPU, DtypeChoice.AUTO, weights)) {
             Run cached = oneAfterAnother(model, EngineConfig.defaults(), prompts);
             Run uncached = oneAfterAnother(model, EngineConfig.defaults().withPrefixCache(false), prompts);
             for (int i = 0; i < prompts.size(); i++) {

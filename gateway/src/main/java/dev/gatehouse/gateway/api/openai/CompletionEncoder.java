@@ -1,11 +1,16 @@
 package dev.gatehouse.gateway.api.openai;
 
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.io.SerializedString;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.FinishReason;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,12 +21,25 @@ import java.util.List;
  * when stream_options.include_usage asks for it).
  */
 final class CompletionEncoder {
+    private static final SerializedString ID = new SerializedString("id");
+    private static final SerializedString OBJECT = new SerializedString("object");
+    private static final SerializedString CREATED = new SerializedString("created");
+    private static final SerializedString MODEL = new SerializedString("model");
+    private static final SerializedString CHOICES = new SerializedString("choices");
+    private static final SerializedString INDEX = new SerializedString("index");
+    private static final SerializedString DELTA = new SerializedString("delta");
+    private static final SerializedString LOGPROBS = new SerializedString("logprobs");
+    private static final SerializedString FINISH_REASON = new SerializedString("finish_reason");
+    private static final SerializedString CHAT_CHUNK = new SerializedString("chat.completion.chunk");
+    private static final SerializedString TEXT_COMPLETION = new SerializedString("text_completion");
     private final boolean chat;
     private final boolean legacyFunctions;
     private final String id;
     private final long created;
     private final ChatRequest request;
     private final Choice[] choices;
+    private final SerializedString encodedId; // encoded once, written in every chunk
+    private final SerializedString encodedModel;
     private ChatEvent.Usage usage; // for the whole response's usage field
     private static final class Choice {
         final StringBuilder text = new StringBuilder();
@@ -43,6 +61,8 @@ final class CompletionEncoder {
         this.id = chat ? id : id.replace("chatcmpl-", "cmpl-");
         this.created = created;
         this.request = request;
+        this.encodedId = new SerializedString(this.id);
+        this.encodedModel = new SerializedString(request.model());
         this.choices = new Choice[request.choices()];
         for (int i = 0; i < choices.length; i++) {
             choices[i] = new Choice();
@@ -98,7 +118,7 @@ final class CompletionEncoder {
             } else {
                 choice.put("text", c.text.toString());
             }
-            putLogprobs(choice, c.logprobs, c.offsets);
+            choice.set("logprobs", logprobs(c.logprobs, c.offsets));
             choice.put("finish_reason", finishReason(c.finishReason, legacyFunctions));
         }
         if (usage != null) {
@@ -107,89 +127,182 @@ final class CompletionEncoder {
         return root;
     }
 
-    /** The chunks one event becomes when streaming (possibly none). */
-    List<ObjectNode> chunks(ChatEvent e) {
-        List<ObjectNode> out = new ArrayList<>();
+    /**
+     * Writes the chunks one event becomes when streaming (possibly none) as SSE events, with a
+     * generator straight into the response: the names, and the id, object and model every chunk
+     * repeats, are encoded once (docs/benchmarks.md, the proxy path's fifth pass: a tree per chunk
+     * and a byte array per tree were the larger part of a streamed answer's own work).
+     */
+    void write(ChatEvent e, SseWriter sse) throws IOException {
         switch (e) {
             case ChatEvent.Delta d -> {
                 Choice c = choices[d.index()];
-                roleChunk(d.index(), out);
+                roleChunk(d.index(), sse);
                 if (!d.text().isEmpty() || d.logprobs() != null) {
-                    ObjectNode chunk = chunk(d.index());
+                    JsonGenerator g = openChoice(sse, d.index());
                     if (chat) {
-                        delta(chunk).put("content", d.text());
+                        g.writeFieldName(DELTA);
+                        g.writeStartObject();
+                        g.writeStringField("content", d.text());
+                        g.writeEndObject();
+                    }
+                    g.writeFieldName(LOGPROBS);
+                    if (d.logprobs() == null) {
+                        g.writeNull();
                     } else {
-                        ((ObjectNode) chunk.get("choices").get(0)).put("text", d.text());
+                        OpenAiJson.MAPPER.writeTree(g, logprobs(d.logprobs(), offsets(d.logprobs(), c.textOffset)));
                     }
-                    if (d.logprobs() != null) {
-                        putLogprobs(chunk, d.logprobs(), offsets(d.logprobs(), c.textOffset));
+                    g.writeFieldName(FINISH_REASON);
+                    g.writeNull();
+                    if (!chat) {
+                        g.writeStringField("text", d.text());
                     }
+                    closeChoice(sse, g);
                     c.textOffset += d.text().length();
-                        out.add(chunk);
                 }
             }
             case ChatEvent.ToolCallStart t when legacyFunctions -> {
                 if (t.call() == 0) { // the functions API has one call per answer
-                    roleChunk(t.index(), out);
-                    ObjectNode chunk = chunk(t.index());
-                    delta(chunk).putObject("function_call").put("name", t.name()).put("arguments", "");
-                    out.add(chunk);
+                    roleChunk(t.index(), sse);
+                    JsonGenerator g = openDelta(sse, t.index());
+                    g.writeObjectFieldStart("function_call");
+                    g.writeStringField("name", t.name());
+                    g.writeStringField("arguments", "");
+                    g.writeEndObject();
+                    closeDelta(sse, g);
                 }
             }
             case ChatEvent.ToolCallDelta t when legacyFunctions -> {
                 if (t.call() == 0) {
-                    ObjectNode chunk = chunk(t.index());
-                    delta(chunk).putObject("function_call").put("arguments", t.arguments());
-                    out.add(chunk);
+                    JsonGenerator g = openDelta(sse, t.index());
+                    g.writeObjectFieldStart("function_call");
+                    g.writeStringField("arguments", t.arguments());
+                    g.writeEndObject();
+                    closeDelta(sse, g);
                 }
             }
             case ChatEvent.ToolCallStart t -> { // the first fragment of a call carries its id and name
-                roleChunk(t.index(), out);
-                ObjectNode chunk = chunk(t.index());
-                ObjectNode call = delta(chunk).putArray("tool_calls").addObject().put("index", t.call())
-                        .put("id", t.id()).put("type", "function");
-                call.putObject("function").put("name", t.name()).put("arguments", "");
-                out.add(chunk);
+                roleChunk(t.index(), sse);
+                JsonGenerator g = openDelta(sse, t.index());
+                g.writeArrayFieldStart("tool_calls");
+                g.writeStartObject();
+                g.writeNumberField("index", t.call());
+                g.writeStringField("id", t.id());
+                g.writeStringField("type", "function");
+                g.writeObjectFieldStart("function");
+                g.writeStringField("name", t.name());
+                g.writeStringField("arguments", "");
+                g.writeEndObject();
+                g.writeEndObject();
+                g.writeEndArray();
+                closeDelta(sse, g);
             }
             case ChatEvent.ToolCallDelta t -> {
-                ObjectNode chunk = chunk(t.index());
-                delta(chunk).putArray("tool_calls").addObject().put("index", t.call())
-                        .putObject("function").put("arguments", t.arguments());
-                out.add(chunk);
+                JsonGenerator g = openDelta(sse, t.index());
+                g.writeArrayFieldStart("tool_calls");
+                g.writeStartObject();
+                g.writeNumberField("index", t.call());
+                g.writeObjectFieldStart("function");
+                g.writeStringField("arguments", t.arguments());
+                g.writeEndObject();
+                g.writeEndObject();
+                g.writeEndArray();
+                closeDelta(sse, g);
             }
             case ChatEvent.ToolCallEnd t -> { }
             case ChatEvent.Finish f -> {
-                ObjectNode chunk = chunk(f.index());
-                ObjectNode choice = (ObjectNode) chunk.get("choices").get(0);
-                if (!chat) {
-                    choice.put("text", "");
+                JsonGenerator g = openChoice(sse, f.index());
+                if (chat) {
+                    g.writeFieldName(DELTA);
+                    g.writeStartObject();
+                    g.writeEndObject();
                 }
-                choice.put("finish_reason", finishReason(f.reason(), legacyFunctions));
-                out.add(chunk);
+                g.writeFieldName(LOGPROBS);
+                g.writeNull();
+                g.writeFieldName(FINISH_REASON);
+                g.writeString(finishReason(f.reason(), legacyFunctions));
+                if (!chat) {
+                    g.writeStringField("text", "");
+                }
+                closeChoice(sse, g);
             }
             case ChatEvent.Usage u -> {
                 if (request.includeUsage()) {
-                    ObjectNode chunk = OpenAiJson.envelope(id, chat ? "chat.completion.chunk" : "text_completion", created,
-                            request.model());
-                    chunk.putArray("choices");
-                    chunk.set("usage", OpenAiJson.usage(u));
-                    out.add(chunk);
+                    JsonGenerator g = sse.beginData();
+                    head(g);
+                    g.writeFieldName(CHOICES);
+                    g.writeStartArray();
+                    g.writeEndArray();
+                    g.writeFieldName("usage");
+                    OpenAiJson.MAPPER.writeTree(g, OpenAiJson.usage(u));
+                    g.writeEndObject();
+                    sse.endData();
                 }
             }
             case ChatEvent.Raw r -> { }
         }
-        return out;
     }
 
     /** The first chunk of a chat choice says who speaks. */
-    private void roleChunk(int index, List<ObjectNode> out) {
+    private void roleChunk(int index, SseWriter sse) throws IOException {
         Choice c = choices[index];
         if (chat && !c.roleSent) {
             c.roleSent = true;
-            ObjectNode first = chunk(index);
-            delta(first).put("role", "assistant").put("content", "");
-            out.add(first);
+            JsonGenerator g = openDelta(sse, index);
+            g.writeStringField("role", "assistant");
+            g.writeStringField("content", "");
+            closeDelta(sse, g);
         }
+    }
+
+    /** The envelope every chunk starts with: id, object, created, model. */
+    private void head(JsonGenerator g) throws IOException {
+        g.writeStartObject();
+        g.writeFieldName(ID);
+        g.writeString(encodedId);
+        g.writeFieldName(OBJECT);
+        g.writeString(chat ? CHAT_CHUNK : TEXT_COMPLETION);
+        g.writeFieldName(CREATED);
+        g.writeNumber(created);
+        g.writeFieldName(MODEL);
+        g.writeString(encodedModel);
+    }
+
+    /** A chunk up to its one choice's index; the choice's fields follow. */
+    private JsonGenerator openChoice(SseWriter sse, int index) throws IOException {
+        JsonGenerator g = sse.beginData();
+        head(g);
+        g.writeFieldName(CHOICES);
+        g.writeStartArray();
+        g.writeStartObject();
+        g.writeFieldName(INDEX);
+        g.writeNumber(index);
+        return g;
+    }
+
+    private static void closeChoice(SseWriter sse, JsonGenerator g) throws IOException {
+        g.writeEndObject();
+        g.writeEndArray();
+        g.writeEndObject();
+        sse.endData();
+    }
+
+    /** A chat chunk up to inside its delta, for a tool call's fields. */
+    private JsonGenerator openDelta(SseWriter sse, int index) throws IOException {
+        JsonGenerator g = openChoice(sse, index);
+        g.writeFieldName(DELTA);
+        g.writeStartObject();
+        return g;
+    }
+
+    /** Ends the delta, then the choice with no logprobs and no finish yet. */
+    private static void closeDelta(SseWriter sse, JsonGenerator g) throws IOException {
+        g.writeEndObject();
+        g.writeFieldName(LOGPROBS);
+        g.writeNull();
+        g.writeFieldName(FINISH_REASON);
+        g.writeNull();
+        closeChoice(sse, g);
     }
 
     /** OpenAI's words for why a choice ended; null while it has not. */
@@ -200,23 +313,6 @@ final class CompletionEncoder {
             case TOOL_CALLS -> legacyFunctions ? "function_call" : "tool_calls";
             case CONTENT_FILTER -> "content_filter";
         };
-    }
-
-    /** A chunk for one choice with an empty delta and finish_reason null, to be filled in. */
-    private ObjectNode chunk(int index) {
-        ObjectNode root = OpenAiJson.envelope(id, chat ? "chat.completion.chunk" : "text_completion", created, request.model());
-        ObjectNode choice = root.putArray("choices").addObject();
-        choice.put("index", index);
-        if (chat) {
-            choice.putObject("delta");
-        }
-        choice.putNull("logprobs");
-        choice.putNull("finish_reason");
-        return root;
-    }
-
-    private static ObjectNode delta(ObjectNode chunk) {
-        return (ObjectNode) chunk.get("choices").get(0).get("delta");
     }
 
     /**
@@ -234,14 +330,11 @@ final class CompletionEncoder {
         return out;
     }
 
-    private void putLogprobs(ObjectNode target, List<ChatEvent.TokenLogprob> tokens, List<Integer> offsets) {
-        ObjectNode choice = target.has("choices") ? (ObjectNode) target.get("choices").get(0) : target;
+    /** A choice's logprobs: null unless asked for, else in the chat or the completions shape. */
+    private JsonNode logprobs(List<ChatEvent.TokenLogprob> tokens, List<Integer> offsets) {
         if (!request.sampling().logprobs()) {
-            choice.putNull("logprobs");
-        } else if (chat) {
-            choice.set("logprobs", OpenAiJson.chatLogprobs(tokens));
-        } else {
-            choice.set("logprobs", OpenAiJson.completionLogprobs(tokens, offsets));
+            return NullNode.getInstance();
         }
+        return chat ? OpenAiJson.chatLogprobs(tokens) : OpenAiJson.completionLogprobs(tokens, offsets);
     }
 }

@@ -134,9 +134,7 @@ public final class OpenAiApi implements HttpService {
                 SseWriter sse = new SseWriter(out);
                 try {
                     for (ChatEvent e = first; e != null; e = stream.next()) {
-                        for (ObjectNode chunk : encoder.chunks(e)) {
-                            sse.write(OpenAiJson.bytes(chunk));
-                        }
+                        encoder.write(e, sse);
                         if (!stream.ready()) { // flushed when the next event is not here yet: one write for a burst
                             sse.flush();
                         }

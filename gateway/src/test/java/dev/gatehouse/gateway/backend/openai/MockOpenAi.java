@@ -45,6 +45,8 @@ public final class MockOpenAi implements AutoCloseable {
         STALL_AT_START,
         /** streams: the first word, then silence */
         STALL_AFTER_FIRST_WORD,
+        /** streams: the first word, then a data line that is not JSON */
+        GARBAGE_AFTER_FIRST_WORD,
         /** whole answers and streams: status 200 and the headers, then silence for {@link #STALL_MILLIS} */
         STALL_BEFORE_BODY
     }
@@ -131,7 +133,8 @@ public final class MockOpenAi implements AutoCloseable {
             ex.close();
             return;
         }
-        boolean streamFault = fault == Fault.STREAM_CUT || fault == Fault.STALL_AT_START || fault == Fault.STALL_AFTER_FIRST_WORD;
+        boolean streamFault = fault == Fault.STREAM_CUT || fault == Fault.STALL_AT_START || fault == Fault.STALL_AFTER_FIRST_WORD
+                || fault == Fault.GARBAGE_AFTER_FIRST_WORD;
         if (fault != null && !streamFault) {
             fail(ex, fault);
             return;
@@ -226,6 +229,11 @@ public final class MockOpenAi implements AutoCloseable {
                 }
                 if (fault == Fault.STALL_AFTER_FIRST_WORD) {
                     sleep();
+                    return;
+                }
+                if (fault == Fault.GARBAGE_AFTER_FIRST_WORD) {
+                    data(out, head + "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"cut");
+                    data(out, "[DONE]");
                     return;
                 }
             }

@@ -179,6 +179,17 @@ class OpenAiBackendTest {
     }
 
     @Test
+    void streamEventThatIsNotJsonIsABadResponse() throws Exception {
+        mock.failNext(MockOpenAi.Fault.GARBAGE_AFTER_FIRST_WORD);
+        ChatStream stream = backend.open(request(true));
+
+        assertEquals(new ChatEvent.Delta(0, "Hello", null), stream.next());
+        ApiException e = assertThrows(ApiException.class, stream::next);
+        assertEquals(502, e.status());
+        assertEquals("upstream_bad_response", e.code());
+    }
+
+    @Test
     void streamThatStallsIsATimeout() throws Exception {
         Backend impatient = Providers.backend(new ProviderConfig("openai", ProviderType.OPENAI, mock.baseUrl(),
                 MockOpenAi.KEY, null, 300, Map.of(), ProviderConfig.Prices.NONE));
