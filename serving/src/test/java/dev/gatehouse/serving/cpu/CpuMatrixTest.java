@@ -75,32 +75,31 @@ class CpuMatrixTest {
         }
     }
 
-    /** Whole rows of infinities and NaNs, odd and even widths, through the one-token product and the prefill's. */
+    /** Whole rows of infinities and NaNs, through the one-token product (four rows widened in registers) and the prefill's. */
     @Test
     void infinitiesAndNaNsStaySo() {
         for (CpuMatrix.Format format : HALVES) {
             short inf = (short) (format == CpuMatrix.Format.F16 ? 0x7c00 : 0x7f80);
             short nan = (short) (format == CpuMatrix.Format.F16 ? 0x7e00 : 0x7fc0);
             short[] rowValues = {inf, (short) (inf | 0x8000), nan, (short) (nan | 0x8000)};
-            for (int cols : new int[] {37, 38}) {
-                ByteBuffer data = CpuMatrix.allocate(format, 4, cols);
-                for (int r = 0; r < 4; r++) {
-                    for (int c = 0; c < cols; c++) {
-                        data.putShort(2 * (r * cols + c), rowValues[r]);
-                    }
+            int cols = 37;
+            ByteBuffer data = CpuMatrix.allocate(format, 4, cols);
+            for (int r = 0; r < 4; r++) {
+                for (int c = 0; c < cols; c++) {
+                    data.putShort(2 * (r * cols + c), rowValues[r]);
                 }
-                CpuMatrix m = new CpuMatrix(format, cols, List.of(data));
-                for (int tokens : new int[] {1, 4}) {
-                    float[] ones = new float[tokens * cols];
-                    java.util.Arrays.fill(ones, 1);
-                    float[] y = new float[tokens * 4];
-                    m.multiply(ones, tokens, y);
-                    String what = format + " width " + cols + " tokens " + tokens;
-                    assertEquals(Float.POSITIVE_INFINITY, y[0], what);
-                    assertEquals(Float.NEGATIVE_INFINITY, y[1], what);
-                    assertTrue(Float.isNaN(y[2]), what);
-                    assertTrue(Float.isNaN(y[3]), what);
-                }
+            }
+            CpuMatrix m = new CpuMatrix(format, cols, List.of(data));
+            for (int tokens : new int[] {1, 4}) {
+                float[] ones = new float[tokens * cols];
+                java.util.Arrays.fill(ones, 1);
+                float[] y = new float[tokens * 4];
+                m.multiply(ones, tokens, y);
+                String what = format + " tokens " + tokens;
+                assertEquals(Float.POSITIVE_INFINITY, y[0], what);
+                assertEquals(Float.NEGATIVE_INFINITY, y[1], what);
+                assertTrue(Float.isNaN(y[2]), what);
+                assertTrue(Float.isNaN(y[3]), what);
             }
         }
     }
