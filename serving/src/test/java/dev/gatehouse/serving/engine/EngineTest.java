@@ -135,7 +135,9 @@ class EngineTest {
         // is its prompt, which yields its first token, not another decode of the three.
         int[] newcomer = prompts.get(5);
         List<String> passes = new CopyOnWriteArrayList<>();
-        AtomicBoolean submitNow = new AtomicBoolean();
+        // armed from the start: the first pass decoding all three is the moment, however late the test
+        // thread reads their first tokens (a fast step can finish them all before it would arm)
+        AtomicBoolean submitNow = new AtomicBoolean(true);
         List<RequestHandle> late = new CopyOnWriteArrayList<>();
         Engine[] engineRef = new Engine[1];
         StepFaults observe = new StepFaults() {
@@ -159,7 +161,6 @@ class EngineTest {
             for (int i = 0; i < 3; i++) { // all three decoding
                 firstTokens[i] = assertInstanceOf(EngineEvent.Token.class, running.get(i).next()).token().tokenId();
             }
-            submitNow.set(true);
             for (int i = 0; i < 3; i++) {
                 int[] rest = running.get(i).collect().tokenIds();
                 int[] all = new int[rest.length + 1];
@@ -284,7 +285,9 @@ class EngineTest {
         StepFaults faults = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
-                if (batch.tokensPerSeq() == 1 && armed.compareAndSet(true, false)) {
+                // both sequences' decode: a step can prefill b and then decode a alone, and arming between
+                // the two would fail a alone
+                if (batch.tokensPerSeq() == 1 && batch.batchSize() == 2 && armed.compareAndSet(true, false)) {
                     throw new IllegalStateException("device lost");
                 }
             }
