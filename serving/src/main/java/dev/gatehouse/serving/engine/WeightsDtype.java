@@ -10,11 +10,10 @@ import java.util.Locale;
  * {@code stored}: the matrices stay as stored (BF16, F16 or F32), memory-mapped from the file, and are
  * multiplied by Gatehouse's own Vector API kernels, so they take the checkpoint's size in memory and
  * are never copied. {@code f32}: every tensor is widened to FP32 at load and multiplied by PyTorch, the exact
- * reference (its results differ from 16-bit ones only by the order of FP32 additions), and on an idle
- * CPU the faster of the two (docs/benchmarks.md). {@code auto}: {@code f32} when the widened model fits
- * the memory the server may use, else {@code stored}; the server decides at each load, and where
- * nothing decides (a bare {@link LocalModel#load}) it keeps 16 bits, the choice that always fits best.
- * An F32 checkpoint goes to PyTorch unless {@code stored}.
+ * reference (its results differ from 16-bit ones only by the order of FP32 additions). {@code auto}:
+ * a 16-bit checkpoint kept as stored (for the Llama family, whose whole step then runs in Java, the
+ * faster of the two on an idle CPU: docs/benchmarks.md), and an F32 checkpoint to PyTorch; the server
+ * widens a GPT-2 checkpoint when it fits the memory the server may use.
  *
  * <p>The kernels need the {@code jdk.incubator.vector} module ({@code --add-modules
  * jdk.incubator.vector}, which the scripts pass); without it every weight goes to PyTorch as {@code f32}.

@@ -9,6 +9,7 @@ import dev.gatehouse.serving.engine.LocalModel;
 import dev.gatehouse.serving.engine.MemoryBudget;
 import dev.gatehouse.serving.engine.MemoryEstimate;
 import dev.gatehouse.serving.engine.WeightsDtype;
+import dev.gatehouse.serving.load.ModelConfig;
 import dev.gatehouse.serving.load.ModelLoadException;
 import dev.gatehouse.serving.embed.AllMiniLmL6V2;
 import dev.gatehouse.serving.embed.BatchLimits;
@@ -287,15 +288,18 @@ public final class LocalModels implements AutoCloseable {
     }
 
     /**
-     * {@code weights-dtype: auto} decided for this load: widened to FP32 (PyTorch's faster product) when the
-     * widened model fits what the server may still use, else 16-bit as stored (the 16-bit kernel reads half
-     * the bytes but streams them slower: docs/benchmarks.md).
+     * {@code weights-dtype: auto} decided for this load. The Llama family runs its whole step in Java on a
+     * 16-bit checkpoint as stored, faster than PyTorch on the widened weights at half the memory
+     * (docs/benchmarks.md, "The whole Llama step in Java"): {@code AUTO} as it stands keeps 16 bits and gives
+     * an F32 checkpoint to PyTorch. GPT-2 keeps PyTorch's ops around the Java products, so it is widened
+     * to FP32 when the widened model fits what the server may still use, else kept 16-bit.
      */
     private WeightsDtype weightsFor(LocalStore store, String name, LocalStore.Placement placement, EngineConfig config) {
-        if (placement.weights() != WeightsDtype.AUTO) {
+        Path folder = store.root().resolve(name);
+        if (placement.weights() != WeightsDtype.AUTO || ModelConfig.load(folder).family() == ModelConfig.Family.LLAMA) {
             return placement.weights();
         }
-        MemoryEstimate widened = MemoryEstimate.forEngine(store.root().resolve(name), placement.dtype(), WeightsDtype.F32, config);
+        MemoryEstimate widened = MemoryEstimate.forEngine(folder, placement.dtype(), WeightsDtype.F32, config);
         try {
             store.memory().check(name, widened, heldByLoaded(), MemoryBudget.SERVE_ADVICE);
             return WeightsDtype.F32;

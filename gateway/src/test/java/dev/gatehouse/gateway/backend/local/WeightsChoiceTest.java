@@ -19,9 +19,13 @@ import java.nio.file.Path;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code weights-dtype: auto} on the CPU: widened to FP32 when that fits the memory budget, else kept 16-bit. */
+/**
+ * {@code weights-dtype: auto} on the CPU: a 16-bit Llama-family checkpoint kept as stored (its whole step
+ * runs in Java, faster), a GPT-2 one widened to FP32 when that fits the memory budget, else kept 16-bit.
+ */
 class WeightsChoiceTest {
-    private static final String MODEL = "bf16-llama";
+    private static final String MODEL = "bf16-gpt2";
+    private static final String LLAMA = "bf16-llama";
     private static final EngineConfig SMALL_KV = EngineConfig.defaults().withKvCacheBytes(1L << 20);
 
     @TempDir
@@ -31,25 +35,35 @@ class WeightsChoiceTest {
 
     @BeforeAll
     static void write() throws Exception {
-        Path folder = TestModelFolder.llama().dtype(TensorDtype.BF16).hidden(256).intermediate(1024).vocab(8192)
+        Path folder = TestModelFolder.gpt2().dtype(TensorDtype.BF16).hidden(256).intermediate(1024).vocab(8192)
                 .write(store.resolve(MODEL));
+        TestModelFolder.llama().dtype(TensorDtype.BF16).hidden(256).intermediate(1024).vocab(8192).write(store.resolve(LLAMA));
         stored = MemoryEstimate.forEngine(folder, DtypeChoice.AUTO, WeightsDtype.STORED, SMALL_KV).totalBytes();
         widened = MemoryEstimate.forEngine(folder, DtypeChoice.AUTO, WeightsDtype.F32, SMALL_KV).totalBytes();
         assertTrue(widened > stored, widened + " widened, " + stored + " stored");
     }
 
     private static String whyAfterLoading(WeightsDtype setting, MemoryBudget budget) {
+        return whyAfterLoading(MODEL, setting, budget);
+    }
+
+    private static String whyAfterLoading(String model, WeightsDtype setting, MemoryBudget budget) {
         LocalStore local = new LocalStore(store, DeviceChoice.CPU, name -> SMALL_KV,
                 name -> new LocalStore.Placement(DeviceChoice.CPU, DtypeChoice.AUTO, setting), name -> ToolSettings.DEFAULTS,
                 budget);
         try (LocalModels models = new LocalModels()) {
-            models.load(local, MODEL, new SimpleMeterRegistry());
-            return models.get(MODEL).orElseThrow().engine().model().dtype().why();
+            models.load(local, model, new SimpleMeterRegistry());
+            return models.get(model).orElseThrow().engine().model().dtype().why();
         }
     }
 
     @Test
-    void autoWidensWhatFitsWidenedForPyTorchsFasterProduct() {
+    void autoKeepsALlamaFamilyCheckpointStoredEvenWhenWidenedWouldFit() {
+        assertTrue(whyAfterLoading(LLAMA, WeightsDtype.AUTO, new MemoryBudget(1L << 40)).contains("kept as stored"));
+    }
+
+    @Test
+    void autoWidensAGpt2CheckpointThatFitsWidenedForPyTorchsOps() {
         assertFalse(whyAfterLoading(WeightsDtype.AUTO, new MemoryBudget(widened + (64L << 20))).contains("kept as stored"));
     }
 
