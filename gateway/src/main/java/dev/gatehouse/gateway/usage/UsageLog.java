@@ -41,7 +41,8 @@ public final class UsageLog implements AutoCloseable {
      * slice before a request thread woken meanwhile runs. At ~3 µs a row, the 150-600 rows that
      * gather in {@link #LINGER} under load held a core for 0.5-2 ms in one transaction: the largest
      * delay behind a request at one connection (docs/benchmarks.md, sixth pass). 32 rows hold it
-     * ~0.1 ms, then the writer yields; the extra commits cost ~0.5 µs a row.
+     * ~0.1 ms, then the writer yields. The extra commits cost ~0.7 µs a row on their own, 2-5 µs
+     * inside a busy gateway (each transaction starts with colder caches).
      */
     static final int ROWS_PER_TRANSACTION = 32;
     static final Duration LINGER = Duration.ofMillis(50);
