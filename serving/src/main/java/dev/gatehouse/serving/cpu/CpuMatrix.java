@@ -22,7 +22,8 @@ import java.util.List;
  * copy: on Java 21 a vector cannot load from mapped memory without the preview MemorySegment API),
  * widened there to FP32 (F16 by the CPU's own conversion instruction), and dotted with every activation
  * row while they sit in L1: each weight byte crosses the memory bus once per call. A BF16 decode (under
- * four tokens) skips the FP32 copy and widens in registers, one shift. Four rows give a one-token
+ * four tokens) skips the FP32 copy and widens in registers, one shift; an F32 decode on Java 22+ skips
+ * the copy altogether and loads from the mapping ({@link StoredF32Rows}, a multi-release class). Four rows give a one-token
  * decode four independent multiply-add chains, so it is bound by memory bandwidth, not by the latency
  * of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
  */
@@ -61,6 +62,7 @@ public final class CpuMatrix {
     private final int cols;
     private final FloatBuffer[] floatParts; // F32
     private final ShortBuffer[] halfParts; // BF16, F16
+    private final StoredF32Rows[] storedParts; // F32 decode on Java 22+, read in place
     private final int[] partStarts; // first row of each part
 
     /**
@@ -71,6 +73,7 @@ public final class CpuMatrix {
         this.cols = cols;
         this.floatParts = new FloatBuffer[parts.size()];
         this.halfParts = new ShortBuffer[parts.size()];
+        this.storedParts = new StoredF32Rows[parts.size()];
         this.partStarts = new int[parts.size() + 1];
         long rowBytes = (long) format.bytes * cols;
         long total = 0;
@@ -81,6 +84,7 @@ public final class CpuMatrix {
             }
             floatParts[i] = bytes.asFloatBuffer();
             halfParts[i] = bytes.asShortBuffer();
+            storedParts[i] = new StoredF32Rows(bytes, cols);
             partStarts[i] = (int) total;
             total += bytes.remaining() / rowBytes;
         }
@@ -114,6 +118,7 @@ public final class CpuMatrix {
         int tasks = (int) Math.max(1, Math.min(CpuPool.cores() * TASKS_PER_CORE, bytes / MIN_TASK_BYTES));
         int groups = (rows + GROUP - 1) / GROUP;
         boolean bf16Decode = format == Format.BF16 && tokens < GROUP;
+        boolean f32InPlace = format == Format.F32 && tokens < GROUP && StoredF32Rows.inPlace();
         CpuPool.forEach(tasks, task -> {
             Scratch scratch = SCRATCH.get();
             float[] w = scratch.weights(GROUP * cols);
@@ -126,6 +131,9 @@ public final class CpuMatrix {
                     for (int t = 0; t < tokens; t++) {
                         dot4x1Bf16(halves, x, t, y, r);
                     }
+                    continue;
+                }
+                if (f32InPlace && n == GROUP && multiplyInPlace(r, x, tokens, y)) {
                     continue;
                 }
                 readRows(r, n, w, 0, halves);
@@ -146,6 +154,21 @@ public final class CpuMatrix {
                 }
             }
         });
+    }
+
+    /** Rows r..r+3 against each token from where they are stored, if they lie in one part (else false: copy them). */
+    private boolean multiplyInPlace(int r, float[] x, int tokens, float[] y) {
+        int part = 0;
+        while (r >= partStarts[part + 1]) {
+            part++;
+        }
+        if (r + GROUP > partStarts[part + 1]) {
+            return false;
+        }
+        for (int t = 0; t < tokens; t++) {
+            storedParts[part].dot4x1(r - partStarts[part], x, t * cols, y, t * rows + r);
+        }
+        return true;
     }
 
     /** Row {@code r} widened to FP32 into {@code out} at {@code offset}: an embedding lookup. */
