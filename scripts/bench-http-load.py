@@ -4,9 +4,12 @@ token ids, sent to `gatehouse serve` (POST /v1/completions, the prompt as the to
 test models' whitespace tokenizer maps back to exactly those ids) and to llama-server (POST /completion,
 the ids themselves, with the BOS that Gatehouse's tokenizer prepends). Standard library only.
 
-  bench-http-load.py load    KIND URL MODEL_DIR CLIENTS [--requests N] [--prompt P] [--tokens T]
+  bench-http-load.py load    KIND URL MODEL_DIR CLIENTS [--requests N] [--prompt P] [--tokens T] [--seed S]
       CLIENTS clients, each sending streamed requests back to back until N are done (default 3
-      per client), each generating T/2 to 3T/2 tokens (T on average, default 64); prints one JSON
+      per client), each generating T/2 to 3T/2 tokens (T on average, default 64); request i's
+      prompt is drawn from seed S + i (default 1000): give each load its own range of seeds, or
+      its prompts are found in the prefix cache of an earlier load's (a first token without the
+      prompt's prefill, where the time to first token is the point); prints one JSON
       line: completion tokens, seconds, aggregate tokens/s, time-to-first-token p50 (ms) of all
       requests and of the later ones (each client's second and following: they arrive while the
       others decode, not all at once), errors. KIND is gatehouse or llamacpp.
@@ -125,7 +128,7 @@ def load(args):
             # lengths from tokens/2 to 3*tokens/2 (the same per request for both engines), so the clients
             # drift apart and later requests arrive while the others decode, as real traffic does
             max_tokens = random.Random(i).randint(args.tokens // 2, args.tokens * 3 // 2)
-            path, body = request_body(args.kind, model, vocab, 1000 + i, args.prompt, max_tokens)
+            path, body = request_body(args.kind, model, vocab, args.seed + i, args.prompt, max_tokens)
             # a connection per request: llama-server's HTTP library closes idle kept-alive ones after
             # 5 s, and connecting costs nothing next to a generation
             conn = http.client.HTTPConnection(url.hostname, url.port, timeout=600)
@@ -218,6 +221,7 @@ def main():
     p.add_argument("--requests", type=int, default=0)
     p.add_argument("--prompt", type=int, default=32)
     p.add_argument("--tokens", type=int, default=64)
+    p.add_argument("--seed", type=int, default=1000)
     c = sub.add_parser("compare")
     c.add_argument("gatehouse")
     c.add_argument("llamacpp")

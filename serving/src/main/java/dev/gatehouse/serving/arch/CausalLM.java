@@ -24,6 +24,27 @@ public interface CausalLM extends AutoCloseable {
      */
     NDArray forward(StepBatch batch, KvCache cache, NDManager step);
 
+    /**
+     * {@link #forward} as a pass the caller advances slice by slice. Here one slice is the whole pass;
+     * a model whose step can pause between layers (the Llama family's step in Java) overrides it.
+     */
+    default ForwardPass start(StepBatch batch, KvCache cache, NDManager step) {
+        return new ForwardPass() {
+            private NDArray logits;
+
+            @Override
+            public boolean advance() {
+                logits = forward(batch, cache, step);
+                return true;
+            }
+
+            @Override
+            public NDArray logits() {
+                return logits;
+            }
+        };
+    }
+
     @Override
     void close();
 }

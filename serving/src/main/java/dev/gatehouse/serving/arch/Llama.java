@@ -171,25 +171,56 @@ public final class Llama extends DecoderModel {
      * one tensor is created, the logits.
      */
     private NDArray forwardInJava(StepBatch batch, KvCache cache, NDManager step) {
-        int t = batch.tokensPerSeq();
-        int n = batch.batchSize() * t;
-        int hidden = cfg.hiddenSize();
-        int heads = cfg.numHeads();
-        int kvHeads = cfg.numKvHeads();
-        int headDim = cfg.headDim();
-        int width = (heads + 2 * kvHeads) * headDim;
-        RowAttention attention = new RowAttention(batch, cache, heads, kvHeads, headDim);
-        float[] x = new float[n * hidden];
-        for (int i = 0; i < n; i++) {
-            int id = batch.tokens()[i];
-            if (id < 0 || id >= embed.cpu().rows()) {
-                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + embed.cpu().rows());
-            }
-            embed.cpu().widenRow(id, x, i * hidden);
+        JavaPass pass = new JavaPass(batch, cache, step);
+        while (!pass.advance()) {
+            // a layer at a time
         }
-        float[][] angles = rope.halfAngles(batch);
-        Rows rows = new Rows(cfg, n);
-        for (int i = 0; i < layers.length; i++) {
+        return pass.logits();
+    }
+
+    /** {@link #forwardInJava} a layer per {@link #advance}: its state lives here between layers, on no other pass's rows. */
+    private final class JavaPass implements ForwardPass {
+        private final StepBatch batch;
+        private final NDManager step;
+        private final int n;
+        private final RowAttention attention;
+        private final float[] x;
+        private final float[][] angles;
+        private final Rows rows;
+        private int next; // the layer the next advance runs
+
+        JavaPass(StepBatch batch, KvCache cache, NDManager step) {
+            this.batch = batch;
+            this.step = step;
+            int hidden = cfg.hiddenSize();
+            n = batch.batchSize() * batch.tokensPerSeq();
+            attention = new RowAttention(batch, cache, cfg.numHeads(), cfg.numKvHeads(), cfg.headDim());
+            x = new float[n * hidden];
+            for (int i = 0; i < n; i++) {
+                int id = batch.tokens()[i];
+                if (id < 0 || id >= embed.cpu().rows()) {
+                    throw new IllegalArgumentException("token id " + id + " is outside the vocabulary of " + embed.cpu().rows());
+                }
+                embed.cpu().widenRow(id, x, i * hidden);
+            }
+            angles = rope.halfAngles(batch);
+            rows = new Rows(cfg, n);
+        }
+
+        @Override
+        public boolean advance() {
+            if (next < layers.length) {
+                layer(next++);
+            }
+            return next == layers.length;
+        }
+
+        private void layer(int i) {
+            int hidden = cfg.hiddenSize();
+            int heads = cfg.numHeads();
+            int kvHeads = cfg.numKvHeads();
+            int headDim = cfg.headDim();
+            int width = (heads + 2 * kvHeads) * headDim;
             Layer layer = layers[i];
             RowOps.rmsNorm(x, n, hidden, layer.inputNorm().values(), layer.inputNorm().eps(), rows.normed);
             layer.qkv().cpu().multiply(rows.normed, n, rows.qkv);
@@ -209,19 +240,31 @@ public final class Llama extends DecoderModel {
             attention.run(i, rows.qkv, window == null ? 0 : window, rows.attn);
             secondHalfOnRows(x, rows.attn, layer, rows);
         }
-        int b = batch.batchSize();
-        float[] last = new float[b * hidden];
-        for (int s = 0; s < b; s++) {
-            RowOps.rmsNorm(x, (s * t + t - 1) * hidden, hidden, finalNorm.values(), 0, finalNorm.eps(), last, s * hidden);
+
+        @Override
+        public NDArray logits() {
+            int hidden = cfg.hiddenSize();
+            int t = batch.tokensPerSeq();
+            int b = batch.batchSize();
+            float[] last = new float[b * hidden];
+            for (int s = 0; s < b; s++) {
+                RowOps.rmsNorm(x, (s * t + t - 1) * hidden, hidden, finalNorm.values(), 0, finalNorm.eps(), last, s * hidden);
+            }
+            int vocab = lmHead.cpu().rows();
+            float[] logits = new float[b * vocab];
+            lmHead.cpu().multiply(last, b, logits);
+            // written into a tensor PyTorch allocated: create(float[]) would first copy into a fresh zeroed direct
+            // buffer, freed only by a later GC, so each step's logits landed on new pages (0.1-1 ms a token)
+            NDArray out = step.create(new Shape(b, vocab), DataType.FLOAT32);
+            out.toByteBuffer(true).asFloatBuffer().put(logits);
+            return out;
         }
-        int vocab = lmHead.cpu().rows();
-        float[] logits = new float[b * vocab];
-        lmHead.cpu().multiply(last, b, logits);
-        // written into a tensor PyTorch allocated: create(float[]) would first copy into a fresh zeroed direct
-        // buffer, freed only by a later GC, so each step's logits landed on new pages (0.1-1 ms a token)
-        NDArray out = step.create(new Shape(b, vocab), DataType.FLOAT32);
-        out.toByteBuffer(true).asFloatBuffer().put(logits);
-        return out;
+    }
+
+    /** The step in Java pauses between layers; the tensor ops' step runs whole. */
+    @Override
+    public ForwardPass start(StepBatch batch, KvCache cache, NDManager step) {
+        return matricesInJava && cache.inJava() ? new JavaPass(batch, cache, step) : super.start(batch, cache, step);
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.gatehouse.serving.engine;
 
 import ai.djl.ndarray.NDManager;
+import dev.gatehouse.serving.arch.ForwardPass;
 import dev.gatehouse.serving.arch.KvCache;
 import dev.gatehouse.serving.arch.StepBatch;
 import dev.gatehouse.serving.constrain.CompiledGrammar;
@@ -34,7 +35,10 @@ import java.util.logging.Logger;
  *   <li>spends the step's token budget, less one token per decoding sequence, on prompt chunks of
  *       admitted sequences, so a new request's first token is not held behind the others' decode;</li>
  *   <li>decodes one token for every running sequence whose prompt was cached before the step, in a
- *       single batched forward pass.</li>
+ *       single batched forward pass. Where that pass runs a layer at a time (the step in Java), requests
+ *       that arrive meanwhile are admitted and prefilled between two of its layers, within the free
+ *       blocks and the step's token budget: a newcomer's first token waits for a layer, not for the pass
+ *       (at 16 streams a decode pass took longer than a short prompt's whole prefill).</li>
  * </ol>
  * A finished, failed or cancelled sequence leaves the batch and gives its KV blocks back in the same step.
  *
@@ -83,6 +87,9 @@ public final class Engine implements AutoCloseable {
     // Recent speeds, for the wait estimate: a forward pass costs about one decode step, plus this much per prompt token.
     private double decodeNanosAverage;
     private double prefillNanosPerToken;
+    // Prompt tokens the decode pass under way has let in between its layers, and the time their passes took.
+    private int promptTokensLetIn;
+    private long letInNanos;
 
     // What other threads read, replaced whole so that its figures always agree with each other: submitters
     // count a request in, the engine thread moves it to running (one swap) and publishes slots and the estimate.
@@ -468,8 +475,11 @@ public final class Engine implements AutoCloseable {
         chunksByLength.forEach((length, group) -> prefillChunks(group, length));
         if (!decoding.isEmpty()) {
             long start = System.nanoTime();
+            promptTokensLetIn = 0;
+            letInNanos = 0;
             decode(decoding);
-            decodeNanosAverage = average(decodeNanosAverage, System.nanoTime() - start);
+            decodeNanosAverage = average(decodeNanosAverage, System.nanoTime() - start - letInNanos);
+            prefilled += promptTokensLetIn;
         }
         metrics.step(decoding.size());
         return !decoding.isEmpty() || prefilled > 0;
@@ -493,7 +503,7 @@ public final class Engine implements AutoCloseable {
             tables[b] = s.blockTable();
             needs[b] = s.candidatesNeeded();
         }
-        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, tables), batch, needs);
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, 1, starts, tables), batch, needs, true);
         if (rows == null) {
             return;
         }
@@ -519,7 +529,7 @@ public final class Engine implements AutoCloseable {
             needs[b] = s.cached + length == s.prefillLength && firstPrefill(s) ? s.candidatesNeeded() : LogitsReadback.NONE;
         }
         long start = System.nanoTime();
-        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, tables), group, needs);
+        LogitsReadback.Row[] rows = forward(new StepBatch(tokens, n, length, starts, tables), group, needs, false);
         if (rows == null) {
             return;
         }
@@ -537,6 +547,34 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Between two layers of the decode pass under way: admits waiting requests and prefills them, up to
+     * the step's token budget over the whole pass (a longer prompt goes on in the next steps). They
+     * take only free blocks, and the pass's sequences are neither preempted nor touched; the streams
+     * of the pass wait for their token as long as these prompts take, as they would for a prefill step.
+     */
+    private void letNewcomersIn() {
+        int budget = config.stepTokenBudget() - promptTokensLetIn;
+        if (budget <= 0) {
+            return;
+        }
+        long start = System.nanoTime();
+        int before = running.size();
+        admit();
+        Map<Integer, List<Request>> chunksByLength = new LinkedHashMap<>();
+        for (Request r : List.copyOf(running.subList(before, running.size()))) {
+            if (budget <= 0) {
+                break;
+            }
+            int chunk = Math.min(budget, r.seq.prefillLength - r.seq.cached);
+            chunksByLength.computeIfAbsent(chunk, k -> new ArrayList<>()).add(r);
+            budget -= chunk;
+            promptTokensLetIn += chunk;
+        }
+        chunksByLength.forEach((length, group) -> prefillChunks(group, length));
+        letInNanos += System.nanoTime() - start;
+    }
+
     /** Whether a sequence's prefill ends with its first token, rather than recomputing a preempted one's cache. */
     private static boolean firstPrefill(Sequence s) {
         return s.generatedCount() == 0;
@@ -545,11 +583,21 @@ public final class Engine implements AutoCloseable {
     /**
      * One forward pass for {@code requests}, its logits read back as far as {@code needs} says
      * ({@link LogitsReadback}); on failure they fail (their KV entries may be half written) and it returns null.
+     * With {@code letNewcomersIn}, requests that arrive while it runs are admitted and prefilled between
+     * its layers (where the model's pass pauses there: the step in Java), so their first token does not
+     * wait for the whole pass.
      */
-    private LogitsReadback.Row[] forward(StepBatch batch, List<Request> requests, int[] needs) {
+    private LogitsReadback.Row[] forward(StepBatch batch, List<Request> requests, int[] needs, boolean letNewcomersIn) {
         try (NDManager step = model.newStepManager()) {
             faults.beforeForward(batch);
-            return LogitsReadback.read(model.lm().forward(batch, cache, step), needs);
+            ForwardPass pass = model.lm().start(batch, cache, step);
+            while (!pass.advance()) {
+                faults.betweenLayers(batch);
+                if (letNewcomersIn && !waiting.isEmpty()) {
+                    letNewcomersIn();
+                }
+            }
+            return LogitsReadback.read(pass.logits(), needs);
         } catch (RuntimeException e) {
             if (GpuMemory.isOutOfMemory(e)) { // only this pass's sequences fail; the cached blocks go back to the device
                 GpuMemory.release();

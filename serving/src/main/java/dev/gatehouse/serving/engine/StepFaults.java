@@ -13,6 +13,9 @@ interface StepFaults {
     /** Before each forward pass: a batched decode, or a group of prompt chunks. */
     default void beforeForward(StepBatch batch) {}
 
+    /** Between two layers of a forward pass that pauses there (the step in Java), before anything runs in between. */
+    default void betweenLayers(StepBatch batch) {}
+
     /** Before one sequence's next token is sampled from its logits and turned into text. */
     default void beforeToken(Sequence seq) {}
 }
