@@ -106,6 +106,21 @@ class UsageLogTest {
     }
 
     @Test
+    void aBacklogOfManyTransactionsIsWrittenWholeByFlush() throws Exception {
+        int rows = 3 * UsageLog.ROWS_PER_TRANSACTION * 50 + 7; // past the writer's per-wake batch too, and not a multiple
+        try (UsageLog log = UsageLog.open(database())) {
+            for (int i = 0; i < rows; i++) {
+                log.record(row(T0.plusMillis(i), "key_" + (i % 3), "chat", "local:tiny", 1, 1, 0.001, 200));
+            }
+            log.flush();
+            assertEquals(0, log.queuedRows());
+            assertEquals(rows, log.summary(T0, T0.plusSeconds(3600), UsageLog.GroupBy.KEY).stream()
+                    .mapToLong(UsageLog.Summary::requests).sum());
+            assertEquals(0, log.droppedRows());
+        }
+    }
+
+    @Test
     void closeWritesEveryQueuedRowFromManyThreads() throws Exception {
         UsageLog log = UsageLog.open(database());
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
