@@ -22,10 +22,10 @@ import java.util.List;
  * copy: on Java 21 a vector cannot load from mapped memory without the preview MemorySegment API),
  * widened there to FP32 (F16 by the CPU's own conversion instruction), and dotted with every activation
  * row while they sit in L1: each weight byte crosses the memory bus once per call. A BF16 decode (under
- * four tokens) skips the FP32 copy and widens in registers, one shift. On Java 22+ an F32 or BF16
- * decode skips the copy altogether and loads from the mapping ({@link StoredRows}, a multi-release
- * class). Four rows give a one-token decode four independent multiply-add chains, so it is bound by
- * memory bandwidth, not by the latency of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
+ * four tokens) skips the FP32 copy and widens in registers, one shift; an F32 decode on Java 22+ skips
+ * the copy altogether and loads from the mapping ({@link StoredF32Rows}, a multi-release class). Four rows give a one-token
+ * decode four independent multiply-add chains, so it is bound by memory bandwidth, not by the latency
+ * of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
  */
 public final class CpuMatrix {
     /** The stored element types: BF16 is the top half of an FP32; F16 needs its exponent rebased. */
@@ -62,7 +62,7 @@ public final class CpuMatrix {
     private final int cols;
     private final FloatBuffer[] floatParts; // F32
     private final ShortBuffer[] halfParts; // BF16, F16
-    private final StoredRows[] storedParts; // F32 and BF16 decode on Java 22+, read in place
+    private final StoredF32Rows[] storedParts; // F32 decode on Java 22+, read in place
     private final int[] partStarts; // first row of each part
 
     /**
@@ -73,7 +73,7 @@ public final class CpuMatrix {
         this.cols = cols;
         this.floatParts = new FloatBuffer[parts.size()];
         this.halfParts = new ShortBuffer[parts.size()];
-        this.storedParts = new StoredRows[parts.size()];
+        this.storedParts = new StoredF32Rows[parts.size()];
         this.partStarts = new int[parts.size() + 1];
         long rowBytes = (long) format.bytes * cols;
         long total = 0;
@@ -84,7 +84,7 @@ public final class CpuMatrix {
             }
             floatParts[i] = bytes.asFloatBuffer();
             halfParts[i] = bytes.asShortBuffer();
-            storedParts[i] = new StoredRows(bytes, cols);
+            storedParts[i] = new StoredF32Rows(bytes, cols);
             partStarts[i] = (int) total;
             total += bytes.remaining() / rowBytes;
         }
@@ -118,7 +118,7 @@ public final class CpuMatrix {
         int tasks = (int) Math.max(1, Math.min(CpuPool.cores() * TASKS_PER_CORE, bytes / MIN_TASK_BYTES));
         int groups = (rows + GROUP - 1) / GROUP;
         boolean bf16Decode = format == Format.BF16 && tokens < GROUP;
-        boolean inPlace = format != Format.F16 && tokens < GROUP && StoredRows.inPlace();
+        boolean f32InPlace = format == Format.F32 && tokens < GROUP && StoredF32Rows.inPlace();
         CpuPool.forEach(tasks, task -> {
             Scratch scratch = SCRATCH.get();
             float[] w = scratch.weights(GROUP * cols);
@@ -126,14 +126,14 @@ public final class CpuMatrix {
             int end = Math.min(rows, (int) ((long) groups * (task + 1) / tasks) * GROUP);
             for (int r = (int) ((long) groups * task / tasks) * GROUP; r < end; r += GROUP) {
                 int n = Math.min(GROUP, end - r);
-                if (inPlace && n == GROUP && multiplyInPlace(r, x, tokens, y)) {
-                    continue;
-                }
                 if (bf16Decode && n == GROUP) { // widened in registers as used: the shorts are read once, from L1
                     readRows(r, n, null, 0, halves);
                     for (int t = 0; t < tokens; t++) {
                         dot4x1Bf16(halves, x, t, y, r);
                     }
+                    continue;
+                }
+                if (f32InPlace && n == GROUP && multiplyInPlace(r, x, tokens, y)) {
                     continue;
                 }
                 readRows(r, n, w, 0, halves);
@@ -165,13 +165,8 @@ public final class CpuMatrix {
         if (r + GROUP > partStarts[part + 1]) {
             return false;
         }
-        StoredRows stored = storedParts[part];
         for (int t = 0; t < tokens; t++) {
-            if (format == Format.F32) {
-                stored.f32Dot4x1(r - partStarts[part], x, t * cols, y, t * rows + r);
-            } else {
-                stored.bf16Dot4x1(r - partStarts[part], x, t * cols, y, t * rows + r);
-            }
+            storedParts[part].dot4x1(r - partStarts[part], x, t * cols, y, t * rows + r);
         }
         return true;
     }
