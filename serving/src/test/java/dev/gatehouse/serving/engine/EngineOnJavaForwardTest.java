@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,9 +37,17 @@ class EngineOnJavaForwardTest extends EngineTest {
         AtomicBoolean submitNow = new AtomicBoolean(true);
         List<RequestHandle> late = new CopyOnWriteArrayList<>();
         Engine[] engineRef = new Engine[1];
+        // the engine's first pass waits for all three streams: a test thread descheduled for a few of this
+        // tiny model's steps would otherwise submit the third after the first had finished
+        CountDownLatch allSubmitted = new CountDownLatch(1);
         StepFaults observe = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
+                try {
+                    allSubmitted.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 events.add(batch.tokensPerSeq() == 1 ? "decode x" + batch.batchSize() : "prompt of " + batch.tokensPerSeq());
             }
 
@@ -60,6 +70,7 @@ class EngineOnJavaForwardTest extends EngineTest {
             for (int i = 0; i < 3; i++) {
                 running.add(engine.submit(prompts.get(i), greedy()));
             }
+            allSubmitted.countDown();
             int[] firstTokens = new int[3];
             for (int i = 0; i < 3; i++) {
                 firstTokens[i] = assertInstanceOf(EngineEvent.Token.class, running.get(i).next()).token().tokenId();

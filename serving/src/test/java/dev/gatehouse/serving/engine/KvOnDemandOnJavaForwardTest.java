@@ -10,6 +10,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -45,9 +47,17 @@ class KvOnDemandOnJavaForwardTest extends KvOnDemandTest {
         AtomicBoolean submitNow = new AtomicBoolean(true);
         Engine[] engineRef = new Engine[1];
         RequestHandle[] late = new RequestHandle[1];
+        // the engine's first pass waits for both streams: a test thread descheduled for a few of this tiny
+        // model's steps would otherwise submit the second after the first had finished, and no pass would carry both
+        CountDownLatch bothSubmitted = new CountDownLatch(1);
         StepFaults observe = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
+                try {
+                    bothSubmitted.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 if (!submitNow.get()) {
                     events.add(batch.tokensPerSeq() == 1 ? "decode x" + batch.batchSize() : "prompt of " + batch.tokensPerSeq());
                 }
@@ -68,6 +78,7 @@ class KvOnDemandOnJavaForwardTest extends KvOnDemandTest {
             engineRef[0] = engine;
             RequestHandle first = engine.submit(prompts.get(0), params);
             RequestHandle second = engine.submit(prompts.get(1), params);
+            bothSubmitted.countDown();
             assertArrayEquals(alone(prompts.get(0), params), first.collect().tokenIds(), blocks + " blocks: first");
             assertArrayEquals(alone(prompts.get(1), params), second.collect().tokenIds(), blocks + " blocks: second");
             assertArrayEquals(alone(newcomer, params), late[0].collect().tokenIds(), blocks + " blocks: the newcomer");

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -70,12 +71,26 @@ class KvOnDemandTest {
                 .withKvCacheBytes(2 * 256 * bytesPerToken);
         MeterRegistry registry = new SimpleMeterRegistry();
         SamplingParams params = EngineTest.greedy().withMaxTokens(12);
-        try (Engine engine = Engine.start(model, config, registry)) {
+        // the engine's first pass waits for the last submission: a test thread descheduled for a dozen
+        // of this tiny model's steps would otherwise submit the eighth after the first had finished
+        CountDownLatch allSubmitted = new CountDownLatch(1);
+        StepFaults waitForAll = new StepFaults() {
+            @Override
+            public void beforeForward(StepBatch batch) {
+                try {
+                    allSubmitted.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try (Engine engine = Engine.start(model, config, registry, waitForAll)) {
             assertEquals(256, engine.maxModelLength());
             List<RequestHandle> handles = new ArrayList<>();
             for (int[] prompt : prompts) {
                 handles.add(engine.submit(prompt, params));
             }
+            allSubmitted.countDown();
             for (int i = 0; i < prompts.size(); i++) {
                 assertArrayEquals(alone(prompts.get(i), params), handles.get(i).collect().tokenIds(), "request " + i);
             }
