@@ -22,10 +22,10 @@ import java.util.List;
  * copy: on Java 21 a vector cannot load from mapped memory without the preview MemorySegment API),
  * widened there to FP32 (F16 by the CPU's own conversion instruction), and dotted with every activation
  * row while they sit in L1: each weight byte crosses the memory bus once per call. A BF16 decode (under
- * four tokens) skips the FP32 copy and widens in registers, one shift; an F32 decode on Java 22+ skips
- * the copy altogether and loads from the mapping ({@link StoredF32Rows}, a multi-release class). Four rows give a one-token
- * decode four independent multiply-add chains, so it is bound by memory bandwidth, not by the latency
- * of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
+ * four tokens) skips the FP32 copy and widens in registers, one shift; an F32 decode on Java 22+
+ * skips the copy altogether and loads from the mapping ({@link StoredF32Rows}, a multi-release class).
+ * Four rows give a one-token decode four independent multiply-add chains, so it is bound by memory
+ * bandwidth, not by the latency of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
  */
 public final class CpuMatrix {
     /** The stored element types: BF16 is the top half of an FP32; F16 needs its exponent rebased. */

@@ -10,8 +10,9 @@ import java.nio.ByteBuffer;
  * mapped buffer without the preview MemorySegment API, so {@link #inPlace()} is false and
  * {@link CpuMatrix} copies the rows into a float[] first. The serving jar is multi-release: on Java 22+
  * the JVM loads {@code src/main/java22}'s variant of this class from {@code META-INF/versions/22}, which
- * loads vectors from a MemorySegment over the mapping (about 1.3x the bytes per CPU-second, see
- * docs/benchmarks.md). Run from a class folder (Maven's unit tests) it is this variant on every JDK.
+ * loads vectors from a MemorySegment over the mapping (1.1-1.2x the bytes per CPU-second, see
+ * docs/benchmarks.md). Run from a class folder (Maven's unit tests) it is this variant on every JDK;
+ * failsafe runs the kernel tests again from the jar. (BF16 in place measured slower than its copy.)
  */
 final class StoredF32Rows {
     StoredF32Rows(ByteBuffer part, int cols) {
