@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,11 +42,7 @@ class EngineOnJavaForwardTest extends EngineTest {
         StepFaults observe = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
-                try {
-                    allSubmitted.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                EngineTest.awaitSubmissions(allSubmitted);
                 events.add(batch.tokensPerSeq() == 1 ? "decode x" + batch.batchSize() : "prompt of " + batch.tokensPerSeq());
             }
 

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -510,6 +511,19 @@ class EngineTest {
      * The engine is idle with every KV slot free, and as many new requests as it has slots are all
      * admitted at once again: a slot leaked by any earlier path would keep one of them waiting.
      */
+    /**
+     * Holds the engine thread (called from a {@link StepFaults} hook) until the test has submitted
+     * what it means to run together: under load the test thread can otherwise fall a dozen of the
+     * tiny model's steps behind.
+     */
+    static void awaitSubmissions(CountDownLatch submitted) {
+        try {
+            submitted.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     static void assertIdle(Engine engine) throws InterruptedException {
         Capacity c = awaitCapacity(engine, EngineTest::allFree, "idle with every slot free");
         assertEquals(0, c.kvBytesUsed(), "all KV memory returned");

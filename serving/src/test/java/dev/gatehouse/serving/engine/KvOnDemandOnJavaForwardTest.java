@@ -11,7 +11,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -53,11 +52,7 @@ class KvOnDemandOnJavaForwardTest extends KvOnDemandTest {
         StepFaults observe = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
-                try {
-                    bothSubmitted.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                EngineTest.awaitSubmissions(bothSubmitted);
                 if (!submitNow.get()) {
                     events.add(batch.tokensPerSeq() == 1 ? "decode x" + batch.batchSize() : "prompt of " + batch.tokensPerSeq());
                 }

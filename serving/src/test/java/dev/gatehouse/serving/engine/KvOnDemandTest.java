@@ -77,11 +77,7 @@ class KvOnDemandTest {
         StepFaults waitForAll = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
-                try {
-                    allSubmitted.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                EngineTest.awaitSubmissions(allSubmitted);
             }
         };
         try (Engine engine = Engine.start(model, config, registry, waitForAll)) {
