@@ -19,6 +19,14 @@ public final class CpuPool {
         return thread;
     }, null, false);
 
+    /**
+     * How long the caller spins (about 100 µs) for a helper's last task before parking: parked, it waits
+     * for an unpark and a wake-up of its core, which at a decode's 120 small products a token cost more
+     * than their stragglers (quiet 2-core Xeon: 1.10-1.16x an F32 and 1.15-1.23x a BF16 SmolLM2 token,
+     * 500 spins 1.04-1.06x; docs/benchmarks.md). Helpers do not spin between calls: that lost under load.
+     */
+    private static final int JOIN_SPINS = 2_000;
+
     private CpuPool() {}
 
     /** The cores a call can use: the caller's and the pool's. */
@@ -54,6 +62,9 @@ public final class CpuPool {
             worker.run();
         } finally { // never return while a helper still runs a task, even when one of the caller's failed
             for (ForkJoinTask<?> task : started) {
+                for (int spin = 0; spin < JOIN_SPINS && !task.isDone(); spin++) {
+                    Thread.onSpinWait();
+                }
                 task.quietlyJoin();
             }
         }
