@@ -21,11 +21,11 @@ import java.util.List;
  * <p>Four weight rows at a time are copied from the mapping into a small per-thread buffer (one bulk
  * copy: on Java 21 a vector cannot load from mapped memory without the preview MemorySegment API),
  * widened there to FP32 (F16 by the CPU's own conversion instruction), and dotted with every activation
- * row while they sit in L1: each weight byte crosses the memory bus once per call. A BF16 decode (under
- * four tokens) skips the FP32 copy and widens in registers, one shift; an F32 decode on Java 22+
- * skips the copy altogether and loads from the mapping ({@link StoredF32Rows}, a multi-release class).
- * Four rows give a one-token decode four independent multiply-add chains, so it is bound by memory
- * bandwidth, not by the latency of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
+ * row while they sit in L1: each weight byte crosses the memory bus once per call. A decode (under four
+ * tokens) takes eight rows at a time and skips the FP32 copy: BF16 widens in registers, one shift; F32
+ * on Java 22+ loads from the mapping ({@link StoredF32Rows}, a multi-release class). Eight rows give a
+ * one-token decode eight independent multiply-add chains, so it is bound by memory bandwidth, not by
+ * the latency of one chain. The rows are split into a few tasks per core, handed out by {@link CpuPool}.
  */
 public final class CpuMatrix {
     /** The stored element types: BF16 is the top half of an FP32; F16 needs its exponent rebased. */
@@ -49,8 +49,13 @@ public final class CpuMatrix {
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(FLOATS.length() * Short.SIZE));
     private static final int LANES = FLOATS.length();
-    /** Weight rows (and activation rows) that share one pass: sixteen accumulators at most. */
+    /** Weight rows (and activation rows) that share one pass of the copied path: sixteen accumulators at most. */
     private static final int GROUP = 4;
+    /**
+     * Weight rows a decode (under four tokens) takes at once from where they are stored: eight chains hide
+     * a row's short length better than four (576-wide SmolLM2 rows: 1.06-1.08x an F32 token), sixteen spill.
+     */
+    private static final int DECODE_ROWS = 8;
     /** Tasks per core: enough that a core slowed by another process hands work to the other. */
     private static final int TASKS_PER_CORE = 4;
     /** Fewest weight bytes worth a task of their own: below this, waking a thread costs more than it saves. */
@@ -116,59 +121,73 @@ public final class CpuMatrix {
         }
         long bytes = (long) rows * cols * format.bytes;
         int tasks = (int) Math.max(1, Math.min(CpuPool.cores() * TASKS_PER_CORE, bytes / MIN_TASK_BYTES));
-        int groups = (rows + GROUP - 1) / GROUP;
-        boolean bf16Decode = format == Format.BF16 && tokens < GROUP;
-        boolean f32InPlace = format == Format.F32 && tokens < GROUP && StoredF32Rows.inPlace();
+        int blocks = (rows + DECODE_ROWS - 1) / DECODE_ROWS; // tasks split at these, so no decode group straddles two
+        boolean decode = tokens < GROUP;
         CpuPool.forEach(tasks, task -> {
             Scratch scratch = SCRATCH.get();
             float[] w = scratch.weights(GROUP * cols);
-            short[] halves = scratch.halves(GROUP * cols);
-            int end = Math.min(rows, (int) ((long) groups * (task + 1) / tasks) * GROUP);
-            for (int r = (int) ((long) groups * task / tasks) * GROUP; r < end; r += GROUP) {
+            short[] halves = scratch.halves(DECODE_ROWS * cols);
+            int end = Math.min(rows, (int) ((long) blocks * (task + 1) / tasks) * DECODE_ROWS);
+            int r = (int) ((long) blocks * task / tasks) * DECODE_ROWS;
+            while (r < end) {
+                if (decode && end - r >= DECODE_ROWS && decodeUncopied(r, x, tokens, y, halves)) {
+                    r += DECODE_ROWS;
+                    continue;
+                }
                 int n = Math.min(GROUP, end - r);
-                if (bf16Decode && n == GROUP) { // widened in registers as used: the shorts are read once, from L1
-                    readRows(r, n, null, 0, halves);
-                    for (int t = 0; t < tokens; t++) {
-                        dot4x1Bf16(halves, x, t, y, r);
-                    }
-                    continue;
-                }
-                if (f32InPlace && n == GROUP && multiplyInPlace(r, x, tokens, y)) {
-                    continue;
-                }
-                readRows(r, n, w, 0, halves);
-                if (n < GROUP) { // the last rows of the matrix, one at a time
-                    for (int k = 0; k < n; k++) {
-                        for (int t = 0; t < tokens; t++) {
-                            y[t * rows + r + k] = dot(w, k * cols, x, t * cols);
-                        }
-                    }
-                    continue;
-                }
-                int t = 0;
-                for (; t + GROUP <= tokens; t += GROUP) {
-                    dot4x4(w, x, t, y, r);
-                }
-                for (; t < tokens; t++) {
-                    dot4x1(w, x, t, y, r);
-                }
+                multiplyCopied(r, n, x, tokens, y, w, halves);
+                r += n;
             }
         });
     }
 
-    /** Rows r..r+3 against each token from where they are stored, if they lie in one part (else false: copy them). */
-    private boolean multiplyInPlace(int r, float[] x, int tokens, float[] y) {
+    /**
+     * Rows r..r+7 against each of a decode's tokens with no FP32 copy of the rows: F32 from where they
+     * are stored (Java 22+, and only if they lie in one part), BF16 widened in registers as used, the
+     * shorts read once from L1. False when neither applies: the caller copies them.
+     */
+    private boolean decodeUncopied(int r, float[] x, int tokens, float[] y, short[] halves) {
+        if (format == Format.BF16) {
+            readRows(r, DECODE_ROWS, null, 0, halves);
+            for (int t = 0; t < tokens; t++) {
+                dot8x1Bf16(halves, x, t, y, r);
+            }
+            return true;
+        }
+        if (format != Format.F32 || !StoredF32Rows.inPlace()) {
+            return false;
+        }
         int part = 0;
         while (r >= partStarts[part + 1]) {
             part++;
         }
-        if (r + GROUP > partStarts[part + 1]) {
+        if (r + DECODE_ROWS > partStarts[part + 1]) {
             return false;
         }
         for (int t = 0; t < tokens; t++) {
-            storedParts[part].dot4x1(r - partStarts[part], x, t * cols, y, t * rows + r);
+            storedParts[part].dot8x1(r - partStarts[part], x, t * cols, y, t * rows + r);
         }
         return true;
+    }
+
+    /** Rows r..r+n-1 (n at most four) copied as FP32 into {@code w}, then against every token. */
+    private void multiplyCopied(int r, int n, float[] x, int tokens, float[] y, float[] w, short[] halves) {
+        readRows(r, n, w, 0, halves);
+        if (n < GROUP) { // the last rows of the matrix, one at a time
+            for (int k = 0; k < n; k++) {
+                for (int t = 0; t < tokens; t++) {
+                    y[t * rows + r + k] = dot(w, k * cols, x, t * cols);
+                }
+            }
+            return;
+        }
+        int t = 0;
+        for (; t + GROUP <= tokens; t += GROUP) {
+            dot4x4(w, x, t, y, r);
+        }
+        for (; t < tokens; t++) {
+            dot4x1(w, x, t, y, r);
+        }
     }
 
     /** Row {@code r} widened to FP32 into {@code out} at {@code offset}: an embedding lookup. */
@@ -265,26 +284,38 @@ public final class CpuMatrix {
         y[y0 + 3] = finish(a3, w, w3, x, x0);
     }
 
-    /** {@link #dot4x1} on four BF16 rows ({@code w}, as stored), each widened in registers as it is used. */
-    private void dot4x1Bf16(short[] w, float[] x, int t, float[] y, int r0) {
+    /** Eight BF16 rows ({@code w}, as stored) against token t, each widened in registers as it is used: eight independent chains. */
+    private void dot8x1Bf16(short[] w, float[] x, int t, float[] y, int r0) {
         int bound = cols - cols % LANES;
-        int w1 = cols;
+        int x0 = t * cols;
+        int w1 = 1 * cols;
         int w2 = 2 * cols;
         int w3 = 3 * cols;
-        int x0 = t * cols;
-        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0;
+        int w4 = 4 * cols;
+        int w5 = 5 * cols;
+        int w6 = 6 * cols;
+        int w7 = 7 * cols;
+        FloatVector a0 = FloatVector.zero(FLOATS), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
         for (int c = 0; c < bound; c += LANES) {
             FloatVector u = FloatVector.fromArray(FLOATS, x, x0 + c);
             a0 = u.fma(bf16(w, c), a0);
             a1 = u.fma(bf16(w, w1 + c), a1);
             a2 = u.fma(bf16(w, w2 + c), a2);
             a3 = u.fma(bf16(w, w3 + c), a3);
+            a4 = u.fma(bf16(w, w4 + c), a4);
+            a5 = u.fma(bf16(w, w5 + c), a5);
+            a6 = u.fma(bf16(w, w6 + c), a6);
+            a7 = u.fma(bf16(w, w7 + c), a7);
         }
         int y0 = t * rows + r0;
         y[y0] = finishBf16(a0, w, 0, x, x0);
         y[y0 + 1] = finishBf16(a1, w, w1, x, x0);
         y[y0 + 2] = finishBf16(a2, w, w2, x, x0);
         y[y0 + 3] = finishBf16(a3, w, w3, x, x0);
+        y[y0 + 4] = finishBf16(a4, w, w4, x, x0);
+        y[y0 + 5] = finishBf16(a5, w, w5, x, x0);
+        y[y0 + 6] = finishBf16(a6, w, w6, x, x0);
+        y[y0 + 7] = finishBf16(a7, w, w7, x, x0);
     }
 
     private static FloatVector bf16(short[] w, int at) {

@@ -3,7 +3,7 @@ package dev.gatehouse.serving.cpu;
 import java.nio.ByteBuffer;
 
 /**
- * Four stored F32 weight rows dotted with one token's activations straight from where they are stored
+ * Eight stored F32 weight rows dotted with one token's activations straight from where they are stored
  * (usually the memory-mapped safetensors file), for a decode step.
  *
  * <p>Two variants exist because of the JDK: on Java 21 (this class) the Vector API cannot load from a
@@ -18,13 +18,13 @@ final class StoredF32Rows {
     StoredF32Rows(ByteBuffer part, int cols) {
     }
 
-    /** Whether this JDK's variant reads the rows in place; when false, {@link #dot4x1} must not be called. */
+    /** Whether this JDK's variant reads the rows in place; when false, {@link #dot8x1} must not be called. */
     static boolean inPlace() {
         return false;
     }
 
-    /** Rows {@code row..row+3} of the part dotted with {@code x[x0..x0+cols)} into {@code y[y0..y0+3]}. */
-    void dot4x1(int row, float[] x, int x0, float[] y, int y0) {
+    /** Rows {@code row..row+7} of the part dotted with {@code x[x0..x0+cols)} into {@code y[y0..y0+7]}. */
+    void dot8x1(int row, float[] x, int x0, float[] y, int y0) {
         throw new UnsupportedOperationException("Java 21 reads stored rows through a copy (CpuMatrix.readRows)");
     }
 }

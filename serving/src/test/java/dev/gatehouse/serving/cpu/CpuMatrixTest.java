@@ -75,7 +75,7 @@ class CpuMatrixTest {
         }
     }
 
-    /** Whole rows of infinities and NaNs, through the one-token product (four rows widened in registers) and the prefill's. */
+    /** Whole rows of infinities and NaNs, through the one-token product (eight rows widened in registers) and the prefill's. */
     @Test
     void infinitiesAndNaNsStaySo() {
         for (CpuMatrix.Format format : HALVES) {
@@ -83,23 +83,25 @@ class CpuMatrixTest {
             short nan = (short) (format == CpuMatrix.Format.F16 ? 0x7e00 : 0x7fc0);
             short[] rowValues = {inf, (short) (inf | 0x8000), nan, (short) (nan | 0x8000)};
             int cols = 37;
-            ByteBuffer data = CpuMatrix.allocate(format, 4, cols);
-            for (int r = 0; r < 4; r++) {
+            ByteBuffer data = CpuMatrix.allocate(format, 8, cols);
+            for (int r = 0; r < 8; r++) {
                 for (int c = 0; c < cols; c++) {
-                    data.putShort(2 * (r * cols + c), rowValues[r]);
+                    data.putShort(2 * (r * cols + c), rowValues[r % 4]);
                 }
             }
             CpuMatrix m = new CpuMatrix(format, cols, List.of(data));
             for (int tokens : new int[] {1, 4}) {
                 float[] ones = new float[tokens * cols];
                 java.util.Arrays.fill(ones, 1);
-                float[] y = new float[tokens * 4];
+                float[] y = new float[tokens * 8];
                 m.multiply(ones, tokens, y);
-                String what = format + " tokens " + tokens;
-                assertEquals(Float.POSITIVE_INFINITY, y[0], what);
-                assertEquals(Float.NEGATIVE_INFINITY, y[1], what);
-                assertTrue(Float.isNaN(y[2]), what);
-                assertTrue(Float.isNaN(y[3]), what);
+                for (int r = 0; r < 8; r += 4) {
+                    String what = format + " tokens " + tokens + " row " + r;
+                    assertEquals(Float.POSITIVE_INFINITY, y[r], what);
+                    assertEquals(Float.NEGATIVE_INFINITY, y[r + 1], what);
+                    assertTrue(Float.isNaN(y[r + 2]), what);
+                    assertTrue(Float.isNaN(y[r + 3]), what);
+                }
             }
         }
     }
