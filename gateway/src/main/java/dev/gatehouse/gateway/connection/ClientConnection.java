@@ -22,11 +22,17 @@ import java.util.function.UnaryOperator;
  */
 public final class ClientConnection {
     private final HelidonSocket socket;
-    private final UnaryOperator<OutputStream> writeLimit;
+    private final WriteLimit writeLimit;
 
-    ClientConnection(HelidonSocket socket, UnaryOperator<OutputStream> writeLimit) {
+    ClientConnection(HelidonSocket socket, WriteLimit writeLimit) {
         this.socket = socket;
         this.writeLimit = writeLimit;
+    }
+
+    /** The time limit on a response's writes ({@link ClientDeadlines}): on each write of its stream, or on one whole send. */
+    interface WriteLimit extends UnaryOperator<OutputStream> {
+        /** Runs {@code send}, which writes a whole response; an UncheckedIOException if the client did not take it in time. */
+        void send(Runnable send);
     }
 
     /**
@@ -37,6 +43,22 @@ public final class ClientConnection {
      */
     public static void limitWrites(ServerRequest req, ServerResponse res) {
         req.context().get(ClientConnection.class).ifPresent(c -> res.streamFilter(c.writeLimit));
+    }
+
+    /**
+     * Sends {@code body} as the whole response, in one write the client must take within
+     * {@code server.write-timeout-seconds}, as {@link #limitWrites} asks of each write of a stream. A
+     * body given whole goes out with its headers in one buffer; behind a stream filter Helidon would
+     * copy it through a buffered output stream and a chunk buffer instead (about 15 KB more garbage
+     * per answer: docs/benchmarks.md, "Fifth pass: JIT churn and allocations").
+     */
+    public static void sendLimited(ServerRequest req, ServerResponse res, byte[] body) {
+        ClientConnection c = req.context().get(ClientConnection.class).orElse(null);
+        if (c == null) {
+            res.send(body);
+        } else {
+            c.writeLimit.send(() -> res.send(body));
+        }
     }
 
     /** Starts watching the connection of {@code req} for the current thread; a no-op outside a Gatehouse server. */

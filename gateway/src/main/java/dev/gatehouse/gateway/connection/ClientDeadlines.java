@@ -16,6 +16,7 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 
 /**
  * How long a client may take to send its request and to take its answer (see {@link ServerLimits}):
@@ -31,6 +32,7 @@ public final class ClientDeadlines implements Filter, Http1ConnectionListener, A
     private final ThreadLocal<Deadlines.Guard> head = new ThreadLocal<>();
     /** The same way, the connection a request came on, from its headers to its handler (see {@link ClientConnection}). */
     private final ThreadLocal<ConnectionContext> connection = new ThreadLocal<>();
+    private final ClientConnection.WriteLimit writeLimit = new WriteLimit();
 
     public ClientDeadlines(ServerLimits limits) {
         this.limits = limits;
@@ -57,7 +59,7 @@ public final class ClientDeadlines implements Filter, Http1ConnectionListener, A
         long bodyDeadline = System.nanoTime() + limits.bodyTimeout().toNanos();
         req.streamFilter(in -> new BodyStream(in, bodyDeadline));
         ConnectionContext ctx = connection.get();
-        req.context().register(new ClientConnection(ctx == null ? null : ctx.serverSocket(), WriteStream::new));
+        req.context().register(new ClientConnection(ctx == null ? null : ctx.serverSocket(), writeLimit));
         chain.proceed();
         if (ClientConnection.watched(req)) { // its watching read still runs: nothing more may be read here
             throw new CloseConnectionException("the answer to a watched request is sent");
@@ -105,6 +107,33 @@ public final class ClientDeadlines implements Filter, Http1ConnectionListener, A
     }
 
     /** The response: each write must be taken by the client within the write timeout. */
+    private final class WriteLimit implements ClientConnection.WriteLimit {
+        @Override
+        public OutputStream apply(OutputStream out) {
+            return new WriteStream(out);
+        }
+
+        @Override
+        public void send(Runnable send) {
+            try (Deadlines.Guard g = deadlines.start(limits.writeTimeout().toNanos())) {
+                try {
+                    send.run();
+                } catch (RuntimeException e) {
+                    throw g.expired() ? timedOut(e) : e;
+                }
+                if (g.expired()) {
+                    throw timedOut(null);
+                }
+            }
+        }
+
+        private UncheckedIOException timedOut(Throwable cause) {
+            return new UncheckedIOException(new IOException(
+                    "the client read nothing for " + limits.writeTimeout().toSeconds() + " s", cause));
+        }
+    }
+
+    /** A response's stream: each write must be taken by the client within the write timeout. */
     private final class WriteStream extends FilterOutputStream {
         WriteStream(OutputStream out) {
             super(out);

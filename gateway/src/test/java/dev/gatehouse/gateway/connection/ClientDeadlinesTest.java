@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Slow and stuck clients over real sockets: one that stops reading its stream is disconnected after
+ * Slow and stuck clients over real sockets: one that stops reading its stream or its whole answer is disconnected after
  * the write timeout and its sequences' KV slots are freed; one that trickles its headers or its body
  * is disconnected at the header or body timeout; meanwhile the server serves everyone else.
  */
@@ -157,6 +157,37 @@ class ClientDeadlinesTest {
             assertTrue(tokens < slots * LONG / 2.0, "cancelled, not run to the end: " + tokens + " tokens");
             System.out.printf("stuck stream of n=%d: all slots free %.1f s after it started, %.0f tokens%n", slots, seconds, tokens);
             assertEquals(-1, readToEnd(socket), "the server closed the connection");
+        }
+        assertServesOthers();
+    }
+
+    @Test
+    void aWholeAnswerNobodyReadsIsCutAtTheWriteTimeout() throws Exception {
+        int slots = server.engine().capacity().totalSlots();
+        try (Socket socket = stuckClient()) {
+            // ~2 MB in all: more than the socket buffers of a client that reads nothing hold
+            post(socket, bulky(chat(false, slots)).replace("\"max_tokens\":" + LONG, "\"max_tokens\":200"));
+            awaitRunning(slots);
+            server.awaitIdle(Duration.ofSeconds(60)); // generated: the answer is being written, in one write
+            Thread.sleep(WRITE.plus(SLACK).toMillis());
+            socket.setSoTimeout(5000);
+            byte[] got;
+            try {
+                got = socket.getInputStream().readAllBytes();
+            } catch (IOException e) { // reset: what arrived before it cannot be read back, so nothing to compare
+                got = null;
+            }
+            if (got != null) {
+                String text = new String(got, StandardCharsets.ISO_8859_1);
+                int headersEnd = text.indexOf("\r\n\r\n");
+                assertTrue(headersEnd > 0, "headers arrived: " + text.substring(0, Math.min(200, text.length())));
+                java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
+                assertTrue(length.find() && length.start() < headersEnd, "a whole answer has a Content-Length");
+                long body = got.length - headersEnd - 4;
+                assertTrue(body < Long.parseLong(length.group(1)),
+                        "cut at the write timeout, not sent whole: " + body + " of " + length.group(1) + " bytes");
+                System.out.printf("stuck whole answer: %d of %s bytes arrived before the cut%n", body, length.group(1));
+            }
         }
         assertServesOthers();
     }

@@ -79,14 +79,14 @@ public final class AnthropicApi implements HttpService {
         Call.Answer answer = call.chat(parsed, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
         MessageEncoder encoder = new MessageEncoder("msg_" + UUID.randomUUID().toString().replace("-", ""),
                 answer.request().model(), TokenEstimate.prompt(answer.request()));
-        ClientConnection.limitWrites(req, res);
         if (answer.request().stream()) {
+            ClientConnection.limitWrites(req, res);
             NamedEventStream.send(res, answer.stream(), encoder);
             return;
         }
         WholeAnswer.collect(req, res, answer, encoder::add);
         call.costHeader();
-        WholeAnswer.send(res, encoder.message());
+        WholeAnswer.send(req, res, encoder.message());
     }
 
     private static Map<String, String> forwardedHeaders(ServerRequest req) {

@@ -93,13 +93,13 @@ public final class OpenAiApi implements HttpService {
         Call.Answer answer = call.chat(parsed, CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                 System.currentTimeMillis() / 1000, answer.request(), OpenAiRequests.legacyFunctions(body));
-        ClientConnection.limitWrites(req, res); // a client that stops reading is cut off, and its generation cancelled
         if (answer.request().stream()) {
+            ClientConnection.limitWrites(req, res); // a client that stops reading is cut off, and its generation cancelled
             streamResponse(res, answer.stream(), encoder);
         } else {
             WholeAnswer.collect(req, res, answer, encoder::add);
             call.costHeader(); // known before a whole answer's headers go: what it cost, from the price list
-            WholeAnswer.send(res, encoder.response());
+            WholeAnswer.send(req, res, encoder.response());
         }
     }
 

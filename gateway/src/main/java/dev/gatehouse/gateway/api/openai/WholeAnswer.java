@@ -45,9 +45,11 @@ public final class WholeAnswer {
         }
     }
 
-    public static void send(ServerResponse res, JsonNode body) {
+    /** Sends the answer in one write, under the client's write timeout ({@link ClientConnection#sendLimited}). */
+    public static void send(ServerRequest req, ServerResponse res, JsonNode body) {
         try {
-            res.header(HeaderNames.CONTENT_TYPE, "application/json").send(OpenAiJson.bytes(body));
+            res.header(HeaderNames.CONTENT_TYPE, "application/json");
+            ClientConnection.sendLimited(req, res, OpenAiJson.bytes(body));
         } catch (UncheckedIOException e) {
             throw new SseWriter.ClientGoneException(e);
         }

@@ -41,13 +41,13 @@ public final class ResponsesApi implements HttpService {
                 CacheControl.of(req.headers().values(HeaderNames.CACHE_CONTROL)));
         ResponseEncoder encoder = new ResponseEncoder("resp_" + UUID.randomUUID().toString().replace("-", ""),
                 System.currentTimeMillis() / 1000, answer.request().model(), body);
-        ClientConnection.limitWrites(req, res);
         if (answer.request().stream()) {
+            ClientConnection.limitWrites(req, res);
             NamedEventStream.send(res, answer.stream(), encoder);
             return;
         }
         WholeAnswer.collect(req, res, answer, encoder::add);
         call.costHeader();
-        WholeAnswer.send(res, encoder.response());
+        WholeAnswer.send(req, res, encoder.response());
     }
 }
