@@ -6,7 +6,9 @@ import dev.gatehouse.gateway.api.openai.SseWriter;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatEvent;
 import dev.gatehouse.gateway.chat.ChatStream;
+import dev.gatehouse.gateway.connection.HeldBody;
 import io.helidon.http.HeaderNames;
+import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 
 import java.io.IOException;
@@ -44,12 +46,13 @@ public final class NamedEventStream {
     }
 
     /** Sends {@code stream} encoded by {@code encoder}, then closes it; a client that left is a ClientGoneException. */
-    public static void send(ServerResponse res, ChatStream stream, Encoder encoder) throws InterruptedException {
+    public static void send(ServerRequest req, ServerResponse res, ChatStream stream, Encoder encoder)
+            throws InterruptedException {
         try (stream) {
             ChatEvent first = stream.next(); // a refusal before the first token still gets a proper status
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
             res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-            try (var out = res.outputStream()) {
+            try (var out = new HeldBody(req, res)) {
                 SseWriter sse = new SseWriter(out);
                 try {
                     // Events are flushed when the next one is not here yet: one write for a burst.

@@ -41,7 +41,7 @@ public final class ClientConnection {
      * For answers that can be long or large; small error answers are written as they are (a stream
      * filter changes how Helidon writes a response whose request body was left unread).
      */
-    public static void limitWrites(ServerRequest req, ServerResponse res) {
+    static void limitWrites(ServerRequest req, ServerResponse res) {
         req.context().get(ClientConnection.class).ifPresent(c -> res.streamFilter(c.writeLimit));
     }
 

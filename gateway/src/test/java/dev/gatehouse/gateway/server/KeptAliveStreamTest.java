@@ -38,6 +38,8 @@ class KeptAliveStreamTest {
     private static final int STREAMS = 20;
     /** A delayed ACK is at least 40 ms on Linux; a stream from a loopback upstream takes a few. */
     private static final long FAST_QUARTER_BOUND_MILLIS = 30;
+    /** The words of a stream bigger than the gateway holds back for one write. */
+    private static final List<String> BIG_WORDS = java.util.stream.IntStream.range(0, 2000).mapToObj(i -> " w" + i).toList();
     private static final String BODY = "{\"model\":\"cloud\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
     static HttpServer upstream;
@@ -61,17 +63,29 @@ class KeptAliveStreamTest {
                 out.write(answer);
             }
         });
+        byte[] big = sse(BIG_WORDS);
+        upstream.createContext("/big/v1/chat/completions", ex -> {
+            ex.getRequestBody().readAllBytes();
+            ex.getResponseHeaders().add("Content-Type", "text/event-stream");
+            ex.sendResponseHeaders(200, big.length);
+            try (OutputStream out = ex.getResponseBody()) {
+                out.write(big);
+            }
+        });
         upstream.start();
         GatehouseConfig config = GatehouseConfig.parse("""
                 providers:
                   mock: {type: openai-compatible, base-url: http://127.0.0.1:%d/v1}
                   trickling: {type: openai-compatible, base-url: http://127.0.0.1:%d/v1}
+                  big: {type: openai-compatible, base-url: http://127.0.0.1:%d/big/v1}
                 models:
                   - name: cloud
                     targets: [{provider: mock, model: m}]
                   - name: trickled
                     targets: [{provider: trickling, model: m}]
-                """.formatted(upstream.getAddress().getPort(), trickling()), Map.of());
+                  - name: big
+                    targets: [{provider: big, model: m}]
+                """.formatted(upstream.getAddress().getPort(), trickling(), upstream.getAddress().getPort()), Map.of());
         PrometheusMeterRegistry registry = GatewayServer.newRegistry();
         models = new LocalModels();
         server = GatewayServer.builder(models, registry).router(Router.of(config, models, registry)).start();
@@ -143,9 +157,13 @@ class KeptAliveStreamTest {
 
     /** A provider's stream: five words, the finish, the usage, [DONE]. */
     private static byte[] sse() {
+        return sse(List.of("Hello", " from", " the", " mock", "."));
+    }
+
+    private static byte[] sse(List<String> words) {
         StringBuilder s = new StringBuilder();
         String head = "{\"id\":\"c1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",";
-        for (String word : List.of("Hello", " from", " the", " mock", ".")) {
+        for (String word : words) {
             s.append("data: ").append(head).append("\"choices\":[{\"index\":0,\"delta\":{\"content\":\"").append(word)
                     .append("\"},\"finish_reason\":null}]}\n\n");
         }
@@ -165,6 +183,31 @@ class KeptAliveStreamTest {
     @Test
     void streamsTrickledByTheProviderAreChunkedWithoutAFixedStall() throws Exception {
         assertNoFixedStall(BODY.replace("\"cloud\"", "\"trickled\""), true);
+    }
+
+    /**
+     * A burst larger than the gateway holds back for one write (64 KB) goes out as it is encoded,
+     * chunked, every event in order, and the connection stays usable.
+     */
+    @Test
+    void aBurstLargerThanTheGatewayHoldsIsChunkedWithEveryEvent() throws Exception {
+        String body = BODY.replace("\"cloud\"", "\"big\"");
+        byte[] request = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: %d\r\n\r\n%s").formatted(body.length(), body).getBytes(StandardCharsets.UTF_8);
+        try (Socket socket = new Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(60_000);
+            for (int i = 0; i < 2; i++) {
+                socket.getOutputStream().write(request);
+                String answer = readStream(socket.getInputStream(), true);
+                assertTrue(answer.length() > 128 << 10, "a burst over the hold limit: " + answer.length() + " bytes");
+                int at = 0;
+                for (String word : BIG_WORDS) {
+                    at = answer.indexOf("\"content\":\"" + word + "\"", at);
+                    assertTrue(at >= 0, "every word, in order: " + word);
+                }
+                assertTrue(answer.endsWith("data: [DONE]\n\n"), answer.substring(answer.length() - 200));
+            }
+        }
     }
 
     private static void assertNoFixedStall(String body, boolean chunked) throws Exception {

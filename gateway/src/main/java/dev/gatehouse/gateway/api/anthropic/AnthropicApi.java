@@ -10,7 +10,6 @@ import dev.gatehouse.gateway.auth.ApiAuth;
 import dev.gatehouse.gateway.cache.CacheControl;
 import dev.gatehouse.gateway.chat.ApiException;
 import dev.gatehouse.gateway.chat.ChatRequest;
-import dev.gatehouse.gateway.connection.ClientConnection;
 import dev.gatehouse.gateway.pipeline.Call;
 import dev.gatehouse.gateway.pipeline.ChatPipeline;
 import dev.gatehouse.gateway.pipeline.TokenEstimate;
@@ -80,8 +79,7 @@ public final class AnthropicApi implements HttpService {
         MessageEncoder encoder = new MessageEncoder("msg_" + UUID.randomUUID().toString().replace("-", ""),
                 answer.request().model(), TokenEstimate.prompt(answer.request()));
         if (answer.request().stream()) {
-            ClientConnection.limitWrites(req, res);
-            NamedEventStream.send(res, answer.stream(), encoder);
+            NamedEventStream.send(req, res, answer.stream(), encoder);
             return;
         }
         WholeAnswer.collect(req, res, answer, encoder::add);

@@ -14,7 +14,7 @@ import dev.gatehouse.gateway.chat.ChatRequest;
 import dev.gatehouse.gateway.chat.ChatStream;
 import dev.gatehouse.gateway.pipeline.Call;
 import dev.gatehouse.gateway.pipeline.ChatPipeline;
-import dev.gatehouse.gateway.connection.ClientConnection;
+import dev.gatehouse.gateway.connection.HeldBody;
 import dev.gatehouse.serving.embed.EmbeddingBatcher;
 import io.helidon.http.DirectHandler;
 import io.helidon.http.HeaderNames;
@@ -94,8 +94,7 @@ public final class OpenAiApi implements HttpService {
         CompletionEncoder encoder = new CompletionEncoder(chat, "chatcmpl-" + UUID.randomUUID(),
                 System.currentTimeMillis() / 1000, answer.request(), OpenAiRequests.legacyFunctions(body));
         if (answer.request().stream()) {
-            ClientConnection.limitWrites(req, res); // a client that stops reading is cut off, and its generation cancelled
-            streamResponse(res, answer.stream(), encoder);
+            streamResponse(req, res, answer.stream(), encoder);
         } else {
             WholeAnswer.collect(req, res, answer, encoder::add);
             call.costHeader(); // known before a whole answer's headers go: what it cost, from the price list
@@ -124,13 +123,14 @@ public final class OpenAiApi implements HttpService {
         }
     }
 
-    private static void streamResponse(ServerResponse res, ChatStream stream, CompletionEncoder encoder)
+    /** A client that stops reading is cut off (the write timeout), and its generation cancelled. */
+    private static void streamResponse(ServerRequest req, ServerResponse res, ChatStream stream, CompletionEncoder encoder)
             throws InterruptedException {
         try (stream) {
             ChatEvent first = stream.next(); // a refusal before the first token still gets a proper status
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
             res.header(HeaderNames.CACHE_CONTROL, "no-cache");
-            try (var out = res.outputStream()) {
+            try (var out = new HeldBody(req, res)) {
                 SseWriter sse = new SseWriter(out);
                 try {
                     for (ChatEvent e = first; e != null; e = stream.next()) {

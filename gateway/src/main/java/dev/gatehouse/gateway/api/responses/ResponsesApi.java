@@ -5,7 +5,6 @@ import dev.gatehouse.gateway.api.NamedEventStream;
 import dev.gatehouse.gateway.api.openai.OpenAiApi;
 import dev.gatehouse.gateway.api.openai.WholeAnswer;
 import dev.gatehouse.gateway.cache.CacheControl;
-import dev.gatehouse.gateway.connection.ClientConnection;
 import dev.gatehouse.gateway.pipeline.Call;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
@@ -42,8 +41,7 @@ public final class ResponsesApi implements HttpService {
         ResponseEncoder encoder = new ResponseEncoder("resp_" + UUID.randomUUID().toString().replace("-", ""),
                 System.currentTimeMillis() / 1000, answer.request().model(), body);
         if (answer.request().stream()) {
-            ClientConnection.limitWrites(req, res);
-            NamedEventStream.send(res, answer.stream(), encoder);
+            NamedEventStream.send(req, res, answer.stream(), encoder);
             return;
         }
         WholeAnswer.collect(req, res, answer, encoder::add);

@@ -1,0 +1,79 @@
+package dev.gatehouse.gateway.connection;
+
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * The body of a streamed answer, held in memory until its first flush. One closed before any flush (a
+ * provider's burst, a cached answer: every event was here at once) goes out whole, headers and body
+ * in one write with a Content-Length ({@link ClientConnection#sendLimited}). At the first flush, or
+ * once {@value #HOLD_LIMIT} bytes are held, the response's own stream takes over, chunked, each write
+ * under the client's write timeout ({@link ClientConnection#limitWrites}). The wire is what Helidon's
+ * buffered stream sends for the same calls; for a burst this skips that stream's buffer and chunk
+ * buffers (about 10 KB of garbage a stream: docs/benchmarks.md, "Fifth pass: JIT churn and allocations").
+ */
+public final class HeldBody extends OutputStream {
+    static final int HOLD_LIMIT = 64 << 10;
+
+    private final ServerRequest req;
+    private final ServerResponse res;
+    private ByteArrayOutputStream held = new ByteArrayOutputStream(2048);
+    private OutputStream out; // the response's stream, once it has taken over
+
+    public HeldBody(ServerRequest req, ServerResponse res) {
+        this.req = req;
+        this.res = res;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        if (out == null && held.size() + len > HOLD_LIMIT) {
+            takeOver();
+        }
+        if (out == null) {
+            held.write(b, off, len);
+        } else {
+            out.write(b, off, len);
+        }
+    }
+
+    @Override
+    public void flush() throws IOException {
+        if (out == null) {
+            takeOver();
+        }
+        out.flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (out != null) {
+            out.close();
+            return;
+        }
+        byte[] body = held.toByteArray();
+        held = null;
+        try {
+            ClientConnection.sendLimited(req, res, body);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private void takeOver() throws IOException {
+        ClientConnection.limitWrites(req, res);
+        out = res.outputStream();
+        held.writeTo(out);
+        held = null;
+    }
+}
