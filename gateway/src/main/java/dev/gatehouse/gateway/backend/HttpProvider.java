@@ -63,13 +63,13 @@ public final class HttpProvider implements Backend {
         }
         HttpResponse<InputStream> response = client.send(http.build());
         if (response.statusCode() != 200) {
-            throw api.error(response.statusCode(), client.readAll(response.body()), ProviderHttp.retryAfterMillis(response));
+            throw api.error(response.statusCode(), client.readAll(response), ProviderHttp.retryAfterMillis(response));
         }
         if (request.stream()) {
             return new ProviderStream(new ProviderEvents(config.name(), api.payloads(response.body(), config.timeoutMillis())),
                     api.stream(request), original);
         }
-        JsonNode answer = client.parse(client.readAll(response.body()));
+        JsonNode answer = client.parse(client.readAll(response));
         List<ChatEvent> events = new ArrayList<>(api.answer(request, answer));
         if (original) {
             events.addFirst(new ChatEvent.Raw(answer));

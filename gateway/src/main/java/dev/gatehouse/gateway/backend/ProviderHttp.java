@@ -29,6 +29,8 @@ public final class ProviderHttp {
     public static final ObjectMapper MAPPER = new ObjectMapper();
     /** Every provider's waits for response headers, checked 50 ms apart (a timeout is seen up to that late). */
     private static final Deadlines HEADER_WAITS = new Deadlines("gatehouse-upstream-headers", 50);
+    /** The largest Content-Length that sizes a whole body's buffer at once (readAll); a larger body grows into place. */
+    private static final int SIZED_BODY_LIMIT = 1 << 20;
 
     private final String provider;
     private final long timeoutMillis;
@@ -72,20 +74,31 @@ public final class ProviderHttp {
 
     /**
      * A whole body; a provider silent for the provider's timeout-ms after its headers is a timeout
-     * (504). Read into a buffer that starts small and doubles: readAllBytes took 16 KB of fresh
-     * buffer for the few hundred bytes of a typical answer.
+     * (504). Read into a buffer of the body's Content-Length (up to 1 MB; else one that starts at
+     * 1 KB), which doubles if more comes: readAllBytes took 16 KB of fresh buffer for the few hundred
+     * bytes of a typical answer, and a 1 KB start then a copy to size ~1.3 KB (docs/benchmarks.md,
+     * "Fifth pass: JIT churn and allocations").
      */
-    public byte[] readAll(InputStream in) {
-        try (ReadTimeoutStream body = new ReadTimeoutStream(in, timeoutMillis)) {
-            byte[] buffer = new byte[1024];
+    public byte[] readAll(HttpResponse<InputStream> response) {
+        long declared = response.headers().firstValueAsLong("content-length").orElse(-1);
+        try (ReadTimeoutStream body = new ReadTimeoutStream(response.body(), timeoutMillis)) {
+            byte[] buffer = new byte[declared > 0 && declared <= SIZED_BODY_LIMIT ? (int) declared : 1024];
             int length = 0;
-            for (int n; (n = body.read(buffer, length, buffer.length - length)) >= 0; ) {
-                length += n;
+            while (true) {
                 if (length == buffer.length) {
+                    int next = body.read(); // a full buffer may hold the whole body: only the end tells
+                    if (next < 0) {
+                        return buffer;
+                    }
                     buffer = Arrays.copyOf(buffer, Math.multiplyExact(buffer.length, 2));
+                    buffer[length++] = (byte) next;
                 }
+                int n = body.read(buffer, length, buffer.length - length);
+                if (n < 0) {
+                    return Arrays.copyOf(buffer, length);
+                }
+                length += n;
             }
-            return Arrays.copyOf(buffer, length);
         } catch (IOException e) {
             throw fromIo(provider, e);
         }

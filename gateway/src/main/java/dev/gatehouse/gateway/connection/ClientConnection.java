@@ -53,11 +53,16 @@ public final class ClientConnection {
      * per answer: docs/benchmarks.md, "Fifth pass: JIT churn and allocations").
      */
     public static void sendLimited(ServerRequest req, ServerResponse res, byte[] body) {
+        sendLimited(req, res, body, body.length);
+    }
+
+    /** The same for the first {@code length} bytes of {@code body}. */
+    public static void sendLimited(ServerRequest req, ServerResponse res, byte[] body, int length) {
         ClientConnection c = req.context().get(ClientConnection.class).orElse(null);
         if (c == null) {
-            res.send(body);
+            res.send(body, 0, length);
         } else {
-            c.writeLimit.send(() -> res.send(body));
+            c.writeLimit.send(() -> res.send(body, 0, length));
         }
     }
 

@@ -22,7 +22,7 @@ public final class HeldBody extends OutputStream {
 
     private final ServerRequest req;
     private final ServerResponse res;
-    private ByteArrayOutputStream held = new ByteArrayOutputStream(2048);
+    private Held held = new Held();
     private OutputStream out; // the response's stream, once it has taken over
 
     public HeldBody(ServerRequest req, ServerResponse res) {
@@ -61,12 +61,23 @@ public final class HeldBody extends OutputStream {
             out.close();
             return;
         }
-        byte[] body = held.toByteArray();
+        Held body = held;
         held = null;
         try {
-            ClientConnection.sendLimited(req, res, body);
+            ClientConnection.sendLimited(req, res, body.bytes(), body.size());
         } catch (UncheckedIOException e) {
             throw e.getCause();
+        }
+    }
+
+    /** The bytes held, handed to the response as they are rather than copied out. */
+    private static final class Held extends ByteArrayOutputStream {
+        Held() {
+            super(4096);
+        }
+
+        byte[] bytes() {
+            return buf;
         }
     }
 

@@ -68,11 +68,14 @@ public final class RequestBody {
         if (bytes.length == 0) {
             throw ApiException.invalid(null, "The request body is empty; expected a JSON object.");
         }
-        // Jackson's decoder lets overlong forms (0xC0 0xAF = '/') through; JSON on the wire must be valid UTF-8
-        try {
-            StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes));
-        } catch (CharacterCodingException e) {
-            throw ApiException.invalid(null, "The request body is not valid UTF-8.");
+        // Jackson's decoder lets overlong forms (0xC0 0xAF = '/') through; JSON on the wire must be valid UTF-8.
+        // ASCII is valid as it is: the decoder's check (a char buffer twice the body's size) only for other bytes.
+        if (!isAscii(bytes)) {
+            try {
+                StandardCharsets.UTF_8.newDecoder().decode(ByteBuffer.wrap(bytes));
+            } catch (CharacterCodingException e) {
+                throw ApiException.invalid(null, "The request body is not valid UTF-8.");
+            }
         }
         try {
             return OpenAiJson.MAPPER.readTree(bytes);
@@ -81,6 +84,15 @@ public final class RequestBody {
         } catch (IOException e) {
             throw ApiException.invalid(null, "We could not parse the JSON body of your request.");
         }
+    }
+
+    private static boolean isAscii(byte[] bytes) {
+        for (byte b : bytes) {
+            if (b < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean drain(InputStream in) {
