@@ -11,6 +11,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -113,7 +114,7 @@ public final class CpuMatrix {
             r = Math.min(rows, (r + take + DECODE_ROWS - 1) / DECODE_ROWS * DECODE_ROWS);
         } while (r < rows);
         starts[tasks] = rows;
-        return java.util.Arrays.copyOf(starts, tasks + 1);
+        return Arrays.copyOf(starts, tasks + 1);
     }
 
     /** A matrix held in memory that this process owns (a transposed copy, say). */
