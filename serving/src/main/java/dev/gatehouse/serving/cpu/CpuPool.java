@@ -45,7 +45,7 @@ public final class CpuPool {
      * task's failure is thrown here, once no task is still running.
      */
     public static void forEach(int tasks, IntConsumer body) {
-        if (tasks == 1 || HELPERS.length == 0 || !TAKEN.compareAndSet(false, true)) {
+        if (tasks <= 1 || HELPERS.length == 0 || !TAKEN.compareAndSet(false, true)) {
             for (int i = 0; i < tasks; i++) {
                 body.accept(i);
             }
