@@ -38,8 +38,9 @@ public final class ClientConnection {
     /**
      * From here on, each write of {@code res} must be taken by the client within
      * {@code server.write-timeout-seconds}, else the client is disconnected (see ClientDeadlines).
-     * For answers that can be long or large; small error answers are written as they are (a stream
-     * filter changes how Helidon writes a response whose request body was left unread).
+     * For a stream once it is sent as it comes ({@link HeldBody}); whole answers use {@link #sendLimited},
+     * and small error answers are written as they are (a stream filter changes how Helidon writes a
+     * response whose request body was left unread).
      */
     static void limitWrites(ServerRequest req, ServerResponse res) {
         req.context().get(ClientConnection.class).ifPresent(c -> res.streamFilter(c.writeLimit));
@@ -49,7 +50,7 @@ public final class ClientConnection {
      * Sends {@code body} as the whole response, in one write the client must take within
      * {@code server.write-timeout-seconds}, as {@link #limitWrites} asks of each write of a stream. A
      * body given whole goes out with its headers in one buffer; behind a stream filter Helidon would
-     * copy it through a buffered output stream and a chunk buffer instead (about 15 KB more garbage
+     * copy it through a buffered output stream and a chunk buffer instead (about 5 kB more garbage
      * per answer: docs/benchmarks.md, "Fifth pass: JIT churn and allocations").
      */
     public static void sendLimited(ServerRequest req, ServerResponse res, byte[] body) {

@@ -19,6 +19,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -26,9 +28,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Slow and stuck clients over real sockets: one that stops reading its stream or its whole answer is disconnected after
- * the write timeout and its sequences' KV slots are freed; one that trickles its headers or its body
- * is disconnected at the header or body timeout; meanwhile the server serves everyone else.
+ * Slow and stuck clients over real sockets: one that stops reading its stream or its whole answer is
+ * disconnected after the write timeout and its sequences' KV slots are freed; one that trickles its
+ * headers or its body is disconnected at the header or body timeout; meanwhile the server serves
+ * everyone else.
  */
 class ClientDeadlinesTest {
     private static final Duration WRITE = Duration.ofSeconds(1);
@@ -174,14 +177,14 @@ class ClientDeadlinesTest {
             byte[] got;
             try {
                 got = socket.getInputStream().readAllBytes();
-            } catch (IOException e) { // reset: what arrived before it cannot be read back, so nothing to compare
+            } catch (IOException e) { // reset: the server closed the connection on unread bytes, which is the cut
                 got = null;
             }
             if (got != null) {
                 String text = new String(got, StandardCharsets.ISO_8859_1);
                 int headersEnd = text.indexOf("\r\n\r\n");
                 assertTrue(headersEnd > 0, "headers arrived: " + text.substring(0, Math.min(200, text.length())));
-                java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
+                Matcher length = Pattern.compile("(?i)content-length: *(\\d+)").matcher(text);
                 assertTrue(length.find() && length.start() < headersEnd, "a whole answer has a Content-Length");
                 long body = got.length - headersEnd - 4;
                 assertTrue(body < Long.parseLong(length.group(1)),

@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,7 +40,7 @@ class KeptAliveStreamTest {
     /** A delayed ACK is at least 40 ms on Linux; a stream from a loopback upstream takes a few. */
     private static final long FAST_QUARTER_BOUND_MILLIS = 30;
     /** The words of a stream bigger than the gateway holds back for one write. */
-    private static final List<String> BIG_WORDS = java.util.stream.IntStream.range(0, 2000).mapToObj(i -> " w" + i).toList();
+    private static final List<String> BIG_WORDS = IntStream.range(0, 2000).mapToObj(i -> " w" + i).toList();
     private static final String BODY = "{\"model\":\"cloud\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}";
 
     static HttpServer upstream;

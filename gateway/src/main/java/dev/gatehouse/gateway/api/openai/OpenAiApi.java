@@ -124,8 +124,8 @@ public final class OpenAiApi implements HttpService {
     }
 
     /** A client that stops reading is cut off (the write timeout), and its generation cancelled. */
-    private static void streamResponse(ServerRequest req, ServerResponse res, ChatStream stream, CompletionEncoder encoder)
-            throws InterruptedException {
+    private static void streamResponse(ServerRequest req, ServerResponse res, ChatStream stream,
+                                       CompletionEncoder encoder) throws InterruptedException {
         try (stream) {
             ChatEvent first = stream.next(); // a refusal before the first token still gets a proper status
             res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
