@@ -48,7 +48,7 @@ public final class SseLines implements StreamPayloads {
                     start = i + 1;
                     afterCr = b == '\r';
                     if (isData(from, i)) {
-                        return new String(buffer, from + DATA.length, i - from - DATA.length, StandardCharsets.UTF_8).trim();
+                        return payload(from + DATA.length, i);
                     }
                 }
             }
@@ -56,9 +56,7 @@ public final class SseLines implements StreamPayloads {
             if (!fill()) { // the body ended: a last line without its end still counts
                 int from = start;
                 start = end;
-                return isData(from, end)
-                        ? new String(buffer, from + DATA.length, end - from - DATA.length, StandardCharsets.UTF_8).trim()
-                        : null;
+                return isData(from, end) ? payload(from + DATA.length, end) : null;
             }
         }
     }
@@ -79,6 +77,20 @@ public final class SseLines implements StreamPayloads {
             }
         }
         return false;
+    }
+
+    /**
+     * buffer[from, to) as a string, trimmed as String.trim would (bytes up to a space are those
+     * characters in UTF-8), but trimmed before decoding: one string, not two, for the usual "data: {...}".
+     */
+    private String payload(int from, int to) {
+        while (from < to && buffer[from] >= 0 && buffer[from] <= ' ') {
+            from++;
+        }
+        while (to > from && buffer[to - 1] >= 0 && buffer[to - 1] <= ' ') {
+            to--;
+        }
+        return new String(buffer, from, to - from, StandardCharsets.UTF_8);
     }
 
     private boolean isData(int from, int to) {

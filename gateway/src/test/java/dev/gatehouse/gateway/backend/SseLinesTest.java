@@ -48,6 +48,17 @@ class SseLinesTest {
         }
     }
 
+    /** Trimmed as String.trim trims: spaces, tabs and control characters go, a no-break space or é at an end stays. */
+    @Test
+    void payloadsAreTrimmedAsStringTrimWould() throws IOException {
+        List<String> raw = List.of(" \t\u0001é x é\t ", " \u00a0{}\u00a0 ", "\t", "é");
+        StringBuilder body = new StringBuilder();
+        for (String r : raw) {
+            body.append("data:").append(r).append("\n\n");
+        }
+        assertEquals(raw.stream().map(String::trim).toList(), payloads(body.toString(), 3));
+    }
+
     @Test
     void aCrAtTheEndOfOneReadAndItsLfAtTheStartOfTheNextAreOneLineEnd() throws IOException {
         assertEquals(List.of("1", "", "2"), payloads("data: 1\r\ndata:\r\ndata: 2\r\n", 8),
