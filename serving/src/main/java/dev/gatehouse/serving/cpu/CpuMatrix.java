@@ -11,7 +11,6 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.ShortBuffer;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -57,6 +56,8 @@ public final class CpuMatrix {
      * a row's short length better than four (576-wide SmolLM2 rows: 1.06-1.08x an F32 token), sixteen spill.
      */
     private static final int DECODE_ROWS = 8;
+    /** Tasks per core: enough that a core slowed by another process hands work to the other. */
+    private static final int TASKS_PER_CORE = 4;
     /** Fewest weight bytes worth a task of their own: below this, waking a thread costs more than it saves. */
     private static final long MIN_TASK_BYTES = 64 * 1024;
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -68,7 +69,6 @@ public final class CpuMatrix {
     private final ShortBuffer[] halfParts; // BF16, F16
     private final StoredF32Rows[] storedParts; // F32 decode on Java 22+, read in place
     private final int[] partStarts; // first row of each part
-    private final int[] taskStarts; // first row of each task, and rows
 
     /**
      * @param parts little-endian data of {@code format}, each a whole number of {@code cols}-wide rows, stacked in order
@@ -95,26 +95,6 @@ public final class CpuMatrix {
         }
         this.rows = Math.toIntExact(total);
         partStarts[parts.size()] = rows;
-        taskStarts = guidedTasks(rows, rowBytes);
-    }
-
-    /**
-     * The rows' split into tasks, largest first: each takes a 1/(2 x cores) share of the rows left, down to
-     * {@link #MIN_TASK_BYTES}, so the cores finish a call together (the last tasks are small) while most
-     * rows are read in long runs. Tasks start at multiples of {@link #DECODE_ROWS}.
-     */
-    private static int[] guidedTasks(int rows, long rowBytes) {
-        int fewest = (int) Math.max(DECODE_ROWS, (MIN_TASK_BYTES + rowBytes - 1) / rowBytes);
-        int[] starts = new int[rows / DECODE_ROWS + 2];
-        int tasks = 0;
-        int r = 0;
-        do {
-            starts[tasks++] = r;
-            int take = Math.max(fewest, (rows - r) / (2 * CpuPool.cores()));
-            r = Math.min(rows, (r + take + DECODE_ROWS - 1) / DECODE_ROWS * DECODE_ROWS);
-        } while (r < rows);
-        starts[tasks] = rows;
-        return Arrays.copyOf(starts, tasks + 1);
     }
 
     /** A matrix held in memory that this process owns (a transposed copy, say). */
@@ -139,13 +119,16 @@ public final class CpuMatrix {
             throw new IllegalArgumentException("x holds " + x.length + " and y " + y.length + " floats for "
                     + tokens + " rows of a " + rows + "x" + cols + " matrix");
         }
+        long bytes = (long) rows * cols * format.bytes;
+        int tasks = (int) Math.max(1, Math.min(CpuPool.cores() * TASKS_PER_CORE, bytes / MIN_TASK_BYTES));
+        int blocks = (rows + DECODE_ROWS - 1) / DECODE_ROWS; // tasks split at these, so no decode group straddles two
         boolean decode = tokens < GROUP;
-        CpuPool.forEach(taskStarts.length - 1, task -> {
+        CpuPool.forEach(tasks, task -> {
             Scratch scratch = SCRATCH.get();
             float[] w = scratch.weights(GROUP * cols);
             short[] halves = scratch.halves(DECODE_ROWS * cols);
-            int end = taskStarts[task + 1];
-            int r = taskStarts[task];
+            int end = Math.min(rows, (int) ((long) blocks * (task + 1) / tasks) * DECODE_ROWS);
+            int r = (int) ((long) blocks * task / tasks) * DECODE_ROWS;
             while (r < end) {
                 if (decode && end - r >= DECODE_ROWS && decodeUncopied(r, x, tokens, y, halves)) {
                     r += DECODE_ROWS;
