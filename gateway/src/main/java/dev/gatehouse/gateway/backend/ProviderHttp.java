@@ -77,7 +77,7 @@ public final class ProviderHttp {
      * (504). Read into a buffer of the body's Content-Length (up to 1 MB; else one that starts at
      * 1 KB), which doubles if more comes: readAllBytes took 16 KB of fresh buffer for the few hundred
      * bytes of a typical answer, and a 1 KB start then a copy to size ~1.3 KB (docs/benchmarks.md,
-     * "Fifth pass: JIT churn and allocations").
+     * "Seventh pass: JIT churn and allocations").
      */
     public byte[] readAll(HttpResponse<InputStream> response) {
         long declared = response.headers().firstValueAsLong("content-length").orElse(-1);

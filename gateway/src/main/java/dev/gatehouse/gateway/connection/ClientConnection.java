@@ -51,7 +51,7 @@ public final class ClientConnection {
      * {@code server.write-timeout-seconds}, as {@link #limitWrites} asks of each write of a stream. A
      * body given whole goes out with its headers in one buffer; behind a stream filter Helidon would
      * copy it through a buffered output stream and a chunk buffer instead (about 5 kB more garbage
-     * per answer: docs/benchmarks.md, "Fifth pass: JIT churn and allocations").
+     * per answer: docs/benchmarks.md, "Seventh pass: JIT churn and allocations").
      */
     public static void sendLimited(ServerRequest req, ServerResponse res, byte[] body) {
         sendLimited(req, res, body, body.length);

@@ -15,7 +15,7 @@ import java.io.UncheckedIOException;
  * once {@value #HOLD_LIMIT} bytes are held, the response's own stream takes over, chunked, each write
  * under the client's write timeout ({@link ClientConnection#limitWrites}). The wire is what Helidon's
  * buffered stream sends for the same calls; for a burst this skips that stream's buffer and chunk
- * buffers (about 4 kB of garbage a stream: docs/benchmarks.md, "Fifth pass: JIT churn and allocations").
+ * buffers (about 4 kB of garbage a stream: docs/benchmarks.md, "Seventh pass: JIT churn and allocations").
  */
 public final class HeldBody extends OutputStream {
     static final int HOLD_LIMIT = 64 << 10;
