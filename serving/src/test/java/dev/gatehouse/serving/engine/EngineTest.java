@@ -440,8 +440,20 @@ class EngineTest {
 
     @Test
     void theWaitEstimateIsNearTheMeasuredWaitWhenEverySlotIsBusyAndRequestsQueue() throws Exception {
+        // The running pair's first decode step together waits until the test has seen the queue: the
+        // pair lasts 20 of this tiny model's steps, which a test thread descheduled under load can miss.
+        AtomicBoolean holdPairStep = new AtomicBoolean();
+        CountDownLatch queueSeen = new CountDownLatch(1);
+        StepFaults holdPair = new StepFaults() {
+            @Override
+            public void beforeForward(StepBatch batch) {
+                if (batch.tokensPerSeq() == 1 && batch.batchSize() == 2 && holdPairStep.compareAndSet(true, false)) {
+                    awaitSubmissions(queueSeen);
+                }
+            }
+        };
         // nobody reads the queued requests' tokens until the end: room for all of them, so none pauses
-        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxPendingEvents(1000))) {
+        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxPendingEvents(1000), holdPair)) {
             for (int i = 0; i < 3; i++) { // the decode and prefill speeds are measured as the engine works
                 RequestHandle a = engine.submit(prompts.get(i), greedy());
                 RequestHandle b = engine.submit(prompts.get(i + 1), greedy());
@@ -449,6 +461,7 @@ class EngineTest {
                 b.collect();
             }
             List<RequestHandle> all = new ArrayList<>();
+            holdPairStep.set(true);
             for (int i = 0; i < 2; i++) {
                 all.add(engine.submit(prompts.get(i), greedy().withMaxTokens(20))); // the running pair
             }
@@ -456,6 +469,7 @@ class EngineTest {
                 all.add(engine.submit(prompts.get(i), greedy().withMaxTokens(400))); // queued, each then holds a slot for 400 steps
             }
             awaitCapacity(engine, c -> c.running() == 2 && c.waiting() == 2, "two running, two waiting");
+            queueSeen.countDown();
             awaitPublishedStep(all.get(0)); // the estimate is published after each step
             long estimateMillis = engine.capacity().estimatedWaitMillis();
 
