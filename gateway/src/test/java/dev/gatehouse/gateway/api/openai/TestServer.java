@@ -17,6 +17,7 @@ import dev.gatehouse.serving.text.ChatTemplate;
 import dev.gatehouse.serving.text.Tokenizer;
 import dev.gatehouse.serving.text.TokenizerConfig;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.io.IOException;
@@ -190,17 +191,38 @@ public final class TestServer implements AutoCloseable {
      * A user message whose greedy chat answer runs to {@code maxTokens} (finish_reason length): the
      * random model ends some prompts early with eos, and a test of a long generation must not pass
      * because its generation was short. Tries "tK tK+1 tK+2" from K = 20; costs a generation per try.
+     * Returns once the request metrics count the tries too: the handler records a request after its
+     * last byte, so the client can hold the answer first, and a test counting answers would see one late.
      */
     public String longChatContent(int maxTokens) throws IOException, InterruptedException {
+        long recordedBefore = chatRequestsRecorded();
+        int tries = 0;
         for (int k = 20; k < 200; k += 7) {
             String content = "t" + k + " t" + (k + 1) + " t" + (k + 2);
             HttpResponse<String> r = post("/v1/chat/completions", "{\"model\":\"" + MODEL + "\",\"messages\":[{\"role\":"
                     + "\"user\",\"content\":\"" + content + "\"}],\"max_tokens\":" + maxTokens + ",\"temperature\":0}");
+            tries++;
             if (r.statusCode() == 200 && r.body().contains("\"finish_reason\":\"length\"")) {
+                awaitChatRequestsRecorded(recordedBefore + tries);
                 return content;
             }
         }
         throw new AssertionError("no prompt runs greedy to " + maxTokens + " tokens");
+    }
+
+    private long chatRequestsRecorded() {
+        return registry.find("gatehouse.http.requests").tag("route", "/v1/chat/completions").timers().stream()
+                .mapToLong(Timer::count).sum();
+    }
+
+    private void awaitChatRequestsRecorded(long count) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (chatRequestsRecorded() < count) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(chatRequestsRecorded() + " chat requests recorded, not " + count);
+            }
+            Thread.sleep(1);
+        }
     }
 
     /** Waits until the engine runs nothing and every KV slot is free again; fails after {@code timeout}. */
