@@ -24,6 +24,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -440,20 +441,29 @@ class EngineTest {
 
     @Test
     void theWaitEstimateIsNearTheMeasuredWaitWhenEverySlotIsBusyAndRequestsQueue() throws Exception {
-        // The running pair's first decode step together waits until the test has seen the queue: the
-        // pair lasts 20 of this tiny model's steps, which a test thread descheduled under load can miss.
-        AtomicBoolean holdPairStep = new AtomicBoolean();
-        CountDownLatch queueSeen = new CountDownLatch(1);
-        StepFaults holdPair = new StepFaults() {
+        // The engine's first pass after the warm-up waits until all four are submitted, and the pair's
+        // first decode step together notes the capacity: the pair lasts 20 of this tiny model's steps,
+        // which a test thread descheduled under load could miss. The wait is short, as a step's time
+        // enters the averages the estimate is made of.
+        AtomicBoolean queueing = new AtomicBoolean();
+        CountDownLatch allSubmitted = new CountDownLatch(1);
+        AtomicReference<Capacity> atPairStep = new AtomicReference<>();
+        Engine[] engineRef = new Engine[1];
+        StepFaults notePair = new StepFaults() {
             @Override
             public void beforeForward(StepBatch batch) {
-                if (batch.tokensPerSeq() == 1 && batch.batchSize() == 2 && holdPairStep.compareAndSet(true, false)) {
-                    awaitSubmissions(queueSeen);
+                if (!queueing.get()) {
+                    return;
+                }
+                awaitSubmissions(allSubmitted);
+                if (batch.tokensPerSeq() == 1 && batch.batchSize() == 2 && queueing.compareAndSet(true, false)) {
+                    atPairStep.set(engineRef[0].capacity());
                 }
             }
         };
         // nobody reads the queued requests' tokens until the end: room for all of them, so none pauses
-        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxPendingEvents(1000), holdPair)) {
+        try (Engine engine = engine(EngineConfig.defaults().withMaxRunning(2).withMaxPendingEvents(1000), notePair)) {
+            engineRef[0] = engine;
             for (int i = 0; i < 3; i++) { // the decode and prefill speeds are measured as the engine works
                 RequestHandle a = engine.submit(prompts.get(i), greedy());
                 RequestHandle b = engine.submit(prompts.get(i + 1), greedy());
@@ -461,16 +471,19 @@ class EngineTest {
                 b.collect();
             }
             List<RequestHandle> all = new ArrayList<>();
-            holdPairStep.set(true);
+            queueing.set(true);
             for (int i = 0; i < 2; i++) {
                 all.add(engine.submit(prompts.get(i), greedy().withMaxTokens(20))); // the running pair
             }
             for (int i = 2; i < 4; i++) {
                 all.add(engine.submit(prompts.get(i), greedy().withMaxTokens(400))); // queued, each then holds a slot for 400 steps
             }
-            awaitCapacity(engine, c -> c.running() == 2 && c.waiting() == 2, "two running, two waiting");
-            queueSeen.countDown();
-            awaitPublishedStep(all.get(0)); // the estimate is published after each step
+            allSubmitted.countDown();
+            do {
+                awaitPublishedStep(all.get(0)); // the estimate is published after each step
+            } while (atPairStep.get() == null);
+            Capacity queue = atPairStep.get();
+            assertTrue(queue.running() == 2 && queue.waiting() == 2, "two running, two waiting: " + queue);
             long estimateMillis = engine.capacity().estimatedWaitMillis();
 
             long submitted = System.nanoTime();
