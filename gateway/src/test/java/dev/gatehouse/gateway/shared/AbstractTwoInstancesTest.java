@@ -21,6 +21,7 @@ import dev.gatehouse.gateway.server.GatewayServer;
 import dev.gatehouse.gateway.store.KeyStore;
 import dev.gatehouse.gateway.usage.Pricing;
 import dev.gatehouse.gateway.usage.UsageRecorder;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.URI;
@@ -31,6 +32,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -58,6 +60,7 @@ abstract class AbstractTwoInstancesTest {
     private GatehouseConfig config;
     final List<AutoCloseable> open = new ArrayList<>(); // closed after each test, last first
     final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final Map<GatewayServer, PrometheusMeterRegistry> registries = new HashMap<>();
 
     @BeforeEach
     void start() throws Exception {
@@ -107,7 +110,30 @@ abstract class AbstractTwoInstancesTest {
                 .cache(cache).answers(new RedisAnswers(client, cache))
                 .grace(Duration.ofSeconds(2)).start();
         open.add(server);
+        registries.put(server, registry);
         return server;
+    }
+
+    /**
+     * Sends a chat that must be answered 200, and returns once {@code server} has ended the call: it
+     * settles the request's cost after the last byte, so the client can hold the answer while the
+     * reservation for its highest cost still counts against the budget.
+     */
+    void sendAnswered(GatewayServer server, String key) throws Exception {
+        long before = chatsAnswered(server);
+        HttpResponse<String> r = send(server, key);
+        assertEquals(200, r.statusCode(), r.body());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (chatsAnswered(server) <= before) {
+            assertTrue(System.nanoTime() < deadline, "the call never ended");
+            Thread.sleep(1);
+        }
+    }
+
+    private long chatsAnswered(GatewayServer server) {
+        Timer answered = registries.get(server).find("gatehouse.http.requests").tag("route", "/v1/chat/completions")
+                .tag("status", "200").timer();
+        return answered == null ? 0 : answered.count();
     }
 
     GatewayServer instance() {
@@ -172,9 +198,9 @@ abstract class AbstractTwoInstancesTest {
         GatewayServer a = instance();
         GatewayServer b = instance();
 
-        assertEquals(200, send(a, key).statusCode()); // $6
-        assertEquals(200, send(b, key).statusCode()); // $12
-        assertEquals(200, send(a, key).statusCode()); // $18: $2 left, and a request may cost $8
+        sendAnswered(a, key); // $6
+        sendAnswered(b, key); // $12
+        sendAnswered(a, key); // $18: $2 left, and a request may cost $8
         HttpResponse<String> refused = send(b, key);
         assertEquals(429, refused.statusCode(), refused.body());
         assertEquals("insufficient_quota", error(refused).path("code").asText());
